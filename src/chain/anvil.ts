@@ -1,0 +1,126 @@
+/**
+ * The local chain: anvil from the @foundry-rs/anvil npm package, as a child process on 127.0.0.1. With a state
+ * file the chain survives restarts (anvil loads it at start, dumps it every few seconds and on shutdown).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { BaseError, type Logger, silentLogger } from '../core/index.js';
+
+export interface AnvilOptions {
+  host?: string;
+  /** 0 (default) lets anvil pick a free port. */
+  port?: number;
+  chainId?: number;
+  /** Load chain state from this file if it exists; dump to it periodically and on stop. */
+  stateFile?: string;
+  /** Seconds between state dumps (with stateFile). */
+  stateIntervalSeconds?: number;
+  /** Seconds per block; undefined = mine a block per transaction. */
+  blockTimeSeconds?: number;
+  log?: Logger;
+  startTimeoutMs?: number;
+}
+
+export interface Anvil {
+  rpcUrl: string;
+  port: number;
+  chainId: number;
+  pid: number;
+  /** Stops anvil (SIGTERM, then SIGKILL after a grace period) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** Path of the anvil binary shipped in the platform package that @foundry-rs/anvil installs. */
+export function anvilBinaryPath(): string {
+  const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch as string];
+  const pkg = `@foundry-rs/anvil-${process.platform}-${arch ?? process.arch}`;
+  const exe = process.platform === 'win32' ? 'anvil.exe' : 'anvil';
+  try {
+    return createRequire(import.meta.url).resolve(`${pkg}/bin/${exe}`);
+  } catch (e) {
+    throw new BaseError(
+      'PROCESS_FAILED',
+      `No anvil binary for ${process.platform}/${process.arch}: package ${pkg} is not installed`,
+      {
+        details: { package: pkg },
+        cause: e,
+      },
+    );
+  }
+}
+
+const LISTENING = /Listening on ([\d.]+):(\d+)/;
+
+export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
+  const log = options.log ?? silentLogger();
+  const host = options.host ?? '127.0.0.1';
+  const chainId = options.chainId ?? 31337;
+  const args = ['--host', host, '--port', String(options.port ?? 0), '--chain-id', String(chainId)];
+  if (options.stateFile)
+    args.push('--state', options.stateFile, '--state-interval', String(options.stateIntervalSeconds ?? 5));
+  if (options.blockTimeSeconds !== undefined) args.push('--block-time', String(options.blockTimeSeconds));
+
+  const child = spawn(anvilBinaryPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // If this process dies without stopping anvil, take anvil down with it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => fail(`anvil did not report a listening address within ${options.startTimeoutMs ?? 30_000} ms`),
+      options.startTimeoutMs ?? 30_000,
+    );
+    const fail = (message: string) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new BaseError('PROCESS_FAILED', message, { details: { args, output: output.slice(-2000) } }));
+    };
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const m = LISTENING.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[2]));
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('error', (e) => fail(`anvil failed to start: ${e.message}`));
+    child.once('exit', (code, signal) =>
+      fail(
+        `anvil exited during start-up (${signal ?? `code ${code}`}): ${output.trim().split('\n').slice(-3).join(' ')}`,
+      ),
+    );
+  });
+  child.removeAllListeners('exit');
+  child.stdout?.removeAllListeners('data');
+  child.stderr?.removeAllListeners('data');
+  // Keep draining anvil's output so its pipes never fill up and block it.
+  child.stdout?.on('data', (chunk: Buffer) => log.trace({ anvil: chunk.toString().trim() }));
+  child.stderr?.on('data', (chunk: Buffer) => log.debug({ anvil: chunk.toString().trim() }));
+  child.once('exit', (code, signal) => log.debug({ code, signal }, 'anvil exited'));
+
+  const rpcUrl = `http://${host}:${port}`;
+  log.info({ rpcUrl, pid: child.pid }, 'anvil started');
+  return {
+    rpcUrl,
+    port,
+    chainId,
+    pid: child.pid ?? -1,
+    stop: () => stopChild(child, killOnExit),
+  };
+}
+
+async function stopChild(child: ChildProcess, killOnExit: () => void, graceMs = 10_000): Promise<void> {
+  process.removeListener('exit', killOnExit);
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

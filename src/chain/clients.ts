@@ -1,0 +1,215 @@
+/**
+ * viem clients for one chain, and the two write paths every component uses: deploying a contract and sending a
+ * contract transaction. Both simulate first, so a revert surfaces as a CONTRACT_REVERTED error that names the
+ * contract, the function and the decoded custom error, before any gas is spent.
+ */
+import {
+  type Abi,
+  type Account,
+  type Address,
+  type Chain,
+  type ContractConstructorArgs,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  decodeErrorResult,
+  defineChain,
+  encodeDeployData,
+  type Hex,
+  http,
+  type PublicClient,
+  type TestClient,
+  type TransactionReceipt,
+  BaseError as ViemError,
+  type WalletClient,
+} from 'viem';
+import { BaseError, bigintReplacer } from '../core/index.js';
+import * as artifacts from './generated/index.js';
+
+/** Every custom error of every project contract: a call can revert with an error of a contract it calls. */
+const allErrors: Abi = Object.values(artifacts).flatMap((a) => (a.abi as Abi).filter((item) => item.type === 'error'));
+
+export interface ChainClients {
+  rpcUrl: string;
+  chain: Chain;
+  public: PublicClient;
+  wallet(account: Account): WalletClient;
+  /** A wallet whose transactions the node signs (impersonated or unlocked accounts on a local chain). */
+  walletForAddress(address: Address): WalletClient;
+  /** anvil's test actions (time travel, snapshots); only meaningful on a local anvil chain. */
+  test(): TestClient;
+}
+
+export interface ConnectOptions {
+  /** How often to poll for receipts; local chains mine instantly, so poll fast there. */
+  pollingIntervalMs?: number;
+}
+
+/** Connects to `rpcUrl` and learns its chain id; CHAIN_UNAVAILABLE if nothing answers. */
+export async function connectChain(rpcUrl: string, options: ConnectOptions = {}): Promise<ChainClients> {
+  const pollingInterval = options.pollingIntervalMs ?? (isLocalUrl(rpcUrl) ? 50 : 1000);
+  const probe = createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) });
+  let chainId: number;
+  try {
+    chainId = await probe.getChainId();
+  } catch (e) {
+    throw new BaseError('CHAIN_UNAVAILABLE', `No EVM node answers at ${rpcUrl}`, {
+      details: { rpcUrl, reason: e instanceof ViemError ? e.shortMessage : String(e) },
+      cause: e,
+    });
+  }
+  const chain = defineChain({
+    id: chainId,
+    name: chainId === 31337 ? 'Local (anvil)' : `Chain ${chainId}`,
+    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+  const transport = http(rpcUrl);
+  const publicClient = createPublicClient({ chain, transport, pollingInterval });
+  return {
+    rpcUrl,
+    chain,
+    public: publicClient as PublicClient,
+    wallet: (account) => createWalletClient({ chain, transport, account, pollingInterval }),
+    walletForAddress: (address) => createWalletClient({ chain, transport, account: address, pollingInterval }),
+    test: () => createTestClient({ chain, transport, mode: 'anvil', pollingInterval }),
+  };
+}
+
+function isLocalUrl(url: string): boolean {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+interface Artifact<TAbi extends Abi> {
+  contractName: string;
+  abi: TAbi;
+  bytecode: Hex;
+}
+
+/** Deploys `artifact` and returns its address; a reverting constructor throws CONTRACT_REVERTED. */
+export async function deployContract<const TAbi extends Abi>(
+  clients: ChainClients,
+  account: Account,
+  artifact: Artifact<TAbi>,
+  args: ContractConstructorArgs<TAbi>,
+): Promise<{ address: Address; receipt: TransactionReceipt }> {
+  const label = `${artifact.contractName}.constructor`;
+  const data = encodeDeployData({ abi: artifact.abi, bytecode: artifact.bytecode, args } as Parameters<
+    typeof encodeDeployData
+  >[0]);
+  try {
+    await clients.public.call({ account, data });
+  } catch (e) {
+    throw contractError(e, label, artifact.abi);
+  }
+  const wallet = clients.wallet(account);
+  const hash = await wallet.sendTransaction({ account, chain: clients.chain, data });
+  const receipt = await clients.public.waitForTransactionReceipt({ hash });
+  if (receipt.status !== 'success' || !receipt.contractAddress) {
+    throw new BaseError('CONTRACT_REVERTED', `${label} reverted on chain`, { details: { transactionHash: hash } });
+  }
+  return { address: receipt.contractAddress, receipt };
+}
+
+type WriteName<TAbi extends Abi> = ContractFunctionName<TAbi, 'nonpayable' | 'payable'>;
+
+export interface ContractCall<TAbi extends Abi, TName extends WriteName<TAbi>> {
+  address: Address;
+  abi: TAbi;
+  functionName: TName;
+  args: ContractFunctionArgs<TAbi, 'nonpayable' | 'payable', TName>;
+  /** Contract name for error messages. */
+  contract?: string;
+}
+
+/** Simulates, sends and waits for a contract transaction; throws CONTRACT_REVERTED naming the custom error. */
+export async function sendTx<const TAbi extends Abi, TName extends WriteName<TAbi>>(
+  clients: ChainClients,
+  /** A local account, or an address the node signs for (anvil impersonation). */
+  account: Account | Address,
+  call: ContractCall<TAbi, TName>,
+): Promise<TransactionReceipt> {
+  const label = `${call.contract ?? call.address}.${call.functionName}`;
+  const params = {
+    address: call.address,
+    abi: call.abi,
+    functionName: call.functionName,
+    args: call.args,
+    account,
+    chain: clients.chain,
+  };
+  let request: unknown;
+  try {
+    ({ request } = await clients.public.simulateContract(params as Parameters<PublicClient['simulateContract']>[0]));
+  } catch (e) {
+    throw contractError(e, label, call.abi);
+  }
+  const wallet = typeof account === 'string' ? clients.walletForAddress(account) : clients.wallet(account);
+  const hash = await wallet.writeContract(request as Parameters<WalletClient['writeContract']>[0]);
+  const receipt = await clients.public.waitForTransactionReceipt({ hash });
+  if (receipt.status !== 'success') {
+    throw new BaseError('CONTRACT_REVERTED', `${label} reverted on chain`, { details: { transactionHash: hash } });
+  }
+  return receipt;
+}
+
+/** Turns a viem error into CONTRACT_REVERTED (with the decoded custom error) or CHAIN_UNAVAILABLE. */
+export function contractError(e: unknown, label: string, abi: Abi): BaseError {
+  if (e instanceof BaseError) return e;
+  if (!(e instanceof ViemError)) return new BaseError('INTERNAL', `${label} failed: ${String(e)}`, { cause: e });
+  const revertData = findRevertData(e);
+  if (revertData !== undefined) {
+    let decoded: { errorName: string; args: readonly unknown[] | undefined } | undefined;
+    for (const candidate of [abi, allErrors]) {
+      try {
+        decoded = decodeErrorResult({ abi: candidate, data: revertData });
+        break;
+      } catch {
+        decoded = undefined;
+      }
+    }
+    if (decoded) {
+      const args = JSON.parse(JSON.stringify(decoded.args ?? [], bigintReplacer)) as unknown[];
+      return new BaseError(
+        'CONTRACT_REVERTED',
+        `${label} reverted with ${decoded.errorName}(${args.map((a) => JSON.stringify(a)).join(', ')})`,
+        {
+          details: { call: label, error: decoded.errorName, args },
+          cause: e,
+        },
+      );
+    }
+    return new BaseError('CONTRACT_REVERTED', `${label} reverted with unknown data ${revertData}`, {
+      details: { call: label, data: revertData },
+      cause: e,
+    });
+  }
+  if (/revert/i.test(e.message)) {
+    return new BaseError('CONTRACT_REVERTED', `${label} reverted: ${e.shortMessage}`, {
+      details: { call: label },
+      cause: e,
+    });
+  }
+  return new BaseError('CHAIN_UNAVAILABLE', `${label} failed: ${e.shortMessage}`, {
+    details: { call: label },
+    cause: e,
+  });
+}
+
+function findRevertData(e: ViemError): Hex | undefined {
+  let found: Hex | undefined;
+  e.walk((inner) => {
+    const data = (inner as { data?: unknown }).data;
+    if (typeof data === 'string' && data.startsWith('0x') && data.length >= 10) found = data as Hex;
+    else if (data && typeof data === 'object' && typeof (data as { data?: unknown }).data === 'string')
+      found = (data as { data: Hex }).data;
+    return false;
+  });
+  return found;
+}

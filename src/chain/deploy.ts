@@ -1,0 +1,165 @@
+/**
+ * Deploys the protocol in dependency order and wires its roles, ending with the deployer holding no power:
+ * the timelock (driven by the governor) administers staking and owns the treasury.
+ */
+import { type Account, type Address, keccak256, stringToHex, toHex, zeroAddress } from 'viem';
+import { type Logger, silentLogger } from '../core/index.js';
+import { type ChainClients, deployContract, sendTx } from './clients.js';
+import type { ContractName, Deployment } from './deployment.js';
+import {
+  OpenTokenArtifact,
+  StakingArtifact,
+  TimelockArtifact,
+  TributaryGovernorArtifact,
+  VotingVestingWalletArtifact,
+} from './generated/index.js';
+import { allocationAmounts, type DeployParameters } from './parameters.js';
+
+export const roleIds = {
+  DEFAULT_ADMIN: '0x0000000000000000000000000000000000000000000000000000000000000000',
+  SLASHER: keccak256(stringToHex('SLASHER_ROLE')),
+  PROPOSER: keccak256(stringToHex('PROPOSER_ROLE')),
+  CANCELLER: keccak256(stringToHex('CANCELLER_ROLE')),
+  EXECUTOR: keccak256(stringToHex('EXECUTOR_ROLE')),
+} as const;
+
+export interface DeployInput {
+  clients: ChainClients;
+  deployer: Account;
+  parameters: DeployParameters;
+  log?: Logger;
+}
+
+export async function deployProtocol({
+  clients,
+  deployer,
+  parameters,
+  log = silentLogger(),
+}: DeployInput): Promise<Deployment> {
+  const amounts = allocationAmounts(parameters.allocations);
+  const startBlock = await clients.public.getBlock();
+  const now = Number(startBlock.timestamp);
+  const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    const result = await fn();
+    log.info({ step: what }, 'deployed');
+    return result;
+  };
+
+  // 1. Timelock, with the deployer as temporary admin so it can wire the governor in.
+  const timelock = await step('Timelock', () =>
+    deployContract(clients, deployer, TimelockArtifact, [
+      BigInt(parameters.timelockDelaySeconds),
+      [],
+      [zeroAddress],
+      deployer.address,
+    ]),
+  );
+
+  // 2. Vesting wallets for vested allocations; everything else goes straight to its recipient.
+  const beneficiaries = parameters.allocations.map((a) =>
+    a.recipient === 'treasury' ? timelock.address : a.recipient,
+  );
+  const recipients: Address[] = [];
+  for (const [i, a] of parameters.allocations.entries()) {
+    const beneficiary = beneficiaries[i] as Address;
+    if (!a.vesting) {
+      recipients.push(beneficiary);
+      continue;
+    }
+    const wallet = await step(`VotingVestingWallet(${a.label})`, () =>
+      deployContract(clients, deployer, VotingVestingWalletArtifact, [
+        beneficiary,
+        BigInt(now + (a.vesting?.cliffSeconds ?? 0)),
+        BigInt(a.vesting?.durationSeconds ?? 0),
+      ]),
+    );
+    recipients.push(wallet.address);
+  }
+
+  // 3. OPEN: the whole supply, minted once to the allocation list.
+  const token = await step('OpenToken', () =>
+    deployContract(clients, deployer, OpenTokenArtifact, [
+      parameters.allocations.map((a, i) => ({
+        recipient: recipients[i] as Address,
+        amount: amounts[i] as bigint,
+        label: toHex(a.label, { size: 32 }),
+      })),
+    ]),
+  );
+
+  // 4. Governor on OPEN votes, executing through the timelock.
+  const g = parameters.governor;
+  const governor = await step('Governor', () =>
+    deployContract(clients, deployer, TributaryGovernorArtifact, [
+      token.address,
+      timelock.address,
+      g.votingDelaySeconds,
+      g.votingPeriodSeconds,
+      g.proposalThresholdWei,
+      BigInt(g.quorumPercent),
+    ]),
+  );
+
+  // 5. Staking: treasury = timelock; the deployer administers it only until the roles are wired.
+  const s = parameters.staking;
+  const minimums = [s.minimumStakeWei.validator, s.minimumStakeWei.servingNode, s.minimumStakeWei.agent] as const;
+  const staking = await step('Staking', () =>
+    deployContract(clients, deployer, StakingArtifact, [
+      token.address,
+      timelock.address,
+      deployer.address,
+      BigInt(s.unbondingPeriodSeconds),
+      minimums,
+    ]),
+  );
+
+  // 6. Roles: the governor proposes and cancels on the timelock; the timelock slashes and administers staking;
+  // then the deployer gives up both admin roles.
+  const tl = { address: timelock.address, abi: TimelockArtifact.abi, contract: 'Timelock' } as const;
+  const st = { address: staking.address, abi: StakingArtifact.abi, contract: 'Staking' } as const;
+  await sendTx(clients, deployer, { ...tl, functionName: 'grantRole', args: [roleIds.PROPOSER, governor.address] });
+  await sendTx(clients, deployer, { ...tl, functionName: 'grantRole', args: [roleIds.CANCELLER, governor.address] });
+  await sendTx(clients, deployer, { ...st, functionName: 'grantRole', args: [roleIds.SLASHER, timelock.address] });
+  await sendTx(clients, deployer, {
+    ...st,
+    functionName: 'grantRole',
+    args: [roleIds.DEFAULT_ADMIN, timelock.address],
+  });
+  await sendTx(clients, deployer, {
+    ...st,
+    functionName: 'renounceRole',
+    args: [roleIds.DEFAULT_ADMIN, deployer.address],
+  });
+  await sendTx(clients, deployer, {
+    ...tl,
+    functionName: 'renounceRole',
+    args: [roleIds.DEFAULT_ADMIN, deployer.address],
+  });
+
+  const contracts: Record<ContractName, Address> = {
+    OpenToken: token.address,
+    Staking: staking.address,
+    Governor: governor.address,
+    Timelock: timelock.address,
+  };
+  const firstBlock = await clients.public.getBlock({ blockNumber: timelock.receipt.blockNumber });
+  return {
+    version: 1,
+    chainId: clients.chain.id,
+    deployer: deployer.address,
+    block: Number(firstBlock.number),
+    blockHash: firstBlock.hash,
+    deployedAt: new Date(Number(firstBlock.timestamp) * 1000).toISOString(),
+    contracts,
+    allocations: parameters.allocations.map((a, i) => ({
+      label: a.label,
+      recipient: recipients[i] as Address,
+      beneficiary: beneficiaries[i] as Address,
+      amount: (amounts[i] as bigint).toString(),
+      vested: a.vesting !== undefined,
+    })),
+    parameters: JSON.parse(
+      JSON.stringify(parameters, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+    ) as Record<string, unknown>,
+  };
+}

@@ -1,0 +1,39 @@
+export { type Anvil, type AnvilOptions, anvilBinaryPath, startAnvil } from './anvil.js';
+export {
+  type ChainClients,
+  type ContractCall,
+  connectChain,
+  contractError,
+  deployContract,
+  sendTx,
+} from './clients.js';
+export { deployProtocol, roleIds } from './deploy.js';
+export {
+  type ContractName,
+  contractNames,
+  type Deployment,
+  readDeployment,
+  verifyDeployment,
+  writeDeployment,
+} from './deployment.js';
+export { ANVIL_MNEMONIC, devAccount, devRoles } from './dev-accounts.js';
+export * from './generated/index.js';
+export {
+  advanceTime,
+  delegateVotesLocally,
+  encodeCall,
+  type PassedProposal,
+  type ProposalAction,
+  passProposal,
+} from './governance.js';
+export { type ChainUp, type ChainUpOptions, chainUp, deploymentPath } from './network.js';
+export {
+  type AllocationSpec,
+  allocationAmounts,
+  type DeployParameters,
+  defaultDeployParameters,
+  OPEN,
+  type StakingRole,
+  stakingRoles,
+  TOTAL_SUPPLY,
+} from './parameters.js';

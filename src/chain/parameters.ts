@@ -1,0 +1,90 @@
+/** What a deployment is made of: the token allocation and the governance and staking parameters. */
+import type { Address } from 'viem';
+import { BaseError } from '../core/index.js';
+
+export const TOTAL_SUPPLY = 1_000_000_000n * 10n ** 18n;
+export const OPEN = 10n ** 18n;
+const DAY = 86_400;
+const MONTH = 30 * DAY;
+
+/** Staking roles, in the order of the contract's `Role` enum. */
+export const stakingRoles = { validator: 0, servingNode: 1, agent: 2 } as const;
+export type StakingRole = keyof typeof stakingRoles;
+
+export interface AllocationSpec {
+  label: string;
+  /** Share of the supply in basis points of a percent (1/10,000); the list must sum to 10,000. */
+  bps: number;
+  /** 'treasury' = the timelock. */
+  recipient: 'treasury' | Address;
+  /** Locks the allocation in a VotingVestingWallet for `recipient`: nothing before the cliff, then linear. */
+  vesting?: { cliffSeconds: number; durationSeconds: number };
+}
+
+export interface DeployParameters {
+  allocations: AllocationSpec[];
+  governor: {
+    votingDelaySeconds: number;
+    votingPeriodSeconds: number;
+    proposalThresholdWei: bigint;
+    quorumPercent: number;
+  };
+  timelockDelaySeconds: number;
+  staking: { unbondingPeriodSeconds: number; minimumStakeWei: Record<StakingRole, bigint> };
+}
+
+/**
+ * OpenLedger's published allocation and governance settings. Team and investor tokens vest in wallets whose
+ * beneficiaries default to the deployer; pass real beneficiaries for a real chain.
+ */
+export function defaultDeployParameters(beneficiaries: {
+  deployer: Address;
+  team?: Address;
+  investors?: Address;
+}): DeployParameters {
+  const vesting = { cliffSeconds: 12 * MONTH, durationSeconds: 36 * MONTH };
+  return {
+    allocations: [
+      { label: 'community', bps: 6171, recipient: 'treasury' },
+      { label: 'investors', bps: 1829, recipient: beneficiaries.investors ?? beneficiaries.deployer, vesting },
+      { label: 'team', bps: 1500, recipient: beneficiaries.team ?? beneficiaries.deployer, vesting },
+      { label: 'liquidity', bps: 500, recipient: beneficiaries.deployer },
+    ],
+    governor: {
+      votingDelaySeconds: DAY,
+      votingPeriodSeconds: 14 * DAY,
+      proposalThresholdWei: 100n * OPEN,
+      quorumPercent: 25,
+    },
+    timelockDelaySeconds: DAY,
+    staking: {
+      unbondingPeriodSeconds: 7 * DAY,
+      minimumStakeWei: { validator: 10_000n * OPEN, servingNode: 1_000n * OPEN, agent: 100n * OPEN },
+    },
+  };
+}
+
+/** Wei amount of each allocation line; INVALID_ARGUMENT if the shares do not sum to the whole supply. */
+export function allocationAmounts(allocations: AllocationSpec[]): bigint[] {
+  const total = allocations.reduce((s, a) => s + a.bps, 0);
+  const bad = allocations.find((a) => !Number.isInteger(a.bps) || a.bps <= 0);
+  if (bad) {
+    throw new BaseError(
+      'INVALID_ARGUMENT',
+      `Allocation "${bad.label}" has share ${bad.bps} bps; expected a positive integer`,
+      {
+        details: { field: 'allocations.bps', label: bad.label },
+      },
+    );
+  }
+  if (total !== 10_000) {
+    throw new BaseError(
+      'INVALID_ARGUMENT',
+      `Allocation shares sum to ${total} bps; they must sum to 10000 (the whole supply)`,
+      {
+        details: { field: 'allocations', sumBps: total },
+      },
+    );
+  }
+  return allocations.map((a) => (TOTAL_SUPPLY * BigInt(a.bps)) / 10_000n);
+}

@@ -1,0 +1,21 @@
+/** The one table from error codes to process exit codes (0 = success, 1 = unexpected). */
+import type { ErrorCode } from '../core/index.js';
+
+export const exitCodeByCode: Record<ErrorCode, number> = {
+  INTERNAL: 1,
+  INVALID_ARGUMENT: 2,
+  PAYLOAD_TOO_LARGE: 2,
+  CONFIG_INVALID: 3,
+  NOT_FOUND: 4,
+  CONFLICT: 5,
+  CHAIN_MISMATCH: 5,
+  UNAUTHORIZED: 6,
+  FORBIDDEN: 6,
+  CHAIN_UNAVAILABLE: 7,
+  STORE_UNAVAILABLE: 7,
+  RATE_LIMITED: 7,
+  PROCESS_FAILED: 7,
+  CONTRACT_REVERTED: 8,
+  DEPLOYMENT_INVALID: 9,
+  MIGRATION_FAILED: 9,
+};

@@ -1,0 +1,54 @@
+/** The `tributary` command. */
+import { Command, CommanderError } from 'commander';
+import { bigintReplacer, version } from '../core/index.js';
+import { registerChain, registerUp } from './commands/up.js';
+import { runDemo } from './demo/run.js';
+import { configFrom, isJson, loggerFor } from './options.js';
+import { createOutput, reportError } from './output.js';
+
+export function buildProgram(): Command {
+  const program = new Command('tributary')
+    .description(
+      'Tributary: a Payable AI ledger — DataNets, ModelFactory, OpenLoRA, Proof of Attribution, OPEN settlement',
+    )
+    .version(version)
+    .option('--json', 'print one JSON line of results on stdout (errors too)')
+    .option('--data-dir <dir>', 'data directory (default .tributary; env TRIBUTARY_DATA_DIR)')
+    .option('--config <file>', 'JSON config file (default <data-dir>/tributary.json)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (logs go to stderr)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  registerUp(program);
+  registerChain(program);
+
+  program
+    .command('demo')
+    .description('run the whole loop non-interactively on a fresh local chain; non-zero exit if a stage fails')
+    .option('--keep', 'keep the temporary data directory')
+    .action(async (opts: { keep?: boolean }, cmd: Command) => {
+      const config = configFrom(cmd);
+      const json = isJson(cmd);
+      const out = createOutput(json);
+      const result = await runDemo({ config, log: loggerFor(config), out, keep: opts.keep === true });
+      if (json) process.stdout.write(`${JSON.stringify(result, bigintReplacer)}\n`);
+      else
+        out.result(
+          result,
+          () => `${result.ok ? 'Demo passed' : 'Demo FAILED'}\n${JSON.stringify(result.stages, bigintReplacer, 2)}`,
+        );
+      process.exitCode = result.ok ? 0 : 1;
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // help/version, or a usage error commander printed
+    return reportError(e, argv.includes('--json'));
+  }
+}

@@ -1,0 +1,92 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { BaseError } from './errors.js';
+
+const cwd = '/srv/app';
+
+function errorOf(fn: () => unknown): BaseError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof BaseError) return e;
+    throw e;
+  }
+  throw new Error('expected an error');
+}
+
+describe('loadConfig', () => {
+  it('uses defaults when nothing is given', () => {
+    const c = loadConfig({ env: {}, cwd });
+    expect(c).toEqual({
+      dataDir: '/srv/app/.tributary',
+      host: '127.0.0.1',
+      port: 7420,
+      rpcUrl: undefined,
+      chainPort: 0,
+      databaseUrl: undefined,
+      logLevel: 'warn',
+      deployerKey: undefined,
+    });
+  });
+
+  it('prefers flags over env over file over defaults', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'tributary.json'), JSON.stringify({ port: 1000, host: 'file-host', chainPort: 3 }));
+    const c = loadConfig({
+      flags: { dataDir: dir, port: '2000' },
+      env: { TRIBUTARY_HOST: 'env-host', TRIBUTARY_PORT: '1500' },
+      cwd,
+    });
+    expect(c.port).toBe(2000);
+    expect(c.host).toBe('env-host');
+    expect(c.chainPort).toBe(3);
+    expect(c.dataDir).toBe(dir);
+  });
+
+  it('names the field and the flag of a bad value', () => {
+    const e = errorOf(() => loadConfig({ flags: { port: 'abc' }, env: {}, cwd }));
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.message).toBe('Invalid port from flag --port: expected an integer from 0 to 65535, got "abc"');
+    expect(e.details).toEqual({ field: 'port', source: 'flag --port', value: 'abc' });
+  });
+
+  it('names the environment variable of a bad value', () => {
+    const e = errorOf(() => loadConfig({ env: { DATABASE_URL: 'mysql://x' }, cwd }));
+    expect(e.message).toBe(
+      'Invalid databaseUrl from environment variable DATABASE_URL: expected a URL starting with postgres:// or postgresql://, got "mysql://x"',
+    );
+  });
+
+  it('names the file, key, line and column of config file problems', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, '{\n  "port": 1,\n  }');
+    expect(errorOf(() => loadConfig({ flags: { config: file }, env: {}, cwd })).message).toBe(
+      `Config file ${file} is not valid JSON at line 3, column 3: unexpected "}"`,
+    );
+    writeFileSync(file, '{"prot": 1}');
+    expect(errorOf(() => loadConfig({ flags: { config: file }, env: {}, cwd })).message).toBe(
+      `Config file ${file} has unknown key "prot"; known keys: dataDir, host, port, rpcUrl, chainPort, databaseUrl, logLevel, deployerKey`,
+    );
+    writeFileSync(file, '{"logLevel": "loud"}');
+    expect(errorOf(() => loadConfig({ flags: { config: file }, env: {}, cwd })).message).toBe(
+      `Invalid logLevel from config file ${file} (key "logLevel"): expected one of fatal, error, warn, info, debug, trace, silent, got "loud"`,
+    );
+  });
+
+  it('refuses a missing explicit config file', () => {
+    expect(errorOf(() => loadConfig({ flags: { config: '/nonexistent/t.json' }, env: {}, cwd })).message).toBe(
+      'Cannot read config file /nonexistent/t.json: ENOENT',
+    );
+  });
+
+  it('accepts the deployer key only in hex form', () => {
+    const e = errorOf(() => loadConfig({ env: { TRIBUTARY_DEPLOYER_KEY: '1234' }, cwd }));
+    expect(e.message).toBe(
+      'Invalid deployerKey from environment variable TRIBUTARY_DEPLOYER_KEY: expected a 32-byte hex private key starting with 0x, got "1234"',
+    );
+  });
+});

@@ -1,0 +1,6 @@
+export { type Config, configFields, type LoadConfigInput, loadConfig } from './config.js';
+export { BaseError, type BaseErrorOptions, type ErrorCode, errorCodes, isBaseError, toBaseError } from './errors.js';
+export { base32, cidOf, type Hex, hashObject, keccak256, sha256 } from './hash.js';
+export { bigintReplacer, canonicalJson, jsonErrorOffset, lineColumn, parseJson } from './json.js';
+export { createLogger, type Logger, type LogLevel, logLevels, silentLogger } from './log.js';
+export { version } from './version.js';

@@ -1,0 +1,172 @@
+/**
+ * The node's HTTP server: Fastify with zod-validated routes, an OpenAPI document (/openapi.json) and its docs
+ * page (/docs). Domain routes plug in as Fastify plugins; every error leaves as `{ "error": { code, message,
+ * details? } }` with the status from the code table.
+ */
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ChainClients, Deployment } from '../chain/index.js';
+import { BaseError, type Logger, version } from '../core/index.js';
+import type { Db } from '../store/index.js';
+import { httpStatusByCode } from './http-errors.js';
+
+export interface NodeContext {
+  db: Db;
+  clients: ChainClients;
+  deployment: Deployment;
+  log: Logger;
+}
+
+export const errorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+    docs: z.string().optional(),
+  }),
+});
+
+/** Fastify's own error codes that are the client's fault, mapped to ours. */
+const fastifyClientErrors: Record<string, BaseError['code']> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'INVALID_ARGUMENT',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_ARGUMENT',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_ARGUMENT',
+};
+
+/** Converts whatever a route threw into a BaseError a client can act on. */
+export function toHttpError(error: FastifyError | Error): BaseError {
+  if (error instanceof BaseError) return error;
+  const fe = error as FastifyError;
+  if (fe.validation) {
+    const where = fe.validationContext ?? 'request';
+    const issues = fe.validation.map((v) => ({
+      field: `${where}${v.instancePath ? v.instancePath.replaceAll('/', '.') : ''}`,
+      message: v.message ?? 'invalid',
+    }));
+    const first = issues[0];
+    return new BaseError('INVALID_ARGUMENT', `Invalid ${first?.field ?? where}: ${first?.message ?? 'invalid'}`, {
+      details: { issues },
+    });
+  }
+  if (fe.code && fastifyClientErrors[fe.code])
+    return new BaseError(fastifyClientErrors[fe.code] as BaseError['code'], fe.message);
+  if (fe.statusCode === 400 && error instanceof SyntaxError)
+    return new BaseError('INVALID_ARGUMENT', `Invalid JSON body: ${error.message}`);
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500)
+    return new BaseError('INVALID_ARGUMENT', fe.message);
+  return new BaseError('INTERNAL', 'Internal error', { cause: error });
+}
+
+export async function createServer(ctx: NodeContext): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: ctx.log as FastifyBaseLogger, bodyLimit: 10 * 1024 * 1024 });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const e = toHttpError(error);
+    const status = httpStatusByCode[e.code];
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.status(status).send({ error: e.toJSON() });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const e = new BaseError('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`);
+    return reply.status(404).send({ error: e.toJSON() });
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Tributary node API',
+        version,
+        description: 'Payable AI: DataNets, models, serving, attribution and OPEN settlement.',
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  await app.register(healthRoutes(ctx));
+  return app;
+}
+
+const healthResponse = z.object({
+  status: z.enum(['ok', 'degraded']),
+  version: z.string(),
+  chain: z.object({ ok: z.boolean(), chainId: z.number(), blockNumber: z.string().nullable() }),
+  store: z.object({ ok: z.boolean(), dialect: z.string() }),
+});
+
+function healthRoutes(ctx: NodeContext) {
+  return async (app: FastifyInstance) => {
+    app.withTypeProvider<ZodTypeProvider>().get(
+      '/health',
+      {
+        schema: {
+          summary: 'Liveness and dependencies',
+          description: 'Checks the chain (latest block) and the database. 503 when either is down.',
+          tags: ['node'],
+          response: { 200: healthResponse, 503: healthResponse },
+        },
+      },
+      async (_request, reply) => {
+        const [block, store] = await Promise.all([
+          ctx.clients.public.getBlockNumber().then(String, () => null),
+          ctx.db.query('SELECT 1').then(
+            () => true,
+            () => false,
+          ),
+        ]);
+        const ok = block !== null && store;
+        return reply.status(ok ? 200 : 503).send({
+          status: ok ? 'ok' : 'degraded',
+          version,
+          chain: { ok: block !== null, chainId: ctx.deployment.chainId, blockNumber: block },
+          store: { ok: store, dialect: ctx.db.dialect },
+        });
+      },
+    );
+
+    app.withTypeProvider<ZodTypeProvider>().get(
+      '/v1/deployment',
+      {
+        schema: {
+          summary: 'The protocol deployment this node uses',
+          description: 'Chain id, contract addresses, the deployment block and the initial OPEN allocation.',
+          tags: ['node'],
+          response: {
+            200: z.object({
+              chainId: z.number(),
+              block: z.number(),
+              contracts: z.record(z.string(), z.string()),
+              allocations: z.array(
+                z.object({
+                  label: z.string(),
+                  recipient: z.string(),
+                  beneficiary: z.string(),
+                  amount: z.string(),
+                  vested: z.boolean(),
+                }),
+              ),
+            }),
+          },
+        },
+      },
+      async () => ({
+        chainId: ctx.deployment.chainId,
+        block: ctx.deployment.block,
+        contracts: ctx.deployment.contracts,
+        allocations: ctx.deployment.allocations,
+      }),
+    );
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * `tributary up`: chain (local anvil or --rpc) + deployment, database (PGlite or Postgres) bound to that
+ * deployment, and the HTTP API, started in that order and stopped in reverse.
+ */
+import type { Address } from 'viem';
+import { type ChainUp, chainUp, type Deployment } from '../chain/index.js';
+import { BaseError, type Config, type Logger } from '../core/index.js';
+import { type Db, getMeta, openStore, setMeta } from '../store/index.js';
+import { createServer } from './server.js';
+
+export interface NodeUp {
+  api: string;
+  rpcUrl: string;
+  chainId: number;
+  contracts: Record<string, Address>;
+  dataDir: string;
+  chain: ChainUp;
+  db: Db;
+  /** Stops the API, closes the database and stops the local chain; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+interface DeploymentBinding {
+  chainId: number;
+  blockHash: string;
+  openToken: string;
+}
+
+/**
+ * A database holds rows that refer to one deployment's contracts; pointing it at another deployment would mix
+ * two ledgers. The first start records the deployment; later starts must match it.
+ */
+export async function bindStoreToDeployment(db: Db, deployment: Deployment): Promise<void> {
+  const wanted: DeploymentBinding = {
+    chainId: deployment.chainId,
+    blockHash: deployment.blockHash,
+    openToken: deployment.contracts.OpenToken,
+  };
+  const bound = await getMeta<DeploymentBinding>(db, 'deployment');
+  if (!bound) return setMeta(db, 'deployment', wanted);
+  if (
+    bound.chainId !== wanted.chainId ||
+    bound.blockHash !== wanted.blockHash ||
+    bound.openToken.toLowerCase() !== wanted.openToken.toLowerCase()
+  ) {
+    throw new BaseError(
+      'CHAIN_MISMATCH',
+      `Database ${db.location} belongs to the deployment on chain ${bound.chainId} with OPEN at ${bound.openToken}, not to chain ${wanted.chainId} with OPEN at ${wanted.openToken}`,
+      { details: { bound, wanted } },
+    );
+  }
+}
+
+export async function nodeUp(config: Config, log: Logger): Promise<NodeUp> {
+  const chain = await chainUp({
+    dataDir: config.dataDir,
+    rpcUrl: config.rpcUrl,
+    chainPort: config.chainPort,
+    deployerKey: config.deployerKey,
+    log,
+  });
+  let db: Db | undefined;
+  try {
+    db = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+    await bindStoreToDeployment(db, chain.deployment);
+    const server = await createServer({ db, clients: chain.clients, deployment: chain.deployment, log });
+    await server.listen({ host: config.host, port: config.port });
+    const address = server.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    let stopped: Promise<void> | undefined;
+    const openDb = db;
+    return {
+      api: `http://${host}:${port}`,
+      rpcUrl: chain.clients.rpcUrl,
+      chainId: chain.deployment.chainId,
+      contracts: chain.deployment.contracts,
+      dataDir: config.dataDir,
+      chain,
+      db,
+      stop: () => {
+        stopped ??= (async () => {
+          await server.close();
+          await openDb.close();
+          await chain.stop();
+        })();
+        return stopped;
+      },
+    };
+  } catch (e) {
+    await db?.close().catch(() => undefined);
+    await chain.stop();
+    throw e;
+  }
+}

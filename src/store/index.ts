@@ -1,0 +1,7 @@
+export type { Db, Queryable, QueryResult, Row } from './db.js';
+export { getMeta, setMeta } from './meta.js';
+export { checksum, type Migration, migrate } from './migrate.js';
+export { migrations } from './migrations/index.js';
+export { type OpenStoreOptions, openStore } from './open.js';
+export { openPglite } from './pglite.js';
+export { openPostgres, type PostgresOptions, redactUrl } from './postgres.js';

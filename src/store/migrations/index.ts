@@ -1,0 +1,5 @@
+import type { Migration } from '../migrate.js';
+import nodeMeta from './001_node_meta.js';
+
+/** Every schema change, in order. Append only: an applied migration must never change (its checksum is kept). */
+export const migrations: readonly Migration[] = [nodeMeta];
