@@ -17,6 +17,7 @@ import {
   decodeErrorResult,
   defineChain,
   encodeDeployData,
+  getAddress,
   type Hex,
   http,
   type PublicClient,
@@ -114,7 +115,7 @@ export async function deployContract<const TAbi extends Abi>(
   if (receipt.status !== 'success' || !receipt.contractAddress) {
     throw new BaseError('CONTRACT_REVERTED', `${label} reverted on chain`, { details: { transactionHash: hash } });
   }
-  return { address: receipt.contractAddress, receipt };
+  return { address: getAddress(receipt.contractAddress), receipt };
 }
 
 type WriteName<TAbi extends Abi> = ContractFunctionName<TAbi, 'nonpayable' | 'payable'>;

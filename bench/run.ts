@@ -1,0 +1,22 @@
+/**
+ * `npm run bench -- <suite>`: runs one benchmark suite; each prints JSON lines on stdout
+ * (`{"suite": "...", ...}`), with its baseline measured in the same run.
+ */
+const suites: Record<string, { describe: string; load: () => Promise<{ run(): Promise<void> }> }> = {
+  gas: {
+    describe: 'gas per protocol operation (token, staking, governance), with a plain ETH transfer as baseline',
+    load: () => import('./gas.js'),
+  },
+};
+
+const name = process.argv[2];
+const suite = name ? suites[name] : undefined;
+if (!suite) {
+  process.stderr.write(
+    `${name ? `Unknown bench suite "${name}". ` : ''}Usage: npm run bench -- <suite>\nSuites:\n${Object.entries(suites)
+      .map(([k, v]) => `  ${k.padEnd(12)} ${v.describe}`)
+      .join('\n')}\n`,
+  );
+  process.exit(2);
+}
+await (await suite.load()).run();

@@ -1,0 +1,194 @@
+/**
+ * The `tributary` command as users run it: the built bin, real processes, real ports.
+ */
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startAnvil } from '../src/chain/index.js';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'tributary.js');
+const cleanEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !k.startsWith('TRIBUTARY_') && k !== 'DATABASE_URL'),
+);
+
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...cleanEnv, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface Started {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  json: Record<string, unknown>;
+  stop(): Promise<number | null>;
+}
+
+/** Starts a long-running command and waits for its one JSON line. */
+function start(args: string[]): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+      const line = stdout.split('\n').find((l) => l.startsWith('{'));
+      if (line && stdout.includes('\n')) {
+        resolve({
+          child,
+          json: JSON.parse(line) as Record<string, unknown>,
+          stop: () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    });
+    void exited.then((code) => reject(new Error(`exited ${code} before printing JSON: ${stderr}`)));
+  });
+}
+
+async function rpcAnswers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}',
+    });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+const dir = () => mkdtempSync(join(tmpdir(), 'tributary-cli-'));
+
+describe('tributary up', () => {
+  it('starts chain, contracts, database and API; prints one JSON line; stops everything on SIGTERM; restarts on the same data', async () => {
+    const dataDir = dir();
+    const first = await start(['up', '--json', '--data-dir', dataDir, '--port', '0']);
+    expect(Object.keys(first.json).sort()).toEqual(['api', 'chainId', 'contracts', 'dataDir', 'rpcUrl']);
+    expect(first.json.dataDir).toBe(dataDir);
+    const api = first.json.api as string;
+    const rpcUrl = first.json.rpcUrl as string;
+    const health = (await (await fetch(`${api}/health`)).json()) as { status: string };
+    expect(health.status).toBe('ok');
+    expect(await first.stop()).toBe(0);
+    expect(await rpcAnswers(rpcUrl)).toBe(false); // anvil went down with it
+
+    const second = await start(['up', '--json', '--data-dir', dataDir, '--port', '0']);
+    expect(second.json.contracts).toEqual(first.json.contracts); // the deployment file was reused: chain state persisted
+    expect(await second.stop()).toBe(0);
+  });
+
+  it('reports a bad flag with the field, its source and exit code 3', async () => {
+    const r = await run(['up', '--json', '--port', 'seventy', '--data-dir', dir()]);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout.trim())).toEqual({
+      ok: false,
+      error: {
+        code: 'CONFIG_INVALID',
+        message: 'Invalid port from flag --port: expected an integer from 0 to 65535, got "seventy"',
+        details: { field: 'port', source: 'flag --port', value: 'seventy' },
+        docs: 'docs/configuration.md',
+      },
+    });
+    expect(r.stderr).toContain('error[CONFIG_INVALID]: Invalid port from flag --port');
+  });
+
+  it('exits 2 on an unknown command', async () => {
+    const r = await run(['fly']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'fly'");
+  });
+});
+
+describe('tributary chain up', () => {
+  const anvils: { stop(): Promise<void> }[] = [];
+  afterAll(async () => {
+    await Promise.all(anvils.map((a) => a.stop()));
+  });
+
+  it('starts a local chain with the contracts and prints only the chain fields', async () => {
+    const up = await start(['chain', 'up', '--json', '--data-dir', dir()]);
+    expect(Object.keys(up.json).sort()).toEqual(['chainId', 'contracts', 'rpcUrl']);
+    expect(Object.keys(up.json.contracts as object)).toEqual(['OpenToken', 'Staking', 'Governor', 'Timelock']);
+    expect(await up.stop()).toBe(0);
+  });
+
+  it('deploys to an existing chain given by --rpc with the deployer key from the environment', async () => {
+    const anvil = await startAnvil();
+    anvils.push(anvil);
+    const dataDir = dir();
+    const noKey = await run(['chain', 'up', '--json', '--rpc', anvil.rpcUrl, '--data-dir', dataDir]);
+    expect(noKey.code).toBe(3);
+    expect((JSON.parse(noKey.stdout) as { error: { message: string } }).error.message).toBe(
+      `Deploying to ${anvil.rpcUrl} needs a deployer key: set TRIBUTARY_DEPLOYER_KEY or "deployerKey" in the config file`,
+    );
+    // anvil's dev key #9: any funded account works on a real chain.
+    const key = '0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6';
+    const r = await run(['chain', 'up', '--json', '--rpc', anvil.rpcUrl, '--data-dir', dataDir], {
+      TRIBUTARY_DEPLOYER_KEY: key,
+    });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { rpcUrl: string; chainId: number };
+    expect(out).toMatchObject({ rpcUrl: anvil.rpcUrl, chainId: 31337 });
+    // Second run finds the deployment file and reuses it.
+    const again = await run(['chain', 'up', '--json', '--rpc', anvil.rpcUrl, '--data-dir', dataDir]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual(JSON.parse(r.stdout));
+  });
+
+  it('refuses a data directory whose deployment is not on the given chain', async () => {
+    const anvil = await startAnvil();
+    anvils.push(anvil);
+    const dataDir = dir();
+    const key = '0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6';
+    expect(
+      (await run(['chain', 'up', '--rpc', anvil.rpcUrl, '--data-dir', dataDir], { TRIBUTARY_DEPLOYER_KEY: key })).code,
+    ).toBe(0);
+    const other = await startAnvil();
+    anvils.push(other);
+    const r = await run(['chain', 'up', '--json', '--rpc', other.rpcUrl, '--data-dir', dataDir]);
+    expect(r.code).toBe(5);
+    expect((JSON.parse(r.stdout) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'CHAIN_MISMATCH',
+      message: expect.stringMatching(
+        /does not contain the deployment's block .*point --rpc at its chain, or use a new --data-dir$/,
+      ),
+    });
+  });
+});
+
+describe('tributary demo', () => {
+  it('runs the loop on a fresh chain and ends with {"ok": true, "stages": …}', async () => {
+    const r = await run(['demo', '--json']);
+    expect(r.code).toBe(0);
+    const last = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as {
+      ok: boolean;
+      stages: { chain: Record<string, unknown> };
+    };
+    expect(last.ok).toBe(true);
+    expect(last.stages.chain).toMatchObject({ chainId: 31337, totalSupply: '1000000000000000000000000000' });
+    const slash = last.stages.chain.slashDemo as {
+      staked: string;
+      slashed: string;
+      remaining: string;
+      treasuryReceived: string;
+    };
+    expect(BigInt(slash.remaining)).toBe(BigInt(slash.staked) - BigInt(slash.slashed));
+    expect(slash.treasuryReceived).toBe(slash.slashed);
+  });
+});
