@@ -2,7 +2,7 @@
  * Gas of every user-facing ledger operation on a fresh local chain, measured from real transaction receipts.
  * The baseline in the same run is a plain ETH transfer (21,000 gas by definition of the EVM).
  */
-import { parseSignature, type TransactionReceipt } from 'viem';
+import type { TransactionReceipt } from 'viem';
 import {
   advanceTime,
   connectChain,
@@ -18,6 +18,7 @@ import {
   roleIds,
   StakingArtifact,
   sendTx,
+  signPermit,
   stakingRoles,
   startAnvil,
 } from '../src/chain/index.js';
@@ -66,29 +67,15 @@ export async function run(): Promise<void> {
       await sendTx(clients, deployer, { ...token, functionName: 'transfer', args: [alice.address, 50_000n * OPEN] }),
     );
     const deadline = (await clients.public.getBlock()).timestamp + 3600n;
-    const signature = await alice.signTypedData({
-      domain: { name: 'Open', version: '1', chainId: clients.chain.id, verifyingContract: token.address },
-      types: {
-        Permit: [
-          { name: 'owner', type: 'address' },
-          { name: 'spender', type: 'address' },
-          { name: 'value', type: 'uint256' },
-          { name: 'nonce', type: 'uint256' },
-          { name: 'deadline', type: 'uint256' },
-        ],
-      },
-      primaryType: 'Permit',
-      message: { owner: alice.address, spender: staking.address, value: 50_000n * OPEN, nonce: 0n, deadline },
+    const permit = await signPermit(alice, {
+      chainId: clients.chain.id,
+      token: token.address,
+      spender: staking.address,
+      value: 50_000n * OPEN,
+      nonce: 0n,
+      deadline,
     });
-    const { v, r, s } = parseSignature(signature);
-    line(
-      'permit',
-      await sendTx(clients, bob, {
-        ...token,
-        functionName: 'permit',
-        args: [alice.address, staking.address, 50_000n * OPEN, deadline, Number(v), r, s],
-      }),
-    );
+    line('permit', await sendTx(clients, bob, { ...token, functionName: 'permit', args: permit }));
     line('delegate', await sendTx(clients, alice, { ...token, functionName: 'delegate', args: [alice.address] }));
 
     // Staking: first stake (cold storage, new staker), a top-up, unbonding, withdrawal.

@@ -1,4 +1,4 @@
-import { type Address, type HDAccount, parseSignature, zeroAddress } from 'viem';
+import { type Address, type HDAccount, zeroAddress } from 'viem';
 import { describe, expect, it } from 'vitest';
 import {
   advanceTime,
@@ -6,6 +6,7 @@ import {
   OPEN,
   OpenTokenArtifact,
   sendTx,
+  signPermit,
   TOTAL_SUPPLY,
   VotingVestingWalletArtifact,
 } from '../src/chain/index.js';
@@ -13,38 +14,26 @@ import { expectRevert, type TestChain, useTestChain } from '../test/fixtures/cha
 
 const chain = useTestChain();
 
-async function signPermit(
+function permitArgs(
   c: TestChain,
   owner: HDAccount,
   spender: Address,
   value: bigint,
   deadline: bigint,
-  overrides: { chainId?: number; verifyingContract?: Address; nonce?: bigint } = {},
+  overrides: { chainId?: number; verifyingContract?: Address } = {},
 ) {
-  const nonce =
-    overrides.nonce ??
-    (await c.clients.public.readContract({ ...c.token, functionName: 'nonces', args: [owner.address] }));
-  const signature = await owner.signTypedData({
-    domain: {
-      name: 'Open',
-      version: '1',
-      chainId: overrides.chainId ?? c.clients.chain.id,
-      verifyingContract: overrides.verifyingContract ?? c.token.address,
-    },
-    types: {
-      Permit: [
-        { name: 'owner', type: 'address' },
-        { name: 'spender', type: 'address' },
-        { name: 'value', type: 'uint256' },
-        { name: 'nonce', type: 'uint256' },
-        { name: 'deadline', type: 'uint256' },
-      ],
-    },
-    primaryType: 'Permit',
-    message: { owner: owner.address, spender, value, nonce, deadline },
-  });
-  const { v, r, s } = parseSignature(signature);
-  return [owner.address, spender, value, deadline, Number(v), r, s] as const;
+  return c.clients.public
+    .readContract({ ...c.token, functionName: 'nonces', args: [owner.address] })
+    .then((nonce) =>
+      signPermit(owner, {
+        chainId: overrides.chainId ?? c.clients.chain.id,
+        token: overrides.verifyingContract ?? c.token.address,
+        spender,
+        value,
+        nonce,
+        deadline,
+      }),
+    );
 }
 
 const now = async (c: TestChain) => (await c.clients.public.getBlock()).timestamp;
@@ -125,7 +114,7 @@ describe('OpenToken', () => {
     it('sets an allowance from a signature bound to chain, token and nonce', async () => {
       const c = chain();
       const [owner, spender] = c.users as [HDAccount, HDAccount];
-      const args = await signPermit(c, owner, spender.address, 5n * OPEN, (await now(c)) + 3600n);
+      const args = await permitArgs(c, owner, spender.address, 5n * OPEN, (await now(c)) + 3600n);
       await sendTx(c.clients, spender, { ...c.token, functionName: 'permit', args });
       expect(
         await c.clients.public.readContract({
@@ -139,7 +128,7 @@ describe('OpenToken', () => {
     it('refuses a replayed permit', async () => {
       const c = chain();
       const [owner, spender] = c.users as [HDAccount, HDAccount];
-      const args = await signPermit(c, owner, spender.address, 5n * OPEN, (await now(c)) + 3600n);
+      const args = await permitArgs(c, owner, spender.address, 5n * OPEN, (await now(c)) + 3600n);
       await sendTx(c.clients, spender, { ...c.token, functionName: 'permit', args });
       await expectRevert(
         sendTx(c.clients, spender, { ...c.token, functionName: 'permit', args }),
@@ -150,7 +139,7 @@ describe('OpenToken', () => {
     it('refuses a permit signed for another chain id', async () => {
       const c = chain();
       const [owner, spender] = c.users as [HDAccount, HDAccount];
-      const args = await signPermit(c, owner, spender.address, OPEN, (await now(c)) + 3600n, { chainId: 10 });
+      const args = await permitArgs(c, owner, spender.address, OPEN, (await now(c)) + 3600n, { chainId: 10 });
       await expectRevert(
         sendTx(c.clients, spender, { ...c.token, functionName: 'permit', args }),
         'ERC2612InvalidSigner',
@@ -160,7 +149,7 @@ describe('OpenToken', () => {
     it('refuses a permit signed for another token contract', async () => {
       const c = chain();
       const [owner, spender] = c.users as [HDAccount, HDAccount];
-      const args = await signPermit(c, owner, spender.address, OPEN, (await now(c)) + 3600n, {
+      const args = await permitArgs(c, owner, spender.address, OPEN, (await now(c)) + 3600n, {
         verifyingContract: c.staking.address,
       });
       await expectRevert(
@@ -173,7 +162,7 @@ describe('OpenToken', () => {
       const c = chain();
       const [owner, spender] = c.users as [HDAccount, HDAccount];
       const deadline = (await now(c)) - 1n;
-      const args = await signPermit(c, owner, spender.address, OPEN, deadline);
+      const args = await permitArgs(c, owner, spender.address, OPEN, deadline);
       await expectRevert(
         sendTx(c.clients, spender, { ...c.token, functionName: 'permit', args }),
         'ERC2612ExpiredSignature',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BaseError } from '../core/index.js';
+import { rejectionOf } from '../../test/fixtures/errors.js';
 import { startAnvil } from './anvil.js';
 import { connectChain } from './clients.js';
 
@@ -15,13 +15,9 @@ describe('local anvil', () => {
 
   it('reports a port that is taken, with anvil’s own words', async () => {
     const first = await startAnvil();
-    const e = await startAnvil({ port: first.port }).then(
-      () => undefined,
-      (err: unknown) => err as BaseError,
-    );
+    const e = await rejectionOf(startAnvil({ port: first.port }));
     await first.stop();
-    expect(e).toBeInstanceOf(BaseError);
-    expect(e?.code).toBe('PROCESS_FAILED');
-    expect(e?.message).toMatch(/^anvil exited during start-up \(code \d+\): .*(in use|Address already)/i);
+    expect(e.code).toBe('PROCESS_FAILED');
+    expect(e.message).toMatch(/^anvil exited during start-up \(code \d+\): .*(in use|Address already)/i);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BaseError } from '../core/index.js';
+import { errorOf } from '../../test/fixtures/errors.js';
 import { type Deployment, readDeployment, writeDeployment } from './deployment.js';
 import { allocationAmounts, defaultDeployParameters, TOTAL_SUPPLY } from './parameters.js';
 
@@ -22,16 +22,6 @@ const sample: Deployment = {
   allocations: [],
   parameters: {},
 };
-
-function errorOf(fn: () => unknown): BaseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof BaseError) return e;
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 describe('deployment file', () => {
   it('round-trips and checksums addresses', () => {

@@ -37,3 +37,4 @@ export {
   stakingRoles,
   TOTAL_SUPPLY,
 } from './parameters.js';
+export { type PermitRequest, signPermit } from './permit.js';

@@ -2,20 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../test/fixtures/errors.js';
 import { loadConfig } from './config.js';
-import { BaseError } from './errors.js';
 
 const cwd = '/srv/app';
-
-function errorOf(fn: () => unknown): BaseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof BaseError) return e;
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 describe('loadConfig', () => {
   it('uses defaults when nothing is given', () => {

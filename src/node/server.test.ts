@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startTestChain, type TestChain } from '../../test/fixtures/chain.js';
+import { rejectionOf } from '../../test/fixtures/errors.js';
 import { BaseError, errorCodes, silentLogger } from '../core/index.js';
 import { type Db, migrate, migrations, openPglite } from '../store/index.js';
 import { httpStatusByCode } from './http-errors.js';
@@ -135,12 +136,9 @@ describe('store binding', () => {
       ...chain.deployment,
       contracts: { ...chain.deployment.contracts, OpenToken: '0x000000000000000000000000000000000000dEaD' as const },
     };
-    const e = await bindStoreToDeployment(fresh, other).then(
-      () => undefined,
-      (err: unknown) => err as BaseError,
-    );
-    expect(e?.code).toBe('CHAIN_MISMATCH');
-    expect(e?.message).toBe(
+    const e = await rejectionOf(bindStoreToDeployment(fresh, other));
+    expect(e.code).toBe('CHAIN_MISMATCH');
+    expect(e.message).toBe(
       `Database memory belongs to the deployment on chain 31337 with OPEN at ${chain.deployment.contracts.OpenToken}, not to chain 31337 with OPEN at 0x000000000000000000000000000000000000dEaD`,
     );
     await fresh.close();

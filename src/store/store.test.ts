@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { storeBackends } from '../../test/fixtures/db.js';
-import { BaseError } from '../core/index.js';
+import { rejectionOf } from '../../test/fixtures/errors.js';
 import type { Db } from './db.js';
 import { getMeta, setMeta } from './meta.js';
 import { checksum, type Migration, migrate } from './migrate.js';
@@ -11,15 +11,6 @@ import { migrations } from './migrations/index.js';
 import { openPglite } from './pglite.js';
 
 const m = (version: number, name: string, sql: string): Migration => ({ version, name, sql });
-
-async function migrationError(p: Promise<unknown>): Promise<BaseError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  if (!(e instanceof BaseError)) throw new Error(`expected a BaseError, got ${String(e)}`);
-  return e;
-}
 
 describe.each(storeBackends())('store on $name', (backend) => {
   let db: Db;
@@ -76,7 +67,7 @@ describe.each(storeBackends())('store on $name', (backend) => {
 
   it('refuses a migration edited after it was applied', async () => {
     await migrate(db, [m(1, 'one', 'CREATE TABLE one (a int)')]);
-    const e = await migrationError(migrate(db, [m(1, 'one', 'CREATE TABLE one (a bigint)')]));
+    const e = await rejectionOf(migrate(db, [m(1, 'one', 'CREATE TABLE one (a bigint)')]));
     expect(e.code).toBe('MIGRATION_FAILED');
     expect(e.message).toMatch(
       /^Migration 1 \(one\) was changed after it was applied: checksum [0-9a-f]{12} differs from applied [0-9a-f]{12}$/,
@@ -84,7 +75,7 @@ describe.each(storeBackends())('store on $name', (backend) => {
   });
 
   it('rolls back a failing migration and names it, keeping earlier ones', async () => {
-    const e = await migrationError(
+    const e = await rejectionOf(
       migrate(db, [
         m(1, 'one', 'CREATE TABLE one (a int)'),
         m(2, 'two', 'CREATE TABLE two (a int); SELECT nope FROM one'),
@@ -101,14 +92,14 @@ describe.each(storeBackends())('store on $name', (backend) => {
 
   it('refuses a database migrated by a newer version', async () => {
     await migrate(db, [m(1, 'one', 'SELECT 1'), m(2, 'two', 'SELECT 2')]);
-    const e = await migrationError(migrate(db, [m(1, 'one', 'SELECT 1')]));
+    const e = await rejectionOf(migrate(db, [m(1, 'one', 'SELECT 1')]));
     expect(e.message).toBe(
       `Database ${db.location} has migration 2 (two), which this version of Tributary does not know; upgrade Tributary`,
     );
   });
 
   it('refuses gaps in the migration list', async () => {
-    const e = await migrationError(migrate(db, [m(1, 'one', 'SELECT 1'), m(3, 'three', 'SELECT 3')]));
+    const e = await rejectionOf(migrate(db, [m(1, 'one', 'SELECT 1'), m(3, 'three', 'SELECT 3')]));
     expect(e.message).toBe('Migration list is not contiguous: expected version 2, found 3 (three)');
   });
 
