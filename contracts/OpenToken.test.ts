@@ -22,18 +22,16 @@ function permitArgs(
   deadline: bigint,
   overrides: { chainId?: number; verifyingContract?: Address } = {},
 ) {
-  return c.clients.public
-    .readContract({ ...c.token, functionName: 'nonces', args: [owner.address] })
-    .then((nonce) =>
-      signPermit(owner, {
-        chainId: overrides.chainId ?? c.clients.chain.id,
-        token: overrides.verifyingContract ?? c.token.address,
-        spender,
-        value,
-        nonce,
-        deadline,
-      }),
-    );
+  return c.clients.public.readContract({ ...c.token, functionName: 'nonces', args: [owner.address] }).then((nonce) =>
+    signPermit(owner, {
+      chainId: overrides.chainId ?? c.clients.chain.id,
+      token: overrides.verifyingContract ?? c.token.address,
+      spender,
+      value,
+      nonce,
+      deadline,
+    }),
+  );
 }
 
 const now = async (c: TestChain) => (await c.clients.public.getBlock()).timestamp;

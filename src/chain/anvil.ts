@@ -3,7 +3,9 @@
  * file the chain survives restarts (anvil loads it at start, dumps it every few seconds and on shutdown).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { delimiter, join } from 'node:path';
 import { BaseError, type Logger, silentLogger } from '../core/index.js';
 
 export interface AnvilOptions {
@@ -30,21 +32,27 @@ export interface Anvil {
   stop(): Promise<void>;
 }
 
-/** Path of the anvil binary shipped in the platform package that @foundry-rs/anvil installs. */
-export function anvilBinaryPath(): string {
-  const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch as string];
-  const pkg = `@foundry-rs/anvil-${process.platform}-${arch ?? process.arch}`;
+/**
+ * Path of the anvil binary: $TRIBUTARY_ANVIL_BIN if set, else the build shipped in the npm package for this
+ * platform (installed as an optional dependency), else `anvil` on the PATH (Foundry's own installer).
+ */
+export function anvilBinaryPath(env: Record<string, string | undefined> = process.env): string {
+  if (env.TRIBUTARY_ANVIL_BIN) return env.TRIBUTARY_ANVIL_BIN;
+  const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch as string] ?? process.arch;
   const exe = process.platform === 'win32' ? 'anvil.exe' : 'anvil';
+  const pkg = `@foundry-rs/anvil-${process.platform}-${arch}`;
   try {
     return createRequire(import.meta.url).resolve(`${pkg}/bin/${exe}`);
-  } catch (e) {
+  } catch {
+    const onPath = (env.PATH ?? '')
+      .split(delimiter)
+      .map((dir) => join(dir, exe))
+      .find((candidate) => existsSync(candidate));
+    if (onPath) return onPath;
     throw new BaseError(
       'PROCESS_FAILED',
-      `No anvil binary for ${process.platform}/${process.arch}: package ${pkg} is not installed`,
-      {
-        details: { package: pkg },
-        cause: e,
-      },
+      `No anvil binary for ${process.platform}/${process.arch}: install ${pkg} from npm, or Foundry's anvil on the PATH, or set TRIBUTARY_ANVIL_BIN`,
+      { details: { package: pkg }, docsPath: 'README.md' },
     );
   }
 }
