@@ -124,7 +124,13 @@ describe('tributary chain up', () => {
   it('starts a local chain with the contracts and prints only the chain fields', async () => {
     const up = await start(['chain', 'up', '--json', '--data-dir', dir()]);
     expect(Object.keys(up.json).sort()).toEqual(['chainId', 'contracts', 'rpcUrl']);
-    expect(Object.keys(up.json.contracts as object)).toEqual(['OpenToken', 'Staking', 'Governor', 'Timelock']);
+    expect(Object.keys(up.json.contracts as object)).toEqual([
+      'OpenToken',
+      'Staking',
+      'Governor',
+      'Timelock',
+      'DataNetRegistry',
+    ]);
     expect(await up.stop()).toBe(0);
   });
 

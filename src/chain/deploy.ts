@@ -7,6 +7,7 @@ import { type Logger, silentLogger } from '../core/index.js';
 import { type ChainClients, deployContract, sendTx } from './clients.js';
 import type { ContractName, Deployment } from './deployment.js';
 import {
+  DataNetRegistryArtifact,
   OpenTokenArtifact,
   StakingArtifact,
   TimelockArtifact,
@@ -113,7 +114,12 @@ export async function deployProtocol({
     ]),
   );
 
-  // 6. Roles: the governor proposes and cancels on the timelock; the timelock slashes and administers staking;
+  // 6. The DataNet registry (no privileged roles: each DataNet has its own owner and curators).
+  const dataNetRegistry = await step('DataNetRegistry', () =>
+    deployContract(clients, deployer, DataNetRegistryArtifact, [token.address]),
+  );
+
+  // 7. Roles: the governor proposes and cancels on the timelock; the timelock slashes and administers staking;
   // then the deployer gives up both admin roles.
   const tl = { address: timelock.address, abi: TimelockArtifact.abi, contract: 'Timelock' } as const;
   const st = { address: staking.address, abi: StakingArtifact.abi, contract: 'Staking' } as const;
@@ -141,6 +147,7 @@ export async function deployProtocol({
     Staking: staking.address,
     Governor: governor.address,
     Timelock: timelock.address,
+    DataNetRegistry: dataNetRegistry.address,
   };
   const firstBlock = await clients.public.getBlock({ blockNumber: timelock.receipt.blockNumber });
   return {

@@ -18,6 +18,7 @@ const sample: Deployment = {
     Staking: '0x5FC8d32690cc91D4c39d9d3abcBD16989F875707',
     Governor: '0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9',
     Timelock: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+    DataNetRegistry: '0xa513E6E4b8f2a923D98304ec87F64353C4D5C853',
   },
   allocations: [],
   parameters: {},

@@ -26,6 +26,7 @@ export {
   type ProposalAction,
   passProposal,
 } from './governance.js';
+export { type MerkleTree, merkleTree, standardLeaf, verifyMerkleProof } from './merkle.js';
 export { type ChainUp, type ChainUpOptions, chainUp, deploymentPath } from './network.js';
 export {
   type AllocationSpec,

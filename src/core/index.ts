@@ -1,5 +1,5 @@
 export { type Config, configFields, type LoadConfigInput, loadConfig } from './config.js';
-export { openTokenDomain, permitTypes } from './eip712.js';
+export { dataNetDomain, dataNetTypes, openTokenDomain, permitTypes } from './eip712.js';
 export { BaseError, type BaseErrorOptions, type ErrorCode, errorCodes, isBaseError, toBaseError } from './errors.js';
 export { base32, cidOf, type Hex, hashObject, keccak256, sha256 } from './hash.js';
 export { bigintReplacer, canonicalJson, jsonErrorOffset, lineColumn, parseJson } from './json.js';

@@ -1,3 +1,4 @@
+export { type BlobStore, createFsBlobStore } from './blobs.js';
 export type { Db, Queryable, QueryResult, Row } from './db.js';
 export { getMeta, setMeta } from './meta.js';
 export { checksum, type Migration, migrate } from './migrate.js';

@@ -1,5 +1,6 @@
 import type { Migration } from '../migrate.js';
 import nodeMeta from './001_node_meta.js';
+import datanets from './002_datanets.js';
 
 /** Every schema change, in order. Append only: an applied migration must never change (its checksum is kept). */
-export const migrations: readonly Migration[] = [nodeMeta];
+export const migrations: readonly Migration[] = [nodeMeta, datanets];

@@ -1,0 +1,103 @@
+/**
+ * One row through the ingest pipeline: size limit → normalization → schema → PII policy → canonical bytes and
+ * their hash, CID and MinHash signature. Contributors run it before signing and the node runs it again on what
+ * it receives: the two must agree byte for byte, so a contributor always signs exactly what is stored.
+ */
+import { canonicalJson, cidOf, type Hex, keccak256 } from '../core/index.js';
+import type { DataNetPolicy } from './metadata.js';
+import { minhash } from './minhash.js';
+import { normalizeValue, textOf } from './normalize.js';
+import type { RowError } from './parse.js';
+import { actionFor, findPii, type PiiKind, redact } from './pii.js';
+import { compileSchema, schemaViolation } from './schema.js';
+
+export interface PreparedRow {
+  line: number;
+  content: Record<string, unknown>;
+  /** Canonical JSON of `content`: the bytes that are hashed and stored. */
+  canonical: string;
+  contentHash: Hex;
+  cid: string;
+  bytes: number;
+  /** PII kinds that were redacted, with counts. */
+  redacted: Partial<Record<PiiKind, number>>;
+  minhash: Uint32Array;
+}
+
+export type PrepareResult = { ok: true; row: PreparedRow } | { ok: false; error: RowError };
+
+const kindNames: Record<PiiKind, string> = {
+  email: 'an e-mail address',
+  phone: 'a phone number',
+  credit_card: 'a payment card number',
+  iban: 'an IBAN',
+  ssn: 'a social security number',
+  ip_address: 'an IP address',
+};
+
+interface Pii {
+  rejected?: { kind: PiiKind; field: string };
+  redacted: Partial<Record<PiiKind, number>>;
+}
+
+/** Applies the PII policy to every string in `value` (in place semantics: returns the redacted copy). */
+function applyPii(value: unknown, policy: DataNetPolicy, path: string, acc: Pii): unknown {
+  if (typeof value === 'string') {
+    const findings = findPii(value);
+    for (const f of findings) {
+      const action = actionFor(policy.pii, f.kind);
+      if (action === 'reject' && !acc.rejected) acc.rejected = { kind: f.kind, field: path || '/' };
+      if (action === 'redact') acc.redacted[f.kind] = (acc.redacted[f.kind] ?? 0) + 1;
+    }
+    return findings.length > 0 ? redact(value, findings, policy.pii) : value;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => applyPii(v, policy, `${path}/${i}`, acc));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = applyPii(v, policy, `${path}/${k}`, acc);
+    return out;
+  }
+  return value;
+}
+
+export function prepareRow(
+  line: number,
+  data: Record<string, unknown>,
+  schema: Record<string, unknown>,
+  policy: DataNetPolicy,
+): PrepareResult {
+  const fail = (reason: string, message: string, field?: string): PrepareResult => ({
+    ok: false,
+    error: { line, reason, message: `line ${line}: ${message}`, ...(field ? { field } : {}) },
+  });
+  const rawBytes = Buffer.byteLength(canonicalJson(data));
+  if (rawBytes > policy.maxRowBytes)
+    return fail('size', `row is ${rawBytes} bytes, over this DataNet's limit of ${policy.maxRowBytes}`);
+
+  const normalized = normalizeValue(data) as Record<string, unknown>;
+  const violation = schemaViolation(compileSchema(schema), normalized);
+  if (violation) return fail('schema', `field ${violation.field} ${violation.message}`, violation.field);
+
+  const pii: Pii = { redacted: {} };
+  const content = applyPii(normalized, policy, '', pii) as Record<string, unknown>;
+  if (pii.rejected) {
+    const { kind, field } = pii.rejected;
+    return fail('pii', `field ${field} contains ${kindNames[kind]}, which this DataNet rejects`, field);
+  }
+  if (textOf(content).trim() === '') return fail('empty', 'row has no text');
+
+  const canonical = canonicalJson(content);
+  return {
+    ok: true,
+    row: {
+      line,
+      content,
+      canonical,
+      contentHash: keccak256(canonical),
+      cid: cidOf(canonical),
+      bytes: Buffer.byteLength(canonical),
+      redacted: pii.redacted,
+      minhash: minhash(textOf(content)),
+    },
+  };
+}
