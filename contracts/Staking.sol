@@ -85,6 +85,8 @@ contract Staking is AccessControl, ReentrancyGuardTransient {
     error TooManyPendingUnbondings(uint256 max);
     /// @notice The unbonding period exceeds {MAX_UNBONDING_PERIOD}.
     error UnbondingPeriodTooLong(uint64 requested, uint64 max);
+    /// @notice The treasury cannot be the staking contract itself (slashed stake would never leave it).
+    error InvalidTreasury(address treasury);
     /// @notice A historical view was asked about the present or the future.
     error FutureLookup(uint256 timepoint, uint48 currentClock);
 
@@ -294,7 +296,7 @@ contract Staking is AccessControl, ReentrancyGuardTransient {
     function stakers(Role role, uint256 offset, uint256 limit) external view returns (address[] memory page) {
         EnumerableSet.AddressSet storage set = _stakers[role];
         uint256 n = set.length();
-        uint256 end = offset + limit < n ? offset + limit : n;
+        uint256 end = offset >= n || limit >= n - offset ? n : offset + limit;
         page = new address[](offset < end ? end - offset : 0);
         for (uint256 i = 0; i < page.length; ++i) {
             page[i] = set.at(offset + i);
@@ -372,6 +374,7 @@ contract Staking is AccessControl, ReentrancyGuardTransient {
 
     function _setTreasury(address treasury_) private {
         if (treasury_ == address(0)) revert ZeroAddress();
+        if (treasury_ == address(this)) revert InvalidTreasury(treasury_);
         treasury = treasury_;
         emit TreasurySet(treasury_);
     }
