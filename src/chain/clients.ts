@@ -156,7 +156,9 @@ export async function sendTx<const TAbi extends Abi, TName extends WriteName<TAb
   const wallet = typeof account === 'string' ? clients.walletForAddress(account) : clients.wallet(account);
   // The estimate is made at the current timestamp; if the block lands in a new second, a write that adds a new
   // timestamped checkpoint (stakes, votes) costs ~45k more than one that overwrote the last. Unused gas is free.
-  const hash = await wallet.writeContract({ ...(request as object), gas: gas + gas / 5n + 60_000n } as Parameters<WalletClient['writeContract']>[0]);
+  const hash = await wallet.writeContract({ ...(request as object), gas: gas + gas / 5n + 60_000n } as Parameters<
+    WalletClient['writeContract']
+  >[0]);
   const receipt = await clients.public.waitForTransactionReceipt({ hash });
   if (receipt.status !== 'success') {
     throw new BaseError('CONTRACT_REVERTED', `${label} reverted on chain`, { details: { transactionHash: hash } });

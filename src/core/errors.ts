@@ -15,12 +15,15 @@ export const errorCodes = {
   PAYLOAD_TOO_LARGE: 'The input exceeds a size limit.',
   RATE_LIMITED: 'Too many requests; retry later.',
   CHAIN_UNAVAILABLE: 'The EVM node cannot be reached or did not start.',
+  NODE_UNAVAILABLE: 'The Tributary node API cannot be reached.',
   CHAIN_MISMATCH: 'The data directory or deployment belongs to another chain.',
   DEPLOYMENT_INVALID: 'The deployment file is missing, malformed or does not match the chain.',
   CONTRACT_REVERTED: 'A contract call reverted.',
   STORE_UNAVAILABLE: 'The database cannot be opened or reached.',
   MIGRATION_FAILED: 'A database migration failed or an applied migration was changed.',
   PROCESS_FAILED: 'A child process (such as anvil) failed.',
+  MODEL_INVALID: 'A model, adapter or tokenizer file is corrupt, truncated or inconsistent.',
+  MODEL_UNSUPPORTED: 'A model file uses an architecture, tensor type or format version the engine does not support.',
   INTERNAL: 'An unexpected internal error.',
 } as const;
 

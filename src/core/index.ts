@@ -1,3 +1,4 @@
+export { type ApiClient, createApiClient } from './api-client.js';
 export { type Config, configFields, type LoadConfigInput, loadConfig } from './config.js';
 export { dataNetDomain, dataNetTypes, openTokenDomain, permitTypes } from './eip712.js';
 export { BaseError, type BaseErrorOptions, type ErrorCode, errorCodes, isBaseError, toBaseError } from './errors.js';

@@ -6,6 +6,7 @@
  */
 
 // C0/C1 controls except \t and \n, and zero-width characters that make equal-looking texts differ.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the purpose.
 const INVISIBLE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u200B-\u200D\u2060\uFEFF]/g;
 
 export function normalizeText(s: string): string {

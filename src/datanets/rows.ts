@@ -8,7 +8,7 @@ import type { DataNetPolicy } from './metadata.js';
 import { minhash } from './minhash.js';
 import { normalizeValue, textOf } from './normalize.js';
 import type { RowError } from './parse.js';
-import { actionFor, findPii, type PiiKind, redact } from './pii.js';
+import { actionFor, findPii, type PiiKind, piiKinds, redact } from './pii.js';
 import { compileSchema, schemaViolation } from './schema.js';
 
 export interface PreparedRow {
@@ -19,7 +19,7 @@ export interface PreparedRow {
   contentHash: Hex;
   cid: string;
   bytes: number;
-  /** PII kinds that were redacted, with counts. */
+  /** PII redactions in the content, by kind (counted by their placeholders). */
   redacted: Partial<Record<PiiKind, number>>;
   minhash: Uint32Array;
 }
@@ -37,7 +37,21 @@ const kindNames: Record<PiiKind, string> = {
 
 interface Pii {
   rejected?: { kind: PiiKind; field: string };
-  redacted: Partial<Record<PiiKind, number>>;
+}
+
+const PLACEHOLDER = new RegExp(`\\[(${piiKinds.map((k) => k.toUpperCase()).join('|')})\\]`, 'g');
+
+/**
+ * Redactions in `text`, counted by their placeholders. Counting placeholders rather than replacements gives the
+ * same answer on the contributor's side (which redacts) and on the node (which receives already redacted text).
+ */
+function countRedactions(text: string): Partial<Record<PiiKind, number>> {
+  const counts: Partial<Record<PiiKind, number>> = {};
+  for (const m of text.matchAll(PLACEHOLDER)) {
+    const kind = (m[1] as string).toLowerCase() as PiiKind;
+    counts[kind] = (counts[kind] ?? 0) + 1;
+  }
+  return counts;
 }
 
 /** Applies the PII policy to every string in `value` (in place semantics: returns the redacted copy). */
@@ -45,9 +59,8 @@ function applyPii(value: unknown, policy: DataNetPolicy, path: string, acc: Pii)
   if (typeof value === 'string') {
     const findings = findPii(value);
     for (const f of findings) {
-      const action = actionFor(policy.pii, f.kind);
-      if (action === 'reject' && !acc.rejected) acc.rejected = { kind: f.kind, field: path || '/' };
-      if (action === 'redact') acc.redacted[f.kind] = (acc.redacted[f.kind] ?? 0) + 1;
+      if (actionFor(policy.pii, f.kind) === 'reject' && !acc.rejected)
+        acc.rejected = { kind: f.kind, field: path || '/' };
     }
     return findings.length > 0 ? redact(value, findings, policy.pii) : value;
   }
@@ -78,13 +91,14 @@ export function prepareRow(
   const violation = schemaViolation(compileSchema(schema), normalized);
   if (violation) return fail('schema', `field ${violation.field} ${violation.message}`, violation.field);
 
-  const pii: Pii = { redacted: {} };
+  const pii: Pii = {};
   const content = applyPii(normalized, policy, '', pii) as Record<string, unknown>;
   if (pii.rejected) {
     const { kind, field } = pii.rejected;
     return fail('pii', `field ${field} contains ${kindNames[kind]}, which this DataNet rejects`, field);
   }
-  if (textOf(content).trim() === '') return fail('empty', 'row has no text');
+  const text = textOf(content);
+  if (text.trim() === '') return fail('empty', 'row has no text');
 
   const canonical = canonicalJson(content);
   return {
@@ -96,8 +110,8 @@ export function prepareRow(
       contentHash: keccak256(canonical),
       cid: cidOf(canonical),
       bytes: Buffer.byteLength(canonical),
-      redacted: pii.redacted,
-      minhash: minhash(textOf(content)),
+      redacted: countRedactions(text),
+      minhash: minhash(text),
     },
   };
 }

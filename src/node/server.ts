@@ -25,6 +25,9 @@ export interface NodeContext {
   log: Logger;
 }
 
+/** A domain's routes, as a Fastify plugin (see e.g. dataNetRoutes). */
+export type RoutePlugin = (app: FastifyInstance) => Promise<void>;
+
 export const errorBody = z.object({
   error: z.object({
     code: z.string(),
@@ -66,7 +69,7 @@ export function toHttpError(error: FastifyError | Error): BaseError {
   return new BaseError('INTERNAL', 'Internal error', { cause: error });
 }
 
-export async function createServer(ctx: NodeContext): Promise<FastifyInstance> {
+export async function createServer(ctx: NodeContext, routes: RoutePlugin[] = []): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: ctx.log as FastifyBaseLogger, bodyLimit: 10 * 1024 * 1024 });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -96,6 +99,7 @@ export async function createServer(ctx: NodeContext): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   await app.register(healthRoutes(ctx));
+  for (const plugin of routes) await app.register(plugin);
   return app;
 }
 
@@ -146,6 +150,7 @@ function healthRoutes(ctx: NodeContext) {
           response: {
             200: z.object({
               chainId: z.number(),
+              rpcUrl: z.string(),
               block: z.number(),
               contracts: z.record(z.string(), z.string()),
               allocations: z.array(
@@ -163,6 +168,7 @@ function healthRoutes(ctx: NodeContext) {
       },
       async () => ({
         chainId: ctx.deployment.chainId,
+        rpcUrl: ctx.clients.rpcUrl,
         block: ctx.deployment.block,
         contracts: ctx.deployment.contracts,
         allocations: ctx.deployment.allocations,

@@ -2,10 +2,12 @@
  * `tributary up`: chain (local anvil or --rpc) + deployment, database (PGlite or Postgres) bound to that
  * deployment, and the HTTP API, started in that order and stopped in reverse.
  */
+import { join } from 'node:path';
 import type { Address } from 'viem';
 import { type ChainUp, chainUp, type Deployment } from '../chain/index.js';
 import { BaseError, type Config, type Logger } from '../core/index.js';
-import { type Db, getMeta, openStore, setMeta } from '../store/index.js';
+import { createDataNetService, type DataNetService, dataNetRoutes } from '../datanets/index.js';
+import { createFsBlobStore, type Db, getMeta, openStore, setMeta } from '../store/index.js';
 import { createServer } from './server.js';
 
 export interface NodeUp {
@@ -16,6 +18,7 @@ export interface NodeUp {
   dataDir: string;
   chain: ChainUp;
   db: Db;
+  datanets: DataNetService;
   /** Stops the API, closes the database and stops the local chain; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -63,7 +66,12 @@ export async function nodeUp(config: Config, log: Logger): Promise<NodeUp> {
   try {
     db = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
     await bindStoreToDeployment(db, chain.deployment);
-    const server = await createServer({ db, clients: chain.clients, deployment: chain.deployment, log });
+    const blobs = createFsBlobStore(join(config.dataDir, 'blobs'));
+    const datanets = createDataNetService({ db, clients: chain.clients, deployment: chain.deployment, blobs, log });
+    const stopSync = datanets.startSync();
+    const server = await createServer({ db, clients: chain.clients, deployment: chain.deployment, log }, [
+      dataNetRoutes(datanets),
+    ]);
     await server.listen({ host: config.host, port: config.port });
     const address = server.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -78,8 +86,10 @@ export async function nodeUp(config: Config, log: Logger): Promise<NodeUp> {
       dataDir: config.dataDir,
       chain,
       db,
+      datanets,
       stop: () => {
         stopped ??= (async () => {
+          await stopSync();
           await server.close();
           await openDb.close();
           await chain.stop();

@@ -1,0 +1,60 @@
+/**
+ * Calling a Tributary node over HTTP: JSON in and out, and the node's error body
+ * `{"error": {code, message, details}}` turned back into the same BaseError the node threw.
+ */
+import { BaseError, type ErrorCode, errorCodes } from './errors.js';
+import { bigintReplacer } from './json.js';
+
+export interface ApiClient {
+  readonly baseUrl: string;
+  request<T>(method: string, path: string, body?: unknown): Promise<T>;
+  /** The raw response, for streams (exports). */
+  raw(method: string, path: string): Promise<Response>;
+}
+
+export function createApiClient(baseUrl: string): ApiClient {
+  const base = baseUrl.replace(/\/+$/, '');
+  async function send(method: string, path: string, body?: unknown): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(`${base}${path}`, {
+        method,
+        ...(body === undefined
+          ? {}
+          : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body, bigintReplacer) }),
+      });
+    } catch (e) {
+      throw new BaseError(
+        'NODE_UNAVAILABLE',
+        `No Tributary node answers at ${base} (${(e as Error).message}); start one with \`tributary up\``,
+        {
+          details: { api: base },
+          cause: e,
+        },
+      );
+    }
+    if (!res.ok) {
+      let parsed: { error?: { code?: string; message?: string; details?: Record<string, unknown> } } = {};
+      try {
+        parsed = (await res.json()) as typeof parsed;
+      } catch {
+        // not a JSON error body
+      }
+      const code = (
+        parsed.error?.code && parsed.error.code in errorCodes ? parsed.error.code : 'INTERNAL'
+      ) as ErrorCode;
+      throw new BaseError(code, parsed.error?.message ?? `${method} ${path} failed with HTTP ${res.status}`, {
+        details: { status: res.status, ...(parsed.error?.details ?? {}) },
+      });
+    }
+    return res;
+  }
+  return {
+    baseUrl: base,
+    async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+      const res = await send(method, path, body);
+      return (res.status === 204 ? undefined : await res.json()) as T;
+    },
+    raw: (method, path) => send(method, path),
+  };
+}

@@ -1,0 +1,282 @@
+/**
+ * Accepting signed contributions. The node runs the same pipeline the contributor ran (normalize, schema, PII
+ * policy) and insists on the same content hash, so what is stored is exactly what was signed. Then: signature
+ * (EIP-712, this DataNet, this registry, this chain), single-use nonce, bond, exact duplicate (content hash) and
+ * near duplicate (MinHash/LSH). Accepted rows are written to the blob store and, in one transaction, to the
+ * database; the response is sent only after that commit, so an acknowledged row survives a crash, and a retry of
+ * the same signed row is recognized rather than stored twice.
+ */
+import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem';
+import { DataNetRegistryArtifact, standardLeaf } from '../chain/index.js';
+import { BaseError } from '../core/index.js';
+import { type DataNetContext, domainOf, registryOf } from './context.js';
+import { LshIndex, MINHASH_SIZE } from './minhash.js';
+import { getDataNet, requireMetadata } from './records.js';
+import { type PreparedRow, prepareRow } from './rows.js';
+import { verifyDataNetMessage } from './signatures.js';
+
+export interface Submission {
+  contributor: string;
+  content: Record<string, unknown>;
+  contentHash: string;
+  nonce: string;
+  deadline: string;
+  signature: string;
+  /** Where the row came from (file:line), for people reading the review queue. */
+  source?: string | undefined;
+}
+
+export type SubmissionStatus = 'accepted' | 'already_submitted' | 'duplicate' | 'near_duplicate' | 'rejected';
+
+export interface SubmissionResult {
+  index: number;
+  status: SubmissionStatus;
+  contributionId?: Hex;
+  /** For duplicates: the contribution this one repeats. */
+  matched?: Hex;
+  similarity?: number;
+  /** For rejections: a stable reason and a sentence naming the field. */
+  reason?: string;
+  message?: string;
+  redacted?: Record<string, number>;
+}
+
+export const MAX_BATCH = 1000;
+
+/** The Merkle leaf, which is also the contribution's id. */
+export function contributionId(dataNetId: bigint, contributor: Address, contentHash: Hex, licenseId: Hex): Hex {
+  return standardLeaf(['uint256', 'address', 'bytes32', 'bytes32'], [dataNetId, contributor, contentHash, licenseId]);
+}
+
+function toSignatureFields(s: Submission): { nonce: bigint; deadline: bigint } | undefined {
+  try {
+    const nonce = BigInt(s.nonce);
+    const deadline = BigInt(s.deadline);
+    return nonce >= 0n && deadline >= 0n ? { nonce, deadline } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function createIngest(ctx: DataNetContext) {
+  const lshByDataNet = new Map<string, Promise<LshIndex<Hex>>>();
+
+  /** The near-duplicate index of a DataNet, built from the store on first use. */
+  function lshOf(dataNetId: bigint): Promise<LshIndex<Hex>> {
+    const key = dataNetId.toString();
+    let index = lshByDataNet.get(key);
+    if (!index) {
+      index = (async () => {
+        const lsh = new LshIndex<Hex>();
+        const { rows } = await ctx.db.query<{ id: Hex; minhash: Uint8Array }>(
+          `SELECT id, minhash FROM contributions WHERE datanet_id = $1 AND status IN ('pending', 'approved') ORDER BY seq`,
+          [key],
+        );
+        for (const r of rows) lsh.add(r.id, new Uint32Array(new Uint8Array(r.minhash).buffer, 0, MINHASH_SIZE));
+        return lsh;
+      })();
+      lshByDataNet.set(key, index);
+    }
+    return index;
+  }
+
+  async function submit(dataNetId: bigint, submissions: Submission[]): Promise<SubmissionResult[]> {
+    if (submissions.length > MAX_BATCH) {
+      throw new BaseError(
+        'PAYLOAD_TOO_LARGE',
+        `At most ${MAX_BATCH} contributions per request; got ${submissions.length}`,
+        { details: { field: 'contributions' } },
+      );
+    }
+    const dataNet = requireMetadata(await getDataNet(ctx.db, dataNetId));
+    const { schema, policy } = dataNet.metadata;
+    const domain = domainOf(ctx);
+    const now = ctx.now();
+    const lsh = await lshOf(dataNetId);
+    const bonds = new Map<string, bigint>();
+    const results: SubmissionResult[] = [];
+    const accepted: {
+      result: SubmissionResult;
+      row: PreparedRow;
+      s: Submission;
+      contributor: Address;
+      nonce: bigint;
+      deadline: bigint;
+    }[] = [];
+    const batchHashes = new Map<string, Hex>();
+    const batchNonces = new Set<string>();
+
+    for (const [index, s] of submissions.entries()) {
+      const reject = (reason: string, message: string): void => {
+        results.push({ index, status: 'rejected', reason, message });
+      };
+      if (!isAddress(s.contributor)) {
+        reject('contributor', `contributor "${s.contributor}" is not an address`);
+        continue;
+      }
+      const contributor = getAddress(s.contributor);
+      const fields = toSignatureFields(s);
+      if (!fields) {
+        reject('signature', 'nonce and deadline must be non-negative integers (decimal strings)');
+        continue;
+      }
+      if (!isHex(s.signature) || !isHex(s.contentHash) || s.contentHash.length !== 66) {
+        reject('signature', 'contentHash must be a 32-byte hex string and signature a hex string');
+        continue;
+      }
+      const prepared = prepareRow(index + 1, s.content, schema, policy);
+      if (!prepared.ok) {
+        reject(prepared.error.reason, prepared.error.message.replace(/^line \d+: /, ''));
+        continue;
+      }
+      const row = prepared.row;
+      if (row.contentHash !== s.contentHash.toLowerCase()) {
+        reject(
+          'not_normalized',
+          `content differs from what the DataNet pipeline produces (hash ${row.contentHash}); sign the prepared content, not the raw row`,
+        );
+        continue;
+      }
+      try {
+        await verifyDataNetMessage(
+          domain,
+          'Contribution',
+          { dataNetId, contentHash: row.contentHash, licenseId: dataNet.licenseId, ...fields },
+          s.signature,
+          contributor,
+          now,
+        );
+      } catch (e) {
+        reject('signature', (e as Error).message);
+        continue;
+      }
+      if (dataNet.bondAmount > 0n) {
+        let bond = bonds.get(contributor);
+        if (bond === undefined) {
+          bond = await ctx.clients.public.readContract({
+            address: registryOf(ctx),
+            abi: DataNetRegistryArtifact.abi,
+            functionName: 'bondOf',
+            args: [dataNetId, contributor],
+          });
+          bonds.set(contributor, bond);
+        }
+        if (bond < dataNet.bondAmount) {
+          reject(
+            'bond',
+            `contributor ${contributor} has ${bond} wei of OPEN bonded; this DataNet requires ${dataNet.bondAmount}`,
+          );
+          continue;
+        }
+      }
+      const id = contributionId(dataNetId, contributor, row.contentHash, dataNet.licenseId);
+
+      // Exact duplicate or retry of the same signed row?
+      const existing = await ctx.db.query<{ id: Hex; contributor: string }>(
+        `SELECT id, contributor FROM contributions WHERE datanet_id = $1 AND content_hash = $2 AND status <> 'withdrawn'`,
+        [dataNetId.toString(), row.contentHash],
+      );
+      const twin = existing.rows[0]?.id ?? batchHashes.get(row.contentHash);
+      if (twin === id) {
+        results.push({ index, status: 'already_submitted', contributionId: id });
+        continue;
+      }
+      if (twin) {
+        results.push({
+          index,
+          status: 'duplicate',
+          contributionId: id,
+          matched: twin,
+          message: `same content as contribution ${twin}`,
+        });
+        continue;
+      }
+      const nonceKey = `${contributor}:${fields.nonce}`;
+      const used = await ctx.db.query('SELECT 1 FROM used_nonces WHERE signer = $1 AND nonce = $2', [
+        contributor,
+        fields.nonce.toString(),
+      ]);
+      if (used.rows.length > 0 || batchNonces.has(nonceKey)) {
+        reject(
+          'replayed',
+          `nonce ${fields.nonce} of ${contributor} was already used; every signature needs a fresh nonce`,
+        );
+        continue;
+      }
+      const near = lsh.nearest(row.minhash, policy.nearDuplicateThreshold);
+      if (near) {
+        results.push({
+          index,
+          status: 'near_duplicate',
+          contributionId: id,
+          matched: near.id,
+          similarity: near.similarity,
+          message: `${Math.round(near.similarity * 100)}% similar to contribution ${near.id} (threshold ${Math.round(policy.nearDuplicateThreshold * 100)}%)`,
+        });
+        continue;
+      }
+      const result: SubmissionResult = {
+        index,
+        status: 'accepted',
+        contributionId: id,
+        ...(Object.keys(row.redacted).length > 0 ? { redacted: row.redacted } : {}),
+      };
+      results.push(result);
+      accepted.push({ result, row, s, contributor, ...fields });
+      batchHashes.set(row.contentHash, id);
+      batchNonces.add(nonceKey);
+      lsh.add(id, row.minhash); // later rows of this batch are compared with it too
+    }
+
+    if (accepted.length > 0) {
+      try {
+        for (const a of accepted) await ctx.blobs.put(a.row.canonical);
+        await ctx.db.transaction(async (tx) => {
+          const cols = 13;
+          const values: unknown[] = [];
+          const tuples = accepted.map((a, i) => {
+            values.push(
+              a.result.contributionId,
+              dataNetId.toString(),
+              a.contributor,
+              a.row.contentHash,
+              a.row.cid,
+              dataNet.licenseId,
+              a.nonce.toString(),
+              a.deadline.toString(),
+              a.s.signature,
+              a.row.bytes,
+              new Uint8Array(a.row.minhash.buffer, a.row.minhash.byteOffset, a.row.minhash.byteLength),
+              JSON.stringify(a.row.redacted),
+              a.s.source ?? null,
+            );
+            return `(${Array.from({ length: cols }, (_, k) => `$${i * cols + k + 1}`).join(', ')}, 'pending')`;
+          });
+          await tx.query(
+            `INSERT INTO contributions (id, datanet_id, contributor, content_hash, cid, license_id, nonce, deadline, signature, bytes, minhash, redacted, source, status)
+             VALUES ${tuples.join(', ')}`,
+            values,
+          );
+          const nonceValues = accepted.flatMap((a) => [a.contributor, a.nonce.toString()]);
+          await tx.query(
+            `INSERT INTO used_nonces (signer, nonce) VALUES ${accepted.map((_, i) => `($${2 * i + 1}, $${2 * i + 2})`).join(', ')}`,
+            nonceValues,
+          );
+        });
+      } catch (e) {
+        // Nothing of this batch was stored: forget it in the near-duplicate index too.
+        for (const a of accepted) lsh.remove(a.result.contributionId as Hex);
+        throw e;
+      }
+    }
+    return results;
+  }
+
+  return {
+    submit,
+    /** Drops a contribution from the near-duplicate index (after a rejection or withdrawal). */
+    async forget(dataNetId: bigint, id: Hex): Promise<void> {
+      (await lshOf(dataNetId)).remove(id);
+    },
+  };
+}
