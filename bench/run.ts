@@ -7,6 +7,11 @@ const suites: Record<string, { describe: string; load: () => Promise<{ run(): Pr
     describe: 'gas per protocol operation (token, staking, governance), with a plain ETH transfer as baseline',
     load: () => import('./gas.js'),
   },
+  ingest: {
+    describe:
+      'DataNet contributions/s through the whole pipeline (PGlite, Postgres) and gas per contribution per version commit',
+    load: () => import('./ingest.js'),
+  },
 };
 
 const name = process.argv[2];

@@ -1,6 +1,7 @@
 /** The `tributary` command. */
 import { Command, CommanderError } from 'commander';
 import { bigintReplacer, version } from '../core/index.js';
+import { registerDataNet } from './commands/datanet.js';
 import { registerChain, registerUp } from './commands/up.js';
 import { runDemo } from './demo/run.js';
 import { configFrom, isJson, loggerFor } from './options.js';
@@ -11,16 +12,15 @@ export function buildProgram(): Command {
     .description(
       'Tributary: a Payable AI ledger — DataNets, ModelFactory, OpenLoRA, Proof of Attribution, OPEN settlement',
     )
-    .version(version)
-    .option('--json', 'print one JSON line of results on stdout (errors too)')
-    .option('--data-dir <dir>', 'data directory (default .tributary; env TRIBUTARY_DATA_DIR)')
-    .option('--config <file>', 'JSON config file (default <data-dir>/tributary.json)')
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (logs go to stderr)')
+    .version(version, '-V, --version')
+    // Program options are read only before the command, so that commands can have options such as --version N.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
 
   registerUp(program);
   registerChain(program);
+  registerDataNet(program);
 
   program
     .command('demo')
@@ -39,7 +39,23 @@ export function buildProgram(): Command {
         );
       process.exitCode = result.ok ? 0 : 1;
     });
+  addCommonOptions(program);
   return program;
+}
+
+/** Every command that does something takes the same output, data and logging options. */
+function addCommonOptions(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    if (sub.commands.length > 0) {
+      addCommonOptions(sub);
+      continue;
+    }
+    sub
+      .option('--json', 'print one JSON line of results on stdout (errors too)')
+      .option('--data-dir <dir>', 'data directory (default .tributary; env TRIBUTARY_DATA_DIR)')
+      .option('--config <file>', 'JSON config file (default <data-dir>/tributary.json)')
+      .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (logs go to stderr)');
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {

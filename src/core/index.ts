@@ -5,4 +5,5 @@ export { BaseError, type BaseErrorOptions, type ErrorCode, errorCodes, isBaseErr
 export { base32, cidOf, type Hex, hashObject, keccak256, sha256 } from './hash.js';
 export { bigintReplacer, canonicalJson, jsonErrorOffset, lineColumn, parseJson } from './json.js';
 export { createLogger, type Logger, type LogLevel, logLevels, silentLogger } from './log.js';
+export { recoverSigner } from './secp256k1.js';
 export { version } from './version.js';

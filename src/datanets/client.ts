@@ -234,6 +234,20 @@ export async function addCuratorOnChain(
   return sendTx(clients, owner, { ...registryCall(registry), functionName: 'addCurator', args: [dataNetId, curator] });
 }
 
+export async function removeCuratorOnChain(
+  clients: ChainClients,
+  owner: Account,
+  registry: Address,
+  dataNetId: bigint,
+  curator: Address,
+) {
+  return sendTx(clients, owner, {
+    ...registryCall(registry),
+    functionName: 'removeCurator',
+    args: [dataNetId, curator],
+  });
+}
+
 /** Commits a prepared version (see DataNetClient.prepareVersion) on chain. */
 export async function commitVersionOnChain(clients: ChainClients, curator: Account, registry: Address, v: VersionJson) {
   return sendTx(clients, curator, {

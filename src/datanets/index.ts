@@ -8,6 +8,7 @@ export {
   type DataNetJson,
   depositBondOnChain,
   forfeitBondOnChain,
+  removeCuratorOnChain,
   signContributions,
   signReview,
   signWithdrawal,

@@ -95,43 +95,44 @@ export function createIngest(ctx: DataNetContext) {
     const lsh = await lshOf(dataNetId);
     const bonds = new Map<string, bigint>();
     const results: SubmissionResult[] = [];
-    const accepted: {
-      result: SubmissionResult;
+    const reject = (index: number, reason: string, message: string): void => {
+      results.push({ index, status: 'rejected', reason, message });
+    };
+
+    // 1. Per row, no database: the pipeline, the content hash, the signature, the bond.
+    const valid: {
+      index: number;
       row: PreparedRow;
       s: Submission;
       contributor: Address;
       nonce: bigint;
       deadline: bigint;
+      id: Hex;
     }[] = [];
-    const batchHashes = new Map<string, Hex>();
-    const batchNonces = new Set<string>();
-
     for (const [index, s] of submissions.entries()) {
-      const reject = (reason: string, message: string): void => {
-        results.push({ index, status: 'rejected', reason, message });
-      };
       if (!isAddress(s.contributor)) {
-        reject('contributor', `contributor "${s.contributor}" is not an address`);
+        reject(index, 'contributor', `contributor "${s.contributor}" is not an address`);
         continue;
       }
       const contributor = getAddress(s.contributor);
       const fields = toSignatureFields(s);
       if (!fields) {
-        reject('signature', 'nonce and deadline must be non-negative integers (decimal strings)');
+        reject(index, 'signature', 'nonce and deadline must be non-negative integers (decimal strings)');
         continue;
       }
       if (!isHex(s.signature) || !isHex(s.contentHash) || s.contentHash.length !== 66) {
-        reject('signature', 'contentHash must be a 32-byte hex string and signature a hex string');
+        reject(index, 'signature', 'contentHash must be a 32-byte hex string and signature a hex string');
         continue;
       }
       const prepared = prepareRow(index + 1, s.content, schema, policy);
       if (!prepared.ok) {
-        reject(prepared.error.reason, prepared.error.message.replace(/^line \d+: /, ''));
+        reject(index, prepared.error.reason, prepared.error.message.replace(/^line \d+: /, ''));
         continue;
       }
       const row = prepared.row;
       if (row.contentHash !== s.contentHash.toLowerCase()) {
         reject(
+          index,
           'not_normalized',
           `content differs from what the DataNet pipeline produces (hash ${row.contentHash}); sign the prepared content, not the raw row`,
         );
@@ -147,7 +148,7 @@ export function createIngest(ctx: DataNetContext) {
           now,
         );
       } catch (e) {
-        reject('signature', (e as Error).message);
+        reject(index, 'signature', (e as Error).message);
         continue;
       }
       if (dataNet.bondAmount > 0n) {
@@ -163,52 +164,79 @@ export function createIngest(ctx: DataNetContext) {
         }
         if (bond < dataNet.bondAmount) {
           reject(
+            index,
             'bond',
             `contributor ${contributor} has ${bond} wei of OPEN bonded; this DataNet requires ${dataNet.bondAmount}`,
           );
           continue;
         }
       }
-      const id = contributionId(dataNetId, contributor, row.contentHash, dataNet.licenseId);
+      valid.push({
+        index,
+        row,
+        s,
+        contributor,
+        ...fields,
+        id: contributionId(dataNetId, contributor, row.contentHash, dataNet.licenseId),
+      });
+    }
 
-      // Exact duplicate or retry of the same signed row?
-      const existing = await ctx.db.query<{ id: Hex; contributor: string }>(
-        `SELECT id, contributor FROM contributions WHERE datanet_id = $1 AND content_hash = $2 AND status <> 'withdrawn'`,
-        [dataNetId.toString(), row.contentHash],
+    // 2. One query each for live twins of these contents and for nonces already used.
+    const twins = new Map<string, Hex>();
+    const usedNonces = new Set<string>();
+    if (valid.length > 0) {
+      const t = await ctx.db.query<{ content_hash: string; id: Hex }>(
+        `SELECT content_hash, id FROM contributions WHERE datanet_id = $1 AND status <> 'withdrawn' AND content_hash = ANY($2::text[])`,
+        [dataNetId.toString(), valid.map((v) => v.row.contentHash)],
       );
-      const twin = existing.rows[0]?.id ?? batchHashes.get(row.contentHash);
-      if (twin === id) {
-        results.push({ index, status: 'already_submitted', contributionId: id });
+      for (const r of t.rows) twins.set(r.content_hash, r.id);
+      const n = await ctx.db.query<{ signer: string; nonce: string }>(
+        `SELECT u.signer, u.nonce::text AS nonce FROM used_nonces u JOIN unnest($1::text[], $2::numeric[]) AS q(signer, nonce) ON u.signer = q.signer AND u.nonce = q.nonce`,
+        [valid.map((v) => v.contributor), valid.map((v) => v.nonce.toString())],
+      );
+      for (const r of n.rows) usedNonces.add(`${r.signer}:${r.nonce}`);
+    }
+
+    // 3. In submission order: retries, duplicates (also within this batch), replayed nonces, near duplicates.
+    const accepted: {
+      result: SubmissionResult;
+      row: PreparedRow;
+      s: Submission;
+      contributor: Address;
+      nonce: bigint;
+      deadline: bigint;
+    }[] = [];
+    for (const v of valid) {
+      const twin = twins.get(v.row.contentHash);
+      if (twin === v.id) {
+        results.push({ index: v.index, status: 'already_submitted', contributionId: v.id });
         continue;
       }
       if (twin) {
         results.push({
-          index,
+          index: v.index,
           status: 'duplicate',
-          contributionId: id,
+          contributionId: v.id,
           matched: twin,
           message: `same content as contribution ${twin}`,
         });
         continue;
       }
-      const nonceKey = `${contributor}:${fields.nonce}`;
-      const used = await ctx.db.query('SELECT 1 FROM used_nonces WHERE signer = $1 AND nonce = $2', [
-        contributor,
-        fields.nonce.toString(),
-      ]);
-      if (used.rows.length > 0 || batchNonces.has(nonceKey)) {
+      const nonceKey = `${v.contributor}:${v.nonce}`;
+      if (usedNonces.has(nonceKey)) {
         reject(
+          v.index,
           'replayed',
-          `nonce ${fields.nonce} of ${contributor} was already used; every signature needs a fresh nonce`,
+          `nonce ${v.nonce} of ${v.contributor} was already used; every signature needs a fresh nonce`,
         );
         continue;
       }
-      const near = lsh.nearest(row.minhash, policy.nearDuplicateThreshold);
+      const near = lsh.nearest(v.row.minhash, policy.nearDuplicateThreshold);
       if (near) {
         results.push({
-          index,
+          index: v.index,
           status: 'near_duplicate',
-          contributionId: id,
+          contributionId: v.id,
           matched: near.id,
           similarity: near.similarity,
           message: `${Math.round(near.similarity * 100)}% similar to contribution ${near.id} (threshold ${Math.round(policy.nearDuplicateThreshold * 100)}%)`,
@@ -216,17 +244,18 @@ export function createIngest(ctx: DataNetContext) {
         continue;
       }
       const result: SubmissionResult = {
-        index,
+        index: v.index,
         status: 'accepted',
-        contributionId: id,
-        ...(Object.keys(row.redacted).length > 0 ? { redacted: row.redacted } : {}),
+        contributionId: v.id,
+        ...(Object.keys(v.row.redacted).length > 0 ? { redacted: v.row.redacted } : {}),
       };
       results.push(result);
-      accepted.push({ result, row, s, contributor, ...fields });
-      batchHashes.set(row.contentHash, id);
-      batchNonces.add(nonceKey);
-      lsh.add(id, row.minhash); // later rows of this batch are compared with it too
+      accepted.push({ result, row: v.row, s: v.s, contributor: v.contributor, nonce: v.nonce, deadline: v.deadline });
+      twins.set(v.row.contentHash, v.id);
+      usedNonces.add(nonceKey);
+      lsh.add(v.id, v.row.minhash); // later rows of this batch are compared with it too
     }
+    results.sort((a, b) => a.index - b.index);
 
     if (accepted.length > 0) {
       try {

@@ -3,8 +3,8 @@
  * one DataNet, registry or chain fails on any other, and each nonce is accepted once (the store keeps them).
  */
 import { randomBytes } from 'node:crypto';
-import { type Address, getAddress, type Hex, isAddressEqual, type LocalAccount, recoverTypedDataAddress } from 'viem';
-import { BaseError, dataNetDomain, dataNetTypes, keccak256 } from '../core/index.js';
+import { type Address, getAddress, type Hex, hashTypedData, isAddressEqual, type LocalAccount } from 'viem';
+import { BaseError, dataNetDomain, dataNetTypes, keccak256, recoverSigner } from '../core/index.js';
 
 export interface DataNetDomain {
   chainId: number;
@@ -86,18 +86,22 @@ export async function verifyDataNetMessage<K extends Kind>(
       details: { field: 'deadline', deadline: message.deadline.toString() },
     });
   }
-  let signer: Address;
+  let digest: Hex;
   try {
-    signer = await recoverTypedDataAddress({
+    digest = hashTypedData({
       domain: domainOf(domain),
       types: dataNetTypes,
       primaryType: kind,
       message,
-      signature,
-    } as unknown as Parameters<typeof recoverTypedDataAddress>[0]);
-  } catch {
-    throw new BaseError('UNAUTHORIZED', `${kind} signature is malformed`, { details: { field: 'signature' } });
+    } as unknown as Parameters<typeof hashTypedData>[0]);
+  } catch (e) {
+    throw new BaseError('INVALID_ARGUMENT', `${kind} message is malformed: ${(e as Error).message}`, {
+      details: { field: 'message' },
+    });
   }
+  const signer = recoverSigner(digest, signature);
+  if (!signer)
+    throw new BaseError('UNAUTHORIZED', `${kind} signature is malformed`, { details: { field: 'signature' } });
   if (!isAddressEqual(signer, expectedSigner)) {
     throw new BaseError(
       'UNAUTHORIZED',

@@ -8,7 +8,7 @@ import { BaseError, errorCodes, silentLogger } from '../core/index.js';
 import { type Db, migrate, migrations, openPglite } from '../store/index.js';
 import { httpStatusByCode } from './http-errors.js';
 import { createServer } from './server.js';
-import { bindStoreToDeployment } from './system.js';
+import { bindStoreToDeployment, checkChainNotBehind } from './system.js';
 
 let chain: TestChain;
 let db: Db;
@@ -123,6 +123,22 @@ describe('node API', () => {
     expect(res.statusCode).toBe(503);
     expect(res.json()).toMatchObject({ status: 'degraded', store: { ok: false } });
     await server.close();
+  });
+});
+
+describe('chain consistency at start', () => {
+  it('refuses a chain that is behind what the database already read', async () => {
+    const fresh = await openPglite();
+    await migrate(fresh, migrations);
+    await checkChainNotBehind(fresh, 10n);
+    await fresh.query(`INSERT INTO chain_cursors (name, block) VALUES ('DataNetRegistry', 12)`);
+    await checkChainNotBehind(fresh, 12n);
+    const e = await rejectionOf(checkChainNotBehind(fresh, 11n));
+    expect(e.code).toBe('CHAIN_MISMATCH');
+    expect(e.message).toBe(
+      "The chain's head is block 11 but this node has already read DataNetRegistry events up to block 12: the chain lost state (for a local chain: it was killed before saving). Use a new --data-dir, or restore the chain",
+    );
+    await fresh.close();
   });
 });
 

@@ -54,6 +54,24 @@ export async function bindStoreToDeployment(db: Db, deployment: Deployment): Pro
   }
 }
 
+/**
+ * The database mirrors chain events up to a block; a chain that is now behind that block lost state (a local
+ * anvil killed before its last state dump, or a reset chain). Running on would mix two histories.
+ */
+export async function checkChainNotBehind(db: Db, head: bigint): Promise<void> {
+  const { rows } = await db.query<{ name: string; block: bigint }>(
+    'SELECT name, block FROM chain_cursors ORDER BY block DESC LIMIT 1',
+  );
+  const cursor = rows[0];
+  if (cursor && cursor.block > head) {
+    throw new BaseError(
+      'CHAIN_MISMATCH',
+      `The chain's head is block ${head} but this node has already read ${cursor.name} events up to block ${cursor.block}: the chain lost state (for a local chain: it was killed before saving). Use a new --data-dir, or restore the chain`,
+      { details: { head: head.toString(), cursor: cursor.block.toString(), stream: cursor.name } },
+    );
+  }
+}
+
 export async function nodeUp(config: Config, log: Logger): Promise<NodeUp> {
   const chain = await chainUp({
     dataDir: config.dataDir,
@@ -66,6 +84,7 @@ export async function nodeUp(config: Config, log: Logger): Promise<NodeUp> {
   try {
     db = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
     await bindStoreToDeployment(db, chain.deployment);
+    await checkChainNotBehind(db, await chain.clients.public.getBlockNumber({ cacheTime: 0 }));
     const blobs = createFsBlobStore(join(config.dataDir, 'blobs'));
     const datanets = createDataNetService({ db, clients: chain.clients, deployment: chain.deployment, blobs, log });
     const stopSync = datanets.startSync();

@@ -11,9 +11,10 @@ import { nodeUp } from '../../node/index.js';
 import type { Output } from '../output.js';
 import type { DemoStage } from './context.js';
 import { chainStage } from './stages/chain.js';
+import { dataNetStage } from './stages/datanet.js';
 
 /** The loop's stages in order; each later capability appends its own. */
-export const demoStages: DemoStage[] = [chainStage];
+export const demoStages: DemoStage[] = [chainStage, dataNetStage];
 
 export interface DemoResult {
   ok: boolean;

@@ -1,0 +1,83 @@
+/**
+ * Commands that act as a user of a running node: they reach its API (`--api`, TRIBUTARY_API, or the default
+ * http://127.0.0.1:7420), learn the chain from it, and sign with the user's own key — never the node's.
+ */
+import type { Command } from 'commander';
+import type { Address, LocalAccount } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { type ChainClients, connectChain, devAccount } from '../chain/index.js';
+import { type ApiClient, BaseError, createApiClient } from '../core/index.js';
+
+export interface RemoteOptions {
+  api?: string;
+  rpc?: string;
+  keyEnv?: string;
+  devAccount?: string;
+}
+
+export interface Remote {
+  api: ApiClient;
+  chainId: number;
+  contracts: Record<string, Address>;
+  clients: ChainClients;
+}
+
+/** Adds --api, --rpc, --key-env and --dev-account to a command. */
+export function withRemoteOptions(cmd: Command): Command {
+  return cmd
+    .option('--api <url>', 'node API (default $TRIBUTARY_API or http://127.0.0.1:7420)')
+    .option('--rpc <url>', 'chain RPC for transactions (default: the one the node reports)')
+    .option('--key-env <name>', 'environment variable holding your private key', 'TRIBUTARY_PRIVATE_KEY')
+    .option('--dev-account <n>', 'sign with anvil dev account n (local chains only)');
+}
+
+export async function connectRemote(o: RemoteOptions): Promise<Remote> {
+  const api = createApiClient(o.api ?? process.env.TRIBUTARY_API ?? 'http://127.0.0.1:7420');
+  const d = await api.request<{ chainId: number; rpcUrl: string; contracts: Record<string, Address> }>(
+    'GET',
+    '/v1/deployment',
+  );
+  const clients = await connectChain(o.rpc ?? d.rpcUrl);
+  if (clients.chain.id !== d.chainId) {
+    throw new BaseError(
+      'CHAIN_MISMATCH',
+      `The node is on chain ${d.chainId} but ${clients.rpcUrl} is chain ${clients.chain.id}`,
+      {
+        details: { node: d.chainId, rpc: clients.chain.id },
+      },
+    );
+  }
+  return { api, chainId: d.chainId, contracts: d.contracts, clients };
+}
+
+/** The signing key: --dev-account n, or the private key in the --key-env variable. */
+export function signerFrom(o: RemoteOptions): LocalAccount {
+  if (o.devAccount !== undefined) {
+    const n = Number(o.devAccount);
+    if (!Number.isInteger(n) || n < 0 || n > 999) {
+      throw new BaseError(
+        'INVALID_ARGUMENT',
+        `Invalid --dev-account "${o.devAccount}": expected an account index 0-999`,
+        { details: { field: '--dev-account' } },
+      );
+    }
+    return devAccount(n);
+  }
+  const name = o.keyEnv ?? 'TRIBUTARY_PRIVATE_KEY';
+  const key = process.env[name];
+  if (!key) {
+    throw new BaseError(
+      'CONFIG_INVALID',
+      `No signing key: set ${name} to your private key, or pass --dev-account N on a local chain`,
+      {
+        details: { field: name },
+      },
+    );
+  }
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) {
+    throw new BaseError('CONFIG_INVALID', `${name} is not a 32-byte hex private key starting with 0x`, {
+      details: { field: name },
+    });
+  }
+  return privateKeyToAccount(key as `0x${string}`);
+}
