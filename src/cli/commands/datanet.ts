@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type Address, getAddress, type Hex, isAddress, parseUnits } from 'viem';
+import { DataNetRegistryArtifact } from '../../chain/index.js';
 import { BaseError, parseJson } from '../../core/index.js';
 import {
   addCuratorOnChain,
@@ -13,6 +14,7 @@ import {
   createDataNetClient,
   createDataNetOnChain,
   depositBondOnChain,
+  forfeitBondOnChain,
   formatFromName,
   type InputFormat,
   inputFormats,
@@ -383,15 +385,42 @@ export function registerDataNet(program: Command): void {
       for (let i = 0; i < reviews.length; i += 1000)
         results.push(...(await client.review(dataNetId, reviews.slice(i, i + 1000))));
       const refused = results.filter((r) => r.status === 'refused');
+      // Spam rejections forfeit part of the contributor's bond on chain, when the DataNet asks for bonds.
+      const forfeited: { contributionId: string; contributor: Address; txHash: Hex }[] = [];
+      const d = await client.get(dataNetId);
+      if (o.spam && BigInt(d.bondAmount) > 0n) {
+        for (const r of results.filter((x) => x.status === 'rejected')) {
+          const c = await client.contribution(r.contributionId as Hex);
+          const bonded = await remote.clients.public.readContract({
+            address: remote.contracts.DataNetRegistry as Address,
+            abi: DataNetRegistryArtifact.abi,
+            functionName: 'bondOf',
+            args: [dataNetId, c.contributor],
+          });
+          if (bonded === 0n) continue;
+          const receipt = await forfeitBondOnChain(
+            remote.clients,
+            curator,
+            remote.contracts.DataNetRegistry as Address,
+            dataNetId,
+            c.contributor,
+            c.contentHash,
+            o.reason,
+          );
+          forfeited.push({ contributionId: c.id, contributor: c.contributor, txHash: receipt.transactionHash });
+        }
+      }
       out.result(
         {
           approved: results.filter((r) => r.status === 'approved').length,
           rejected: results.filter((r) => r.status === 'rejected').length,
           refused,
+          forfeited,
         },
         () =>
           [
             `Approved ${results.filter((r) => r.status === 'approved').length}, rejected ${results.filter((r) => r.status === 'rejected').length}`,
+            ...forfeited.map((f) => `  forfeited bond of ${f.contributor} for ${f.contributionId} (tx ${f.txHash})`),
             ...refused.map((r) => `  refused ${r.contributionId}: ${r.message}`),
           ].join('\n'),
       );
