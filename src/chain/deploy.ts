@@ -8,6 +8,7 @@ import { type ChainClients, deployContract, sendTx } from './clients.js';
 import type { ContractName, Deployment } from './deployment.js';
 import {
   DataNetRegistryArtifact,
+  ModelRegistryArtifact,
   OpenTokenArtifact,
   StakingArtifact,
   TimelockArtifact,
@@ -114,9 +115,13 @@ export async function deployProtocol({
     ]),
   );
 
-  // 6. The DataNet registry (no privileged roles: each DataNet has its own owner and curators).
+  // 6. The DataNet and model registries (no privileged roles: each DataNet and model has its own owner).
   const dataNetRegistry = await step('DataNetRegistry', () =>
     deployContract(clients, deployer, DataNetRegistryArtifact, [token.address]),
+  );
+
+  const modelRegistry = await step('ModelRegistry', () =>
+    deployContract(clients, deployer, ModelRegistryArtifact, [dataNetRegistry.address]),
   );
 
   // 7. Roles: the governor proposes and cancels on the timelock; the timelock slashes and administers staking;
@@ -148,6 +153,7 @@ export async function deployProtocol({
     Governor: governor.address,
     Timelock: timelock.address,
     DataNetRegistry: dataNetRegistry.address,
+    ModelRegistry: modelRegistry.address,
   };
   const firstBlock = await clients.public.getBlock({ blockNumber: timelock.receipt.blockNumber });
   return {

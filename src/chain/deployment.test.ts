@@ -19,6 +19,7 @@ const sample: Deployment = {
     Governor: '0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9',
     Timelock: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
     DataNetRegistry: '0xa513E6E4b8f2a923D98304ec87F64353C4D5C853',
+    ModelRegistry: '0x2279B7A0a67DB372996a5FaB50D91eAA73d2eBe6',
   },
   allocations: [],
   parameters: {},

@@ -9,7 +9,14 @@ import { z } from 'zod';
 import { BaseError, bigintReplacer, parseJson } from '../core/index.js';
 import type { ChainClients } from './clients.js';
 
-export const contractNames = ['OpenToken', 'Staking', 'Governor', 'Timelock', 'DataNetRegistry'] as const;
+export const contractNames = [
+  'OpenToken',
+  'Staking',
+  'Governor',
+  'Timelock',
+  'DataNetRegistry',
+  'ModelRegistry',
+] as const;
 export type ContractName = (typeof contractNames)[number];
 
 const address = z
