@@ -130,6 +130,7 @@ describe('tributary chain up', () => {
       'Governor',
       'Timelock',
       'DataNetRegistry',
+      'ModelRegistry',
     ]);
     expect(await up.stop()).toBe(0);
   });
