@@ -253,6 +253,7 @@ contract DataNetRegistry is ReentrancyGuardTransient {
 
     /// @notice Starts the withdrawal delay of the caller's bond; it stays forfeitable until withdrawn.
     function requestBondWithdrawal(uint256 dataNetId) external {
+        _dataNet(dataNetId);
         if (_bonds[dataNetId][msg.sender] == 0) revert NoBond(dataNetId, msg.sender);
         uint256 unlockAt = block.timestamp + BOND_WITHDRAWAL_DELAY;
         _bondWithdrawableAt[dataNetId][msg.sender] = unlockAt;
@@ -261,6 +262,7 @@ contract DataNetRegistry is ReentrancyGuardTransient {
 
     /// @notice Withdraws `amount` of the caller's bond after the withdrawal delay.
     function withdrawBond(uint256 dataNetId, uint256 amount) external nonReentrant {
+        _dataNet(dataNetId);
         if (amount == 0) revert ZeroAmount();
         uint256 unlockAt = _bondWithdrawableAt[dataNetId][msg.sender];
         if (unlockAt == 0 || block.timestamp < unlockAt) revert BondLocked(dataNetId, msg.sender, unlockAt);

@@ -101,7 +101,7 @@ contract ModelRegistry {
     );
     /// @notice The owner changed the prices.
     event PricesUpdated(uint256 indexed modelId, uint128 priceInPer1k, uint128 priceOutPer1k);
-    /// @notice The model was deactivated (true) or reactivated (false).
+    /// @notice The model was reactivated (true) or deactivated (false).
     event ActiveChanged(uint256 indexed modelId, bool active);
     /// @notice Ownership moved to `newOwner`.
     event ModelOwnershipTransferred(uint256 indexed modelId, address indexed previousOwner, address indexed newOwner);
@@ -186,7 +186,7 @@ contract ModelRegistry {
 
     /// @notice A version of a model; reverts if it does not exist.
     function getVersion(uint256 modelId, uint64 version) public view returns (ModelVersion memory) {
-        if (version == 0 || version > _model(modelId).versionCount) revert UnknownModelVersion(modelId, version);
+        if (version > _model(modelId).versionCount || version == 0) revert UnknownModelVersion(modelId, version);
         return _versions[modelId][version];
     }
 

@@ -11,11 +11,16 @@ import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'tributary.js');
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TRIBUTARY_') && k !== 'DATABASE_URL'));
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !k.startsWith('TRIBUTARY_') && k !== 'DATABASE_URL'),
+);
 let node: ChildProcessByStdio<null, Readable, Readable>;
 let api = '';
 
-function cli(args: string[], input?: string): Promise<{ code: number | null; json: Record<string, unknown>; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  input?: string,
+): Promise<{ code: number | null; json: Record<string, unknown>; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args, '--json', '--api', api], { env });
     let stdout = '';
@@ -38,7 +43,11 @@ function cli(args: string[], input?: string): Promise<{ code: number | null; jso
 }
 
 beforeAll(async () => {
-  node = spawn(process.execPath, [BIN, 'up', '--json', '--data-dir', mkdtempSync(join(tmpdir(), 'cli-dn-')), '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  node = spawn(
+    process.execPath,
+    [BIN, 'up', '--json', '--data-dir', mkdtempSync(join(tmpdir(), 'cli-dn-')), '--port', '0'],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   api = await new Promise<string>((resolve, reject) => {
     let out = '';
     node.stdout.on('data', (d: Buffer) => {
@@ -58,14 +67,39 @@ describe('tributary datanet', () => {
   it('runs a DataNet from creation to withdrawal', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-dn-files-'));
     const schema = join(dir, 'schema.json');
-    writeFileSync(schema, JSON.stringify({ type: 'object', required: ['term', 'gloss'], properties: { term: { type: 'string' }, gloss: { type: 'string' } } }));
-    const created = await cli(['datanet', 'create', '--name', 'Glossary', '--schema', schema, '--license', 'CC-BY-4.0', '--bond', '5', '--forfeit-bps', '2000', '--dev-account', '8']);
+    writeFileSync(
+      schema,
+      JSON.stringify({
+        type: 'object',
+        required: ['term', 'gloss'],
+        properties: { term: { type: 'string' }, gloss: { type: 'string' } },
+      }),
+    );
+    const created = await cli([
+      'datanet',
+      'create',
+      '--name',
+      'Glossary',
+      '--schema',
+      schema,
+      '--license',
+      'CC-BY-4.0',
+      '--bond',
+      '5',
+      '--forfeit-bps',
+      '2000',
+      '--dev-account',
+      '8',
+    ]);
     expect(created.code).toBe(0);
     const id = created.json.dataNetId as string;
 
     // Contributor 4 has no bond yet: everything is refused with the reason.
     const good = join(dir, 'glossary.csv');
-    writeFileSync(good, 'term,gloss\norbit,the path of one body around another\nzenith,the point directly overhead\nnadir,the point directly below\n');
+    writeFileSync(
+      good,
+      'term,gloss\norbit,the path of one body around another\nzenith,the point directly overhead\nnadir,the point directly below\n',
+    );
     const unbonded = await cli(['datanet', 'contribute', id, good, '--dev-account', '4']);
     expect(unbonded.code).toBe(2);
     expect((unbonded.json.errors as { reason: string }[]).map((e) => e.reason)).toEqual(['bond', 'bond', 'bond']);
@@ -84,7 +118,10 @@ describe('tributary datanet', () => {
       { source: bad, line: 2, reason: 'schema', message: 'line 2: field /gloss is required', field: '/gloss' },
       { source: bad, line: 3, reason: 'json', message: 'line 3: invalid JSON at column 2: unexpected "n"' },
     ]);
-    const fromStdin = await cli(['datanet', 'contribute', id, '-', '--dev-account', '0'], '{"term":"spam spam","gloss":"buy cheap watches now"}\n');
+    const fromStdin = await cli(
+      ['datanet', 'contribute', id, '-', '--dev-account', '0'],
+      '{"term":"spam spam","gloss":"buy cheap watches now"}\n',
+    );
     expect(fromStdin.json).toMatchObject({ accepted: 1 });
 
     // Review: list the queue, reject the spam (forfeiting 20% of 5 OPEN), approve the rest.
@@ -92,10 +129,23 @@ describe('tributary datanet', () => {
     const pending = queue.json.pending as { id: string; source: string }[];
     expect(pending).toHaveLength(5);
     const spam = pending.find((p) => p.source === 'stdin:1')?.id as string;
-    const rejected = await cli(['datanet', 'review', id, '--reject', spam, '--spam', '--reason', 'advertising', '--dev-account', '8']);
+    const rejected = await cli([
+      'datanet',
+      'review',
+      id,
+      '--reject',
+      spam,
+      '--spam',
+      '--reason',
+      'advertising',
+      '--dev-account',
+      '8',
+    ]);
     expect(rejected.json).toMatchObject({ rejected: 1 });
     expect(rejected.json.forfeited).toHaveLength(1);
-    expect((await cli(['datanet', 'review', id, '--approve-all', '--dev-account', '8'])).json).toMatchObject({ approved: 4 });
+    expect((await cli(['datanet', 'review', id, '--approve-all', '--dev-account', '8'])).json).toMatchObject({
+      approved: 4,
+    });
 
     const published = await cli(['datanet', 'publish', id, '--dev-account', '8']);
     expect(published.json).toMatchObject({ version: 1, status: 'published', count: 4 });
@@ -106,7 +156,10 @@ describe('tributary datanet', () => {
     const withdrawn = await cli(['datanet', 'withdraw', first.id, '--dev-account', '0']);
     expect(withdrawn.json).toMatchObject({ contributionId: first.id, absentFromVersion: 2, lastVersionContaining: 1 });
     const shown = await cli(['datanet', 'show', id]);
-    expect(shown.json).toMatchObject({ counts: { approved: 3, rejected: 1, withdrawn: 1, pending: 0 }, latestVersion: 1 });
+    expect(shown.json).toMatchObject({
+      counts: { approved: 3, rejected: 1, withdrawn: 1, pending: 0 },
+      latestVersion: 1,
+    });
   });
 
   it('names a missing key and a bad id', async () => {
@@ -114,9 +167,13 @@ describe('tributary datanet', () => {
     expect(noKey.code).toBe(4); // the contribution lookup fails before any signing
     const badId = await cli(['datanet', 'show', 'seven']);
     expect(badId.code).toBe(2);
-    expect((badId.json.error as { message: string }).message).toBe('Invalid DataNet id "seven": expected a positive integer');
+    expect((badId.json.error as { message: string }).message).toBe(
+      'Invalid DataNet id "seven": expected a positive integer',
+    );
     const unsigned = await cli(['datanet', 'create', '--name', 'x', '--schema', '{}', '--license', 'MIT']);
     expect(unsigned.code).toBe(3);
-    expect((unsigned.json.error as { message: string }).message).toBe('No signing key: set TRIBUTARY_PRIVATE_KEY to your private key, or pass --dev-account N on a local chain');
+    expect((unsigned.json.error as { message: string }).message).toBe(
+      'No signing key: set TRIBUTARY_PRIVATE_KEY to your private key, or pass --dev-account N on a local chain',
+    );
   });
 });

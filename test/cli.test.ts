@@ -131,6 +131,9 @@ describe('tributary chain up', () => {
       'Timelock',
       'DataNetRegistry',
       'ModelRegistry',
+      'ProtocolConfig',
+      'RewardDistributor',
+      'InferenceEscrow',
     ]);
     expect(await up.stop()).toBe(0);
   });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { HDAccount, Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPEN, sendTx } from '../src/chain/index.js';
+import { DataNetRegistryArtifact, OPEN, sendTx } from '../src/chain/index.js';
 import { canonicalJson, createApiClient, keccak256, silentLogger } from '../src/core/index.js';
 import {
   addCuratorOnChain,
@@ -406,5 +406,23 @@ describe.each(storeBackends())('DataNets on $name', (backend) => {
     );
     const after = await contribute(alice, row, bonded.dataNetId);
     expect(after.results[0]?.status).toBe('accepted');
+
+    // Asking for the bond back stops new contributions (it could leave before a curator forfeits).
+    await sendTx(chain.clients, alice, {
+      address: chain.deployment.contracts.DataNetRegistry,
+      abi: DataNetRegistryArtifact.abi,
+      functionName: 'requestBondWithdrawal',
+      args: [bonded.dataNetId],
+    });
+    const leaving = await contribute(
+      alice,
+      [{ question: 'What is the biggest moon?', answer: 'Ganymede is the biggest moon.' }],
+      bonded.dataNetId,
+    );
+    expect(leaving.results[0]).toMatchObject({
+      status: 'rejected',
+      reason: 'bond',
+      message: `contributor ${alice.address} has asked for the bond back; deposit again to keep contributing`,
+    });
   });
 });

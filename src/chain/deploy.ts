@@ -8,8 +8,11 @@ import { type ChainClients, deployContract, sendTx } from './clients.js';
 import type { ContractName, Deployment } from './deployment.js';
 import {
   DataNetRegistryArtifact,
+  InferenceEscrowArtifact,
   ModelRegistryArtifact,
   OpenTokenArtifact,
+  ProtocolConfigArtifact,
+  RewardDistributorArtifact,
   StakingArtifact,
   TimelockArtifact,
   TributaryGovernorArtifact,
@@ -20,6 +23,8 @@ import { allocationAmounts, type DeployParameters } from './parameters.js';
 export const roleIds = {
   DEFAULT_ADMIN: '0x0000000000000000000000000000000000000000000000000000000000000000',
   SLASHER: keccak256(stringToHex('SLASHER_ROLE')),
+  FEE_SOURCE: keccak256(stringToHex('FEE_SOURCE_ROLE')),
+  RESOLVER: keccak256(stringToHex('RESOLVER_ROLE')),
   PROPOSER: keccak256(stringToHex('PROPOSER_ROLE')),
   CANCELLER: keccak256(stringToHex('CANCELLER_ROLE')),
   EXECUTOR: keccak256(stringToHex('EXECUTOR_ROLE')),
@@ -124,13 +129,61 @@ export async function deployProtocol({
     deployContract(clients, deployer, ModelRegistryArtifact, [dataNetRegistry.address]),
   );
 
-  // 7. Roles: the governor proposes and cancels on the timelock; the timelock slashes and administers staking;
+  // 7. Payable inference: parameters (owned by the timelock), the distributor (slashes attestors of wrong epochs,
+  // governance resolves challenges) and the escrow that feeds it.
+  const st8 = parameters.settlement;
+  const protocolConfig = await step('ProtocolConfig', () =>
+    deployContract(clients, deployer, ProtocolConfigArtifact, [
+      timelock.address,
+      {
+        platformFeeBps: st8.platformFeeBps,
+        platformFeeFlat: st8.platformFeeFlatWei,
+        ownerShareBps: st8.ownerShareBps,
+        stakerShareBps: st8.stakerShareBps,
+        contributorShareBps: st8.contributorShareBps,
+        challengeWindow: BigInt(st8.challengeWindowSeconds),
+        challengeBond: st8.challengeBondWei,
+        platformTreasury: timelock.address,
+      },
+    ]),
+  );
+  const distributor = await step('RewardDistributor', () =>
+    deployContract(clients, deployer, RewardDistributorArtifact, [
+      token.address,
+      staking.address,
+      protocolConfig.address,
+      deployer.address,
+    ]),
+  );
+  const escrow = await step('InferenceEscrow', () =>
+    deployContract(clients, deployer, InferenceEscrowArtifact, [token.address, distributor.address]),
+  );
+
+  // 8. Roles: the governor proposes and cancels on the timelock; the timelock slashes and administers staking;
   // then the deployer gives up both admin roles.
   const tl = { address: timelock.address, abi: TimelockArtifact.abi, contract: 'Timelock' } as const;
   const st = { address: staking.address, abi: StakingArtifact.abi, contract: 'Staking' } as const;
   await sendTx(clients, deployer, { ...tl, functionName: 'grantRole', args: [roleIds.PROPOSER, governor.address] });
   await sendTx(clients, deployer, { ...tl, functionName: 'grantRole', args: [roleIds.CANCELLER, governor.address] });
   await sendTx(clients, deployer, { ...st, functionName: 'grantRole', args: [roleIds.SLASHER, timelock.address] });
+  await sendTx(clients, deployer, { ...st, functionName: 'grantRole', args: [roleIds.SLASHER, distributor.address] });
+  const rd = {
+    address: distributor.address,
+    abi: RewardDistributorArtifact.abi,
+    contract: 'RewardDistributor',
+  } as const;
+  await sendTx(clients, deployer, { ...rd, functionName: 'grantRole', args: [roleIds.FEE_SOURCE, escrow.address] });
+  await sendTx(clients, deployer, { ...rd, functionName: 'grantRole', args: [roleIds.RESOLVER, timelock.address] });
+  await sendTx(clients, deployer, {
+    ...rd,
+    functionName: 'grantRole',
+    args: [roleIds.DEFAULT_ADMIN, timelock.address],
+  });
+  await sendTx(clients, deployer, {
+    ...rd,
+    functionName: 'renounceRole',
+    args: [roleIds.DEFAULT_ADMIN, deployer.address],
+  });
   await sendTx(clients, deployer, {
     ...st,
     functionName: 'grantRole',
@@ -154,6 +207,9 @@ export async function deployProtocol({
     Timelock: timelock.address,
     DataNetRegistry: dataNetRegistry.address,
     ModelRegistry: modelRegistry.address,
+    ProtocolConfig: protocolConfig.address,
+    RewardDistributor: distributor.address,
+    InferenceEscrow: escrow.address,
   };
   const firstBlock = await clients.public.getBlock({ blockNumber: timelock.receipt.blockNumber });
   return {

@@ -16,6 +16,9 @@ export const contractNames = [
   'Timelock',
   'DataNetRegistry',
   'ModelRegistry',
+  'ProtocolConfig',
+  'RewardDistributor',
+  'InferenceEscrow',
 ] as const;
 export type ContractName = (typeof contractNames)[number];
 

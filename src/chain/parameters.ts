@@ -31,6 +31,16 @@ export interface DeployParameters {
   };
   timelockDelaySeconds: number;
   staking: { unbondingPeriodSeconds: number; minimumStakeWei: Record<StakingRole, bigint> };
+  /** Payable inference: F_platform = flat + bps × token fee; β/γ/δ split of the rest; challenge terms. */
+  settlement: {
+    platformFeeBps: number;
+    platformFeeFlatWei: bigint;
+    ownerShareBps: number;
+    stakerShareBps: number;
+    contributorShareBps: number;
+    challengeWindowSeconds: number;
+    challengeBondWei: bigint;
+  };
 }
 
 /**
@@ -60,6 +70,16 @@ export function defaultDeployParameters(beneficiaries: {
     staking: {
       unbondingPeriodSeconds: 7 * DAY,
       minimumStakeWei: { validator: 10_000n * OPEN, servingNode: 1_000n * OPEN, agent: 100n * OPEN },
+    },
+    // OpenLedger publishes the formula, not β/γ/δ; these defaults favour the people whose data did the work.
+    settlement: {
+      platformFeeBps: 500,
+      platformFeeFlatWei: 0n,
+      ownerShareBps: 4_000,
+      stakerShareBps: 1_000,
+      contributorShareBps: 5_000,
+      challengeWindowSeconds: DAY,
+      challengeBondWei: 1_000n * OPEN,
     },
   };
 }

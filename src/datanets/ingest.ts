@@ -93,7 +93,25 @@ export function createIngest(ctx: DataNetContext) {
     const domain = domainOf(ctx);
     const now = ctx.now();
     const lsh = await lshOf(dataNetId);
-    const bonds = new Map<string, bigint>();
+    const bonds = new Map<string, { bond: bigint; leaving: boolean }>();
+    /** A contributor's bond in this DataNet, and whether a withdrawal of it was requested (read once per batch). */
+    const bondOf = async (contributor: Address) => {
+      let b = bonds.get(contributor);
+      if (!b) {
+        const call = {
+          address: registryOf(ctx),
+          abi: DataNetRegistryArtifact.abi,
+          args: [dataNetId, contributor],
+        } as const;
+        const [bond, withdrawableAt] = await Promise.all([
+          ctx.clients.public.readContract({ ...call, functionName: 'bondOf' }),
+          ctx.clients.public.readContract({ ...call, functionName: 'bondWithdrawableAt' }),
+        ]);
+        b = { bond, leaving: withdrawableAt !== 0n };
+        bonds.set(contributor, b);
+      }
+      return b;
+    };
     const results: SubmissionResult[] = [];
     const reject = (index: number, reason: string, message: string): void => {
       results.push({ index, status: 'rejected', reason, message });
@@ -152,21 +170,21 @@ export function createIngest(ctx: DataNetContext) {
         continue;
       }
       if (dataNet.bondAmount > 0n) {
-        let bond = bonds.get(contributor);
-        if (bond === undefined) {
-          bond = await ctx.clients.public.readContract({
-            address: registryOf(ctx),
-            abi: DataNetRegistryArtifact.abi,
-            functionName: 'bondOf',
-            args: [dataNetId, contributor],
-          });
-          bonds.set(contributor, bond);
-        }
+        const { bond, leaving } = await bondOf(contributor);
         if (bond < dataNet.bondAmount) {
           reject(
             index,
             'bond',
             `contributor ${contributor} has ${bond} wei of OPEN bonded; this DataNet requires ${dataNet.bondAmount}`,
+          );
+          continue;
+        }
+        // A bond on its way out no longer backs new rows: after its delay it could leave before a curator forfeits.
+        if (leaving) {
+          reject(
+            index,
+            'bond',
+            `contributor ${contributor} has asked for the bond back; deposit again to keep contributing`,
           );
           continue;
         }
