@@ -1,0 +1,11 @@
+export {
+  type AttributionMethod,
+  type AttributionResult,
+  attributionHash,
+  attributionMethods,
+  type ContributionShare,
+  checkAttribution,
+  PPM,
+  serializeAttribution,
+  toPpm,
+} from './result.js';

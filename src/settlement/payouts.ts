@@ -1,0 +1,128 @@
+/**
+ * Turning an epoch's receipts into payouts, deterministically and exactly: every wei of fees lands on exactly one
+ * account. Per receipt, the platform fee goes to the platform treasury, β to the model's owner, γ to the stakers'
+ * pool (shared by stake at the epoch's close), δ to the contributors by their attribution shares, and the
+ * unattributed part of δ to the DataNet's treasury. Contributor amounts are accumulated as wei × ppm numerators
+ * and floored once per account, so rounding loses at most a few wei per account; that remainder goes to an
+ * explicit dust account. Payouts are cumulative across epochs, the form the distributor's Merkle root takes.
+ */
+import { type Address, getAddress, type Hex } from 'viem';
+import { merkleTree, standardLeaf } from '../chain/index.js';
+import type { FeeBreakdown } from './fees.js';
+
+export const payoutRoles = ['platform', 'modelOwner', 'stakers', 'contributors', 'dataNet', 'dust'] as const;
+export type PayoutRole = (typeof payoutRoles)[number];
+
+export interface PayableReceipt {
+  id: string;
+  fee: FeeBreakdown;
+  modelOwner: Address;
+  /** Receives the unattributed part of the contributors' pool (the DataNet's treasury); null → platform. */
+  dataNetTreasury: Address | null;
+  /** Per contribution; withdrawn contributions are already excluded by the caller (their share is unattributed). */
+  contributions: { contributor: Address; ppm: number }[];
+  unattributedPpm: number;
+}
+
+export interface EpochPayoutInput {
+  receipts: PayableReceipt[];
+  /** Stake per staker at the epoch's close (the stakers' pool is shared in proportion). */
+  stakers: { address: Address; stake: bigint }[];
+  platformTreasury: Address;
+  dustAccount: Address;
+  /** Cumulative payouts before this epoch. */
+  previous: ReadonlyMap<Address, bigint>;
+}
+
+export interface EpochPayouts {
+  fees: bigint;
+  /** This epoch's payout per account (sorted by address). */
+  amounts: Map<Address, bigint>;
+  byRole: Record<PayoutRole, bigint>;
+  /** Cumulative payout per account after this epoch (sorted by address). */
+  cumulative: Map<Address, bigint>;
+  cumulativeTotal: bigint;
+  root: Hex;
+}
+
+const PPM = 1_000_000n;
+
+function add(m: Map<Address, bigint>, a: Address, v: bigint) {
+  if (v === 0n) return;
+  const k = getAddress(a);
+  m.set(k, (m.get(k) ?? 0n) + v);
+}
+
+const sorted = (m: Map<Address, bigint>) =>
+  new Map([...m.entries()].sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1)));
+
+export function payoutLeaf(account: Address, cumulative: bigint): Hex {
+  return standardLeaf(['address', 'uint256'], [account, cumulative]);
+}
+
+export function computeEpochPayouts(input: EpochPayoutInput): EpochPayouts {
+  const amounts = new Map<Address, bigint>();
+  const byRole = Object.fromEntries(payoutRoles.map((r) => [r, 0n])) as Record<PayoutRole, bigint>;
+  const contributorNumerators = new Map<Address, bigint>();
+  let fees = 0n;
+  let stakerPool = 0n;
+
+  for (const r of input.receipts) {
+    fees += r.fee.fee;
+    add(amounts, input.platformTreasury, r.fee.platform);
+    byRole.platform += r.fee.platform;
+    add(amounts, r.modelOwner, r.fee.owner);
+    byRole.modelOwner += r.fee.owner;
+    stakerPool += r.fee.stakers;
+    const pool = r.fee.contributors;
+    let attributed = 0n;
+    for (const c of r.contributions) {
+      const k = getAddress(c.contributor);
+      contributorNumerators.set(k, (contributorNumerators.get(k) ?? 0n) + pool * BigInt(c.ppm));
+      attributed += BigInt(c.ppm);
+    }
+    // Whatever is not attributed to a live contribution belongs to the DataNet (or the platform without one).
+    const unattributed = (pool * (PPM - attributed)) / PPM;
+    add(amounts, r.dataNetTreasury ?? input.platformTreasury, unattributed);
+    byRole.dataNet += unattributed;
+  }
+
+  // Contributors: one floor per account over the whole epoch.
+  let contributorsPaid = 0n;
+  for (const [account, numerator] of contributorNumerators) {
+    const v = numerator / PPM;
+    add(amounts, account, v);
+    contributorsPaid += v;
+  }
+  byRole.contributors = contributorsPaid;
+
+  // Stakers: the pool shared by stake; with nobody staked it goes to the platform.
+  const totalStake = input.stakers.reduce((s, x) => s + x.stake, 0n);
+  let stakersPaid = 0n;
+  if (totalStake > 0n) {
+    for (const s of [...input.stakers].sort((a, b) => (a.address.toLowerCase() < b.address.toLowerCase() ? -1 : 1))) {
+      const v = (stakerPool * s.stake) / totalStake;
+      add(amounts, s.address, v);
+      stakersPaid += v;
+    }
+  } else {
+    add(amounts, input.platformTreasury, stakerPool);
+    byRole.platform += stakerPool;
+    stakersPaid = stakerPool;
+  }
+  byRole.stakers = totalStake > 0n ? stakersPaid : 0n;
+
+  // Everything not yet assigned is rounding dust, paid to an explicit account: the sum equals the fees exactly.
+  const assigned = [...amounts.values()].reduce((a, b) => a + b, 0n);
+  const dust = fees - assigned;
+  add(amounts, input.dustAccount, dust);
+  byRole.dust = dust;
+
+  const cumulative = new Map(input.previous);
+  for (const [a, v] of amounts) cumulative.set(getAddress(a), (cumulative.get(getAddress(a)) ?? 0n) + v);
+  const sortedCumulative = sorted(cumulative);
+  const cumulativeTotal = [...sortedCumulative.values()].reduce((a, b) => a + b, 0n);
+  const leaves = [...sortedCumulative.entries()].filter(([, v]) => v > 0n).map(([a, v]) => payoutLeaf(a, v));
+  const root = leaves.length > 0 ? merkleTree(leaves).root : (`0x${'00'.repeat(32)}` as Hex);
+  return { fees, amounts: sorted(amounts), byRole, cumulative: sortedCumulative, cumulativeTotal, root };
+}
