@@ -1,0 +1,6 @@
+export {
+  createModelRegistryMirror,
+  type ModelRecord,
+  type ModelRegistryMirror,
+  type ModelVersionRecord,
+} from './registry.js';
