@@ -1,5 +1,13 @@
 export { type BlobStore, createFsBlobStore } from './blobs.js';
 export type { Db, Queryable, QueryResult, Row } from './db.js';
+export {
+  createJobRunner,
+  type JobContext,
+  type JobEvent,
+  type JobHandler,
+  type JobRunner,
+  type JobRunnerOptions,
+} from './job-runner.js';
 export { createJobQueue, type Job, type JobQueue, type JobQueueOptions, type JobStatus } from './jobs.js';
 export { getMeta, setMeta } from './meta.js';
 export { checksum, type Migration, migrate } from './migrate.js';
