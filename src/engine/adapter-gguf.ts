@@ -1,0 +1,115 @@
+/**
+ * Engine LoRA weights ⇄ llama.cpp adapter GGUF (`general.type = "adapter"`, `adapter.type = "lora"`):
+ * blk.N.<proj>.weight.lora_a `[rank, in]` and .lora_b `[out, rank]`; llama.cpp applies scale · B(A x) with
+ * scale = adapter.lora.alpha / rank (alpha must be FLOAT32: llama.cpp reads it with gguf_get_val_f32).
+ */
+import { BaseError } from '../core/index.js';
+import { type LlamaConfig, type LoraConfig, type LoraTarget, loraTargets, projectionShapes } from './config.js';
+import { type GgufTensorIn, type GgufValue, ggmlType, kv } from './gguf.js';
+import { ggufMeta, ggufTensor, readGguf } from './gguf-read.js';
+import { writeGguf } from './gguf-write.js';
+import { checkArchitecture, ggufProjection, metaNumber, transposed } from './llama-gguf-common.js';
+import type { LoraPairWeights, LoraWeights } from './weights.js';
+
+/** Writes a llama.cpp LoRA adapter (F32 tensors; adapter.lora.alpha must be FLOAT32 for llama.cpp). */
+export function adapterToGguf(w: LoraWeights, options: { name: string; extra?: [string, GgufValue][] }): Uint8Array {
+  const meta: [string, GgufValue][] = [
+    ['general.architecture', kv.str('llama')],
+    ['general.type', kv.str('adapter')],
+    ['general.name', kv.str(options.name)],
+    ['general.alignment', kv.u32(32)],
+    ['adapter.type', kv.str('lora')],
+    ['adapter.lora.alpha', kv.f32(w.config.alpha)],
+    ...(options.extra ?? []),
+  ];
+  const tensors: GgufTensorIn[] = [];
+  w.layers.forEach((rec, i) => {
+    for (const t of loraTargets) {
+      const p = rec[t];
+      if (!p) continue;
+      const base = `blk.${i}.${ggufProjection[t]}.weight`;
+      tensors.push({ name: `${base}.lora_a`, ...transposed(p.a), type: ggmlType.F32 });
+      tensors.push({ name: `${base}.lora_b`, ...transposed(p.b), type: ggmlType.F32 });
+    }
+  });
+  return writeGguf(meta, tensors);
+}
+
+const LORA_TENSOR = /^blk\.(\d+)\.(attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down)\.weight\.lora_([ab])$/;
+const targetOfProjection = new Map(Object.entries(ggufProjection).map(([t, p]) => [p, t as LoraTarget]));
+
+/**
+ * Reads a llama.cpp LoRA adapter GGUF. `model` (when given) checks the adapter fits that base. Dropout is not
+ * stored in the format (it only matters while training), so it reads as 0.
+ */
+export function adapterFromGguf(bytes: Uint8Array, model?: LlamaConfig): LoraWeights {
+  const f = readGguf(bytes);
+  checkArchitecture(f, true);
+  const adapterType = ggufMeta(f, 'adapter.type');
+  if (adapterType !== 'lora') {
+    throw new BaseError('MODEL_UNSUPPORTED', `Unsupported adapter type "${String(adapterType)}" (supported: lora)`, {
+      details: { adapterType: adapterType ?? null, supported: ['lora'] },
+    });
+  }
+  const pairs = new Map<string, Partial<LoraPairWeights>>();
+  let maxLayer = -1;
+  let rank = 0;
+  const targets = new Set<LoraTarget>();
+  for (const info of f.tensors) {
+    const m = LORA_TENSOR.exec(info.name);
+    if (!m) {
+      throw new BaseError('MODEL_UNSUPPORTED', `Unsupported adapter tensor ${info.name}`, {
+        details: { tensor: info.name },
+      });
+    }
+    const layer = Number(m[1]);
+    const target = targetOfProjection.get(m[2]!)!;
+    targets.add(target);
+    maxLayer = Math.max(maxLayer, layer);
+    const t = transposed(ggufTensor(f, info.name));
+    const key = `${layer}.${target}`;
+    const pair = pairs.get(key) ?? {};
+    if (m[3] === 'a') pair.a = t;
+    else pair.b = t;
+    pairs.set(key, pair);
+    const r = m[3] === 'a' ? t.shape[1]! : t.shape[0]!;
+    if (rank !== 0 && r !== rank) {
+      throw new BaseError('MODEL_INVALID', `Adapter tensor ${info.name} has rank ${r}, others ${rank}`, {
+        details: { tensor: info.name },
+      });
+    }
+    rank = r;
+  }
+  if (rank === 0) throw new BaseError('MODEL_INVALID', 'The adapter has no LoRA tensors', { details: {} });
+  const nLayers = model?.nLayers ?? maxLayer + 1;
+  if (maxLayer >= nLayers) {
+    throw new BaseError('MODEL_INVALID', `The adapter has layer ${maxLayer}, the model only ${nLayers}`, {
+      details: { layer: maxLayer, nLayers },
+    });
+  }
+  const config: LoraConfig = {
+    rank,
+    alpha: metaNumber(f, 'adapter.lora.alpha', rank),
+    dropout: 0,
+    targets: loraTargets.filter((t) => targets.has(t)),
+  };
+  const layers: LoraWeights['layers'] = Array.from({ length: nLayers }, () => ({}));
+  for (const [key, pair] of pairs) {
+    const [layerText, target] = key.split('.') as [string, LoraTarget];
+    if (!pair.a || !pair.b) {
+      throw new BaseError('MODEL_INVALID', `Adapter layer ${layerText} ${target} lacks lora_a or lora_b`, {
+        details: { layer: Number(layerText), target },
+      });
+    }
+    if (model) {
+      const [din, dout] = projectionShapes(model)[target];
+      if (pair.a.shape[0] !== din || pair.b.shape[1] !== dout) {
+        throw new BaseError('MODEL_INVALID', `Adapter layer ${layerText} ${target} does not fit the model`, {
+          details: { layer: Number(layerText), target, a: pair.a.shape, b: pair.b.shape, expected: [din, dout] },
+        });
+      }
+    }
+    layers[Number(layerText)]![target] = { a: pair.a, b: pair.b };
+  }
+  return { config, layers };
+}

@@ -1,0 +1,129 @@
+/**
+ * Model and adapter shapes. Linear weights are kept input-major `[in, out]` in the engine (applied as `x @ W`);
+ * GGUF and PyTorch keep `[out, in]`, so the format layer transposes.
+ */
+import { BaseError } from '../core/index.js';
+
+export interface LlamaConfig {
+  vocabSize: number;
+  dim: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  ffnDim: number;
+  contextLength: number;
+  ropeTheta: number;
+  normEps: number;
+  /** The output head reuses the token embedding (no `output.weight` tensor). */
+  tieEmbeddings: boolean;
+}
+
+export const loraTargets = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
+export type LoraTarget = (typeof loraTargets)[number];
+
+export interface LoraConfig {
+  rank: number;
+  alpha: number;
+  /** Probability of zeroing an input element of the LoRA path during training (0 = off). */
+  dropout: number;
+  targets: readonly LoraTarget[];
+}
+
+export function headDim(cfg: LlamaConfig): number {
+  return cfg.dim / cfg.nHeads;
+}
+
+/** `[in, out]` of every projection. */
+export function projectionShapes(cfg: LlamaConfig): Record<LoraTarget, [number, number]> {
+  const hd = headDim(cfg);
+  return {
+    q: [cfg.dim, cfg.nHeads * hd],
+    k: [cfg.dim, cfg.nKvHeads * hd],
+    v: [cfg.dim, cfg.nKvHeads * hd],
+    o: [cfg.nHeads * hd, cfg.dim],
+    gate: [cfg.dim, cfg.ffnDim],
+    up: [cfg.dim, cfg.ffnDim],
+    down: [cfg.ffnDim, cfg.dim],
+  };
+}
+
+export function countParams(cfg: LlamaConfig): number {
+  const s = projectionShapes(cfg);
+  let perLayer = 2 * cfg.dim;
+  for (const t of loraTargets) perLayer += s[t][0] * s[t][1];
+  return cfg.vocabSize * cfg.dim * (cfg.tieEmbeddings ? 1 : 2) + cfg.nLayers * perLayer + cfg.dim;
+}
+
+export function countLoraParams(cfg: LlamaConfig, lora: LoraConfig): number {
+  const s = projectionShapes(cfg);
+  let perLayer = 0;
+  for (const t of lora.targets) perLayer += lora.rank * (s[t][0] + s[t][1]);
+  return cfg.nLayers * perLayer;
+}
+
+/**
+ * Matmul FLOPs of one forward pass per token at sequence length `seqLen` (attention counted over the full
+ * sequence, as the fused kernel computes it): the numerator of model FLOP utilisation.
+ */
+export function forwardFlopsPerToken(cfg: LlamaConfig, seqLen: number): number {
+  const s = projectionShapes(cfg);
+  let linear = 0;
+  for (const t of loraTargets) linear += s[t][0] * s[t][1];
+  const attention = 2 * seqLen * cfg.nHeads * headDim(cfg);
+  return 2 * (cfg.nLayers * (linear + attention) + cfg.dim * cfg.vocabSize);
+}
+
+function positiveInt(field: string, v: number): void {
+  if (!Number.isInteger(v) || v <= 0) {
+    throw new BaseError('INVALID_ARGUMENT', `${field} must be a positive integer`, { details: { field, value: v } });
+  }
+}
+
+export function validateLlamaConfig(cfg: LlamaConfig): LlamaConfig {
+  for (const f of ['vocabSize', 'dim', 'nLayers', 'nHeads', 'nKvHeads', 'ffnDim', 'contextLength'] as const) {
+    positiveInt(f, cfg[f]);
+  }
+  if (cfg.dim % cfg.nHeads !== 0 || headDim(cfg) % 2 !== 0) {
+    throw new BaseError('INVALID_ARGUMENT', 'dim must split into heads of even size', {
+      details: { field: 'nHeads', dim: cfg.dim, nHeads: cfg.nHeads },
+    });
+  }
+  if (cfg.nHeads % cfg.nKvHeads !== 0) {
+    throw new BaseError('INVALID_ARGUMENT', 'nHeads must be a multiple of nKvHeads', {
+      details: { field: 'nKvHeads', nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads },
+    });
+  }
+  if (!(cfg.ropeTheta > 0) || !(cfg.normEps > 0)) {
+    throw new BaseError('INVALID_ARGUMENT', 'ropeTheta and normEps must be positive', {
+      details: { field: 'ropeTheta', ropeTheta: cfg.ropeTheta, normEps: cfg.normEps },
+    });
+  }
+  return cfg;
+}
+
+export function validateLoraConfig(lora: LoraConfig): LoraConfig {
+  positiveInt('rank', lora.rank);
+  if (!(lora.alpha > 0)) {
+    throw new BaseError('INVALID_ARGUMENT', 'alpha must be positive', {
+      details: { field: 'alpha', value: lora.alpha },
+    });
+  }
+  if (!(lora.dropout >= 0 && lora.dropout < 1)) {
+    throw new BaseError('INVALID_ARGUMENT', 'dropout must be in [0, 1)', {
+      details: { field: 'dropout', value: lora.dropout },
+    });
+  }
+  if (lora.targets.length === 0) {
+    throw new BaseError('INVALID_ARGUMENT', 'LoRA needs at least one target projection', {
+      details: { field: 'targets', allowed: loraTargets },
+    });
+  }
+  for (const t of lora.targets) {
+    if (!(loraTargets as readonly string[]).includes(t)) {
+      throw new BaseError('INVALID_ARGUMENT', `Unknown LoRA target "${t}"`, {
+        details: { field: 'targets', value: t, allowed: loraTargets },
+      });
+    }
+  }
+  return lora;
+}

@@ -1,0 +1,84 @@
+/** Pieces shared by the llama base-model and adapter GGUF converters. */
+import { BaseError } from '../core/index.js';
+import type { LoraTarget } from './config.js';
+import { ggmlType, ggmlTypeName, ggufValueType } from './gguf.js';
+import { type GgufFile, ggufMeta } from './gguf-read.js';
+import type { Tensor } from './weights.js';
+
+export const ggufProjection: Record<LoraTarget, string> = {
+  q: 'attn_q',
+  k: 'attn_k',
+  v: 'attn_v',
+  o: 'attn_output',
+  gate: 'ffn_gate',
+  up: 'ffn_up',
+  down: 'ffn_down',
+};
+
+export function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]!;
+  return out;
+}
+
+/** `[rows, cols]` → `[cols, rows]`. */
+export function transposed(t: Tensor): Tensor {
+  const [rows, cols] = t.shape as [number, number];
+  return { shape: [cols, rows], data: transpose2d(t.data, rows, cols) };
+}
+
+export function metaNumber(f: GgufFile, key: string, fallback?: number): number {
+  const entry = f.metadata.get(key);
+  if (entry === undefined && fallback !== undefined) return fallback;
+  const v = entry?.value;
+  if (typeof v !== 'number' && typeof v !== 'bigint') {
+    throw new BaseError('MODEL_INVALID', `GGUF metadata ${key} is missing or not a number`, { details: { key } });
+  }
+  return entry?.type === ggufValueType.FLOAT32 ? shortestDecimal(Number(v)) : Number(v);
+}
+
+/**
+ * The shortest decimal that rounds to the same float32: 1e-5 is written as float32 9.99999974e-6, and reading
+ * it back as 1e-5 keeps configs (and their hashes) equal across a save/load round trip.
+ */
+function shortestDecimal(x: number): number {
+  for (let digits = 1; digits <= 9; digits++) {
+    const d = Number(x.toPrecision(digits));
+    if (Math.fround(d) === x) return d;
+  }
+  return x;
+}
+
+export function metaArray<T>(f: GgufFile, key: string): T[] {
+  const v = ggufMeta(f, key);
+  if (!Array.isArray(v)) throw new BaseError('MODEL_INVALID', `GGUF metadata ${key} is missing`, { details: { key } });
+  return v as T[];
+}
+
+const supportedTypes = new Set<number>([ggmlType.F32, ggmlType.F16, ggmlType.Q8_0]);
+
+export function checkArchitecture(f: GgufFile, expectAdapter: boolean): void {
+  const arch = ggufMeta(f, 'general.architecture');
+  if (arch !== 'llama') {
+    throw new BaseError('MODEL_UNSUPPORTED', `Unsupported model architecture "${String(arch)}" (supported: llama)`, {
+      details: { architecture: arch ?? null, supported: ['llama'] },
+    });
+  }
+  const isAdapter = ggufMeta(f, 'general.type') === 'adapter';
+  if (isAdapter !== expectAdapter) {
+    throw new BaseError(
+      'MODEL_INVALID',
+      expectAdapter ? 'This GGUF file is a model, not a LoRA adapter' : 'This GGUF file is a LoRA adapter, not a model',
+      { details: { generalType: ggufMeta(f, 'general.type') ?? null } },
+    );
+  }
+  for (const t of f.tensors) {
+    if (!supportedTypes.has(t.type)) {
+      throw new BaseError(
+        'MODEL_UNSUPPORTED',
+        `Tensor ${t.name} has type ${ggmlTypeName(t.type)}; supported tensor types: F32, F16, Q8_0`,
+        { details: { tensor: t.name, type: ggmlTypeName(t.type), supported: ['F32', 'F16', 'Q8_0'] } },
+      );
+    }
+  }
+}

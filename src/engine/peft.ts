@@ -1,0 +1,173 @@
+/**
+ * PEFT LoRA import: `adapter_config.json` + `adapter_model.safetensors` (Hugging Face layout) → engine LoRA
+ * weights and a llama.cpp adapter GGUF, like llama.cpp's convert_lora_to_gguf.py.
+ *
+ * Layout differences handled here:
+ * - names: base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight → layer N, target q, A;
+ * - orientation: PEFT stores lora_A `[r, in]` and lora_B `[out, r]` (the engine keeps `[in, r]`, `[r, out]`);
+ * - RoPE: HF llama rotates halves where GGUF/our engine rotate adjacent pairs, so HF converters permute the rows
+ *   of q and k; the same permutation is applied to lora_B of q and k (its rows are output features);
+ * - rsLoRA scales by alpha/√r, llama.cpp by alpha/r: alpha is rescaled so the product is unchanged.
+ * Anything that cannot be represented (DoRA, biases, fan_in_fan_out, extra trained modules, other targets) is
+ * refused by name.
+ */
+import { BaseError } from '../core/index.js';
+import { adapterToGguf } from './adapter-gguf.js';
+import { type LlamaConfig, type LoraConfig, type LoraTarget, loraTargets, projectionShapes } from './config.js';
+import { type ArtifactHash, artifactHash } from './hash.js';
+import { readSafetensors } from './safetensors.js';
+import type { LoraWeights, Tensor } from './weights.js';
+
+const moduleTargets: Record<string, LoraTarget> = {
+  q_proj: 'q',
+  k_proj: 'k',
+  v_proj: 'v',
+  o_proj: 'o',
+  gate_proj: 'gate',
+  up_proj: 'up',
+  down_proj: 'down',
+};
+
+const KEY =
+  /(?:^|\.)layers\.(\d+)\.(?:self_attn|mlp)\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)\.lora_([AB])(?:\.[^.]+)?\.weight$/;
+
+interface PeftConfig {
+  peft_type?: string;
+  r?: number;
+  lora_alpha?: number;
+  lora_dropout?: number;
+  target_modules?: string[] | string;
+  use_rslora?: boolean;
+  use_dora?: boolean;
+  fan_in_fan_out?: boolean;
+  bias?: string;
+  modules_to_save?: string[] | null;
+}
+
+function unsupported(message: string, details: Record<string, unknown>): BaseError {
+  return new BaseError('MODEL_UNSUPPORTED', message, { details });
+}
+
+/** HF → GGUF row order for q/k: rows of each head go from [half0, half1] to interleaved pairs. */
+export function permuteRowsHfToGguf(data: Float32Array, rows: number, cols: number, heads: number): Float32Array {
+  const half = rows / heads / 2;
+  const out = new Float32Array(data.length);
+  for (let h = 0; h < heads; h++) {
+    for (let j = 0; j < half; j++) {
+      for (let s = 0; s < 2; s++) {
+        const src = h * 2 * half + s * half + j;
+        const dst = h * 2 * half + 2 * j + s;
+        out.set(data.subarray(src * cols, (src + 1) * cols), dst * cols);
+      }
+    }
+  }
+  return out;
+}
+
+function transpose(t: Tensor): Tensor {
+  const [rows, cols] = t.shape as [number, number];
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = t.data[r * cols + c]!;
+  return { shape: [cols, rows], data: out };
+}
+
+export interface PeftImportInput {
+  /** adapter_config.json, as text or parsed. */
+  config: string | Record<string, unknown>;
+  /** adapter_model.safetensors bytes. */
+  safetensors: Uint8Array;
+  /** The base model the adapter is for (shapes and head counts). */
+  base: LlamaConfig;
+}
+
+export function importPeftAdapter(input: PeftImportInput): LoraWeights {
+  let cfg: PeftConfig;
+  try {
+    cfg = (typeof input.config === 'string' ? JSON.parse(input.config) : input.config) as PeftConfig;
+  } catch (e) {
+    throw new BaseError('MODEL_INVALID', 'adapter_config.json is not valid JSON', { cause: e });
+  }
+  if ((cfg.peft_type ?? 'LORA').toUpperCase() !== 'LORA') {
+    throw unsupported(`Unsupported PEFT type "${cfg.peft_type}" (supported: LORA)`, { peftType: cfg.peft_type });
+  }
+  if (cfg.use_dora) throw unsupported('DoRA adapters are not supported', { field: 'use_dora' });
+  if (cfg.fan_in_fan_out) throw unsupported('fan_in_fan_out adapters are not supported', { field: 'fan_in_fan_out' });
+  if (cfg.bias && cfg.bias !== 'none') throw unsupported(`LoRA bias "${cfg.bias}" is not supported`, { field: 'bias' });
+  if (cfg.modules_to_save && cfg.modules_to_save.length > 0) {
+    throw unsupported('Adapters that also train full modules (modules_to_save) are not supported', {
+      modulesToSave: cfg.modules_to_save,
+    });
+  }
+  const rank = cfg.r;
+  if (!Number.isInteger(rank) || (rank ?? 0) <= 0) {
+    throw new BaseError('MODEL_INVALID', 'adapter_config.json has no valid rank r', { details: { r: cfg.r ?? null } });
+  }
+  const r = rank as number;
+  const alpha = (cfg.lora_alpha ?? r) * (cfg.use_rslora ? Math.sqrt(r) : 1);
+  const file = readSafetensors(input.safetensors);
+  const shapes = projectionShapes(input.base);
+  const layers: LoraWeights['layers'] = Array.from({ length: input.base.nLayers }, () => ({}));
+  const partial = new Map<string, { a?: Tensor; b?: Tensor }>();
+  for (const [name, t] of file.tensors) {
+    const m = KEY.exec(name);
+    if (!m) throw unsupported(`Unsupported adapter tensor ${name}`, { tensor: name });
+    const layer = Number(m[1]);
+    const target = moduleTargets[m[2]!]!;
+    if (layer >= input.base.nLayers) {
+      throw new BaseError(
+        'MODEL_INVALID',
+        `Adapter tensor ${name} is for layer ${layer}; the model has ${input.base.nLayers}`,
+        {
+          details: { tensor: name },
+        },
+      );
+    }
+    const [din, dout] = shapes[target];
+    const expected = m[3] === 'A' ? [r, din] : [dout, r];
+    if (t.shape.length !== 2 || t.shape[0] !== expected[0] || t.shape[1] !== expected[1]) {
+      throw new BaseError('MODEL_INVALID', `Adapter tensor ${name} has shape [${t.shape}], expected [${expected}]`, {
+        details: { tensor: name, shape: t.shape, expected },
+      });
+    }
+    const key = `${layer}.${target}`;
+    const pair = partial.get(key) ?? {};
+    if (m[3] === 'A') {
+      pair.a = transpose(t);
+    } else {
+      const heads = target === 'q' ? input.base.nHeads : target === 'k' ? input.base.nKvHeads : 0;
+      const rows = heads > 0 ? permuteRowsHfToGguf(t.data, dout, r, heads) : t.data;
+      pair.b = transpose({ shape: t.shape, data: rows });
+    }
+    partial.set(key, pair);
+  }
+  const targets = new Set<LoraTarget>();
+  for (const [key, pair] of partial) {
+    const [layerText, target] = key.split('.') as [string, LoraTarget];
+    if (!pair.a || !pair.b) {
+      throw new BaseError('MODEL_INVALID', `Adapter layer ${layerText} ${target} lacks lora_A or lora_B`, {
+        details: { layer: Number(layerText), target },
+      });
+    }
+    layers[Number(layerText)]![target] = { a: pair.a, b: pair.b };
+    targets.add(target);
+  }
+  if (targets.size === 0) throw new BaseError('MODEL_INVALID', 'The adapter has no LoRA tensors', { details: {} });
+  const config: LoraConfig = {
+    rank: r,
+    alpha,
+    dropout: cfg.lora_dropout ?? 0,
+    targets: loraTargets.filter((t) => targets.has(t)),
+  };
+  return { config, layers };
+}
+
+/** PEFT files → a llama.cpp adapter GGUF with its content hash. */
+export function peftToGgufAdapter(input: PeftImportInput & { name: string }): {
+  adapter: LoraWeights;
+  gguf: Uint8Array;
+  hash: ArtifactHash;
+} {
+  const adapter = importPeftAdapter(input);
+  const gguf = adapterToGguf(adapter, { name: input.name });
+  return { adapter, gguf, hash: artifactHash(gguf) };
+}

@@ -1,0 +1,208 @@
+/**
+ * llama.cpp through node-llama-cpp: load a GGUF once, then tokenize, read logits and generate, with or without
+ * LoRA adapters. Adapters are set per context in node-llama-cpp, so each call with a different adapter set gets
+ * its own short-lived context (llama.cpp caches adapter weights per model, so this is cheap).
+ *
+ * Settings chosen for parity with the engine: F32 KV cache and no flash attention (llama.cpp's defaults, F16
+ * cache and flash attention, move logits by ~1e-3). Threads are 1 or 2: this project's machines have two cores.
+ */
+import {
+  type ControlledEvaluateInputItem,
+  getLlama,
+  type Llama,
+  type LlamaContext,
+  LlamaLogLevel,
+  type LlamaModel as NodeLlamaModel,
+  type Token,
+} from 'node-llama-cpp';
+import { BaseError } from '../core/index.js';
+
+export interface LlamaRuntimeOptions {
+  modelPath: string;
+  /** 1 or 2 (default 1). */
+  threads?: number;
+  /** Context window of the contexts this runtime creates (default: the model's training context). */
+  contextSize?: number;
+}
+
+export interface AdapterRef {
+  /** Path of a LoRA adapter GGUF. */
+  path: string;
+  /** Multiplier on the adapter's alpha/rank scale (default 1). */
+  scale?: number;
+}
+
+export interface GenerateOptions {
+  prompt: string | readonly number[];
+  maxTokens: number;
+  /** 0 or absent = greedy. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  /** Sampling seed (only used with temperature > 0); fixed seeds give repeatable samples. */
+  seed?: number;
+  adapters?: readonly AdapterRef[];
+  /** Stop at the end-of-text token (default true). */
+  stopAtEos?: boolean;
+}
+
+export interface Generation {
+  text: string;
+  tokens: number[];
+  promptTokens: number;
+  finishReason: 'length' | 'eos';
+}
+
+export interface LlamaRuntime {
+  readonly vocabSize: number;
+  readonly contextSize: number;
+  readonly eosId: number | undefined;
+  /** llama.cpp's token ids for `text` (no BOS/EOS; special-token text is literal). */
+  tokenize(text: string): number[];
+  detokenize(ids: readonly number[]): string;
+  /** Logits `[ids.length · vocab]`: the distribution after each prefix. */
+  logits(ids: readonly number[], adapters?: readonly AdapterRef[]): Promise<Float32Array>;
+  generate(options: GenerateOptions): Promise<Generation>;
+  dispose(): Promise<void>;
+}
+
+function checkThreads(threads: number): void {
+  if (threads !== 1 && threads !== 2) {
+    throw new BaseError('INVALID_ARGUMENT', 'threads must be 1 or 2', {
+      details: { field: 'threads', value: threads },
+    });
+  }
+}
+
+export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<LlamaRuntime> {
+  const threads = options.threads ?? 1;
+  checkThreads(threads);
+  let llama: Llama;
+  try {
+    llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: threads });
+  } catch (e) {
+    throw new BaseError('PROCESS_FAILED', 'llama.cpp (node-llama-cpp) could not start', { cause: e });
+  }
+  let model: NodeLlamaModel;
+  try {
+    model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: 0 });
+  } catch (e) {
+    await llama.dispose();
+    throw new BaseError('MODEL_INVALID', 'llama.cpp could not load the model file', {
+      cause: e,
+      details: { path: options.modelPath, reason: e instanceof Error ? e.message : String(e) },
+    });
+  }
+  // The embedding's ggml ne is [dim, vocab]: its second dimension is the vocabulary size.
+  const nVocab = Number(model.fileInfo.tensorInfo?.find((t) => t.name === 'token_embd.weight')?.dimensions[1] ?? 0);
+  const contextSize = options.contextSize ?? model.trainContextSize;
+  const eos = model.tokens.eos ?? undefined;
+
+  const withContext = async <T>(
+    adapters: readonly AdapterRef[] | undefined,
+    fn: (ctx: LlamaContext) => Promise<T>,
+  ): Promise<T> => {
+    let ctx: LlamaContext;
+    try {
+      ctx = await model.createContext({
+        contextSize,
+        batchSize: contextSize,
+        threads,
+        flashAttention: false,
+        experimentalKvCacheKeyType: 'F32',
+        experimentalKvCacheValueType: 'F32',
+        ...(adapters && adapters.length > 0
+          ? { lora: { adapters: adapters.map((a) => ({ filePath: a.path, scale: a.scale ?? 1 })) } }
+          : {}),
+      });
+    } catch (e) {
+      throw new BaseError(
+        'MODEL_INVALID',
+        'llama.cpp could not create a context (is the adapter valid for this model?)',
+        {
+          cause: e,
+          details: { adapters: adapters?.map((a) => a.path) ?? [], reason: e instanceof Error ? e.message : String(e) },
+        },
+      );
+    }
+    try {
+      return await fn(ctx);
+    } finally {
+      await ctx.dispose();
+    }
+  };
+
+  const checkIds = (ids: readonly number[], room: number) => {
+    if (ids.length === 0 || ids.length + room > contextSize) {
+      throw new BaseError('INVALID_ARGUMENT', 'The token sequence does not fit the context', {
+        details: { tokens: ids.length, extra: room, contextSize },
+      });
+    }
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= nVocab) {
+        throw new BaseError('INVALID_ARGUMENT', `Token id ${id} is outside the vocabulary`, {
+          details: { id, nVocab },
+        });
+      }
+    }
+  };
+
+  return {
+    vocabSize: nVocab,
+    contextSize,
+    eosId: eos === undefined ? undefined : Number(eos),
+    tokenize: (text) => Array.from(model.tokenize(text, false), Number),
+    detokenize: (ids) => model.detokenize(ids as Token[]),
+    async logits(ids, adapters) {
+      checkIds(ids, 0);
+      return withContext(adapters, async (ctx) => {
+        const input: ControlledEvaluateInputItem[] = ids.map((t) => [t as Token, { generateNext: { logits: true } }]);
+        const res = await ctx.getSequence().controlledEvaluate(input);
+        const out = new Float32Array(ids.length * nVocab);
+        for (let i = 0; i < ids.length; i++) {
+          const row = res[i]?.next?.logits;
+          if (!row) throw new BaseError('INTERNAL', `llama.cpp returned no logits at position ${i}`);
+          for (const [tok, v] of row) out[i * nVocab + Number(tok)] = v;
+        }
+        return out;
+      });
+    },
+    async generate(o) {
+      const promptIds =
+        typeof o.prompt === 'string' ? Array.from(model.tokenize(o.prompt, false), Number) : [...o.prompt];
+      if (!Number.isInteger(o.maxTokens) || o.maxTokens < 1) {
+        throw new BaseError('INVALID_ARGUMENT', 'maxTokens must be a positive integer', {
+          details: { field: 'maxTokens', value: o.maxTokens },
+        });
+      }
+      checkIds(promptIds, o.maxTokens);
+      const stopAtEos = o.stopAtEos ?? true;
+      const sampling =
+        o.temperature && o.temperature > 0
+          ? {
+              temperature: o.temperature,
+              ...(o.topK === undefined ? {} : { topK: o.topK }),
+              ...(o.topP === undefined ? {} : { topP: o.topP }),
+              seed: o.seed ?? 0,
+            }
+          : { temperature: 0 };
+      return withContext(o.adapters, async (ctx) => {
+        const tokens: number[] = [];
+        let finishReason: Generation['finishReason'] = 'length';
+        for await (const t of ctx.getSequence().evaluate(promptIds as Token[], sampling)) {
+          if (stopAtEos && eos !== undefined && t === eos) {
+            finishReason = 'eos';
+            break;
+          }
+          tokens.push(Number(t));
+          if (tokens.length >= o.maxTokens) break;
+        }
+        return { text: model.detokenize(tokens as Token[]), tokens, promptTokens: promptIds.length, finishReason };
+      });
+    },
+    async dispose() {
+      await model.dispose();
+      await llama.dispose();
+    },
+  };
+}
