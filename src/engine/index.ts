@@ -5,6 +5,7 @@
 
 export { adapterFromGguf, adapterToGguf } from './adapter-gguf.js';
 export type { TokenBatch } from './batch.js';
+export { type ChatMessage, formatChat, formatInstruction } from './chat.js';
 export { bundledBaseModel } from './bundled.js';
 export {
   decodeLoraCheckpoint,

@@ -20,5 +20,6 @@ export const httpStatusByCode: Record<ErrorCode, number> = {
   PROCESS_FAILED: 500,
   MODEL_INVALID: 422,
   MODEL_UNSUPPORTED: 422,
+  INDEX_INVALID: 422,
   INTERNAL: 500,
 };

@@ -14,8 +14,8 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ChainClients, Deployment } from '../chain/index.js';
-import { BaseError, type Logger, version } from '../core/index.js';
-import type { Db } from '../store/index.js';
+import { BaseError, type Logger, sha256, version } from '../core/index.js';
+import type { BlobStore, Db } from '../store/index.js';
 import { httpStatusByCode } from './http-errors.js';
 
 export interface NodeContext {
@@ -23,6 +23,62 @@ export interface NodeContext {
   clients: ChainClients;
   deployment: Deployment;
   log: Logger;
+  blobs?: BlobStore;
+}
+
+/** Largest blob accepted over HTTP (adapters, manifests, receipts). */
+const MAX_BLOB_BYTES = 64 * 1024 * 1024;
+
+function blobRoutes(blobs: BlobStore) {
+  return async (app: FastifyInstance) => {
+    app.addContentTypeParser(
+      'application/octet-stream',
+      { parseAs: 'buffer', bodyLimit: MAX_BLOB_BYTES },
+      (_req, body, done) => done(null, body),
+    );
+    app.withTypeProvider<ZodTypeProvider>().post(
+      '/v1/blobs',
+      {
+        bodyLimit: MAX_BLOB_BYTES,
+        schema: {
+          tags: ['node'],
+          summary: 'Store content-addressed bytes (application/octet-stream)',
+          description: 'Returns the CID and sha-256; storing the same bytes twice is a no-op.',
+        },
+      },
+      async (req, reply) => {
+        if (!Buffer.isBuffer(req.body))
+          throw new BaseError('INVALID_ARGUMENT', 'Send the bytes as application/octet-stream', {
+            details: { field: 'body' },
+          });
+        const bytes = new Uint8Array(req.body);
+        const cid = await blobs.put(bytes);
+        return reply
+          .status(201)
+          .send({ cid, sha256: `0x${Buffer.from(sha256(bytes)).toString('hex')}`, bytes: bytes.length });
+      },
+    );
+    app
+      .withTypeProvider<ZodTypeProvider>()
+      .get(
+        '/v1/blobs/:cid',
+        {
+          schema: {
+            tags: ['node'],
+            summary: 'Content-addressed bytes by CID (manifests, receipts, adapters)',
+            params: z.object({ cid: z.string() }),
+          },
+        },
+        async (req, reply) => {
+          const bytes = await blobs.get(req.params.cid);
+          if (!bytes)
+            throw new BaseError('NOT_FOUND', `No blob ${req.params.cid} on this node`, {
+              details: { cid: req.params.cid },
+            });
+          return reply.type('application/octet-stream').send(Buffer.from(bytes));
+        },
+      );
+  };
 }
 
 /** A domain's routes, as a Fastify plugin (see e.g. dataNetRoutes). */
@@ -99,6 +155,7 @@ export async function createServer(ctx: NodeContext, routes: RoutePlugin[] = [])
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   await app.register(healthRoutes(ctx));
+  if (ctx.blobs) await app.register(blobRoutes(ctx.blobs));
   for (const plugin of routes) await app.register(plugin);
   return app;
 }

@@ -2,12 +2,25 @@
  * `tributary up`: chain (local anvil or --rpc) + deployment, database (PGlite or Postgres) bound to that
  * deployment, and the HTTP API, started in that order and stopped in reverse.
  */
+
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Address } from 'viem';
 import { type ChainUp, chainUp, type Deployment } from '../chain/index.js';
 import { BaseError, type Config, type Logger } from '../core/index.js';
 import { createDataNetService, type DataNetService, dataNetRoutes } from '../datanets/index.js';
-import { createFsBlobStore, type Db, getMeta, openStore, setMeta } from '../store/index.js';
+import { createJaxEngine, type TrainingEngine } from '../engine/index.js';
+import { createFactoryService, type FactoryService, factoryRoutes } from '../factory/index.js';
+import { createModelRegistryMirror, type ModelRegistryMirror, registryRoutes } from '../openlora/index.js';
+import {
+  createFsBlobStore,
+  createJobQueue,
+  createJobRunner,
+  type Db,
+  getMeta,
+  openStore,
+  setMeta,
+} from '../store/index.js';
 import { createServer } from './server.js';
 
 export interface NodeUp {
@@ -19,6 +32,8 @@ export interface NodeUp {
   chain: ChainUp;
   db: Db;
   datanets: DataNetService;
+  factory: FactoryService;
+  models: ModelRegistryMirror;
   /** Stops the API, closes the database and stops the local chain; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -88,8 +103,19 @@ export async function nodeUp(config: Config, log: Logger): Promise<NodeUp> {
     const blobs = createFsBlobStore(join(config.dataDir, 'blobs'));
     const datanets = createDataNetService({ db, clients: chain.clients, deployment: chain.deployment, blobs, log });
     const stopSync = datanets.startSync();
-    const server = await createServer({ db, clients: chain.clients, deployment: chain.deployment, log }, [
+    const models = createModelRegistryMirror(db, chain.clients, chain.deployment);
+    // Job leases are held in this node's name, which survives restarts, so a restarted node resumes its own jobs.
+    const nodeId = (await getMeta<string>(db, 'nodeId')) ?? randomUUID();
+    await setMeta(db, 'nodeId', nodeId);
+    const queue = createJobQueue(db, { owner: nodeId });
+    let engine: Promise<TrainingEngine> | undefined;
+    const factory = createFactoryService({ queue, blobs, datanets, engine: () => (engine ??= createJaxEngine()), log });
+    const runner = createJobRunner({ queue, handlers: { ...factory.handlers }, log });
+    await runner.start();
+    const server = await createServer({ db, clients: chain.clients, deployment: chain.deployment, log, blobs }, [
       dataNetRoutes(datanets),
+      factoryRoutes(factory, runner.events),
+      registryRoutes(models),
     ]);
     await server.listen({ host: config.host, port: config.port });
     const address = server.server.address();
@@ -106,8 +132,11 @@ export async function nodeUp(config: Config, log: Logger): Promise<NodeUp> {
       chain,
       db,
       datanets,
+      factory,
+      models,
       stop: () => {
         stopped ??= (async () => {
+          await runner.stop();
           await stopSync();
           await server.close();
           await openDb.close();

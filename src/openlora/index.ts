@@ -4,3 +4,4 @@ export {
   type ModelRegistryMirror,
   type ModelVersionRecord,
 } from './registry.js';
+export { modelView, registryRoutes } from './registry-routes.js';

@@ -15,6 +15,8 @@ export interface BlobStore {
   has(cid: string): Promise<boolean>;
   /** Removes `cid`; true if it existed. */
   delete(cid: string): Promise<boolean>;
+  /** A local file holding `cid`, for libraries that load from paths (llama.cpp); undefined if not local. */
+  localPath?(cid: string): string | undefined;
 }
 
 const CID = /^b[a-z2-7]{58}$/;
@@ -67,6 +69,10 @@ export function createFsBlobStore(dir: string): BlobStore {
       } catch {
         return false;
       }
+    },
+    localPath(cid) {
+      checkCid(cid);
+      return pathOf(cid);
     },
     async delete(cid) {
       checkCid(cid);

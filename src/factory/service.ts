@@ -1,0 +1,144 @@
+/**
+ * ModelFactory: fine-tunes as durable jobs. The node's job runner executes them (one at a time; the work is
+ * CPU-bound); a restart resumes an interrupted fine-tune from its last checkpoint.
+ */
+import { readFileSync } from 'node:fs';
+import { BaseError, type Logger, silentLogger } from '../core/index.js';
+import type { DataNetService } from '../datanets/index.js';
+import {
+  artifactHash,
+  baseModelFromGguf,
+  bundledBaseModel,
+  countParams,
+  type LlamaConfig,
+  type TrainingEngine,
+} from '../engine/index.js';
+import type { BlobStore, Job, JobHandler, JobQueue } from '../store/index.js';
+import { checkFits, estimateFineTune } from './estimate.js';
+import { type FineTuneResult, fineTuneHandler } from './finetune.js';
+import { type FineTuneRequest, parseFineTuneRequest } from './request.js';
+
+export const FINE_TUNE = 'fine-tune';
+
+export interface FactoryDeps {
+  queue: JobQueue;
+  blobs: BlobStore;
+  datanets: DataNetService;
+  engine(): Promise<TrainingEngine>;
+  log?: Logger;
+  /** Longest fine-tune accepted, in estimated seconds (default 2 hours). */
+  maxSeconds?: number;
+  /** llama.cpp threads for evaluation (1 or 2). */
+  threads?: number;
+}
+
+export interface JobView {
+  id: string;
+  kind: string;
+  status: Job['status'];
+  attempts: number;
+  request: FineTuneRequest;
+  progress: unknown;
+  result: FineTuneResult | null;
+  error: Job['error'];
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export function jobView(j: Job<FineTuneRequest>): JobView {
+  return {
+    id: j.id.toString(),
+    kind: j.kind,
+    status: j.status,
+    attempts: j.attempts,
+    request: j.payload,
+    progress: j.progress,
+    result: (j.result as FineTuneResult | null) ?? null,
+    error: j.error,
+    createdAt: j.createdAt.toISOString(),
+    startedAt: j.startedAt?.toISOString() ?? null,
+    finishedAt: j.finishedAt?.toISOString() ?? null,
+  };
+}
+
+export interface BaseModelInfo {
+  name: string;
+  sha256: `0x${string}`;
+  cid: string;
+  params: number;
+  config: LlamaConfig;
+}
+
+export function createFactoryService(deps: FactoryDeps) {
+  const log = deps.log ?? silentLogger();
+  let bundled: BaseModelInfo | undefined;
+
+  const handler = fineTuneHandler({
+    blobs: deps.blobs,
+    datanets: deps.datanets,
+    engine: deps.engine,
+    log,
+    maxSeconds: deps.maxSeconds ?? 7200,
+    threads: deps.threads ?? 1,
+  });
+
+  async function job(id: bigint): Promise<JobView> {
+    const j = await deps.queue.get<FineTuneRequest>(id);
+    if (j.kind !== FINE_TUNE)
+      throw new BaseError('NOT_FOUND', `No fine-tune job ${id}`, { details: { jobId: id.toString() } });
+    return jobView(j);
+  }
+
+  return {
+    handlers: { [FINE_TUNE]: handler as JobHandler<never> },
+
+    /**
+     * Validates and enqueues a fine-tune. The DataNet version must exist, and a job that would not fit in memory
+     * or time is refused now, from the version's row count (the job checks again with the exact split).
+     */
+    async submit(input: unknown): Promise<JobView> {
+      const request = parseFineTuneRequest(input);
+      const version = await deps.datanets.getVersion(BigInt(request.dataNetId), request.dataNetVersion);
+      const h = request.hyper;
+      const base = this.baseModels().find((b) => b.name === (request.baseModel ?? bundledBaseModel.name));
+      if (base) {
+        const train = Math.max(1, Math.round(version.count * (1 - h.evalFraction)));
+        const steps = h.steps ?? Math.max(1, Math.ceil((h.epochs * train) / h.batchSize));
+        const lora = { rank: h.rank, alpha: h.alpha, dropout: h.dropout, targets: h.targets };
+        checkFits(
+          estimateFineTune(base.config, lora, {
+            steps,
+            batchSize: h.batchSize,
+            seqLen: Math.min(h.seqLen, base.config.contextLength),
+          }),
+          {
+            maxSeconds: deps.maxSeconds ?? 7200,
+          },
+        );
+      }
+      return jobView(await deps.queue.enqueue(FINE_TUNE, request, { maxAttempts: 3 }));
+    },
+    job,
+    async list(): Promise<JobView[]> {
+      return (await deps.queue.list<FineTuneRequest>({ kind: FINE_TUNE, limit: 100 })).map(jobView);
+    },
+    async cancel(id: bigint): Promise<JobView> {
+      await job(id);
+      await deps.queue.cancel(id);
+      return job(id);
+    },
+    /** The base models this node can fine-tune: the bundled one. */
+    baseModels(): BaseModelInfo[] {
+      if (!bundled) {
+        const bytes = new Uint8Array(readFileSync(bundledBaseModel.path));
+        const h = artifactHash(bytes);
+        const config = baseModelFromGguf(bytes).weights.config;
+        bundled = { name: bundledBaseModel.name, sha256: h.sha256, cid: h.cid, params: countParams(config), config };
+      }
+      return [bundled];
+    },
+  };
+}
+
+export type FactoryService = ReturnType<typeof createFactoryService>;

@@ -1,0 +1,226 @@
+/**
+ * ModelFactory on the real bundled base model: a fine-tune on a published DataNet version lowers the loss, agrees
+ * with llama.cpp, writes a receipt; an interrupted job resumes to the same adapter; the model is published with
+ * lineage the registry checks against the DataNet's committed root.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HDAccount, Hex } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../src/core/index.js';
+import {
+  addCuratorOnChain,
+  commitVersionOnChain,
+  createDataNetOnChain,
+  createDataNetService,
+  type DataNetService,
+  parseRows,
+  signContributions,
+  signReview,
+} from '../src/datanets/index.js';
+import { createJaxEngine } from '../src/engine/index.js';
+import {
+  createFactoryService,
+  type FactoryService,
+  type FineTuneResult,
+  publishInputOf,
+  publishModelOnChain,
+} from '../src/factory/index.js';
+import { createModelRegistryMirror } from '../src/openlora/index.js';
+import {
+  createFsBlobStore,
+  createJobQueue,
+  createJobRunner,
+  type Db,
+  type JobEvent,
+  type JobQueue,
+  migrate,
+  migrations,
+  openPglite,
+} from '../src/store/index.js';
+import { startTestChain, type TestChain } from './fixtures/chain.js';
+import { rejectionOf } from './fixtures/errors.js';
+
+let chain: TestChain;
+let db: Db;
+let datanets: DataNetService;
+let queue: JobQueue;
+let factory: FactoryService;
+let dataNetId: bigint;
+let root: Hex;
+
+const facts = [
+  ['What color is Mars?', 'Mars is red.'],
+  ['What color is Neptune?', 'Neptune is blue.'],
+  ['What color is Venus?', 'Venus is yellow.'],
+  ['What color is Jupiter?', 'Jupiter is orange.'],
+  ['What color is Saturn?', 'Saturn is gold.'],
+  ['What color is Uranus?', 'Uranus is cyan.'],
+  ['What color is Mercury?', 'Mercury is grey.'],
+  ['What color is Earth?', 'Earth is blue and green.'],
+  ['What is the largest planet?', 'Jupiter is the largest planet.'],
+  ['What is the smallest planet?', 'Mercury is the smallest planet.'],
+];
+
+const request = (name: string) => ({
+  name,
+  dataNetId: dataNetId.toString(),
+  dataNetVersion: 1,
+  hyper: { steps: 8, batchSize: 4, seqLen: 32, learningRate: 0.01, checkpointEvery: 3, evalFraction: 0.2, seed: 7 },
+});
+
+/** Runs the factory's jobs until `check` holds; with `stopAtCheckpoint`, stops like a crash at the first checkpoint. */
+async function runUntil(q: JobQueue, check: () => Promise<boolean>, o: { stopAtCheckpoint?: boolean } = {}) {
+  const runner = createJobRunner({ queue: q, pollMs: 20, handlers: { ...factory.handlers } });
+  let interrupted = false;
+  if (o.stopAtCheckpoint) {
+    runner.events.on('event', (e: JobEvent) => {
+      if (e.type === 'progress' && (e.data as { checkpointCid?: string }).checkpointCid && !interrupted) {
+        interrupted = true;
+        void runner.stop();
+      }
+    });
+  }
+  await runner.start();
+  for (let i = 0; i < 1200 && !interrupted; i++) {
+    if (await check()) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await runner.stop();
+}
+
+beforeAll(async () => {
+  chain = await startTestChain();
+  db = await openPglite();
+  await migrate(db, migrations);
+  const blobs = createFsBlobStore(mkdtempSync(join(tmpdir(), 'factory-blobs-')));
+  datanets = createDataNetService({ db, clients: chain.clients, deployment: chain.deployment, blobs });
+  const [owner, contributor] = chain.users as [HDAccount, HDAccount];
+  const registry = chain.deployment.contracts.DataNetRegistry;
+  const created = await createDataNetOnChain(chain.clients, owner, registry, {
+    name: 'colors',
+    schema: { type: 'object', required: ['instruction', 'response'] },
+    license: { id: 'CC0-1.0' },
+  });
+  dataNetId = created.dataNetId;
+  await datanets.register(dataNetId, created.metadata);
+  const d = await datanets.get(dataNetId);
+  const domain = { chainId: chain.deployment.chainId, registry };
+  const rows = parseRows(
+    new TextEncoder().encode(facts.map(([i, r]) => JSON.stringify({ instruction: i, response: r })).join('\n')),
+    { format: 'jsonl' },
+  ).rows;
+  const signed = await signContributions(rows, {
+    metadata: created.metadata,
+    dataNetId,
+    licenseId: d.licenseId,
+    signer: contributor,
+    domain,
+  });
+  const results = await datanets.submit(dataNetId, signed.submissions);
+  await addCuratorOnChain(chain.clients, owner, registry, dataNetId, owner.address);
+  const reviews = [];
+  for (const r of results)
+    reviews.push(
+      await signReview(owner, domain, {
+        dataNetId,
+        contributionId: r.contributionId as Hex,
+        approve: true,
+        reason: 'ok',
+      }),
+    );
+  await datanets.review(dataNetId, reviews);
+  const draft = await datanets.prepareVersion(dataNetId);
+  await commitVersionOnChain(chain.clients, owner, registry, {
+    ...draft,
+    dataNetId: draft.dataNetId.toString(),
+    committedBlock: null,
+  });
+  await datanets.sync();
+  root = draft.root;
+  queue = createJobQueue(db, { owner: 'test-node' });
+  let engine: ReturnType<typeof createJaxEngine> | undefined;
+  factory = createFactoryService({
+    queue,
+    blobs,
+    datanets,
+    engine: () => (engine ??= createJaxEngine()),
+    log: silentLogger(),
+  });
+});
+
+afterAll(async () => {
+  await db?.close();
+  await chain?.anvil.stop();
+});
+
+describe('ModelFactory', () => {
+  let first: FineTuneResult;
+
+  it('fine-tunes on a DataNet version: loss down, parity with llama.cpp, receipt with lineage', async () => {
+    const job = await factory.submit(request('colors-a'));
+    expect(job.status).toBe('queued');
+    await runUntil(queue, async () => ['succeeded', 'failed'].includes((await factory.job(BigInt(job.id))).status));
+    const done = await factory.job(BigInt(job.id));
+    expect(done.error).toBeNull();
+    expect(done.status).toBe('succeeded');
+    first = done.result as FineTuneResult;
+    expect(first.adapter.sha256).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(first.dataNet).toEqual({ id: dataNetId.toString(), version: 1, root });
+    expect(first.metrics.lossLast).toBeLessThan(first.metrics.lossFirst);
+    expect(first.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-3);
+    expect(first.metrics.evalExamples).toBe(2);
+    expect(first.metrics.evalLoss).toBeGreaterThan(0);
+  });
+
+  it('resumes an interrupted fine-tune from its checkpoint to the same adapter', async () => {
+    const job = await factory.submit(request('colors-a'));
+    const id = BigInt(job.id);
+    // Stop the worker as soon as a checkpoint exists, as a crashing node would.
+    await runUntil(queue, async () => false, { stopAtCheckpoint: true });
+    expect((await factory.job(id)).status).toBe('running');
+    expect((await factory.job(id)).progress).toMatchObject({ phase: 'training', step: 3 });
+    await runUntil(queue, async () => ['succeeded', 'failed'].includes((await factory.job(id)).status));
+    expect((await factory.job(id)).error).toBeNull();
+    const resumed = (await factory.job(id)).result as FineTuneResult;
+    expect(resumed.adapter.sha256).toBe(first.adapter.sha256);
+    expect(resumed.configHash).toBe(first.configHash);
+  });
+
+  it('refuses bad requests, naming the field', async () => {
+    expect((await rejectionOf(factory.submit({ ...request('x'), hyper: { rank: 0 } }))).message).toBe(
+      'Invalid fine-tune request: field hyper.rank: Too small: expected number to be >=1',
+    );
+    expect((await rejectionOf(factory.submit({ ...request('x'), dataNetVersion: 9 }))).code).toBe('NOT_FOUND');
+    expect(
+      (await rejectionOf(factory.submit({ ...request('x'), hyper: { steps: 100_000, batchSize: 64, seqLen: 128 } })))
+        .message,
+    ).toMatch(/^This fine-tune would take about \d+ minutes, over this node's limit of 120; lower steps or epochs$/);
+  });
+
+  it('publishes the model with lineage the registry checks against the committed DataNet root', async () => {
+    const owner = chain.users[2] as HDAccount;
+    const prices = { priceInPer1k: 10n ** 15n, priceOutPer1k: 2n * 10n ** 15n };
+    const { modelId } = await publishModelOnChain(
+      chain.clients,
+      owner,
+      chain.deployment.contracts.ModelRegistry,
+      publishInputOf(first, prices),
+    );
+    const model = await createModelRegistryMirror(db, chain.clients, chain.deployment).resolve('colors-a');
+    expect(model).toMatchObject({
+      id: modelId,
+      owner: owner.address,
+      latest: { adapterHash: first.adapter.sha256, dataNetRoot: root, receiptCid: first.receiptCid },
+    });
+    const forged = await rejectionOf(
+      publishModelOnChain(chain.clients, owner, chain.deployment.contracts.ModelRegistry, {
+        ...publishInputOf(first, prices),
+        name: 'forged',
+        dataNet: { id: dataNetId.toString(), version: 1, root: `0x${'ab'.repeat(32)}` },
+      }),
+    );
+    expect(forged.details.error).toBe('LineageMismatch');
+  });
+});
