@@ -7,6 +7,7 @@ export const exitCodeByCode: Record<ErrorCode, number> = {
   PAYLOAD_TOO_LARGE: 2,
   MODEL_INVALID: 2,
   MODEL_UNSUPPORTED: 2,
+  INDEX_INVALID: 2,
   CONFIG_INVALID: 3,
   NOT_FOUND: 4,
   CONFLICT: 5,

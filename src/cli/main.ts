@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { bigintReplacer, version } from '../core/index.js';
 import { registerDataNet } from './commands/datanet.js';
+import { registerModel } from './commands/model.js';
 import { registerChain, registerUp } from './commands/up.js';
 import { runDemo } from './demo/run.js';
 import { configFrom, isJson, loggerFor } from './options.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerUp(program);
   registerChain(program);
   registerDataNet(program);
+  registerModel(program);
 
   program
     .command('demo')

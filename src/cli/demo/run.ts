@@ -12,9 +12,10 @@ import type { Output } from '../output.js';
 import type { DemoStage } from './context.js';
 import { chainStage } from './stages/chain.js';
 import { dataNetStage } from './stages/datanet.js';
+import { factoryStage } from './stages/factory.js';
 
 /** The loop's stages in order; each later capability appends its own. */
-export const demoStages: DemoStage[] = [chainStage, dataNetStage];
+export const demoStages: DemoStage[] = [chainStage, dataNetStage, factoryStage];
 
 export interface DemoResult {
   ok: boolean;

@@ -1,0 +1,83 @@
+/**
+ * Stage "factory": fine-tunes a LoRA adapter on the bundled base model with the demo DataNet's published version
+ * (through the node's ModelFactory, as a durable job), checks it against llama.cpp, and publishes it to
+ * ModelRegistry with its lineage — the version's Merkle root, which the registry checks against the DataNet
+ * registry — and its prices.
+ */
+import { parseUnits } from 'viem';
+import { devAccount } from '../../../chain/index.js';
+import { createApiClient } from '../../../core/index.js';
+import {
+  createFactoryClient,
+  type FineTuneResult,
+  publishInputOf,
+  publishModelOnChain,
+} from '../../../factory/index.js';
+import type { DemoStage } from '../context.js';
+
+export const MODEL_OWNER = 2;
+export const DEMO_MODEL = 'planet-facts';
+export const DEMO_PRICES = { priceInPer1k: parseUnits('0.001', 18), priceOutPer1k: parseUnits('0.002', 18) };
+
+export const factoryStage: DemoStage = {
+  name: 'factory',
+  async run({ node, out, reports }) {
+    const datanet = reports.datanet as { dataNetId: string; version: number; root: string };
+    const factory = createFactoryClient(createApiClient(node.api));
+    const started = Date.now();
+    const job = await factory.submit({
+      name: DEMO_MODEL,
+      dataNetId: datanet.dataNetId,
+      dataNetVersion: datanet.version,
+      hyper: {
+        rank: 8,
+        alpha: 16,
+        steps: 120,
+        batchSize: 8,
+        seqLen: 48,
+        learningRate: 0.005,
+        seed: 42,
+        evalFraction: 0.1,
+        checkpointEvery: 40,
+      },
+    });
+    out.note(`  fine-tune job ${job.id} on DataNet ${datanet.dataNetId} version ${datanet.version} …`);
+    const final = await factory.follow(job.id, (type, data) => {
+      const p = data as { step?: number; totalSteps?: number; loss?: number } | null;
+      if (type === 'progress' && p?.step && p.totalSteps && p.step % 40 === 0)
+        out.note(`    step ${p.step}/${p.totalSteps} loss ${p.loss?.toFixed(3)}`);
+    });
+    if (final.status !== 'succeeded' || !final.result)
+      throw new Error(`fine-tune ${final.status}: ${final.error?.message ?? ''}`);
+    const r = final.result as FineTuneResult;
+    const seconds = (Date.now() - started) / 1000;
+    const owner = devAccount(MODEL_OWNER);
+    const { modelId } = await publishModelOnChain(
+      node.chain.clients,
+      owner,
+      node.chain.deployment.contracts.ModelRegistry,
+      publishInputOf(r, DEMO_PRICES),
+    );
+    out.note(
+      `  "${r.name}": loss ${r.metrics.lossFirst.toFixed(2)} → ${r.metrics.lossLast.toFixed(2)}, training exact match ${Math.round((r.metrics.trainExactMatch ?? 0) * 100)}%, llama.cpp parity ${r.metrics.parityMaxAbsDiff.toExponential(1)}; published as model ${modelId} by ${owner.address}`,
+    );
+    return {
+      modelId: modelId.toString(),
+      name: r.name,
+      owner: owner.address,
+      jobId: final.id,
+      baseModelHash: r.baseModel.sha256,
+      adapterHash: r.adapter.sha256,
+      adapterCid: r.adapter.cid,
+      receiptCid: r.receiptCid,
+      dataNetRoot: r.dataNet.root,
+      steps: r.metrics.steps,
+      lossFirst: r.metrics.lossFirst,
+      lossLast: r.metrics.lossLast,
+      evalLoss: r.metrics.evalLoss,
+      trainExactMatch: r.metrics.trainExactMatch,
+      seconds: Math.round(seconds * 10) / 10,
+      parityMaxAbsDiff: r.metrics.parityMaxAbsDiff,
+    };
+  },
+};
