@@ -5,8 +5,8 @@
 
 export { adapterFromGguf, adapterToGguf } from './adapter-gguf.js';
 export type { TokenBatch } from './batch.js';
-export { type ChatMessage, formatChat, formatInstruction } from './chat.js';
 export { bundledBaseModel } from './bundled.js';
+export { type ChatMessage, formatChat, formatInstruction } from './chat.js';
 export {
   decodeLoraCheckpoint,
   decodePretrainCheckpoint,
@@ -47,11 +47,14 @@ export { createPretrainer, type Pretrainer, type PretrainerOptions } from './pre
 export { Rng } from './rng.js';
 export {
   type AdapterRef,
+  type CompleteOptions,
+  type Completion,
   createLlamaRuntime,
   type GenerateOptions,
   type Generation,
   type LlamaRuntime,
   type LlamaRuntimeOptions,
+  type ServingContext,
 } from './runtime.js';
 export { readSafetensors, type SafetensorsFile, writeSafetensors } from './safetensors.js';
 export { type MatmulMeasurement, measureMatmulGflops } from './throughput.js';

@@ -6,6 +6,7 @@
  * Settings chosen for parity with the engine: F32 KV cache and no flash attention (llama.cpp's defaults, F16
  * cache and flash attention, move logits by ~1e-3). Threads are 1 or 2: this project's machines have two cores.
  */
+import { resolve as resolvePath } from 'node:path';
 import {
   type ControlledEvaluateInputItem,
   getLlama,
@@ -53,6 +54,41 @@ export interface Generation {
   finishReason: 'length' | 'eos';
 }
 
+export interface CompleteOptions {
+  /** Prompt token ids (from `tokenize`). */
+  prompt: readonly number[];
+  maxTokens: number;
+  /** 0 or absent = greedy. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  /** Stops generation at the next token (the request was cancelled or timed out). */
+  signal?: AbortSignal;
+  /** Called with each new piece of text as it is generated (for streaming). */
+  onText?: (delta: string) => void;
+}
+
+export interface Completion {
+  text: string;
+  tokens: number[];
+  promptTokens: number;
+  finishReason: 'stop' | 'length' | 'abort';
+  /** Milliseconds from the start to the first generated token (prompt evaluation included). */
+  ttftMs: number;
+}
+
+/** A llama.cpp context for serving: one adapter set, several sequences decoded together in one batch. */
+export interface ServingContext {
+  readonly sequences: number;
+  /** Sequences currently generating. */
+  readonly busy: number;
+  /** Bytes of the context's state (KV cache and buffers). */
+  readonly memoryBytes: number;
+  complete(options: CompleteOptions): Promise<Completion>;
+  dispose(): Promise<void>;
+}
+
 export interface LlamaRuntime {
   readonly vocabSize: number;
   readonly contextSize: number;
@@ -63,6 +99,11 @@ export interface LlamaRuntime {
   /** Logits `[ids.length · vocab]`: the distribution after each prefix. */
   logits(ids: readonly number[], adapters?: readonly AdapterRef[]): Promise<Float32Array>;
   generate(options: GenerateOptions): Promise<Generation>;
+  /**
+   * A context kept open for serving with `adapters` applied. Disposing the last context that uses an adapter
+   * frees the adapter's weights too (llama.cpp otherwise keeps every adapter it ever loaded).
+   */
+  openContext(options: { adapters?: readonly AdapterRef[]; sequences?: number }): Promise<ServingContext>;
   dispose(): Promise<void>;
 }
 
@@ -147,6 +188,28 @@ export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<
     }
   };
 
+  const sampling = (o: { temperature?: number; topK?: number; topP?: number; seed?: number }) =>
+    o.temperature && o.temperature > 0
+      ? {
+          temperature: o.temperature,
+          ...(o.topK === undefined ? {} : { topK: o.topK }),
+          ...(o.topP === undefined ? {} : { topP: o.topP }),
+          seed: o.seed ?? 0,
+        }
+      : { temperature: 0 };
+
+  // Contexts using each adapter file, so its weights can be freed when the last one closes.
+  const adapterUsers = new Map<string, number>();
+  const releaseAdapter = async (path: string) => {
+    // node-llama-cpp caches adapters in a private map and never unloads them; this is the one place that reaches in.
+    const cache = (model as unknown as { _loraAdapters?: Map<string, { dispose(): Promise<void> }> })._loraAdapters;
+    const key = resolvePath(process.cwd(), path);
+    const lora = cache?.get(key);
+    if (!lora) return;
+    cache?.delete(key);
+    await lora.dispose();
+  };
+
   return {
     vocabSize: nVocab,
     contextSize,
@@ -177,19 +240,10 @@ export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<
       }
       checkIds(promptIds, o.maxTokens);
       const stopAtEos = o.stopAtEos ?? true;
-      const sampling =
-        o.temperature && o.temperature > 0
-          ? {
-              temperature: o.temperature,
-              ...(o.topK === undefined ? {} : { topK: o.topK }),
-              ...(o.topP === undefined ? {} : { topP: o.topP }),
-              seed: o.seed ?? 0,
-            }
-          : { temperature: 0 };
       return withContext(o.adapters, async (ctx) => {
         const tokens: number[] = [];
         let finishReason: Generation['finishReason'] = 'length';
-        for await (const t of ctx.getSequence().evaluate(promptIds as Token[], sampling)) {
+        for await (const t of ctx.getSequence().evaluate(promptIds as Token[], sampling(o))) {
           if (stopAtEos && eos !== undefined && t === eos) {
             finishReason = 'eos';
             break;
@@ -199,6 +253,95 @@ export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<
         }
         return { text: model.detokenize(tokens as Token[]), tokens, promptTokens: promptIds.length, finishReason };
       });
+    },
+    async openContext(o) {
+      const sequences = o.sequences ?? 1;
+      const adapters = o.adapters ?? [];
+      let ctx: LlamaContext;
+      try {
+        ctx = await model.createContext({
+          contextSize,
+          sequences,
+          threads,
+          ...(adapters.length > 0
+            ? { lora: { adapters: adapters.map((a) => ({ filePath: a.path, scale: a.scale ?? 1 })) } }
+            : {}),
+        });
+      } catch (e) {
+        throw new BaseError(
+          'MODEL_INVALID',
+          'llama.cpp could not create a context (is the adapter valid for this model?)',
+          {
+            cause: e,
+            details: { adapters: adapters.map((a) => a.path), reason: e instanceof Error ? e.message : String(e) },
+          },
+        );
+      }
+      for (const a of adapters) adapterUsers.set(a.path, (adapterUsers.get(a.path) ?? 0) + 1);
+      let busy = 0;
+      let disposed = false;
+      return {
+        sequences,
+        get busy() {
+          return busy;
+        },
+        memoryBytes: ctx.stateSize,
+        async complete(c) {
+          if (!Number.isInteger(c.maxTokens) || c.maxTokens < 1) {
+            throw new BaseError('INVALID_ARGUMENT', 'maxTokens must be a positive integer', {
+              details: { field: 'maxTokens', value: c.maxTokens },
+            });
+          }
+          checkIds(c.prompt, c.maxTokens);
+          const started = performance.now();
+          busy++;
+          const seq = ctx.getSequence();
+          const tokens: number[] = [];
+          let text = '';
+          let ttftMs = 0;
+          let finishReason: Completion['finishReason'] = 'length';
+          try {
+            for await (const t of seq.evaluate(c.prompt as Token[], sampling(c))) {
+              if (tokens.length === 0) ttftMs = performance.now() - started;
+              if (eos !== undefined && t === eos) {
+                finishReason = 'stop';
+                break;
+              }
+              tokens.push(Number(t));
+              // A token can end inside a multi-byte character: hold the text back until it is whole.
+              const full = model.detokenize(tokens as Token[]);
+              if (!full.endsWith('\uFFFD')) {
+                if (full.length > text.length) c.onText?.(full.slice(text.length));
+                text = full;
+              }
+              if (c.signal?.aborted) {
+                finishReason = 'abort';
+                break;
+              }
+              if (tokens.length >= c.maxTokens) break;
+            }
+          } finally {
+            await seq.dispose();
+            busy--;
+          }
+          const final = model.detokenize(tokens as Token[]);
+          if (final.length > text.length) c.onText?.(final.slice(text.length));
+          return { text: final, tokens, promptTokens: c.prompt.length, finishReason, ttftMs };
+        },
+        async dispose() {
+          if (disposed) return;
+          disposed = true;
+          await ctx.dispose();
+          for (const a of adapters) {
+            const left = (adapterUsers.get(a.path) ?? 1) - 1;
+            if (left > 0) adapterUsers.set(a.path, left);
+            else {
+              adapterUsers.delete(a.path);
+              await releaseAdapter(a.path);
+            }
+          }
+        },
+      };
     },
     async dispose() {
       await model.dispose();
