@@ -16,6 +16,10 @@ export const errorCodes = {
   RATE_LIMITED: 'Too many requests; retry later.',
   CHAIN_UNAVAILABLE: 'The EVM node cannot be reached or did not start.',
   NODE_UNAVAILABLE: 'The Tributary node API cannot be reached.',
+  ADAPTER_UNAVAILABLE: 'A model adapter is not available on this node.',
+  ADAPTER_INVALID: 'A model adapter does not match its registered hash or cannot be loaded.',
+  TIMEOUT: 'The request took longer than its time limit.',
+  PAYMENT_REQUIRED: 'The request needs a valid payment (voucher) first.',
   CHAIN_MISMATCH: 'The data directory or deployment belongs to another chain.',
   DEPLOYMENT_INVALID: 'The deployment file is missing, malformed or does not match the chain.',
   CONTRACT_REVERTED: 'A contract call reverted.',
@@ -24,6 +28,7 @@ export const errorCodes = {
   PROCESS_FAILED: 'A child process (such as anvil) failed.',
   MODEL_INVALID: 'A model, adapter or tokenizer file is corrupt, truncated or inconsistent.',
   MODEL_UNSUPPORTED: 'A model file uses an architecture, tensor type or format version the engine does not support.',
+  INDEX_INVALID: 'A span index is missing a file, corrupt, truncated, or was built with another tokenizer.',
   INTERNAL: 'An unexpected internal error.',
 } as const;
 

@@ -1,10 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { base32, cidOf, hashObject, keccak256 } from './hash.js';
+import { base32, cidFromSha256, cidOf, hashObject, keccak256, sha256 } from './hash.js';
 
 describe('hashing', () => {
   it('computes the well-known CIDv1 of empty content', () => {
     expect(cidOf(new Uint8Array())).toBe('bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku');
+  });
+
+  it('finds the CID of bytes from their sha-256', () => {
+    const bytes = new TextEncoder().encode('adapter bytes');
+    expect(cidFromSha256(`0x${Buffer.from(sha256(bytes)).toString('hex')}`)).toBe(cidOf(bytes));
+    expect(() => cidFromSha256('0x12')).toThrow('Not a sha-256 hex digest: 0x12');
   });
 
   it('matches RFC 4648 base32 test vectors (lower case, unpadded)', () => {

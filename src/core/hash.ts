@@ -47,7 +47,16 @@ const SHA2_256 = 0x12;
 
 /** CIDv1 (raw codec, sha2-256) of `data`, base32-encoded: `bafkrei…`. */
 export function cidOf(data: Uint8Array | string): string {
-  const digest = sha256(data);
+  return cidFromDigest(sha256(data));
+}
+
+/** The CID of the bytes whose sha-256 is `hash` (0x-hex): how an on-chain content hash finds its blob. */
+export function cidFromSha256(hash: Hex): string {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new TypeError(`Not a sha-256 hex digest: ${hash}`);
+  return cidFromDigest(Uint8Array.from(Buffer.from(hash.slice(2), 'hex')));
+}
+
+function cidFromDigest(digest: Uint8Array): string {
   const bytes = new Uint8Array(4 + digest.length);
   bytes.set([CID_V1, RAW_CODEC, SHA2_256, digest.length]);
   bytes.set(digest, 4);

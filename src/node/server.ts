@@ -58,26 +58,24 @@ function blobRoutes(blobs: BlobStore) {
           .send({ cid, sha256: `0x${Buffer.from(sha256(bytes)).toString('hex')}`, bytes: bytes.length });
       },
     );
-    app
-      .withTypeProvider<ZodTypeProvider>()
-      .get(
-        '/v1/blobs/:cid',
-        {
-          schema: {
-            tags: ['node'],
-            summary: 'Content-addressed bytes by CID (manifests, receipts, adapters)',
-            params: z.object({ cid: z.string() }),
-          },
+    app.withTypeProvider<ZodTypeProvider>().get(
+      '/v1/blobs/:cid',
+      {
+        schema: {
+          tags: ['node'],
+          summary: 'Content-addressed bytes by CID (manifests, receipts, adapters)',
+          params: z.object({ cid: z.string() }),
         },
-        async (req, reply) => {
-          const bytes = await blobs.get(req.params.cid);
-          if (!bytes)
-            throw new BaseError('NOT_FOUND', `No blob ${req.params.cid} on this node`, {
-              details: { cid: req.params.cid },
-            });
-          return reply.type('application/octet-stream').send(Buffer.from(bytes));
-        },
-      );
+      },
+      async (req, reply) => {
+        const bytes = await blobs.get(req.params.cid);
+        if (!bytes)
+          throw new BaseError('NOT_FOUND', `No blob ${req.params.cid} on this node`, {
+            details: { cid: req.params.cid },
+          });
+        return reply.type('application/octet-stream').send(Buffer.from(bytes));
+      },
+    );
   };
 }
 

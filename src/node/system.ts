@@ -9,9 +9,17 @@ import type { Address } from 'viem';
 import { type ChainUp, chainUp, type Deployment } from '../chain/index.js';
 import { BaseError, type Config, type Logger } from '../core/index.js';
 import { createDataNetService, type DataNetService, dataNetRoutes } from '../datanets/index.js';
-import { createJaxEngine, type TrainingEngine } from '../engine/index.js';
+import { bundledBaseModel, createJaxEngine, createLlamaRuntime, type TrainingEngine } from '../engine/index.js';
 import { createFactoryService, type FactoryService, factoryRoutes } from '../factory/index.js';
-import { createModelRegistryMirror, type ModelRegistryMirror, registryRoutes } from '../openlora/index.js';
+import {
+  createModelRegistryMirror,
+  createOpenLora,
+  type ModelRegistryMirror,
+  type OpenLora,
+  openAiRoutes,
+  registryRoutes,
+  servingAdminRoutes,
+} from '../openlora/index.js';
 import {
   createFsBlobStore,
   createJobQueue,
@@ -34,6 +42,7 @@ export interface NodeUp {
   datanets: DataNetService;
   factory: FactoryService;
   models: ModelRegistryMirror;
+  openlora: OpenLora;
   /** Stops the API, closes the database and stops the local chain; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -112,10 +121,23 @@ export async function nodeUp(config: Config, log: Logger): Promise<NodeUp> {
     const factory = createFactoryService({ queue, blobs, datanets, engine: () => (engine ??= createJaxEngine()), log });
     const runner = createJobRunner({ queue, handlers: { ...factory.handlers }, log });
     await runner.start();
+    // Serving: the bundled base model loaded once; every registered adapter on it served from this one copy.
+    const runtime = await createLlamaRuntime({ modelPath: bundledBaseModel.path, threads: 1 });
+    const [base] = factory.baseModels();
+    const openlora = createOpenLora({
+      runtime,
+      blobs,
+      db,
+      mirror: models,
+      base: { name: bundledBaseModel.name, sha256: (base as { sha256: `0x${string}` }).sha256 },
+      log,
+    });
     const server = await createServer({ db, clients: chain.clients, deployment: chain.deployment, log, blobs }, [
       dataNetRoutes(datanets),
       factoryRoutes(factory, runner.events),
       registryRoutes(models),
+      openAiRoutes(openlora),
+      servingAdminRoutes(openlora),
     ]);
     await server.listen({ host: config.host, port: config.port });
     const address = server.server.address();
@@ -134,11 +156,14 @@ export async function nodeUp(config: Config, log: Logger): Promise<NodeUp> {
       datanets,
       factory,
       models,
+      openlora,
       stop: () => {
         stopped ??= (async () => {
-          await runner.stop();
-          await stopSync();
           await server.close();
+          await runner.stop();
+          await openlora.close();
+          await runtime.dispose();
+          await stopSync();
           await openDb.close();
           await chain.stop();
         })();

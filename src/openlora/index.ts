@@ -1,3 +1,6 @@
+export { type AdapterCache, type AdapterLease, type AdapterStatus, BASE, createAdapterCache } from './adapters.js';
+export { createMetrics, type Metrics } from './metrics.js';
+export { openAiRoutes, servingAdminRoutes } from './openai-routes.js';
 export {
   createModelRegistryMirror,
   type ModelRecord,
@@ -5,3 +8,13 @@ export {
   type ModelVersionRecord,
 } from './registry.js';
 export { modelView, registryRoutes } from './registry-routes.js';
+export { createScheduler, type Scheduler } from './scheduler.js';
+export {
+  createOpenLora,
+  type InferenceRequest,
+  type InferenceResult,
+  newRequestId,
+  type OpenLora,
+  type PaymentHooks,
+  type ServedModel,
+} from './service.js';

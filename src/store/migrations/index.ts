@@ -3,6 +3,7 @@ import nodeMeta from './001_node_meta.js';
 import datanets from './002_datanets.js';
 import jobs from './003_jobs.js';
 import models from './004_models.js';
+import usage from './005_usage.js';
 
 /** Every schema change, in order. Append only: an applied migration must never change (its checksum is kept). */
-export const migrations: readonly Migration[] = [nodeMeta, datanets, jobs, models];
+export const migrations: readonly Migration[] = [nodeMeta, datanets, jobs, models, usage];
