@@ -126,6 +126,8 @@ function tributaryField(r: InferenceResult) {
     latencyMs: Math.round(r.latencyMs),
     ttftMs: Math.round(r.ttftMs),
     coldLoad: r.coldLoad,
+    loadMs: Math.round(r.loadMs * 10) / 10,
+    queueMs: Math.round(r.queueMs * 10) / 10,
     ...r.extra,
   };
 }

@@ -13,9 +13,10 @@ import type { DemoStage } from './context.js';
 import { chainStage } from './stages/chain.js';
 import { dataNetStage } from './stages/datanet.js';
 import { factoryStage } from './stages/factory.js';
+import { servingStage } from './stages/serving.js';
 
 /** The loop's stages in order; each later capability appends its own. */
-export const demoStages: DemoStage[] = [chainStage, dataNetStage, factoryStage];
+export const demoStages: DemoStage[] = [chainStage, dataNetStage, factoryStage, servingStage];
 
 export interface DemoResult {
   ok: boolean;
