@@ -182,6 +182,57 @@ describe('tributary chain up', () => {
   });
 });
 
+describe('tributary serve', () => {
+  it('serves the models of an existing deployment from another data directory, and manages its adapters', async () => {
+    const chainDir = dir();
+    const chainUp = await start(['chain', 'up', '--json', '--data-dir', chainDir]);
+    const noDeployment = await run([
+      'serve',
+      '--json',
+      '--rpc',
+      chainUp.json.rpcUrl as string,
+      '--data-dir',
+      dir(),
+      '--port',
+      '0',
+    ]);
+    expect(noDeployment.code).toBe(9);
+    expect((JSON.parse(noDeployment.stdout) as { error: { code: string } }).error.code).toBe('DEPLOYMENT_INVALID');
+    const serving = await start([
+      'serve',
+      '--json',
+      '--rpc',
+      chainUp.json.rpcUrl as string,
+      '--deployment',
+      join(chainDir, 'deployment.json'),
+      '--data-dir',
+      dir(),
+      '--port',
+      '0',
+    ]);
+    expect(serving.json.models).toEqual(['tributary-base-4m']);
+    const api = serving.json.api as string;
+    const chat = (await (
+      await fetch(`${api}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'tributary-base-4m',
+          max_tokens: 4,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      })
+    ).json()) as { usage: { completion_tokens: number } };
+    expect(chat.usage.completion_tokens).toBeGreaterThan(0);
+    const listed = await run(['adapters', 'list', '--json', '--api', api]);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ loaded: [{ key: 'base', pinned: true }] });
+    // A serving node runs no fine-tunes and no DataNet routes.
+    expect((await fetch(`${api}/v1/factory/jobs`)).status).toBe(404);
+    expect(await serving.stop()).toBe(0);
+    expect(await chainUp.stop()).toBe(0);
+  });
+});
+
 describe('tributary demo', () => {
   it('runs the loop on a fresh chain and ends with {"ok": true, "stages": …}', async () => {
     const r = await run(['demo', '--json']);

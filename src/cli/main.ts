@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { bigintReplacer, version } from '../core/index.js';
 import { registerDataNet } from './commands/datanet.js';
 import { registerModel } from './commands/model.js';
+import { registerServe } from './commands/serve.js';
 import { registerChain, registerUp } from './commands/up.js';
 import { runDemo } from './demo/run.js';
 import { configFrom, isJson, loggerFor } from './options.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerChain(program);
   registerDataNet(program);
   registerModel(program);
+  registerServe(program);
 
   program
     .command('demo')

@@ -1,3 +1,3 @@
 export { httpStatusByCode } from './http-errors.js';
 export { createServer, errorBody, type NodeContext, type RoutePlugin, toHttpError } from './server.js';
-export { bindStoreToDeployment, checkChainNotBehind, type NodeUp, nodeUp } from './system.js';
+export { bindStoreToDeployment, checkChainNotBehind, type NodeRoles, type NodeUp, nodeUp } from './system.js';

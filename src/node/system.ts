@@ -4,9 +4,10 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Address } from 'viem';
-import { type ChainUp, chainUp, type Deployment } from '../chain/index.js';
+import { type ChainUp, chainUp, type Deployment, deploymentPath } from '../chain/index.js';
 import { BaseError, type Config, type Logger } from '../core/index.js';
 import { createDataNetService, type DataNetService, dataNetRoutes } from '../datanets/index.js';
 import { bundledBaseModel, createJaxEngine, createLlamaRuntime, type TrainingEngine } from '../engine/index.js';
@@ -96,7 +97,23 @@ export async function checkChainNotBehind(db: Db, head: bigint): Promise<void> {
   }
 }
 
-export async function nodeUp(config: Config, log: Logger): Promise<NodeUp> {
+export interface NodeRoles {
+  /** Serve models only: no fine-tune worker, no DataNet routes or chain mirror (`tributary serve`). */
+  serveOnly?: boolean;
+  /** Refuse to deploy: the data directory must already hold a deployment. */
+  requireDeployment?: boolean;
+}
+
+export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {}): Promise<NodeUp> {
+  if (roles.requireDeployment && !existsSync(deploymentPath(config.dataDir))) {
+    throw new BaseError(
+      'DEPLOYMENT_INVALID',
+      `No deployment in ${config.dataDir}: pass --deployment FILE, or start the chain with \`tributary chain up\` first`,
+      {
+        details: { file: deploymentPath(config.dataDir) },
+      },
+    );
+  }
   const chain = await chainUp({
     dataDir: config.dataDir,
     rpcUrl: config.rpcUrl,
@@ -111,7 +128,7 @@ export async function nodeUp(config: Config, log: Logger): Promise<NodeUp> {
     await checkChainNotBehind(db, await chain.clients.public.getBlockNumber({ cacheTime: 0 }));
     const blobs = createFsBlobStore(join(config.dataDir, 'blobs'));
     const datanets = createDataNetService({ db, clients: chain.clients, deployment: chain.deployment, blobs, log });
-    const stopSync = datanets.startSync();
+    const stopSync = roles.serveOnly ? async () => {} : datanets.startSync();
     const models = createModelRegistryMirror(db, chain.clients, chain.deployment);
     // Job leases are held in this node's name, which survives restarts, so a restarted node resumes its own jobs.
     const nodeId = (await getMeta<string>(db, 'nodeId')) ?? randomUUID();
@@ -120,7 +137,7 @@ export async function nodeUp(config: Config, log: Logger): Promise<NodeUp> {
     let engine: Promise<TrainingEngine> | undefined;
     const factory = createFactoryService({ queue, blobs, datanets, engine: () => (engine ??= createJaxEngine()), log });
     const runner = createJobRunner({ queue, handlers: { ...factory.handlers }, log });
-    await runner.start();
+    if (!roles.serveOnly) await runner.start();
     // Serving: the bundled base model loaded once; every registered adapter on it served from this one copy.
     const runtime = await createLlamaRuntime({ modelPath: bundledBaseModel.path, threads: 1 });
     const [base] = factory.baseModels();
@@ -133,8 +150,7 @@ export async function nodeUp(config: Config, log: Logger): Promise<NodeUp> {
       log,
     });
     const server = await createServer({ db, clients: chain.clients, deployment: chain.deployment, log, blobs }, [
-      dataNetRoutes(datanets),
-      factoryRoutes(factory, runner.events),
+      ...(roles.serveOnly ? [] : [dataNetRoutes(datanets), factoryRoutes(factory, runner.events)]),
       registryRoutes(models),
       openAiRoutes(openlora),
       servingAdminRoutes(openlora),
