@@ -12,6 +12,10 @@ const suites: Record<string, { describe: string; load: () => Promise<{ run(): Pr
       'DataNet contributions/s through the whole pipeline (PGlite, Postgres) and gas per contribution per version commit',
     load: () => import('./ingest.js'),
   },
+  'span-index': {
+    describe: 'span index: SA-IS build tokens/s vs naive prefix doubling, bytes/token, RSS, count µs and trace ms',
+    load: () => import('./span-index.js'),
+  },
   train: {
     describe: 'LoRA fine-tuning of the bundled base: tokens/s, ms/step, MFU vs in-run matmul',
     load: () => import('./train.js'),

@@ -9,3 +9,4 @@ export {
   serializeAttribution,
   toPpm,
 } from './result.js';
+export * from './span/index.js';
