@@ -12,6 +12,11 @@ const suites: Record<string, { describe: string; load: () => Promise<{ run(): Pr
       'DataNet contributions/s through the whole pipeline (PGlite, Postgres) and gas per contribution per version commit',
     load: () => import('./ingest.js'),
   },
+  settlement: {
+    describe:
+      'gas to redeem, post an epoch (10 vs 10,000 payees) and claim, vs a transfer per payee; closing 100k receipts',
+    load: () => import('./settlement.js'),
+  },
   'span-index': {
     describe: 'span index: SA-IS build tokens/s vs naive prefix doubling, bytes/token, RSS, count µs and trace ms',
     load: () => import('./span-index.js'),

@@ -79,7 +79,7 @@ describe('tributary up', () => {
   it('starts chain, contracts, database and API; prints one JSON line; stops everything on SIGTERM; restarts on the same data', async () => {
     const dataDir = dir();
     const first = await start(['up', '--json', '--data-dir', dataDir, '--port', '0']);
-    expect(Object.keys(first.json).sort()).toEqual(['api', 'chainId', 'contracts', 'dataDir', 'rpcUrl']);
+    expect(Object.keys(first.json).sort()).toEqual(['api', 'chainId', 'contracts', 'dataDir', 'node', 'rpcUrl']);
     expect(first.json.dataDir).toBe(dataDir);
     const api = first.json.api as string;
     const rpcUrl = first.json.rpcUrl as string;
@@ -239,9 +239,10 @@ describe('tributary demo', () => {
     expect(r.code).toBe(0);
     const last = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as {
       ok: boolean;
-      stages: { chain: Record<string, unknown> };
+      stages: { chain: Record<string, unknown>; settlement: Record<string, unknown> };
     };
     expect(last.ok).toBe(true);
+    expect(last.stages.settlement).toMatchObject({ sumEqualsFees: true, verifiedByRecompute: true });
     expect(last.stages.chain).toMatchObject({ chainId: 31337, totalSupply: '1000000000000000000000000000' });
     const slash = last.stages.chain.slashDemo as {
       staked: string;
@@ -251,5 +252,5 @@ describe('tributary demo', () => {
     };
     expect(BigInt(slash.remaining)).toBe(BigInt(slash.staked) - BigInt(slash.slashed));
     expect(slash.treasuryReceived).toBe(slash.slashed);
-  });
+  }, 300_000);
 });

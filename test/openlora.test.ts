@@ -79,7 +79,7 @@ beforeAll(async () => {
   });
   server = await createServer(
     { db, clients: chain.clients, deployment: chain.deployment, log: silentLogger(), blobs },
-    [openAiRoutes(openlora), servingAdminRoutes(openlora)],
+    [openAiRoutes(openlora), servingAdminRoutes(openlora, () => {})],
   );
   await server.listen({ host: '127.0.0.1', port: 0 });
   client = new OpenAI({

@@ -63,7 +63,8 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const log = options.log ?? silentLogger();
   const host = options.host ?? '127.0.0.1';
   const chainId = options.chainId ?? 31337;
-  const args = ['--host', host, '--port', String(options.port ?? 0), '--chain-id', String(chainId)];
+  // 20 funded dev accounts: the local setup gives jobs to accounts beyond anvil's default ten (see devRoles).
+  const args = ['--host', host, '--port', String(options.port ?? 0), '--chain-id', String(chainId), '--accounts', '20'];
   if (options.stateFile)
     args.push('--state', options.stateFile, '--state-interval', String(options.stateIntervalSeconds ?? 5));
   if (options.blockTimeSeconds !== undefined) args.push('--block-time', String(options.blockTimeSeconds));

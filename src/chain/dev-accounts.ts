@@ -12,6 +12,8 @@ export const devRoles = {
   investorBeneficiary: 1,
   teamBeneficiary: 2,
   firstUser: 3,
+  /** The local node's own key: it is paid through channels, signs receipts and posts epochs as a validator. */
+  localNode: 10,
 } as const;
 
 const cache = new Map<number, HDAccount>();

@@ -27,7 +27,7 @@ export {
   passProposal,
 } from './governance.js';
 export { type MerkleTree, merkleTree, standardLeaf, verifyMerkleProof } from './merkle.js';
-export { type ChainUp, type ChainUpOptions, chainUp, deploymentPath } from './network.js';
+export { type ChainUp, type ChainUpOptions, chainUp, deploymentPath, LOCAL_NODE_STAKE } from './network.js';
 export {
   type AllocationSpec,
   allocationAmounts,

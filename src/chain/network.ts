@@ -9,12 +9,13 @@ import type { Account } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { BaseError, type Logger, silentLogger } from '../core/index.js';
 import { type Anvil, startAnvil } from './anvil.js';
-import { type ChainClients, connectChain } from './clients.js';
+import { type ChainClients, connectChain, sendTx } from './clients.js';
 import { deployProtocol } from './deploy.js';
 import { type Deployment, readDeployment, verifyDeployment, writeDeployment } from './deployment.js';
 import { devAccount, devRoles } from './dev-accounts.js';
+import { OpenTokenArtifact, StakingArtifact } from './generated/index.js';
 import { delegateVotesLocally } from './governance.js';
-import { defaultDeployParameters } from './parameters.js';
+import { defaultDeployParameters, OPEN, stakingRoles } from './parameters.js';
 
 export interface ChainUpOptions {
   dataDir: string;
@@ -82,6 +83,7 @@ export async function chainUp(options: ChainUpOptions): Promise<ChainUp> {
       if (local) {
         const holders = [devRoles.deployer, devRoles.investorBeneficiary, devRoles.teamBeneficiary].map(devAccount);
         await delegateVotesLocally(clients, deployment, holders);
+        await stakeLocalNode(clients, deployment);
       }
       writeDeployment(file, deployment);
       deployed = true;
@@ -91,6 +93,22 @@ export async function chainUp(options: ChainUpOptions): Promise<ChainUp> {
     await anvil?.stop();
     throw e;
   }
+}
+
+/** OPEN the local node stakes as a validator, so `tributary up` can post epochs out of the box. */
+export const LOCAL_NODE_STAKE = 20_000n * OPEN;
+
+async function stakeLocalNode(clients: ChainClients, deployment: Deployment): Promise<void> {
+  const node = devAccount(devRoles.localNode);
+  const token = { address: deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi, contract: 'OpenToken' } as const;
+  const staking = { address: deployment.contracts.Staking, abi: StakingArtifact.abi, contract: 'Staking' } as const;
+  await sendTx(clients, devAccount(devRoles.deployer), {
+    ...token,
+    functionName: 'transfer',
+    args: [node.address, LOCAL_NODE_STAKE],
+  });
+  await sendTx(clients, node, { ...token, functionName: 'approve', args: [staking.address, LOCAL_NODE_STAKE] });
+  await sendTx(clients, node, { ...staking, functionName: 'stake', args: [stakingRoles.validator, LOCAL_NODE_STAKE] });
 }
 
 function deployerFor(options: ChainUpOptions, local: boolean): Account {

@@ -4,6 +4,7 @@ import { bigintReplacer, version } from '../core/index.js';
 import { registerDataNet } from './commands/datanet.js';
 import { registerModel } from './commands/model.js';
 import { registerServe } from './commands/serve.js';
+import { registerSettlement } from './commands/settlement.js';
 import { registerChain, registerUp } from './commands/up.js';
 import { runDemo } from './demo/run.js';
 import { configFrom, isJson, loggerFor } from './options.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerDataNet(program);
   registerModel(program);
   registerServe(program);
+  registerSettlement(program);
 
   program
     .command('demo')

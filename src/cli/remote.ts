@@ -2,11 +2,14 @@
  * Commands that act as a user of a running node: they reach its API (`--api`, TRIBUTARY_API, or the default
  * http://127.0.0.1:7420), learn the chain from it, and sign with the user's own key — never the node's.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { Address, LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { type ChainClients, connectChain, devAccount } from '../chain/index.js';
 import { type ApiClient, BaseError, createApiClient } from '../core/index.js';
+import { configFrom } from './options.js';
 
 export interface RemoteOptions {
   api?: string;
@@ -31,8 +34,33 @@ export function withRemoteOptions(cmd: Command): Command {
     .option('--dev-account <n>', 'sign with anvil dev account n (local chains only)');
 }
 
+const apiUrl = (o: RemoteOptions) => o.api ?? process.env.TRIBUTARY_API ?? 'http://127.0.0.1:7420';
+
+/**
+ * The node's API as its operator: the token from TRIBUTARY_OPERATOR_TOKEN, or from the node's data directory
+ * (--data-dir) when the CLI runs on the node's machine.
+ */
+export function operatorApi(o: RemoteOptions, cmd: Command): ApiClient {
+  let token = process.env.TRIBUTARY_OPERATOR_TOKEN;
+  if (!token) {
+    const file = join(configFrom(cmd).dataDir, 'operator-token');
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch {
+      throw new BaseError(
+        'CONFIG_INVALID',
+        `No operator token: set TRIBUTARY_OPERATOR_TOKEN, or pass the node's --data-dir (there is no ${file})`,
+        {
+          details: { field: 'TRIBUTARY_OPERATOR_TOKEN' },
+        },
+      );
+    }
+  }
+  return createApiClient(apiUrl(o), { headers: { authorization: `Bearer ${token}` } });
+}
+
 export async function connectRemote(o: RemoteOptions): Promise<Remote> {
-  const api = createApiClient(o.api ?? process.env.TRIBUTARY_API ?? 'http://127.0.0.1:7420');
+  const api = createApiClient(apiUrl(o));
   const d = await api.request<{ chainId: number; rpcUrl: string; contracts: Record<string, Address> }>(
     'GET',
     '/v1/deployment',

@@ -12,16 +12,18 @@ export interface ApiClient {
   raw(method: string, path: string): Promise<Response>;
 }
 
-export function createApiClient(baseUrl: string): ApiClient {
+/** `headers` go with every request (e.g. the operator's `authorization`). */
+export function createApiClient(baseUrl: string, options: { headers?: Record<string, string> } = {}): ApiClient {
   const base = baseUrl.replace(/\/+$/, '');
+  const extra = options.headers ?? {};
   async function send(method: string, path: string, body?: unknown): Promise<Response> {
     let res: Response;
     try {
       res = await fetch(`${base}${path}`, {
         method,
         ...(body === undefined
-          ? {}
-          : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body, bigintReplacer) }),
+          ? { headers: extra }
+          : { headers: { ...extra, 'content-type': 'application/json' }, body: JSON.stringify(body, bigintReplacer) }),
       });
     } catch (e) {
       throw new BaseError(

@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       logLevel: 'warn',
       deployerKey: undefined,
+      nodeKey: undefined,
     });
   });
 
@@ -59,7 +60,7 @@ describe('loadConfig', () => {
     );
     writeFileSync(file, '{"prot": 1}');
     expect(errorOf(() => loadConfig({ flags: { config: file }, env: {}, cwd })).message).toBe(
-      `Config file ${file} has unknown key "prot"; known keys: dataDir, host, port, rpcUrl, chainPort, databaseUrl, logLevel, deployerKey`,
+      `Config file ${file} has unknown key "prot"; known keys: dataDir, host, port, rpcUrl, chainPort, databaseUrl, logLevel, deployerKey, nodeKey`,
     );
     writeFileSync(file, '{"logLevel": "loud"}');
     expect(errorOf(() => loadConfig({ flags: { config: file }, env: {}, cwd })).message).toBe(

@@ -26,6 +26,11 @@ export interface Config {
   logLevel: LogLevel;
   /** Private key that deploys contracts to a chain given by `rpcUrl` (never from a flag: it would leak to `ps`). */
   deployerKey: `0x${string}` | undefined;
+  /**
+   * The serving node's key: payment channels pay it, it signs receipts, redeems vouchers and posts epochs (it
+   * must hold a validator stake for that). The local chain uses a staked dev account when absent.
+   */
+  nodeKey: `0x${string}` | undefined;
 }
 
 type Field = keyof Config;
@@ -59,6 +64,8 @@ const url = (protocols: string[]) =>
     `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
   );
 
+const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected a 32-byte hex private key starting with 0x');
+
 const fields: Record<Field, FieldSpec> = {
   dataDir: {
     schema: z.string().min(1, 'expected a directory path'),
@@ -82,10 +89,8 @@ const fields: Record<Field, FieldSpec> = {
     env: 'TRIBUTARY_LOG_LEVEL',
     default: 'warn',
   },
-  deployerKey: {
-    schema: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected a 32-byte hex private key starting with 0x'),
-    env: 'TRIBUTARY_DEPLOYER_KEY',
-  },
+  deployerKey: { schema: privateKey, env: 'TRIBUTARY_DEPLOYER_KEY' },
+  nodeKey: { schema: privateKey, env: 'TRIBUTARY_NODE_KEY' },
 };
 
 export const configFields = Object.keys(fields) as Field[];

@@ -49,3 +49,35 @@ export const dataNetTypes = {
     { name: 'deadline', type: 'uint256' },
   ],
 } as const;
+
+/** InferenceEscrow's EIP-712 domain (chainId and the escrow address complete it). */
+export const escrowDomain = { name: 'Tributary InferenceEscrow', version: '1' } as const;
+
+/** A payment voucher: the cumulative amount owed on a channel, bound to its node (checked on chain by the escrow). */
+export const voucherTypes = {
+  Voucher: [
+    { name: 'channelId', type: 'uint256' },
+    { name: 'node', type: 'address' },
+    { name: 'cumulativeAmount', type: 'uint256' },
+  ],
+} as const;
+
+/** Receipts are signed by the serving node in this domain (chainId and the RewardDistributor complete it). */
+export const receiptDomain = { name: 'Tributary Receipt', version: '1' } as const;
+
+/** A paid inference, as the node attests it: what was served, what it cost, who shaped the answer. */
+export const receiptTypes = {
+  Receipt: [
+    { name: 'requestHash', type: 'bytes32' },
+    { name: 'modelId', type: 'uint256' },
+    { name: 'adapterHash', type: 'bytes32' },
+    { name: 'dataNetRoot', type: 'bytes32' },
+    { name: 'inputTokens', type: 'uint256' },
+    { name: 'outputTokens', type: 'uint256' },
+    { name: 'fee', type: 'uint256' },
+    { name: 'attributionHash', type: 'bytes32' },
+    { name: 'outputHash', type: 'bytes32' },
+    { name: 'channelId', type: 'uint256' },
+    { name: 'chargedAfter', type: 'uint256' },
+  ],
+} as const;

@@ -1,7 +1,17 @@
 export { type ApiClient, createApiClient } from './api-client.js';
 export { type Config, configFields, type LoadConfigInput, loadConfig } from './config.js';
-export { dataNetDomain, dataNetTypes, openTokenDomain, permitTypes } from './eip712.js';
+export {
+  dataNetDomain,
+  dataNetTypes,
+  escrowDomain,
+  openTokenDomain,
+  permitTypes,
+  receiptDomain,
+  receiptTypes,
+  voucherTypes,
+} from './eip712.js';
 export { BaseError, type BaseErrorOptions, type ErrorCode, errorCodes, isBaseError, toBaseError } from './errors.js';
+export { failpoint } from './failpoint.js';
 export { base32, cidFromSha256, cidOf, type Hex, hashObject, keccak256, sha256 } from './hash.js';
 export { bigintReplacer, canonicalJson, jsonErrorOffset, lineColumn, parseJson } from './json.js';
 export { createLogger, type Logger, type LogLevel, logLevels, silentLogger } from './log.js';

@@ -6,21 +6,31 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Address } from 'viem';
-import { type ChainUp, chainUp, type Deployment, deploymentPath } from '../chain/index.js';
+import type { Address, LocalAccount } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { type ChainUp, chainUp, type Deployment, deploymentPath, devAccount, devRoles } from '../chain/index.js';
 import { BaseError, type Config, type Logger } from '../core/index.js';
 import { createDataNetService, type DataNetService, dataNetRoutes } from '../datanets/index.js';
-import { bundledBaseModel, createJaxEngine, createLlamaRuntime, type TrainingEngine } from '../engine/index.js';
+import {
+  bundledBaseModel,
+  createJaxEngine,
+  createLlamaRuntime,
+  formatChat,
+  type TrainingEngine,
+} from '../engine/index.js';
 import { createFactoryService, type FactoryService, factoryRoutes } from '../factory/index.js';
 import {
   createModelRegistryMirror,
   createOpenLora,
+  type InferenceRequest,
   type ModelRegistryMirror,
   type OpenLora,
   openAiRoutes,
+  type PaymentHooks,
   registryRoutes,
   servingAdminRoutes,
 } from '../openlora/index.js';
+import { createSettlement, type Settlement, settlementRoutes } from '../settlement/index.js';
 import {
   createFsBlobStore,
   createJobQueue,
@@ -30,6 +40,7 @@ import {
   openStore,
   setMeta,
 } from '../store/index.js';
+import { operatorGuard, operatorToken } from './operator.js';
 import { createServer } from './server.js';
 
 export interface NodeUp {
@@ -44,6 +55,11 @@ export interface NodeUp {
   factory: FactoryService;
   models: ModelRegistryMirror;
   openlora: OpenLora;
+  settlement: Settlement;
+  /** The node's address (paid through channels, signs receipts), or null without a key. */
+  nodeAddress: Address | null;
+  /** Sent as \`Authorization: Bearer …\` to operator routes (also in DATA_DIR/operator-token). */
+  operatorToken: string;
   /** Stops the API, closes the database and stops the local chain; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -104,6 +120,47 @@ export interface NodeRoles {
   requireDeployment?: boolean;
 }
 
+/** The node's key: configured, or on a local chain the dev account staked for it at deployment. */
+function nodeAccount(config: Config, chain: ChainUp): LocalAccount | undefined {
+  if (config.nodeKey) return privateKeyToAccount(config.nodeKey);
+  return chain.anvil ? devAccount(devRoles.localNode) : undefined;
+}
+
+/** OpenLoRA's payment hooks, answered by settlement (the two folders do not know each other). */
+function servingHooks(settlement: Settlement): PaymentHooks {
+  const hooks = settlement.hooks();
+  const payable = (r: InferenceRequest) => ({
+    prompt: r.prompt,
+    maxTokens: r.maxTokens,
+    ...(r.temperature === undefined ? {} : { temperature: r.temperature }),
+    ...(r.topP === undefined ? {} : { topP: r.topP }),
+    ...(r.seed === undefined ? {} : { seed: r.seed }),
+    ...(r.headers ? { headers: r.headers } : {}),
+    ...(r.maxFee === undefined ? {} : { maxFee: r.maxFee }),
+    ...(r.maxRoyalty === undefined ? {} : { maxRoyalty: r.maxRoyalty }),
+  });
+  return {
+    authorize: (r) =>
+      hooks.authorize({
+        model: r.model,
+        promptTokens: r.promptTokens,
+        maxTokens: r.maxTokens,
+        request: payable(r.request),
+      }),
+    settle: (r) =>
+      hooks.settle({
+        authorization: r.authorization as Parameters<typeof hooks.settle>[0]['authorization'],
+        model: r.result.model,
+        request: payable(r.request),
+        requestId: r.result.id,
+        output: r.result.text,
+        promptTokens: r.result.promptTokens,
+        completionTokens: r.result.completionTokens,
+      }),
+    abort: (a) => hooks.abort(a as Parameters<typeof hooks.abort>[0]),
+  };
+}
+
 export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {}): Promise<NodeUp> {
   if (roles.requireDeployment && !existsSync(deploymentPath(config.dataDir))) {
     throw new BaseError(
@@ -149,11 +206,35 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
       base: { name: bundledBaseModel.name, sha256: (base as { sha256: `0x${string}` }).sha256 },
       log,
     });
+    const nodeKey = nodeAccount(config, chain);
+    const settlement = createSettlement({
+      db,
+      clients: chain.clients,
+      deployment: chain.deployment,
+      blobs,
+      node: nodeKey,
+      log,
+      dataNetTreasury: async (id) => (await datanets.get(id).catch(() => undefined))?.treasury ?? null,
+    });
+    openlora.setHooks(servingHooks(settlement));
+    const token = operatorToken(config.dataDir);
+    const requireOperator = operatorGuard(token, config.dataDir);
     const server = await createServer({ db, clients: chain.clients, deployment: chain.deployment, log, blobs }, [
       ...(roles.serveOnly ? [] : [dataNetRoutes(datanets), factoryRoutes(factory, runner.events)]),
       registryRoutes(models),
       openAiRoutes(openlora),
-      servingAdminRoutes(openlora),
+      servingAdminRoutes(openlora, requireOperator),
+      settlementRoutes({
+        settlement,
+        chainId: chain.deployment.chainId,
+        distributor: chain.deployment.contracts.RewardDistributor,
+        requireOperator,
+        measure: async (b) => {
+          const model = await openlora.resolve(b.model);
+          const prompt = b.messages ? formatChat(b.messages as Parameters<typeof formatChat>[0]) : (b.prompt ?? '');
+          return { model, promptTokens: openlora.countTokens(prompt) };
+        },
+      }),
     ]);
     await server.listen({ host: config.host, port: config.port });
     const address = server.server.address();
@@ -173,6 +254,9 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
       factory,
       models,
       openlora,
+      settlement,
+      nodeAddress: settlement.node,
+      operatorToken: token,
       stop: () => {
         stopped ??= (async () => {
           await server.close();

@@ -83,6 +83,10 @@ function refuseUnsupported(body: Record<string, unknown>): void {
     });
 }
 
+const weiCap = z
+  .union([z.string().regex(/^\d{1,78}$/, 'expected an amount in wei (digits only)'), z.number().int().nonnegative()])
+  .nullish();
+
 const common = {
   model: z.string().min(1),
   max_tokens: z.number().int().min(1).max(4096).nullish(),
@@ -94,6 +98,9 @@ const common = {
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
   user: z.string().max(256).nullish(),
   n: z.number().int().nullish(),
+  // Tributary's payment caps (wei): the request is refused before generation if it could cost more.
+  max_fee: weiCap,
+  max_royalty: weiCap,
 };
 
 const completionBody = z
@@ -199,6 +206,8 @@ export function openAiRoutes(openlora: OpenLora) {
         ...(b.seed === undefined || b.seed === null ? {} : { seed: b.seed }),
         ...(stop ? { stop } : {}),
         ...(b.user ? { requester: b.user } : {}),
+        ...(b.max_fee === undefined || b.max_fee === null ? {} : { maxFee: BigInt(b.max_fee) }),
+        ...(b.max_royalty === undefined || b.max_royalty === null ? {} : { maxRoyalty: BigInt(b.max_royalty) }),
       };
       if (!b.stream) {
         const r = await openlora.infer(base);
@@ -370,7 +379,8 @@ export function openAiRoutes(openlora: OpenLora) {
 }
 
 /** Operator routes: /metrics for Prometheus, and the adapter cache (list, pin, unpin, evict). */
-export function servingAdminRoutes(openlora: OpenLora) {
+/** `requireOperator` guards the routes that change what is loaded (it throws for anyone else). */
+export function servingAdminRoutes(openlora: OpenLora, requireOperator: (req: FastifyRequest) => void) {
   return async (root: FastifyInstance) => {
     const app = root.withTypeProvider<ZodTypeProvider>();
     const tags = ['openlora'];
@@ -389,12 +399,13 @@ export function servingAdminRoutes(openlora: OpenLora) {
         queueDepth: openlora.scheduler.queueDepth(),
       }),
     );
+    const guard = async (req: FastifyRequest) => requireOperator(req);
     const key = z.object({
       adapter: z.string().regex(/^0x[0-9a-fA-F]{64}$|^base$/, 'expected an adapter hash (0x + 64 hex)'),
     });
     app.post(
       '/v1/openlora/adapters/:adapter/pin',
-      { schema: { tags, summary: 'Keep an adapter loaded', params: key } },
+      { schema: { tags, summary: 'Keep an adapter loaded (operator)', params: key }, preHandler: guard },
       async (req) => {
         openlora.cache.pin(req.params.adapter.toLowerCase());
         return { adapter: req.params.adapter, pinned: true };
@@ -402,7 +413,7 @@ export function servingAdminRoutes(openlora: OpenLora) {
     );
     app.post(
       '/v1/openlora/adapters/:adapter/unpin',
-      { schema: { tags, summary: 'Let an adapter be evicted', params: key } },
+      { schema: { tags, summary: 'Let an adapter be evicted (operator)', params: key }, preHandler: guard },
       async (req) => {
         openlora.cache.unpin(req.params.adapter.toLowerCase());
         return { adapter: req.params.adapter, pinned: false };
@@ -410,7 +421,7 @@ export function servingAdminRoutes(openlora: OpenLora) {
     );
     app.post(
       '/v1/openlora/adapters/:adapter/evict',
-      { schema: { tags, summary: 'Evict an idle adapter now', params: key } },
+      { schema: { tags, summary: 'Evict an idle adapter now (operator)', params: key }, preHandler: guard },
       async (req) => ({
         adapter: req.params.adapter,
         evicted: await openlora.cache.evict(req.params.adapter.toLowerCase()),

@@ -40,6 +40,9 @@ export interface InferenceRequest {
   onText?: (delta: string) => void;
   /** Request headers, for hooks (vouchers travel in a header). */
   headers?: Record<string, string | string[] | undefined>;
+  /** The caller's caps in wei on the fee and on the royalty (the fee less the platform's part), for hooks. */
+  maxFee?: bigint;
+  maxRoyalty?: bigint;
 }
 
 export interface InferenceResult {
@@ -73,6 +76,8 @@ export interface PaymentHooks {
     result: Omit<InferenceResult, 'extra'>;
     request: InferenceRequest;
   }): Promise<Record<string, unknown>>;
+  /** Generation failed after `authorize`: undo what it reserved. */
+  abort(authorization: unknown): Promise<void>;
 }
 
 export interface OpenLoraOptions {
@@ -267,6 +272,10 @@ export function createOpenLora(o: OpenLoraOptions) {
       });
       return { ...base, extra };
     } catch (e) {
+      if (hooks && authorization !== undefined)
+        await hooks
+          .abort(authorization)
+          .catch((err: unknown) => log.error({ err }, 'releasing a payment reservation failed'));
       const code = e instanceof BaseError ? e.code : 'INTERNAL';
       const status = code === 'TIMEOUT' ? 'timeout' : req.signal?.aborted ? 'cancelled' : 'error';
       await meter({
@@ -287,6 +296,8 @@ export function createOpenLora(o: OpenLoraOptions) {
   return {
     infer,
     resolve,
+    /** How many tokens `text` is for the served base model (prices are per token). */
+    countTokens: (text: string): number => o.runtime.tokenize(text).length,
     /** The base model and every active model registered on it. */
     async listModels(): Promise<ServedModel[]> {
       await o.mirror.sync().catch((e: unknown) => log.warn({ err: e }, 'model registry sync failed'));

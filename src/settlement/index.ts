@@ -1,4 +1,34 @@
+export { type ChannelRecord, type Channels, createChannels } from './channels.js';
+export {
+  challengeEpoch,
+  claimPayouts,
+  closeChannel,
+  createPayingFetch,
+  type OpenChannelInput,
+  openChannel,
+  type PayingFetchOptions,
+} from './client.js';
+export { createEarnings, type Earnings, type EarningsLine } from './earnings.js';
+export {
+  type EpochReceiptsExport,
+  type EpochVerification,
+  type ExportedReceipt,
+  parseEpochExport,
+  parsePayoutsExport,
+  payoutsOfExport,
+  verifyEpochExport,
+} from './epoch-export.js';
+export { createEpochs, type EpochRecord, type Epochs } from './epochs.js';
 export { computeFee, type FeeBreakdown, type FeeParams, type Prices } from './fees.js';
+export { createParamsReader, type ParamsReader } from './params.js';
+export {
+  createPayments,
+  type PayableModel,
+  type PayableRequest,
+  type Payments,
+  pricesOf,
+  refuseOverCap,
+} from './payments.js';
 export {
   computeEpochPayouts,
   type EpochPayoutInput,
@@ -8,3 +38,24 @@ export {
   payoutLeaf,
   payoutRoles,
 } from './payouts.js';
+export {
+  findReceipt,
+  type ReceiptMessage,
+  receiptId,
+  receiptJson,
+  receiptTypedData,
+  type StoredReceipt,
+  verifyReceipt,
+} from './receipts.js';
+export { earningsView, epochView, type SettlementRouteDeps, settlementRoutes } from './routes.js';
+export { createSettlement, type Settlement, type SettlementDeps } from './service.js';
+export {
+  encodeVoucherHeader,
+  parseVoucherHeader,
+  paymentHeaders,
+  signVoucher,
+  type Voucher,
+  type VoucherDomain,
+  voucherDigest,
+  voucherSigner,
+} from './vouchers.js';

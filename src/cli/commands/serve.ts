@@ -8,7 +8,7 @@ import { deploymentPath, readDeployment } from '../../chain/index.js';
 import { nodeUp } from '../../node/index.js';
 import { configFrom, isJson, loggerFor } from '../options.js';
 import { createOutput, untilSignal } from '../output.js';
-import { connectRemote, type RemoteOptions, withRemoteOptions } from '../remote.js';
+import { connectRemote, operatorApi, type RemoteOptions, withRemoteOptions } from '../remote.js';
 
 export function registerServe(program: Command): void {
   program
@@ -77,7 +77,7 @@ export function registerServe(program: Command): void {
       adapters.command(`${action} <adapterHash>`).description(`${action} an adapter (by its 0x sha-256, or "base")`),
     ).action(async (hash: string, o: RemoteOptions, cmd: Command) => {
       const out = createOutput(isJson(cmd));
-      const { api } = await connectRemote(o);
+      const api = operatorApi(o, cmd);
       const r = await api.request<Record<string, unknown>>('POST', `/v1/openlora/adapters/${hash}/${action}`);
       out.result(r, () => `${action}: ${JSON.stringify(r)}`);
     });

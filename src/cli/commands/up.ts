@@ -21,7 +21,14 @@ export function registerUp(program: Command): void {
       const stopSignal = untilSignal();
       const node = await nodeUp(config, loggerFor(config));
       out.result(
-        { api: node.api, rpcUrl: node.rpcUrl, chainId: node.chainId, contracts: node.contracts, dataDir: node.dataDir },
+        {
+          api: node.api,
+          rpcUrl: node.rpcUrl,
+          chainId: node.chainId,
+          contracts: node.contracts,
+          dataDir: node.dataDir,
+          node: node.nodeAddress,
+        },
         () =>
           [
             'Tributary is up.',
@@ -29,6 +36,9 @@ export function registerUp(program: Command): void {
             `  Chain      ${node.rpcUrl}  (chain id ${node.chainId}${node.chain.anvil ? ', local anvil' : ''}${node.chain.deployed ? ', contracts just deployed' : ''})`,
             ...Object.entries(node.contracts).map(([name, address]) => `  ${name.padEnd(10)} ${address}`),
             `  Database   ${node.db.dialect} at ${node.db.location}`,
+            node.nodeAddress
+              ? `  Node key   ${node.nodeAddress}  (paid through channels; operator token in ${node.dataDir}/operator-token)`
+              : '  Node key   none: paid models are refused (set TRIBUTARY_NODE_KEY)',
             `  Data       ${node.dataDir}`,
             'Press Ctrl-C to stop.',
           ].join('\n'),

@@ -14,9 +14,10 @@ import { chainStage } from './stages/chain.js';
 import { dataNetStage } from './stages/datanet.js';
 import { factoryStage } from './stages/factory.js';
 import { servingStage } from './stages/serving.js';
+import { settlementStage } from './stages/settlement.js';
 
 /** The loop's stages in order; each later capability appends its own. */
-export const demoStages: DemoStage[] = [chainStage, dataNetStage, factoryStage, servingStage];
+export const demoStages: DemoStage[] = [chainStage, dataNetStage, factoryStage, servingStage, settlementStage];
 
 export interface DemoResult {
   ok: boolean;

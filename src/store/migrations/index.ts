@@ -4,6 +4,7 @@ import datanets from './002_datanets.js';
 import jobs from './003_jobs.js';
 import models from './004_models.js';
 import usage from './005_usage.js';
+import settlement from './006_settlement.js';
 
 /** Every schema change, in order. Append only: an applied migration must never change (its checksum is kept). */
-export const migrations: readonly Migration[] = [nodeMeta, datanets, jobs, models, usage];
+export const migrations: readonly Migration[] = [nodeMeta, datanets, jobs, models, usage, settlement];

@@ -15,6 +15,7 @@ import {
   loraTargets,
 } from '../../../engine/index.js';
 import type { DemoStage } from '../context.js';
+import { demoPayer } from '../payer.js';
 import { DEMO_MODEL, MODEL_OWNER } from './factory.js';
 
 export const EXTRA_ADAPTERS = 50;
@@ -81,7 +82,9 @@ export const servingStage: DemoStage = {
         ],
       });
     }
-    const client = new OpenAI({ apiKey: 'demo', baseURL: `${node.api}/v1`, maxRetries: 0 });
+    // The models are paid: a user opens a channel to the node and every request carries a voucher.
+    const payer = await demoPayer(node);
+    const client = new OpenAI({ apiKey: 'demo', baseURL: `${node.api}/v1`, maxRetries: 0, fetch: payer.fetch });
     const listed = (await client.models.list()).data.filter((m) => m.id !== bundledBaseModel.name);
     out.note(`  ${listed.length} models registered on the base ${bundledBaseModel.name}`);
 
@@ -139,6 +142,8 @@ export const servingStage: DemoStage = {
       warmSwitchMsP50: Math.round(median(warmSwitch) * 10) / 10,
       answers,
       streamed,
+      channelId: payer.channelId.toString(),
+      paidWei: payer.charged().toString(),
     };
   },
 };

@@ -1,0 +1,129 @@
+/**
+ * Stage "settlement": the fees paid through the demo user's channel reach the people who earned them. More paid
+ * questions; a quote first; each receipt checked against the node's signature; the epoch closed (vouchers
+ * redeemed, payouts computed, root posted by the node as a staked validator) and recomputed from its public
+ * export as a challenger would; the challenge window waited out (on the local chain, by advancing its clock);
+ * then every payee claims with its Merkle proof.
+ */
+import OpenAI from 'openai';
+import { type Address, formatUnits, type Hex } from 'viem';
+import { advanceTime, devAccount } from '../../../chain/index.js';
+import { BaseError, createApiClient } from '../../../core/index.js';
+import { claimPayouts } from '../../../settlement/index.js';
+import type { DemoStage } from '../context.js';
+import { demoPayer } from '../payer.js';
+import { DEMO_ACCOUNTS } from './datanet.js';
+import { DEMO_MODEL, MODEL_OWNER } from './factory.js';
+import { PLANET_QUESTIONS } from './serving.js';
+
+interface EpochView {
+  epoch: number;
+  status: string;
+  receipts: number;
+  feesWei: string;
+  payoutsWei: Record<string, string>;
+  postGas: number | null;
+}
+
+export const settlementStage: DemoStage = {
+  name: 'settlement',
+  async run({ node, out }) {
+    const { clients, deployment } = node.chain;
+    const api = createApiClient(node.api);
+    const ops = createApiClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
+    const payer = await demoPayer(node);
+    const client = new OpenAI({ apiKey: 'demo', baseURL: `${node.api}/v1`, maxRetries: 0, fetch: payer.fetch });
+
+    const quote = await api.request<{ maxFeeWei: string; split: Record<string, string> }>('POST', '/v1/quote', {
+      model: DEMO_MODEL,
+      messages: [{ role: 'user', content: PLANET_QUESTIONS[0] }],
+      max_tokens: 24,
+    });
+    out.note(`  quote for one question: at most ${formatUnits(BigInt(quote.maxFeeWei), 18)} OPEN`);
+
+    const requestIds: string[] = [];
+    for (const question of PLANET_QUESTIONS) {
+      const r = await client.chat.completions.create({
+        model: DEMO_MODEL,
+        max_tokens: 24,
+        messages: [{ role: 'user', content: question }],
+      });
+      const t = (r as unknown as { tributary: { requestId: string; payment?: { fee: string } } }).tributary;
+      if (BigInt(t.payment?.fee ?? '0') > BigInt(quote.maxFeeWei) * 4n)
+        throw new BaseError('INTERNAL', `request ${t.requestId} cost more than quoted`);
+      requestIds.push(t.requestId);
+    }
+    let verified = 0;
+    for (const id of requestIds) {
+      const receipt = await api.request<{ verified: boolean }>('GET', `/v1/receipts/${id}`);
+      if (receipt.verified) verified++;
+    }
+    if (verified !== requestIds.length)
+      throw new BaseError('INTERNAL', `${requestIds.length - verified} receipts failed signature verification`);
+    out.note(`  ${requestIds.length} more paid answers; every receipt verifies against node ${node.nodeAddress}`);
+
+    // Each voucher pays for the requests before it: a last one, on its own, pays for the last answer.
+    await payer.payUp(node.api);
+
+    const epoch = await ops.request<EpochView>('POST', '/v1/epochs/close');
+    const fees = BigInt(epoch.feesWei);
+    const sum = Object.values(epoch.payoutsWei).reduce((a: bigint, b: string) => a + BigInt(b), 0n);
+    out.note(
+      `  epoch ${epoch.epoch}: ${epoch.receipts} receipts, ${formatUnits(fees, 18)} OPEN in fees, root posted (${epoch.postGas} gas); payouts ${Object.entries(
+        epoch.payoutsWei,
+      )
+        .map(([k, v]) => `${k} ${formatUnits(BigInt(v as string), 18)}`)
+        .join(', ')}`,
+    );
+    const check = await api.request<{ ok: boolean; problems: string[] }>('GET', `/v1/epochs/${epoch.epoch}/verify`);
+    if (!check.ok)
+      throw new BaseError('INTERNAL', `epoch ${epoch.epoch} does not verify: ${check.problems.join('; ')}`);
+    out.note(`  recomputed from its public export: root, total and receipts root match`);
+
+    const params = await api.request<{ params: { challengeWindow: number } }>('GET', '/v1/settlement');
+    await advanceTime(clients, params.params.challengeWindow + 1);
+    await ops.request<EpochView>('POST', `/v1/epochs/${epoch.epoch}/finalize`);
+
+    // Every payee claims (each sends its own claim; anyone could).
+    const payees = new Map<Address, string>([
+      ...DEMO_ACCOUNTS.contributors.map((i) => [devAccount(i).address, `contributor ${i}`] as [Address, string]),
+      [devAccount(MODEL_OWNER).address, 'model owner'],
+      [devAccount(DEMO_ACCOUNTS.owner).address, 'DataNet treasury'],
+    ]);
+    let claims = 0;
+    let claimGas = 0;
+    let claimedWei = 0n;
+    const byIndex = new Map<Address, number>(
+      [...DEMO_ACCOUNTS.contributors, MODEL_OWNER, DEMO_ACCOUNTS.owner].map((i) => [devAccount(i).address, i]),
+    );
+    for (const [address, label] of payees) {
+      const p = await api.request<{ cumulativeWei: string; claimableWei: string; proof: Hex[] }>(
+        'GET',
+        `/v1/payouts/${address}`,
+      );
+      if (BigInt(p.claimableWei) === 0n) continue;
+      const receipt = await claimPayouts(clients, deployment, devAccount(byIndex.get(address) as number), [
+        { account: address, cumulative: BigInt(p.cumulativeWei), proof: p.proof },
+      ]);
+      claims++;
+      claimGas = Math.max(claimGas, Number(receipt.gasUsed));
+      claimedWei += BigInt(p.claimableWei);
+      out.note(
+        `  ${label} ${address} claimed ${formatUnits(BigInt(p.claimableWei), 18)} OPEN (${receipt.gasUsed} gas)`,
+      );
+    }
+    return {
+      epoch: epoch.epoch,
+      requests: epoch.receipts,
+      feesWei: epoch.feesWei,
+      payoutsWei: epoch.payoutsWei,
+      sumEqualsFees: sum === fees,
+      receiptsVerified: verified,
+      verifiedByRecompute: check.ok,
+      claims,
+      claimedWei: claimedWei.toString(),
+      claimGas,
+      postGas: epoch.postGas,
+    };
+  },
+};

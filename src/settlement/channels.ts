@@ -1,0 +1,268 @@
+/**
+ * Payment channels as this node sees them: the escrow's events mirrored (deposits, redemptions, closes), plus
+ * what the node has charged, what it has reserved for requests in flight, and the latest voucher it holds.
+ *
+ * Payment rule: each request carries a voucher for everything charged before it (exact cumulative amounts, so
+ * nobody pays for tokens never generated), and the channel must hold enough for the request's maximum fee. A user
+ * who walks away owes at most one request; a node never serves beyond the deposit.
+ */
+import { type Address, getAddress, type Hex, isAddressEqual } from 'viem';
+import { type ChainClients, type Deployment, InferenceEscrowArtifact } from '../chain/index.js';
+import { BaseError } from '../core/index.js';
+import type { Db, Queryable } from '../store/index.js';
+import { voucherSigner } from './vouchers.js';
+
+const CURSOR = 'InferenceEscrow';
+const MAX_RANGE = 5_000n;
+
+export interface ChannelRecord {
+  id: bigint;
+  user: Address;
+  node: Address;
+  deposit: bigint;
+  expiresAt: bigint;
+  closed: boolean;
+  redeemed: bigint;
+  charged: bigint;
+  reserved: bigint;
+  voucherAmount: bigint;
+  voucherSignature: Hex | null;
+}
+
+type Row = {
+  id: bigint;
+  user_address: Address;
+  node: Address;
+  deposit: string;
+  expires_at: bigint;
+  closed: boolean;
+  redeemed: string;
+  charged: string;
+  reserved: string;
+  voucher_amount: string;
+  voucher_signature: Hex | null;
+};
+
+const toRecord = (r: Row): ChannelRecord => ({
+  id: r.id,
+  user: r.user_address,
+  node: r.node,
+  deposit: BigInt(r.deposit),
+  expiresAt: r.expires_at,
+  closed: r.closed,
+  redeemed: BigInt(r.redeemed),
+  charged: BigInt(r.charged),
+  reserved: BigInt(r.reserved),
+  voucherAmount: BigInt(r.voucher_amount),
+  voucherSignature: r.voucher_signature,
+});
+
+type Event = { eventName: string; args: Record<string, unknown> };
+
+export function createChannels(db: Db, clients: ChainClients, deployment: Deployment) {
+  let running: Promise<number> | undefined;
+  const domain = { chainId: deployment.chainId, escrow: deployment.contracts.InferenceEscrow };
+
+  async function apply(tx: Queryable, e: Event): Promise<void> {
+    const a = e.args;
+    const id = (a.channelId as bigint).toString();
+    switch (e.eventName) {
+      case 'ChannelOpened':
+        await tx.query(
+          `INSERT INTO channels (id, user_address, node, deposit, expires_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+          [id, a.user, a.node, (a.deposit as bigint).toString(), (a.expiresAt as bigint).toString()],
+        );
+        return;
+      case 'ChannelToppedUp':
+        await tx.query('UPDATE channels SET deposit = $2, expires_at = $3 WHERE id = $1', [
+          id,
+          (a.deposit as bigint).toString(),
+          (a.expiresAt as bigint).toString(),
+        ]);
+        return;
+      case 'VoucherRedeemed':
+        await tx.query('UPDATE channels SET redeemed = greatest(redeemed, $2) WHERE id = $1', [
+          id,
+          (a.cumulativeAmount as bigint).toString(),
+        ]);
+        return;
+      case 'ChannelClosedByUser':
+        await tx.query('UPDATE channels SET closed = true WHERE id = $1', [id]);
+        return;
+      default:
+        return;
+    }
+  }
+
+  async function syncOnce(): Promise<number> {
+    const { rows } = await db.query<{ block: bigint }>('SELECT block FROM chain_cursors WHERE name = $1', [CURSOR]);
+    let from = (rows[0]?.block ?? BigInt(deployment.block) - 1n) + 1n;
+    const latest = await clients.public.getBlockNumber({ cacheTime: 0 });
+    let applied = 0;
+    while (from <= latest) {
+      const to = from + MAX_RANGE - 1n < latest ? from + MAX_RANGE - 1n : latest;
+      const events = (await clients.public.getContractEvents({
+        address: domain.escrow,
+        abi: InferenceEscrowArtifact.abi,
+        fromBlock: from,
+        toBlock: to,
+      })) as unknown as Event[];
+      await db.transaction(async (tx) => {
+        for (const e of events) await apply(tx, e);
+        await tx.query(
+          `INSERT INTO chain_cursors (name, block) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET block = EXCLUDED.block`,
+          [CURSOR, to.toString()],
+        );
+      });
+      applied += events.length;
+      from = to + 1n;
+    }
+    return applied;
+  }
+
+  function sync(): Promise<number> {
+    running ??= syncOnce().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  async function find(id: bigint): Promise<ChannelRecord | undefined> {
+    const { rows } = await db.query<Row>('SELECT * FROM channels WHERE id = $1', [id.toString()]);
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async function get(id: bigint): Promise<ChannelRecord> {
+    const c = (await find(id)) ?? (await sync().then(() => find(id)));
+    if (!c)
+      throw new BaseError('NOT_FOUND', `No payment channel ${id} on chain ${deployment.chainId}`, {
+        details: { channelId: id.toString() },
+      });
+    return c;
+  }
+
+  /** Keeps a newer voucher after checking it is the channel user's, for this node, escrow and chain. */
+  async function takeVoucher(c: ChannelRecord, v: { amount: bigint; signature: Hex }): Promise<ChannelRecord> {
+    if (v.amount > c.deposit) {
+      throw new BaseError('PAYMENT_REQUIRED', `Voucher for ${v.amount} exceeds the channel's deposit of ${c.deposit}`, {
+        details: { field: 'voucher' },
+      });
+    }
+    const signer = voucherSigner(domain, { channelId: c.id, node: c.node, cumulativeAmount: v.amount }, v.signature);
+    if (!signer || !isAddressEqual(signer, c.user)) {
+      throw new BaseError(
+        'UNAUTHORIZED',
+        `Voucher is not signed by channel ${c.id}'s user ${c.user} for this node, escrow and chain`,
+        {
+          details: { field: 'voucher', recovered: signer ?? null },
+        },
+      );
+    }
+    await db.query(
+      'UPDATE channels SET voucher_amount = $2, voucher_signature = $3 WHERE id = $1 AND voucher_amount < $2',
+      [c.id.toString(), v.amount.toString(), v.signature],
+    );
+    return get(c.id);
+  }
+
+  return {
+    sync,
+    get,
+    domain,
+
+    /** A voucher sent on its own (to pay for the last request without making another). */
+    async acceptVoucher(
+      channelId: bigint,
+      node: Address,
+      v: { amount: bigint; signature: Hex },
+    ): Promise<ChannelRecord> {
+      const c = await get(channelId);
+      if (!isAddressEqual(c.node, node)) {
+        throw new BaseError(
+          'PAYMENT_REQUIRED',
+          `Channel ${channelId} pays node ${c.node}, not this node (${getAddress(node)})`,
+          { details: { field: 'channel' } },
+        );
+      }
+      return v.amount > c.voucherAmount ? takeVoucher(c, v) : c;
+    },
+
+    /**
+     * Before serving: takes the voucher (if any), checks that everything charged so far is paid, and reserves the
+     * request's maximum fee. Throws PAYMENT_REQUIRED saying exactly what is missing.
+     */
+    async reserve(o: {
+      channelId: bigint;
+      node: Address;
+      voucher?: { amount: bigint; signature: Hex };
+      maxFee: bigint;
+      nowSeconds: bigint;
+    }): Promise<ChannelRecord> {
+      let c = await get(o.channelId);
+      if (!isAddressEqual(c.node, o.node)) {
+        throw new BaseError(
+          'PAYMENT_REQUIRED',
+          `Channel ${o.channelId} pays node ${c.node}, not this node (${getAddress(o.node)})`,
+          { details: { field: 'channel' } },
+        );
+      }
+      if (c.closed)
+        throw new BaseError('PAYMENT_REQUIRED', `Channel ${o.channelId} is closed`, { details: { field: 'channel' } });
+      // The node needs time to redeem before the user may close.
+      if (c.expiresAt <= o.nowSeconds + 60n) {
+        throw new BaseError(
+          'PAYMENT_REQUIRED',
+          `Channel ${o.channelId} expires at ${c.expiresAt}; top it up to extend it`,
+          { details: { field: 'channel' } },
+        );
+      }
+      if (o.voucher && o.voucher.amount > c.voucherAmount) c = await takeVoucher(c, o.voucher);
+      if (c.voucherAmount < c.charged) {
+        throw new BaseError(
+          'PAYMENT_REQUIRED',
+          `Channel ${o.channelId} owes ${c.charged} wei for earlier requests: send a voucher for cumulative amount ${c.charged}`,
+          {
+            details: { field: 'voucher', charged: c.charged.toString(), voucherAmount: c.voucherAmount.toString() },
+          },
+        );
+      }
+      const { rows } = await db.query<Row>(
+        `UPDATE channels SET reserved = reserved + $2 WHERE id = $1 AND deposit - charged - reserved >= $2 RETURNING *`,
+        [o.channelId.toString(), o.maxFee.toString()],
+      );
+      if (!rows[0]) {
+        throw new BaseError(
+          'PAYMENT_REQUIRED',
+          `Channel ${o.channelId} has ${c.deposit - c.charged - c.reserved} wei left; this request may cost ${o.maxFee}: top it up`,
+          {
+            details: {
+              field: 'channel',
+              left: (c.deposit - c.charged - c.reserved).toString(),
+              maxFee: o.maxFee.toString(),
+            },
+          },
+        );
+      }
+      return toRecord(rows[0]);
+    },
+
+    /** Releases a reservation without charging (the request failed). */
+    async release(channelId: bigint, maxFee: bigint): Promise<void> {
+      await db.query('UPDATE channels SET reserved = reserved - $2 WHERE id = $1', [
+        channelId.toString(),
+        maxFee.toString(),
+      ]);
+    },
+
+    /** Turns a reservation into a charge; returns the channel's cumulative charge after it. Runs inside `tx`. */
+    async charge(tx: Queryable, channelId: bigint, maxFee: bigint, fee: bigint): Promise<bigint> {
+      const { rows } = await tx.query<{ charged: string }>(
+        'UPDATE channels SET reserved = reserved - $2, charged = charged + $3 WHERE id = $1 RETURNING charged',
+        [channelId.toString(), maxFee.toString(), fee.toString()],
+      );
+      return BigInt(rows[0]?.charged ?? '0');
+    },
+  };
+}
+
+export type Channels = ReturnType<typeof createChannels>;

@@ -1,0 +1,228 @@
+/**
+ * The paying side: open a channel (one permit-backed transaction), then send requests through a `fetch` that adds
+ * the channel and a voucher for everything charged so far. Works with any OpenAI client that accepts a custom
+ * fetch. The user signs only amounts backed by node-signed receipts it has seen (or, after a restart, the node's
+ * account of the channel, capped by the deposit the user chose).
+ */
+import { type Address, type Hex, type LocalAccount, parseEventLogs } from 'viem';
+import {
+  type ChainClients,
+  type Deployment,
+  InferenceEscrowArtifact,
+  OpenTokenArtifact,
+  ProtocolConfigArtifact,
+  RewardDistributorArtifact,
+  sendTx,
+  signPermit,
+} from '../chain/index.js';
+import { BaseError } from '../core/index.js';
+import { encodeVoucherHeader, paymentHeaders, signVoucher, type VoucherDomain } from './vouchers.js';
+
+export interface OpenChannelInput {
+  clients: ChainClients;
+  deployment: Deployment;
+  user: LocalAccount;
+  node: Address;
+  deposit: bigint;
+  durationSeconds: number;
+}
+
+/** Opens a channel with a permit (no separate approval); returns its id. */
+export async function openChannel(o: OpenChannelInput): Promise<bigint> {
+  const token = { address: o.deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi } as const;
+  const escrow = o.deployment.contracts.InferenceEscrow;
+  const nonce = await o.clients.public.readContract({ ...token, functionName: 'nonces', args: [o.user.address] });
+  const block = await o.clients.public.getBlock();
+  const deadline = block.timestamp + 3600n;
+  const [, , , , v, r, s] = await signPermit(o.user, {
+    chainId: o.deployment.chainId,
+    token: token.address,
+    spender: escrow,
+    value: o.deposit,
+    nonce,
+    deadline,
+  });
+  const receipt = await sendTx(o.clients, o.user, {
+    address: escrow,
+    abi: InferenceEscrowArtifact.abi,
+    contract: 'InferenceEscrow',
+    functionName: 'openChannelWithPermit',
+    args: [o.node, o.deposit, BigInt(o.durationSeconds), deadline, v, r, s],
+  });
+  const [opened] = parseEventLogs({ abi: InferenceEscrowArtifact.abi, eventName: 'ChannelOpened', logs: receipt.logs });
+  if (!opened) throw new BaseError('INTERNAL', 'openChannelWithPermit succeeded without a ChannelOpened event');
+  return opened.args.channelId;
+}
+
+/** Takes back what the node did not redeem, once the channel has expired. */
+export function closeChannel(clients: ChainClients, deployment: Deployment, user: LocalAccount, channelId: bigint) {
+  return sendTx(clients, user, {
+    address: deployment.contracts.InferenceEscrow,
+    abi: InferenceEscrowArtifact.abi,
+    contract: 'InferenceEscrow',
+    functionName: 'close',
+    args: [channelId],
+  });
+}
+
+export interface PayingFetchOptions {
+  user: LocalAccount;
+  channelId: bigint;
+  node: Address;
+  domain: VoucherDomain;
+  /** What was already charged on this channel (e.g. from GET /v1/channels/:id after a restart). */
+  charged?: bigint;
+  /** Per-request caps sent to the node (refused before generation if exceeded). */
+  maxFee?: bigint;
+  fetch?: typeof fetch;
+}
+
+/** A fetch that pays: channel + voucher headers on each request; learns the new charge from each answer. */
+export function createPayingFetch(o: PayingFetchOptions) {
+  const inner = o.fetch ?? fetch;
+  let charged = o.charged ?? 0n;
+  let paidFees = 0n;
+  const signed = new Map<bigint, Hex>();
+
+  const learn = (t: unknown) => {
+    const p = (t as { tributary?: { payment?: { charged?: string; fee?: string } } } | null)?.tributary?.payment;
+    if (p?.charged && BigInt(p.charged) > charged) {
+      charged = BigInt(p.charged);
+      paidFees += BigInt(p.fee ?? '0');
+    }
+  };
+
+  async function voucher(): Promise<string | undefined> {
+    if (charged === 0n) return undefined;
+    let sig = signed.get(charged);
+    if (!sig) {
+      sig = await signVoucher(o.user, o.domain, { channelId: o.channelId, node: o.node, cumulativeAmount: charged });
+      signed.clear();
+      signed.set(charged, sig);
+    }
+    return encodeVoucherHeader(charged, sig);
+  }
+
+  const paying: typeof fetch = async (input, init) => {
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    headers.set(paymentHeaders.channel, o.channelId.toString());
+    const v = await voucher();
+    if (v) headers.set(paymentHeaders.voucher, v);
+    if (o.maxFee !== undefined) headers.set(paymentHeaders.maxFee, o.maxFee.toString());
+    const res = await inner(input, { ...init, headers });
+    const type = res.headers.get('content-type') ?? '';
+    if (type.includes('application/json')) {
+      learn(
+        await res
+          .clone()
+          .json()
+          .catch(() => null),
+      );
+      return res;
+    }
+    if (type.includes('text/event-stream') && res.body) {
+      // The final chunk of a stream carries the payment; read it as the chunks pass through.
+      let buffer = '';
+      const decoder = new TextDecoder();
+      const body = res.body.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            buffer += decoder.decode(chunk, { stream: true });
+            let at = buffer.indexOf('\n');
+            while (at >= 0) {
+              const line = buffer.slice(0, at).trim();
+              buffer = buffer.slice(at + 1);
+              if (line.startsWith('data:') && line !== 'data: [DONE]') {
+                try {
+                  learn(JSON.parse(line.slice(5)));
+                } catch {
+                  // not JSON: passes through untouched
+                }
+              }
+              at = buffer.indexOf('\n');
+            }
+            controller.enqueue(chunk);
+          },
+        }),
+      );
+      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    }
+    return res;
+  };
+
+  return {
+    fetch: paying,
+    /** Sends a voucher for everything charged so far, paying for the last answer without another request. */
+    async payUp(api: string): Promise<void> {
+      const v = await voucher();
+      if (!v) return;
+      const res = await inner(`${api.replace(/\/+$/, '')}/v1/channels/${o.channelId}/voucher`, {
+        method: 'POST',
+        headers: { [paymentHeaders.voucher]: v },
+      });
+      if (!res.ok)
+        throw new BaseError(
+          'PAYMENT_REQUIRED',
+          `The node refused the voucher for ${charged}: HTTP ${res.status} ${await res.text()}`,
+        );
+    },
+    /** The cumulative amount charged on the channel as this client knows it. */
+    charged: () => charged,
+    /** Sum of fees this client paid through this fetch. */
+    paidFees: () => paidFees,
+  };
+}
+
+/** Claims `accounts`' payouts under the finalized root in one transaction (anyone may send it). */
+export async function claimPayouts(
+  clients: ChainClients,
+  deployment: Deployment,
+  sender: LocalAccount,
+  payouts: { account: Address; cumulative: bigint; proof: Hex[] }[],
+) {
+  const distributor = {
+    address: deployment.contracts.RewardDistributor,
+    abi: RewardDistributorArtifact.abi,
+    contract: 'RewardDistributor',
+  } as const;
+  if (payouts.length === 1) {
+    const [p] = payouts as [(typeof payouts)[number]];
+    return sendTx(clients, sender, { ...distributor, functionName: 'claim', args: [p.account, p.cumulative, p.proof] });
+  }
+  return sendTx(clients, sender, {
+    ...distributor,
+    functionName: 'claimMany',
+    args: [payouts.map((p) => p.account), payouts.map((p) => p.cumulative), payouts.map((p) => p.proof)],
+  });
+}
+
+/** Challenges the newest posted epoch during its window, approving and paying the bond (stakers only). */
+export async function challengeEpoch(
+  clients: ChainClients,
+  deployment: Pick<Deployment, 'contracts'>,
+  challenger: LocalAccount,
+  epoch: number,
+) {
+  const distributor = deployment.contracts.RewardDistributor;
+  const bond = await clients.public.readContract({
+    address: deployment.contracts.ProtocolConfig,
+    abi: ProtocolConfigArtifact.abi,
+    functionName: 'challengeBond',
+  });
+  if (bond > 0n) {
+    await sendTx(clients, challenger, {
+      address: deployment.contracts.OpenToken,
+      abi: OpenTokenArtifact.abi,
+      contract: 'OpenToken',
+      functionName: 'approve',
+      args: [distributor, bond],
+    });
+  }
+  return sendTx(clients, challenger, {
+    address: distributor,
+    abi: RewardDistributorArtifact.abi,
+    contract: 'RewardDistributor',
+    functionName: 'challenge',
+    args: [BigInt(epoch)],
+  });
+}

@@ -1,0 +1,477 @@
+/**
+ * Closing an epoch. Each step first looks at what is already done (in the database and on chain), so a crash at
+ * any point — SIGKILL included — is repaired by running close() again: the same receipts, the same root, nothing
+ * redeemed or posted twice.
+ *
+ *   1. compute   the paid receipts not yet in an epoch → payouts (deterministic) → export + root; one transaction
+ *   2. redeem    each channel's latest voucher, so the fees reach the distributor
+ *   3. post      the root on chain (as a staked validator)
+ *   4. finalize  after the challenge window, so claims use the root
+ */
+import { type Address, getAddress, type Hex, type LocalAccount } from 'viem';
+import {
+  type ChainClients,
+  type Deployment,
+  InferenceEscrowArtifact,
+  merkleTree,
+  RewardDistributorArtifact,
+  StakingArtifact,
+  sendTx,
+  stakingRoles,
+  verifyMerkleProof,
+} from '../chain/index.js';
+import { BaseError, canonicalJson, failpoint, type Logger, silentLogger } from '../core/index.js';
+import type { BlobStore, Db } from '../store/index.js';
+import type { Channels } from './channels.js';
+import {
+  type EpochReceiptsExport,
+  type EpochVerification,
+  type ExportedReceipt,
+  parseEpochExport,
+  parsePayoutsExport,
+  payoutsOfExport,
+  verifyEpochExport,
+} from './epoch-export.js';
+import type { ParamsReader } from './params.js';
+import { payoutLeaf } from './payouts.js';
+import { type ReceiptRow, receiptOf } from './receipts.js';
+
+export interface EpochRecord {
+  epoch: number;
+  status: 'computed' | 'redeemed' | 'posted' | 'final';
+  receipts: number;
+  fees: bigint;
+  byRole: Record<string, string>;
+  payoutRoot: Hex;
+  cumulativeTotal: bigint;
+  receiptsRoot: Hex;
+  receiptsCid: string;
+  payoutsCid: string;
+  postTx: Hex | null;
+  postGas: bigint | null;
+}
+
+type EpochRow = {
+  epoch: number;
+  status: EpochRecord['status'];
+  receipts: number;
+  fees: string;
+  by_role: Record<string, string>;
+  payout_root: Hex;
+  cumulative_total: string;
+  receipts_root: Hex;
+  receipts_cid: string;
+  payouts_cid: string;
+  post_tx: Hex | null;
+  post_gas: bigint | null;
+};
+
+const toRecord = (r: EpochRow): EpochRecord => ({
+  epoch: r.epoch,
+  status: r.status,
+  receipts: r.receipts,
+  fees: BigInt(r.fees),
+  byRole: r.by_role,
+  payoutRoot: r.payout_root,
+  cumulativeTotal: BigInt(r.cumulative_total),
+  receiptsRoot: r.receipts_root,
+  receiptsCid: r.receipts_cid,
+  payoutsCid: r.payouts_cid,
+  postTx: r.post_tx,
+  postGas: r.post_gas,
+});
+
+export interface EpochsDeps {
+  db: Db;
+  clients: ChainClients;
+  deployment: Deployment;
+  channels: Channels;
+  blobs: BlobStore;
+  params: ParamsReader;
+  /** Redeems vouchers (the serving node) and posts epochs (it must hold an eligible validator stake). */
+  node: LocalAccount;
+  log?: Logger;
+}
+
+export function createEpochs(deps: EpochsDeps) {
+  const log = deps.log ?? silentLogger();
+  const distributor = {
+    address: deps.deployment.contracts.RewardDistributor,
+    abi: RewardDistributorArtifact.abi,
+    contract: 'RewardDistributor',
+  } as const;
+
+  async function get(epoch: number): Promise<EpochRecord | undefined> {
+    const { rows } = await deps.db.query<EpochRow>('SELECT * FROM epochs WHERE epoch = $1', [epoch]);
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  async function latest(): Promise<EpochRecord | undefined> {
+    const { rows } = await deps.db.query<EpochRow>('SELECT * FROM epochs ORDER BY epoch DESC LIMIT 1');
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  /** Stake per staker (all roles summed) at a fixed block, so the stakers' pool can be recomputed by anyone. */
+  async function stakeSnapshot(blockNumber: bigint): Promise<{ address: Address; stake: bigint }[]> {
+    const staking = { address: deps.deployment.contracts.Staking, abi: StakingArtifact.abi } as const;
+    const total = new Map<Address, bigint>();
+    for (const role of Object.values(stakingRoles)) {
+      const count = await deps.clients.public.readContract({
+        ...staking,
+        functionName: 'stakerCount',
+        args: [role],
+        blockNumber,
+      });
+      const page = await deps.clients.public.readContract({
+        ...staking,
+        functionName: 'stakers',
+        args: [role, 0n, count],
+        blockNumber,
+      });
+      for (const a of page) {
+        const stake = await deps.clients.public.readContract({
+          ...staking,
+          functionName: 'stakeOf',
+          args: [a, role],
+          blockNumber,
+        });
+        total.set(getAddress(a), (total.get(getAddress(a)) ?? 0n) + stake);
+      }
+    }
+    return [...total]
+      .sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1))
+      .map(([address, stake]) => ({ address, stake }));
+  }
+
+  /** Step 1: the next epoch from the paid, unsettled receipts (nothing is written unless all of it is). */
+  async function compute(epoch: number): Promise<EpochRecord> {
+    await deps.channels.sync();
+    const { rows } = await deps.db.query<ReceiptRow>(
+      `SELECT r.* FROM receipts r JOIN channels c ON c.id = r.channel_id
+       WHERE r.epoch IS NULL AND r.charged_after <= c.voucher_amount ORDER BY r.seq`,
+    );
+    if (rows.length === 0)
+      throw new BaseError('CONFLICT', 'There are no paid receipts to settle yet', { details: { epoch } });
+    const params = await deps.params();
+    const stakeBlock = await deps.clients.public.getBlockNumber({ cacheTime: 0 });
+    const stakers = await stakeSnapshot(stakeBlock);
+    const previous = new Map<Address, bigint>();
+    const prev = await deps.db.query<{ account: Address; cumulative: string }>(
+      'SELECT account, cumulative FROM epoch_payouts WHERE epoch = $1',
+      [epoch - 1],
+    );
+    for (const p of prev.rows) previous.set(getAddress(p.account), BigInt(p.cumulative));
+
+    // A contribution withdrawn before the request stops earning: its share goes to the DataNet.
+    const ids = [...new Set(rows.flatMap((r) => (r.attribution?.contributions ?? []).map((c) => c.id)))];
+    const withdrawn = new Map<string, Date>();
+    for (let i = 0; i < ids.length; i += 5_000) {
+      const w = await deps.db.query<{ id: string; withdrawn_at: Date }>(
+        `SELECT id, withdrawn_at FROM contributions WHERE status = 'withdrawn' AND id = ANY($1::text[])`,
+        [ids.slice(i, i + 5_000)],
+      );
+      for (const x of w.rows) withdrawn.set(x.id, x.withdrawn_at);
+    }
+    const exported: ExportedReceipt[] = rows.map((r) => {
+      const all = r.attribution?.contributions ?? [];
+      const live = all.filter((c) => {
+        const at = withdrawn.get(c.id);
+        return !at || at > r.created_at;
+      });
+      const receipt = receiptOf(r);
+      return {
+        id: r.id,
+        signed: receipt.message,
+        node: r.node,
+        signature: r.signature,
+        modelOwner: r.model_owner ?? params.platformTreasury,
+        dataNetTreasury: r.datanet_treasury,
+        fee: receipt.feeBreakdown,
+        contributions: live.map((c) => ({ id: c.id, contributor: getAddress(c.contributor), ppm: c.ppm })),
+        withdrawn: all.filter((c) => !live.includes(c)).map((c) => c.id),
+      };
+    });
+    const receiptsExport: EpochReceiptsExport = {
+      kind: 'tributary.epoch-receipts',
+      version: 1,
+      epoch,
+      chainId: deps.deployment.chainId,
+      distributor: deps.deployment.contracts.RewardDistributor,
+      params: { ...params, challengeWindow: params.challengeWindow },
+      stakeBlock,
+      stakers,
+      receipts: exported,
+    };
+    const payouts = payoutsOfExport(receiptsExport, previous);
+    const receiptsRoot = merkleTree(rows.map((r) => r.id)).root;
+    const receiptsCid = await deps.blobs.put(canonicalJson(receiptsExport));
+    const payoutsCid = await deps.blobs.put(
+      canonicalJson({
+        kind: 'tributary.epoch-payouts',
+        epoch,
+        root: payouts.root,
+        cumulative: [...payouts.cumulative],
+      }),
+    );
+    const byRole = Object.fromEntries(Object.entries(payouts.byRole).map(([k, v]) => [k, v.toString()]));
+    await deps.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO epochs (epoch, status, last_seq, receipts, fees, by_role, receipts_root, receipts_cid, payouts_cid, payout_root, cumulative_total)
+         VALUES ($1, 'computed', $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10)`,
+        [
+          epoch,
+          (rows.at(-1) as ReceiptRow).seq.toString(),
+          rows.length,
+          payouts.fees.toString(),
+          JSON.stringify(byRole),
+          receiptsRoot,
+          receiptsCid,
+          payoutsCid,
+          payouts.root,
+          payouts.cumulativeTotal.toString(),
+        ],
+      );
+      const entries = [...payouts.cumulative];
+      for (let i = 0; i < entries.length; i += 500) {
+        const chunk = entries.slice(i, i + 500);
+        await tx.query(
+          `INSERT INTO epoch_payouts (epoch, account, amount, cumulative) VALUES ${chunk.map((_, k) => `($1, $${k * 3 + 2}, $${k * 3 + 3}, $${k * 3 + 4})`).join(', ')}`,
+          [
+            epoch,
+            ...chunk.flatMap(([account, cumulative]) => [
+              account,
+              (payouts.amounts.get(account) ?? 0n).toString(),
+              cumulative.toString(),
+            ]),
+          ],
+        );
+      }
+      for (let i = 0; i < rows.length; i += 5_000) {
+        await tx.query('UPDATE receipts SET epoch = $1 WHERE id = ANY($2::text[])', [
+          epoch,
+          rows.slice(i, i + 5_000).map((r) => r.id),
+        ]);
+      }
+    });
+    log.info({ epoch, receipts: rows.length, root: payouts.root }, 'epoch computed');
+    failpoint('epoch.computed');
+    return (await get(epoch)) as EpochRecord;
+  }
+
+  /** Step 2: redeem the vouchers of the epoch's channels (skipping what the chain already has). */
+  async function redeem(e: EpochRecord): Promise<void> {
+    const { rows } = await deps.db.query<{ id: bigint; voucher_amount: string; voucher_signature: Hex }>(
+      `SELECT DISTINCT c.id, c.voucher_amount, c.voucher_signature FROM channels c JOIN receipts r ON r.channel_id = c.id WHERE r.epoch = $1`,
+      [e.epoch],
+    );
+    const escrow = {
+      address: deps.deployment.contracts.InferenceEscrow,
+      abi: InferenceEscrowArtifact.abi,
+      contract: 'InferenceEscrow',
+    } as const;
+    for (const c of rows) {
+      const onChain = await deps.clients.public.readContract({ ...escrow, functionName: 'getChannel', args: [c.id] });
+      if (onChain.redeemed >= BigInt(c.voucher_amount)) continue;
+      await sendTx(deps.clients, deps.node, {
+        ...escrow,
+        functionName: 'redeem',
+        args: [c.id, BigInt(c.voucher_amount), c.voucher_signature],
+      });
+      failpoint('epoch.redeemed-one');
+    }
+    await deps.channels.sync();
+    await deps.db.query(`UPDATE epochs SET status = 'redeemed' WHERE epoch = $1 AND status = 'computed'`, [e.epoch]);
+  }
+
+  /** Step 3: post the root, unless the chain already has this epoch (a crash after the post). */
+  async function post(e: EpochRecord): Promise<void> {
+    const count = await deps.clients.public.readContract({ ...distributor, functionName: 'epochCount' });
+    if (count >= BigInt(e.epoch)) {
+      const posted = await deps.clients.public.readContract({
+        ...distributor,
+        functionName: 'getEpoch',
+        args: [BigInt(e.epoch)],
+      });
+      if (posted.payoutRoot !== e.payoutRoot) {
+        throw new BaseError(
+          'CONFLICT',
+          `Epoch ${e.epoch} on chain has root ${posted.payoutRoot}, not this node's ${e.payoutRoot}`,
+          { details: { epoch: e.epoch } },
+        );
+      }
+    } else {
+      const receipt = await sendTx(deps.clients, deps.node, {
+        ...distributor,
+        functionName: 'postEpoch',
+        args: [BigInt(e.epoch), e.payoutRoot, e.cumulativeTotal, e.receiptsRoot, e.receiptsCid],
+      });
+      failpoint('epoch.posted-on-chain');
+      await deps.db.query('UPDATE epochs SET post_tx = $2, post_gas = $3 WHERE epoch = $1', [
+        e.epoch,
+        receipt.transactionHash,
+        receipt.gasUsed.toString(),
+      ]);
+    }
+    await deps.db.query(
+      `UPDATE epochs SET status = 'posted', posted_at = coalesce(posted_at, now()) WHERE epoch = $1 AND status = 'redeemed'`,
+      [e.epoch],
+    );
+  }
+
+  return {
+    get,
+    latest,
+    async list(): Promise<EpochRecord[]> {
+      const { rows } = await deps.db.query<EpochRow>('SELECT * FROM epochs ORDER BY epoch');
+      return rows.map(toRecord);
+    },
+    /** What `account` can claim now: the finalized epoch's cumulative amount and proof, and what it claimed. */
+    async claimable(account: Address) {
+      const finalized = Number(
+        await deps.clients.public.readContract({ ...distributor, functionName: 'finalizedEpoch' }),
+      );
+      const claimed = await deps.clients.public.readContract({
+        ...distributor,
+        functionName: 'claimed',
+        args: [account],
+      });
+      const p = finalized > 0 ? await this.payout(account, finalized) : undefined;
+      return {
+        epoch: finalized,
+        account: getAddress(account),
+        cumulative: p?.cumulative ?? 0n,
+        claimed,
+        proof: p?.proof ?? [],
+      };
+    },
+    /** Runs (or resumes) closing the next epoch up to posting it; returns it. */
+    async close(): Promise<EpochRecord> {
+      let e = await latest();
+      if (!e || e.status === 'final' || e.status === 'posted') {
+        const number = (e?.epoch ?? 0) + 1;
+        if (e && e.status === 'posted') await this.finalize(e.epoch).catch(() => undefined); // posting the next finalizes it anyway
+        e = await compute(number);
+      }
+      if (e.status === 'computed') {
+        await redeem(e);
+        e = (await get(e.epoch)) as EpochRecord;
+      }
+      if (e.status === 'redeemed') {
+        await post(e);
+        e = (await get(e.epoch)) as EpochRecord;
+      }
+      return e;
+    },
+    /** Step 4 (after the challenge window): claims now use this epoch's root. */
+    async finalize(epoch: number): Promise<EpochRecord> {
+      const finalized = await deps.clients.public.readContract({ ...distributor, functionName: 'finalizedEpoch' });
+      if (finalized < BigInt(epoch))
+        await sendTx(deps.clients, deps.node, { ...distributor, functionName: 'finalize', args: [BigInt(epoch)] });
+      await deps.db.query(`UPDATE epochs SET status = 'final' WHERE epoch <= $1 AND status = 'posted'`, [epoch]);
+      return (await get(epoch)) as EpochRecord;
+    },
+    /** What `account` can claim under epoch `epoch`'s root, with the proof. */
+    async payout(
+      account: Address,
+      epoch: number,
+    ): Promise<{ epoch: number; account: Address; cumulative: bigint; proof: Hex[] } | undefined> {
+      const { rows } = await deps.db.query<{ account: Address; cumulative: string }>(
+        'SELECT account, cumulative FROM epoch_payouts WHERE epoch = $1 ORDER BY account',
+        [epoch],
+      );
+      const mine = rows.find((r) => r.account.toLowerCase() === account.toLowerCase());
+      if (!mine) return undefined;
+      const leaves = rows
+        .filter((r) => BigInt(r.cumulative) > 0n)
+        .map((r) => payoutLeaf(getAddress(r.account), BigInt(r.cumulative)));
+      const tree = merkleTree(leaves);
+      const leaf = payoutLeaf(getAddress(mine.account), BigInt(mine.cumulative));
+      const proof = tree.proof(leaf);
+      if (!verifyMerkleProof(tree.root, leaf, proof))
+        throw new BaseError('INTERNAL', `Payout proof for ${account} does not verify`);
+      return { epoch, account: getAddress(mine.account), cumulative: BigInt(mine.cumulative), proof };
+    },
+    /** The epoch's public receipts export (canonical JSON), as posted by content id. */
+    async receiptsExport(epoch: number): Promise<string> {
+      const e = await get(epoch);
+      if (!e)
+        throw new BaseError('NOT_FOUND', `Epoch ${epoch} has not been closed on this node`, { details: { epoch } });
+      const bytes = await deps.blobs.get(e.receiptsCid);
+      if (!bytes)
+        throw new BaseError(
+          'NOT_FOUND',
+          `The receipts export ${e.receiptsCid} of epoch ${epoch} is missing from the blob store`,
+          { details: { epoch } },
+        );
+      return Buffer.from(bytes).toString('utf8');
+    },
+    /**
+     * What a challenger does: fetch the posted epoch from chain, its export by content id, and recompute. Uses the
+     * previous epoch's payouts export for the cumulative amounts carried over.
+     */
+    async verify(epoch: number): Promise<
+      EpochVerification & {
+        epoch: number;
+        posted: { payoutRoot: Hex; receiptsRoot: Hex; cumulativeTotal: bigint; receiptsCid: string };
+      }
+    > {
+      const count = await deps.clients.public.readContract({ ...distributor, functionName: 'epochCount' });
+      if (BigInt(epoch) > count || epoch < 1)
+        throw new BaseError('NOT_FOUND', `Epoch ${epoch} has not been posted (the chain has ${count})`, {
+          details: { epoch },
+        });
+      const onChain = await deps.clients.public.readContract({
+        ...distributor,
+        functionName: 'getEpoch',
+        args: [BigInt(epoch)],
+      });
+      const posted = {
+        payoutRoot: onChain.payoutRoot,
+        receiptsRoot: onChain.receiptsRoot,
+        cumulativeTotal: onChain.cumulativeTotal,
+        receiptsCid: onChain.receiptsCID,
+      };
+      const bytes = await deps.blobs.get(posted.receiptsCid);
+      if (!bytes)
+        throw new BaseError(
+          'NOT_FOUND',
+          `This node does not hold the receipts export ${posted.receiptsCid} of epoch ${epoch}`,
+          { details: { epoch } },
+        );
+      let previous = new Map<Address, bigint>();
+      if (epoch > 1) {
+        const prev = await get(epoch - 1);
+        const prevBytes = prev ? await deps.blobs.get(prev.payoutsCid) : undefined;
+        if (!prevBytes)
+          throw new BaseError('NOT_FOUND', `This node does not hold the payouts export of epoch ${epoch - 1}`, {
+            details: { epoch: epoch - 1 },
+          });
+        previous = parsePayoutsExport(Buffer.from(prevBytes).toString('utf8'), `payouts export of epoch ${epoch - 1}`);
+      }
+      const result = await verifyEpochExport(
+        parseEpochExport(Buffer.from(bytes).toString('utf8'), `receipts export of epoch ${epoch}`),
+        previous,
+        posted,
+      );
+      return { ...result, epoch, posted };
+    },
+    /** Pays `account` what the finalized root owes it (anyone may send this). */
+    async claim(account: Address, sender: LocalAccount) {
+      const finalized = Number(
+        await deps.clients.public.readContract({ ...distributor, functionName: 'finalizedEpoch' }),
+      );
+      const p = finalized > 0 ? await this.payout(account, finalized) : undefined;
+      if (!p)
+        throw new BaseError('NOT_FOUND', `${account} has nothing under the finalized epoch ${finalized}`, {
+          details: { account },
+        });
+      return sendTx(deps.clients, sender, {
+        ...distributor,
+        functionName: 'claim',
+        args: [p.account, p.cumulative, p.proof],
+      });
+    },
+  };
+}
+
+export type Epochs = ReturnType<typeof createEpochs>;

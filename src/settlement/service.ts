@@ -1,0 +1,140 @@
+/**
+ * Settlement as one service: channels (mirrored from the escrow), protocol parameters, payments around serving,
+ * epochs, and earnings. A node without a key can still quote and explain earnings, but refuses paid requests.
+ */
+import { type Address, getAddress, type LocalAccount } from 'viem';
+import type { AttributionResult } from '../attribution/index.js';
+import { type ChainClients, type Deployment, StakingArtifact, stakingRoles } from '../chain/index.js';
+import { BaseError, type Logger, silentLogger } from '../core/index.js';
+import type { BlobStore, Db } from '../store/index.js';
+import { createChannels } from './channels.js';
+import { createEarnings } from './earnings.js';
+import { createEpochs } from './epochs.js';
+import { computeFee } from './fees.js';
+import { createParamsReader } from './params.js';
+import { createPayments, type PayableModel, type PayableRequest, pricesOf } from './payments.js';
+
+export interface SettlementDeps {
+  db: Db;
+  clients: ChainClients;
+  deployment: Deployment;
+  blobs: BlobStore;
+  /** The node's key; without it paid requests are refused. */
+  node?: LocalAccount | undefined;
+  attribute?: (r: {
+    model: PayableModel;
+    prompt: string;
+    output: string;
+    requestId: string;
+  }) => Promise<AttributionResult | null>;
+  dataNetTreasury?: (dataNetId: bigint) => Promise<Address | null>;
+  log?: Logger;
+}
+
+export function createSettlement(deps: SettlementDeps) {
+  const log = deps.log ?? silentLogger();
+  const params = createParamsReader(deps.clients, deps.deployment);
+  const channels = createChannels(deps.db, deps.clients, deps.deployment);
+  const earnings = createEarnings(deps);
+  const node = deps.node;
+  const payments = node
+    ? createPayments({
+        db: deps.db,
+        deployment: deps.deployment,
+        channels,
+        params,
+        node,
+        ...(deps.attribute ? { attribute: deps.attribute } : {}),
+        ...(deps.dataNetTreasury ? { dataNetTreasury: deps.dataNetTreasury } : {}),
+      })
+    : undefined;
+  const epochs = node
+    ? createEpochs({
+        db: deps.db,
+        clients: deps.clients,
+        deployment: deps.deployment,
+        channels,
+        blobs: deps.blobs,
+        params,
+        node,
+        log,
+      })
+    : undefined;
+
+  function requireNode(): LocalAccount {
+    if (!node) {
+      throw new BaseError(
+        'NODE_UNAVAILABLE',
+        'This node has no key (TRIBUTARY_NODE_KEY), so it cannot take payments, redeem vouchers or post epochs',
+        {
+          details: { field: 'nodeKey' },
+          docsPath: 'docs/configuration.md',
+        },
+      );
+    }
+    return node;
+  }
+
+  return {
+    db: deps.db,
+    params,
+    channels,
+    earnings,
+    node: node ? getAddress(node.address) : null,
+    payments: () => {
+      requireNode();
+      return payments as NonNullable<typeof payments>;
+    },
+    epochs: () => {
+      requireNode();
+      return epochs as NonNullable<typeof epochs>;
+    },
+
+    /** A voucher sent on its own, to the node's channels. */
+    acceptVoucher: (channelId: bigint, v: { amount: bigint; signature: `0x${string}` }) =>
+      channels.acceptVoucher(channelId, requireNode().address, v),
+
+    /** The most a request can cost and how it splits, before anything is spent. */
+    async quote(model: PayableModel, inputTokens: number, maxOutputTokens: number) {
+      const p = await params();
+      const prices = pricesOf(model);
+      return { prices, params: p, ...computeFee(p, prices, inputTokens, maxOutputTokens) };
+    },
+
+    /** Whether the node's key holds enough validator stake to post epochs (the chain checks it too). */
+    async canPost(): Promise<boolean> {
+      if (!node) return false;
+      return deps.clients.public.readContract({
+        address: deps.deployment.contracts.Staking,
+        abi: StakingArtifact.abi,
+        functionName: 'isEligible',
+        args: [node.address, stakingRoles.validator],
+      });
+    },
+
+    /** Hooks for serving: authorize before generation, settle after, abort on failure. */
+    hooks() {
+      return {
+        authorize: async (r: {
+          model: PayableModel;
+          promptTokens: number;
+          maxTokens: number;
+          request: PayableRequest;
+        }) => {
+          if (!payments) {
+            const q = await this.quote(r.model, r.promptTokens, r.maxTokens);
+            if (q.fee === 0n) return null;
+            requireNode();
+          }
+          return (payments as NonNullable<typeof payments>).authorize(r);
+        },
+        settle: (r: Parameters<NonNullable<typeof payments>['settle']>[0]) =>
+          payments ? payments.settle(r) : Promise.resolve({}),
+        abort: (a: Parameters<NonNullable<typeof payments>['abort']>[0]) =>
+          payments ? payments.abort(a) : Promise.resolve(),
+      };
+    },
+  };
+}
+
+export type Settlement = ReturnType<typeof createSettlement>;
