@@ -27,15 +27,8 @@ import {
   startAnvil,
 } from '../src/chain/index.js';
 import { createApiClient } from '../src/core/index.js';
-import {
-  adapterToGguf,
-  baseModelFromGguf,
-  bundledBaseModel,
-  initLoraWeights,
-  loraTargets,
-} from '../src/engine/index.js';
-import { publishModelOnChain } from '../src/factory/index.js';
 import { createPayingFetch, openChannel } from '../src/settlement/index.js';
+import { registerTestModel } from './fixtures/models.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'tributary.js');
 const DEPLOYER = devAccount(0);
@@ -123,30 +116,13 @@ describe('closing an epoch survives SIGKILL', () => {
       functionName: 'stake',
       args: [stakingRoles.validator, stake],
     });
-    const config = baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path))).weights.config;
-    const bytes = adapterToGguf(
-      initLoraWeights(config, { rank: 4, alpha: 8, dropout: 0, targets: [...loraTargets] }, 3, 0.02),
-      { name: MODEL },
-    );
-    const blob = (await (
-      await fetch(`${node.api}/v1/blobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream' },
-        body: Buffer.from(bytes),
-      })
-    ).json()) as { sha256: Hex };
-    const base = (
-      await createApiClient(node.api).request<{ items: { sha256: Hex }[] }>('GET', '/v1/factory/base-models')
-    ).items[0] as { sha256: Hex };
-    await publishModelOnChain(clients, OWNER, deployment.contracts.ModelRegistry, {
+    await registerTestModel({
+      api: node.api,
+      clients,
+      deployment,
+      owner: OWNER,
       name: MODEL,
-      baseModelHash: base.sha256,
-      adapterHash: blob.sha256,
-      dataNet: null,
-      configHash: `0x${'00'.repeat(32)}`,
-      receiptCid: '',
-      priceInPer1k: parseUnits('0.001', 18),
-      priceOutPer1k: parseUnits('0.002', 18),
+      prices: { priceInPer1k: parseUnits('0.001', 18), priceOutPer1k: parseUnits('0.002', 18) },
     });
     const channelId = await openChannel({
       clients,

@@ -3,7 +3,7 @@
  * payment channels with vouchers (forged, foreign and replayed ones refused), signed receipts, an epoch closed,
  * recomputed from its public export, finalized and claimed.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -19,14 +19,7 @@ import {
   sendTx,
 } from '../src/chain/index.js';
 import { createApiClient, loadConfig, silentLogger } from '../src/core/index.js';
-import {
-  adapterToGguf,
-  baseModelFromGguf,
-  bundledBaseModel,
-  initLoraWeights,
-  loraTargets,
-} from '../src/engine/index.js';
-import { publishModelOnChain } from '../src/factory/index.js';
+import { bundledBaseModel } from '../src/engine/index.js';
 import { type NodeUp, nodeUp } from '../src/node/index.js';
 import {
   claimPayouts,
@@ -41,6 +34,7 @@ import {
 } from '../src/settlement/index.js';
 import { expectRevert } from './fixtures/chain.js';
 import { rejectionOf } from './fixtures/errors.js';
+import { registerTestModel } from './fixtures/models.js';
 
 const USER = devAccount(11);
 const STRANGER = devAccount(12);
@@ -52,7 +46,6 @@ let node: NodeUp;
 let dataDir: string;
 let channelId: bigint;
 let paying: ReturnType<typeof createPayingFetch>;
-const zero = `0x${'00'.repeat(32)}` as Hex;
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${node.api}${path}`, {
@@ -75,28 +68,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'tributary-settlement-'));
   node = await nodeUp(loadConfig({ flags: { dataDir, port: 0 }, env: {} }), silentLogger());
   const { clients, deployment } = node.chain;
-  const config = baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path))).weights.config;
-  const bytes = adapterToGguf(
-    initLoraWeights(config, { rank: 4, alpha: 8, dropout: 0, targets: [...loraTargets] }, 7, 0.02),
-    { name: MODEL },
-  );
-  const blob = (await (
-    await fetch(`${node.api}/v1/blobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream' },
-      body: Buffer.from(bytes),
-    })
-  ).json()) as { sha256: Hex };
-  const base = node.factory.baseModels()[0] as { sha256: Hex };
-  await publishModelOnChain(clients, OWNER, deployment.contracts.ModelRegistry, {
-    name: MODEL,
-    baseModelHash: base.sha256,
-    adapterHash: blob.sha256,
-    dataNet: null,
-    configHash: zero,
-    receiptCid: '',
-    ...prices,
-  });
+  await registerTestModel({ api: node.api, clients, deployment, owner: OWNER, name: MODEL, prices });
   for (const who of [USER, STRANGER]) {
     await sendTx(clients, devAccount(devRoles.deployer), {
       address: deployment.contracts.OpenToken,

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import type { Hex } from 'viem';
-import { devAccount, ModelRegistryArtifact, sendTx } from '../../../chain/index.js';
+import { devAccount } from '../../../chain/index.js';
 import {
   adapterToGguf,
   baseModelFromGguf,
@@ -14,6 +14,7 @@ import {
   initLoraWeights,
   loraTargets,
 } from '../../../engine/index.js';
+import { publishModelOnChain } from '../../../factory/index.js';
 import type { DemoStage } from '../context.js';
 import { demoPayer } from '../payer.js';
 import { DEMO_MODEL, MODEL_OWNER } from './factory.js';
@@ -61,25 +62,15 @@ export const servingStage: DemoStage = {
         body: Buffer.from(bytes),
       });
       const { sha256 } = (await res.json()) as { sha256: Hex };
-      await sendTx(clients, owner, {
-        address: deployment.contracts.ModelRegistry,
-        abi: ModelRegistryArtifact.abi,
-        contract: 'ModelRegistry',
-        functionName: 'registerModel',
-        args: [
-          `demo-adapter-${i}`,
-          factory.baseModelHash,
-          {
-            adapterHash: sha256,
-            dataNetId: 0n,
-            dataNetVersion: 0n,
-            dataNetRoot: zero,
-            configHash: zero,
-            receiptCID: '',
-          },
-          10n ** 14n,
-          2n * 10n ** 14n,
-        ],
+      await publishModelOnChain(clients, owner, deployment.contracts.ModelRegistry, {
+        name: `demo-adapter-${i}`,
+        baseModelHash: factory.baseModelHash,
+        adapterHash: sha256,
+        dataNet: null,
+        configHash: zero,
+        receiptCid: '',
+        priceInPer1k: 10n ** 14n,
+        priceOutPer1k: 2n * 10n ** 14n,
       });
     }
     // The models are paid: a user opens a channel to the node and every request carries a voucher.
