@@ -5,11 +5,11 @@
  * the difference as rounding instead of hiding it.
  */
 import { type Address, getAddress, type Hex, isAddressEqual } from 'viem';
-import type { AttributionResult } from '../attribution/index.js';
 import { type ChainClients, type Deployment, RewardDistributorArtifact } from '../chain/index.js';
 import type { BlobStore, Db } from '../store/index.js';
 import { parseEpochExport } from './epoch-export.js';
 import { type ReceiptRow, receiptOf } from './receipts.js';
+import { earningContributions, withdrawalTimes } from './withdrawals.js';
 
 const PPM = 1_000_000n;
 
@@ -77,17 +77,10 @@ export function createEarnings(deps: EarningsDeps) {
        ORDER BY seq DESC LIMIT $3`,
       [address.toLowerCase(), needle, limit],
     );
-    const contributionIds = rows.flatMap(
-      (r) => (r.attribution as AttributionResult | null)?.contributions.map((c) => c.id) ?? [],
+    const withdrawn = await withdrawalTimes(
+      deps.db,
+      rows.flatMap((r) => r.attribution?.contributions.map((c) => c.id) ?? []),
     );
-    const withdrawn = new Map<string, Date>();
-    if (contributionIds.length > 0) {
-      const w = await deps.db.query<{ id: string; withdrawn_at: Date }>(
-        `SELECT id, withdrawn_at FROM contributions WHERE status = 'withdrawn' AND id = ANY($1::text[])`,
-        [[...new Set(contributionIds)]],
-      );
-      for (const x of w.rows) withdrawn.set(x.id, x.withdrawn_at);
-    }
     const out: EarningsLine[] = [];
     for (const row of rows) {
       const r = receiptOf(row);
@@ -101,10 +94,7 @@ export function createEarnings(deps: EarningsDeps) {
       if (r.modelOwner && isAddressEqual(r.modelOwner, address))
         out.push({ ...base, role: 'modelOwner', wei: r.feeBreakdown.owner });
       const contributions = r.attribution?.contributions ?? [];
-      const live = contributions.filter((c) => {
-        const at = withdrawn.get(c.id);
-        return !at || at > r.createdAt;
-      });
+      const live = earningContributions(contributions, withdrawn, r.createdAt);
       for (const c of live) {
         if (isAddressEqual(c.contributor, address)) {
           out.push({

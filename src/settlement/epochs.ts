@@ -35,6 +35,7 @@ import {
 import type { ParamsReader } from './params.js';
 import { payoutLeaf } from './payouts.js';
 import { type ReceiptRow, receiptOf } from './receipts.js';
+import { earningContributions, withdrawalTimes } from './withdrawals.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -163,21 +164,13 @@ export function createEpochs(deps: EpochsDeps) {
     for (const p of prev.rows) previous.set(getAddress(p.account), BigInt(p.cumulative));
 
     // A contribution withdrawn before the request stops earning: its share goes to the DataNet.
-    const ids = [...new Set(rows.flatMap((r) => (r.attribution?.contributions ?? []).map((c) => c.id)))];
-    const withdrawn = new Map<string, Date>();
-    for (let i = 0; i < ids.length; i += 5_000) {
-      const w = await deps.db.query<{ id: string; withdrawn_at: Date }>(
-        `SELECT id, withdrawn_at FROM contributions WHERE status = 'withdrawn' AND id = ANY($1::text[])`,
-        [ids.slice(i, i + 5_000)],
-      );
-      for (const x of w.rows) withdrawn.set(x.id, x.withdrawn_at);
-    }
+    const withdrawn = await withdrawalTimes(
+      deps.db,
+      rows.flatMap((r) => (r.attribution?.contributions ?? []).map((c) => c.id)),
+    );
     const exported: ExportedReceipt[] = rows.map((r) => {
       const all = r.attribution?.contributions ?? [];
-      const live = all.filter((c) => {
-        const at = withdrawn.get(c.id);
-        return !at || at > r.created_at;
-      });
+      const live = earningContributions(all, withdrawn, r.created_at);
       const receipt = receiptOf(r);
       return {
         id: r.id,

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { errorOf } from '../../test/fixtures/errors.js';
 import { merkleTree, verifyMerkleProof } from '../chain/index.js';
 import { computeFee, type FeeParams } from './fees.js';
+import { refuseOverCap } from './payments.js';
 import { computeEpochPayouts, type PayableReceipt, payoutLeaf, payoutRoles } from './payouts.js';
+import { earningContributions } from './withdrawals.js';
 
 const params: FeeParams = {
   platformFeeBps: 500,
@@ -128,5 +130,32 @@ describe('computeEpochPayouts', () => {
     const pool = receipts[0]?.fee.contributors as bigint;
     expect(e1.amounts.get(addr(100))).toBe((pool * 600_000n) / 1_000_000n);
     expect(e1.amounts.get(addr(20))).toBe((pool * 100_000n) / 1_000_000n);
+  });
+});
+
+describe('caps and withdrawals', () => {
+  it('refuses, before generation, a request whose maximum fee or royalty is above the caller cap', () => {
+    const q = computeFee(params, { inPer1k: 1_000n, outPer1k: 2_000n }, 100, 100);
+    expect(() =>
+      refuseOverCap(q, { value: q.fee, field: 'max_fee' }, { value: q.net, field: 'max_royalty' }),
+    ).not.toThrow();
+    const fee = errorOf(() => refuseOverCap(q, { value: q.fee - 1n, field: 'max_fee' }));
+    expect(fee.code).toBe('PAYMENT_REQUIRED');
+    expect(fee.message).toBe(
+      `This request may cost up to ${q.fee} wei, above your max_fee of ${q.fee - 1n}: lower max_tokens or raise the cap`,
+    );
+    const royalty = errorOf(() => refuseOverCap(q, undefined, { value: 0n, field: 'x-tributary-max-royalty' }));
+    expect(royalty.message).toBe(
+      `This request's royalty may reach ${q.net} wei, above your x-tributary-max-royalty of 0: lower max_tokens or raise the cap`,
+    );
+  });
+
+  it('lets a withdrawn contribution earn from requests before its withdrawal, and not after', () => {
+    const at = new Date('2026-11-01T00:00:00Z');
+    const contributions = [{ id: '0xa' }, { id: '0xb' }];
+    const withdrawn = new Map([['0xb', at]]);
+    expect(earningContributions(contributions, withdrawn, new Date('2026-10-31T23:59:59Z'))).toEqual(contributions);
+    expect(earningContributions(contributions, withdrawn, at)).toEqual([{ id: '0xa' }]);
+    expect(earningContributions(contributions, withdrawn, new Date('2026-11-02T00:00:00Z'))).toEqual([{ id: '0xa' }]);
   });
 });
