@@ -33,14 +33,18 @@ export async function migrate(db: Db, list: readonly Migration[], log: Logger = 
       });
   });
 
-  await db.exec(`
-    CREATE TABLE IF NOT EXISTS schema_migrations (
-      version    integer PRIMARY KEY,
-      name       text NOT NULL,
-      checksum   text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    );
-  `);
+  // Under the lock too: concurrent CREATE TABLE IF NOT EXISTS races in Postgres (pg_type unique violation).
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+    await tx.exec(`
+      CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    integer PRIMARY KEY,
+        name       text NOT NULL,
+        checksum   text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      );
+    `);
+  });
   const applied: number[] = [];
   for (const m of sorted) {
     const didApply = await db.transaction(async (tx) => {
