@@ -3,6 +3,11 @@
  * (`{"suite": "...", ...}`), with its baseline measured in the same run.
  */
 const suites: Record<string, { describe: string; load: () => Promise<{ run(): Promise<void> }> }> = {
+  'attribution-quality': {
+    describe:
+      'PoA quality: planted-facts precision@1/recall@3 and linear datamodeling score of span, gradient, TracIn, BM25, random',
+    load: () => import('./attribution-quality.js'),
+  },
   gas: {
     describe: 'gas per protocol operation (token, staking, governance), with a plain ETH transfer as baseline',
     load: () => import('./gas.js'),
