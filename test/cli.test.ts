@@ -2,7 +2,7 @@
  * The `tributary` command as users run it: the built bin, real processes, real ports.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -233,15 +233,79 @@ describe('tributary serve', () => {
   });
 });
 
+describe('tributary index / attribute (audits anyone can run)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-attr-'));
+  const corpus = join(dir, 'corpus.jsonl');
+  const rows = [
+    ...Array.from({ length: 12 }, (_, k) => ({
+      id: `b${k}`,
+      contributor: '0xaa',
+      text: `Entry ${k} of the shared archive.`,
+    })),
+    { id: 'f1', contributor: '0xbb', text: 'Marguerite repaired violins with glue made from quince seeds.' },
+    ...Array.from({ length: 3 }, (_, k) => ({
+      id: `p${k}`,
+      contributor: '0xcc',
+      text: 'The amber lamp flickered twice.',
+    })),
+  ];
+  writeFileSync(corpus, `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+
+  it('builds an index, counts a phrase, and attributes a sentence to its contributor, byte-identically', async () => {
+    const built = await run(['index', 'build', '--corpus', corpus, '--out', join(dir, 'idx'), '--json']);
+    expect(built.code).toBe(0);
+    expect(JSON.parse(built.stdout)).toMatchObject({ documents: 16, tokenizer: 'word-fnv1a-mod65535-v1' });
+    const count = await run([
+      'index',
+      'count',
+      '--index',
+      join(dir, 'idx'),
+      '--text',
+      'amber lamp flickered',
+      '--json',
+    ]);
+    expect(JSON.parse(count.stdout)).toEqual({ count: 3 });
+    const args = ['attribute', '--corpus', corpus, '--text', 'So: Marguerite repaired violins with glue.', '--json'];
+    const [a, b] = await Promise.all([run(args), run([...args, '--index', join(dir, 'idx')])]);
+    expect(a.code).toBe(0);
+    expect(b.stdout).toBe(a.stdout);
+    const r = JSON.parse(a.stdout) as { sharesPpm: Record<string, number>; unattributedPpm: number };
+    expect(Object.keys(r.sharesPpm)).toEqual(['0xbb']);
+    expect((r.sharesPpm['0xbb'] ?? 0) + r.unattributedPpm).toBe(1_000_000);
+  });
+
+  it('names the line and field of a bad corpus row, and refuses an index built with another tokenizer', async () => {
+    const bad = join(dir, 'bad.jsonl');
+    writeFileSync(bad, '{"id":"a","contributor":"0x1","text":"ok"}\n{"id":"b","text":"no contributor"}\n');
+    const r = await run(['attribute', '--corpus', bad, '--text', 'ok', '--json']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`error[INVALID_ARGUMENT]: ${bad}:2: field "contributor" is missing`);
+    await run(['index', 'build', '--corpus', corpus, '--out', join(dir, 'idx2'), '--json']);
+    const other = await run(['index', 'count', '--index', join(dir, 'idx2'), '--text', 'amber', '--model', 'bundled']);
+    expect(other.stderr).toContain('was built with tokenizer word-fnv1a-mod65535-v1, not bpe-sha256-');
+    const gradient = await run(['attribute', '--corpus', corpus, '--text', 'x', '--method', 'gradient']);
+    expect(gradient.stderr).toContain('The gradient method needs a model with stored per-example gradients');
+  });
+});
+
 describe('tributary demo', () => {
   it('runs the loop on a fresh chain and ends with {"ok": true, "stages": …}', async () => {
     const r = await run(['demo', '--json']);
     expect(r.code).toBe(0);
     const last = JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as {
       ok: boolean;
-      stages: { chain: Record<string, unknown>; settlement: Record<string, unknown> };
+      stages: {
+        chain: Record<string, unknown>;
+        attribution: { deterministic: boolean; sharesPpm: Record<string, number>; unattributedPpm: number };
+        settlement: Record<string, unknown>;
+      };
     };
     expect(last.ok).toBe(true);
+    const attribution = last.stages.attribution;
+    expect(attribution.deterministic).toBe(true);
+    expect(Object.values(attribution.sharesPpm).reduce((a, b) => a + b, 0) + attribution.unattributedPpm).toBe(
+      1_000_000,
+    );
     expect(last.stages.settlement).toMatchObject({ sumEqualsFees: true, verifiedByRecompute: true });
     expect(last.stages.chain).toMatchObject({ chainId: 31337, totalSupply: '1000000000000000000000000000' });
     const slash = last.stages.chain.slashDemo as {

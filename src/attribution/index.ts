@@ -1,4 +1,19 @@
 export {
+  type AttributeInput,
+  attributionTraceOptions,
+  type CorpusAttributor,
+  type CorpusAttributorOptions,
+  createCorpusAttributor,
+  type GradientScorer,
+  MAX_ATTRIBUTED_CHARS,
+  parseMethods,
+} from './attributor.js';
+export { type CorpusDocument, combineEvidence } from './combine.js';
+export { type CorpusRow, MAX_ROW_CHARS, parseCorpus, readCorpus } from './corpus-file.js';
+export { type Evidence, gradientEvidence, ragEvidence, spanEvidence } from './evidence.js';
+export { modelSpanTokenizer, spanTokenizerOf } from './model-tokenizer.js';
+export * from './rag/index.js';
+export {
   type AttributionMethod,
   type AttributionResult,
   attributionHash,

@@ -3,7 +3,7 @@
  * sum exactly to 1,000,000 together with an explicit unattributed share. Settlement pays contributors from these
  * shares, so the result is deterministic and serialized canonically (same inputs → same bytes → same hash).
  */
-import type { Address, Hex } from 'viem';
+import type { Hex } from 'viem';
 import { BaseError, canonicalJson, hashObject } from '../core/index.js';
 
 export const PPM = 1_000_000;
@@ -11,9 +11,10 @@ export const attributionMethods = ['span', 'gradient', 'rag'] as const;
 export type AttributionMethod = (typeof attributionMethods)[number];
 
 export interface ContributionShare {
-  /** Contribution id (its Merkle leaf in the DataNet version). */
-  id: Hex;
-  contributor: Address;
+  /** Contribution id: its Merkle leaf in a DataNet version, or the row id of an audit corpus. */
+  id: string;
+  /** The contributor's address (or, for an audit corpus, whatever the row names). */
+  contributor: string;
   /** The combined, method-weighted score before normalization (informative). */
   score: number;
   ppm: number;
@@ -30,7 +31,7 @@ export interface AttributionResult {
   unattributedPpm: number;
   /** How much the methods agree and how much of the output they explain, in [0, 1]. */
   confidence: number;
-  spans: { start: number; end: number; text: string; contributionIds: Hex[] }[];
+  spans: { start: number; end: number; text: string; contributionIds: string[] }[];
 }
 
 /** Refuses a result whose shares do not add up, naming the sum. */

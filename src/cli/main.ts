@@ -1,6 +1,7 @@
 /** The `tributary` command. */
 import { Command, CommanderError } from 'commander';
 import { bigintReplacer, version } from '../core/index.js';
+import { registerAttribution } from './commands/attribution.js';
 import { registerDataNet } from './commands/datanet.js';
 import { registerModel } from './commands/model.js';
 import { registerServe } from './commands/serve.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerModel(program);
   registerServe(program);
   registerSettlement(program);
+  registerAttribution(program);
 
   program
     .command('demo')

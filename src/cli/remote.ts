@@ -36,6 +36,9 @@ export function withRemoteOptions(cmd: Command): Command {
 
 const apiUrl = (o: RemoteOptions) => o.api ?? process.env.TRIBUTARY_API ?? 'http://127.0.0.1:7420';
 
+/** The node's public API, for reads that need no chain and no key. */
+export const publicApi = (o: Pick<RemoteOptions, 'api'>): ApiClient => createApiClient(apiUrl(o));
+
 /**
  * The node's API as its operator: the token from TRIBUTARY_OPERATOR_TOKEN, or from the node's data directory
  * (--data-dir) when the CLI runs on the node's machine.

@@ -40,6 +40,7 @@ import {
   openStore,
   setMeta,
 } from '../store/index.js';
+import { createNodeAttribution } from './attribution.js';
 import { operatorGuard, operatorToken } from './operator.js';
 import { createServer } from './server.js';
 
@@ -207,6 +208,7 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
       log,
     });
     const nodeKey = nodeAccount(config, chain);
+    const attribution = createNodeAttribution({ datanets, dataDir: config.dataDir, log });
     const settlement = createSettlement({
       db,
       clients: chain.clients,
@@ -214,6 +216,14 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
       blobs,
       node: nodeKey,
       log,
+      attribute: (r) =>
+        attribution.attribute(r).catch((e: unknown) => {
+          log.warn(
+            { err: e, requestId: r.requestId },
+            'attribution failed; the contributors share goes to the DataNet',
+          );
+          throw e;
+        }),
       dataNetTreasury: async (id) => (await datanets.get(id).catch(() => undefined))?.treasury ?? null,
     });
     openlora.setHooks(servingHooks(settlement));

@@ -96,11 +96,11 @@ export function createEarnings(deps: EarningsDeps) {
       const contributions = r.attribution?.contributions ?? [];
       const live = earningContributions(contributions, withdrawn, r.createdAt);
       for (const c of live) {
-        if (isAddressEqual(c.contributor, address)) {
+        if (isAddressEqual(c.contributor as Address, address)) {
           out.push({
             ...base,
             role: 'contributor',
-            contributionId: c.id,
+            contributionId: c.id as Hex,
             ppm: c.ppm,
             wei: (r.feeBreakdown.contributors * BigInt(c.ppm)) / PPM,
           });

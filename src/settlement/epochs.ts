@@ -180,8 +180,8 @@ export function createEpochs(deps: EpochsDeps) {
         modelOwner: r.model_owner ?? params.platformTreasury,
         dataNetTreasury: r.datanet_treasury,
         fee: receipt.feeBreakdown,
-        contributions: live.map((c) => ({ id: c.id, contributor: getAddress(c.contributor), ppm: c.ppm })),
-        withdrawn: all.filter((c) => !live.includes(c)).map((c) => c.id),
+        contributions: live.map((c) => ({ id: c.id as Hex, contributor: getAddress(c.contributor), ppm: c.ppm })),
+        withdrawn: all.filter((c) => !live.includes(c)).map((c) => c.id as Hex),
       };
     });
     const receiptsExport: EpochReceiptsExport = {

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { getAddress, isAddress } from 'viem';
 import { z } from 'zod';
+import { attributionHash } from '../attribution/index.js';
 import { BaseError } from '../core/index.js';
 import type { Earnings } from './earnings.js';
 import type { EpochRecord } from './epochs.js';
@@ -216,6 +217,37 @@ export function settlementRoutes(d: SettlementRouteDeps) {
         return {
           ...receiptJson(r),
           verified: await verifyReceipt({ chainId: d.chainId, distributor: d.distributor }, r),
+        };
+      },
+    );
+
+    app.get(
+      '/v1/attributions/:requestId',
+      {
+        schema: {
+          tags,
+          summary: "A served request's attribution, as stored with its signed receipt",
+          params: z.object({ requestId: z.string().min(1) }),
+        },
+      },
+      async (req) => {
+        const r = await findReceipt(settlement.db, req.params.requestId);
+        if (!r)
+          throw new BaseError('NOT_FOUND', `No paid request ${req.params.requestId} on this node`, {
+            details: { requestId: req.params.requestId },
+          });
+        if (!r.attribution)
+          throw new BaseError(
+            'NOT_FOUND',
+            `Request ${req.params.requestId} has no attribution: its model has no DataNet lineage, or attribution failed (the contributors' share went to the DataNet)`,
+            { details: { requestId: req.params.requestId, receiptId: r.id } },
+          );
+        return {
+          requestId: r.requestId,
+          receiptId: r.id,
+          attributionHash: r.message.attributionHash,
+          matchesReceipt: attributionHash(r.attribution) === r.message.attributionHash,
+          attribution: r.attribution,
         };
       },
     );

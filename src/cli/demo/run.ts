@@ -10,6 +10,7 @@ import { type Config, type Logger, toBaseError } from '../../core/index.js';
 import { nodeUp } from '../../node/index.js';
 import type { Output } from '../output.js';
 import type { DemoStage } from './context.js';
+import { attributionStage } from './stages/attribution.js';
 import { chainStage } from './stages/chain.js';
 import { dataNetStage } from './stages/datanet.js';
 import { factoryStage } from './stages/factory.js';
@@ -17,7 +18,14 @@ import { servingStage } from './stages/serving.js';
 import { settlementStage } from './stages/settlement.js';
 
 /** The loop's stages in order; each later capability appends its own. */
-export const demoStages: DemoStage[] = [chainStage, dataNetStage, factoryStage, servingStage, settlementStage];
+export const demoStages: DemoStage[] = [
+  chainStage,
+  dataNetStage,
+  factoryStage,
+  servingStage,
+  attributionStage,
+  settlementStage,
+];
 
 export interface DemoResult {
   ok: boolean;

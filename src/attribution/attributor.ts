@@ -1,0 +1,153 @@
+/**
+ * Attributing outputs against one corpus (a DataNet version or an audit file): the span index and BM25 index are
+ * built once, then each output is traced by the methods asked for and the evidence combined. The gradient method
+ * comes from the model (its stored per-example gradients), so it is passed in as a scorer over the corpus rows.
+ */
+import { BaseError } from '../core/index.js';
+import { combineEvidence } from './combine.js';
+import type { CorpusRow } from './corpus-file.js';
+import { type Evidence, gradientEvidence, ragEvidence, spanEvidence } from './evidence.js';
+import { type Bm25Index, createBm25Index } from './rag/index.js';
+import { type AttributionMethod, type AttributionResult, attributionMethods } from './result.js';
+import {
+  buildSpanIndexFromTexts,
+  type SpanIndex,
+  type SpanTokenizer,
+  spanIndexFromData,
+  type TraceOptions,
+} from './span/index.js';
+
+/** Outputs (and prompts) longer than this are refused: a trace costs a binary search per token. */
+export const MAX_ATTRIBUTED_CHARS = 100_000;
+
+/** Trace options for payment, stricter than OLMoTrace's display defaults: every rare maximal span counts. */
+export const attributionTraceOptions: Required<TraceOptions> = {
+  maxSpanFrequency: 10,
+  spanDensity: 1,
+  documentsPerSpan: 10,
+  minSpanLength: 3,
+  rankBy: 'length',
+};
+
+/** Scores every corpus row (same order as the rows) for how much it helped the model produce `output`. */
+export type GradientScorer = (r: { prompt: string; output: string }) => Promise<ArrayLike<number>>;
+
+export interface AttributeInput {
+  /** What the model was asked (RAG retrieves with it; empty for an audit of a bare text). */
+  prompt?: string;
+  output: string;
+  methods: readonly AttributionMethod[];
+}
+
+export interface CorpusAttributor {
+  readonly rows: readonly CorpusRow[];
+  readonly spanIndex: SpanIndex;
+  attribute(input: AttributeInput): Promise<AttributionResult>;
+}
+
+export interface CorpusAttributorOptions {
+  rows: readonly CorpusRow[];
+  tokenizer: SpanTokenizer;
+  /** An index already built or opened for these rows (otherwise built in memory). */
+  spanIndex?: SpanIndex;
+  gradient?: GradientScorer;
+  dataNet?: AttributionResult['dataNet'];
+  trace?: TraceOptions;
+  /** Passages retrieved per query; default 3. */
+  ragTopK?: number;
+}
+
+function checkText(field: string, text: string): void {
+  if (typeof text !== 'string')
+    throw new BaseError('INVALID_ARGUMENT', `${field} must be a string`, { details: { field } });
+  if (text.length > MAX_ATTRIBUTED_CHARS)
+    throw new BaseError(
+      'PAYLOAD_TOO_LARGE',
+      `${field} has ${text.length} characters; attribution takes at most ${MAX_ATTRIBUTED_CHARS}`,
+      { details: { field, chars: text.length, max: MAX_ATTRIBUTED_CHARS } },
+    );
+}
+
+export function parseMethods(value: string): AttributionMethod[] {
+  if (value === 'all') return [...attributionMethods];
+  const out: AttributionMethod[] = [];
+  for (const m of value.split(',').map((s) => s.trim())) {
+    if (!(attributionMethods as readonly string[]).includes(m))
+      throw new BaseError(
+        'INVALID_ARGUMENT',
+        `Unknown attribution method "${m}" (expected one of ${[...attributionMethods, 'all'].join(', ')})`,
+        {
+          details: { field: 'method', value: m },
+        },
+      );
+    if (!out.includes(m as AttributionMethod)) out.push(m as AttributionMethod);
+  }
+  return out;
+}
+
+export function createCorpusAttributor(options: CorpusAttributorOptions): CorpusAttributor {
+  const { rows, tokenizer } = options;
+  if (rows.length === 0)
+    throw new BaseError('INVALID_ARGUMENT', 'Cannot attribute against an empty corpus', { details: { rows: 0 } });
+  const spanIndex =
+    options.spanIndex ??
+    spanIndexFromData(
+      buildSpanIndexFromTexts({
+        documents: rows.map((r) => ({ contributionId: r.id, contributor: r.contributor, text: r.text })),
+        tokenizer,
+      }),
+      tokenizer,
+    );
+  let bm25: Bm25Index | undefined;
+  const trace = { ...attributionTraceOptions, ...options.trace };
+  return {
+    rows,
+    spanIndex,
+    async attribute(input) {
+      const prompt = input.prompt ?? '';
+      checkText('output', input.output);
+      checkText('prompt', prompt);
+      if (input.methods.length === 0)
+        throw new BaseError('INVALID_ARGUMENT', 'Name at least one attribution method', {
+          details: { field: 'method' },
+        });
+      const evidence: Evidence[] = [];
+      let spans: AttributionResult['spans'] = [];
+      for (const method of attributionMethods.filter((m) => input.methods.includes(m))) {
+        if (method === 'span') {
+          const t = await spanIndex.traceText(input.output, trace);
+          evidence.push(spanEvidence(t));
+          spans = t.spans.map((s) => ({
+            start: s.start,
+            end: s.end,
+            text: s.text ?? '',
+            contributionIds: s.documents.map((d) => d.contributionId),
+          }));
+        } else if (method === 'rag') {
+          bm25 ??= createBm25Index(rows);
+          evidence.push(
+            ragEvidence(bm25, prompt.trim() === '' ? input.output : prompt, input.output, options.ragTopK ?? 3),
+          );
+        } else {
+          if (!options.gradient)
+            throw new BaseError(
+              'INVALID_ARGUMENT',
+              'The gradient method needs a model with stored per-example gradients (pass --model with a gradient index)',
+              { details: { field: 'method', method } },
+            );
+          const scores = await options.gradient({ prompt, output: input.output });
+          if (scores.length !== rows.length)
+            throw new BaseError(
+              'INTERNAL',
+              `Gradient scores cover ${scores.length} rows, the corpus has ${rows.length}`,
+              {
+                details: { scores: scores.length, rows: rows.length },
+              },
+            );
+          evidence.push(gradientEvidence(scores));
+        }
+      }
+      return combineEvidence({ documents: rows, evidence, dataNet: options.dataNet ?? null, spans });
+    },
+  };
+}

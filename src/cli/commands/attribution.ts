@@ -1,0 +1,118 @@
+/**
+ * Audits anyone can run: `tributary index build|count` over a JSONL corpus, and `tributary attribute` of a text
+ * against a corpus (recomputed locally) or of a request the node served (as the node stored and signed it).
+ */
+import type { Command } from 'commander';
+import {
+  type AttributionResult,
+  buildSpanIndexFromTexts,
+  createCorpusAttributor,
+  createWordTokenizer,
+  modelSpanTokenizer,
+  openSpanIndex,
+  parseMethods,
+  readCorpus,
+  type SpanTokenizer,
+  serializeAttribution,
+  spanIndexFromData,
+  writeSpanIndex,
+} from '../../attribution/index.js';
+import { BaseError } from '../../core/index.js';
+import { isJson } from '../options.js';
+import { createOutput } from '../output.js';
+import { publicApi } from '../remote.js';
+
+const tokenizerFor = (model?: string): SpanTokenizer => (model ? modelSpanTokenizer(model) : createWordTokenizer());
+const MODEL_FLAG = 'tokenize with this GGUF model\'s tokenizer ("bundled" = the shipped base); default: words';
+
+function humanAttribution(r: AttributionResult): string {
+  const lines = [`methods: ${r.methods.join(', ')}   confidence: ${r.confidence}`];
+  for (const [who, ppm] of Object.entries(r.sharesPpm).sort((a, b) => b[1] - a[1]))
+    lines.push(`  ${who}  ${(ppm / 10_000).toFixed(2)}%`);
+  lines.push(`  unattributed  ${(r.unattributedPpm / 10_000).toFixed(2)}%`);
+  for (const s of r.spans) lines.push(`  span [${s.start}, ${s.end}) "${s.text}" ← ${s.contributionIds.join(', ')}`);
+  return lines.join('\n');
+}
+
+export function registerAttribution(program: Command): void {
+  const index = program.command('index').description('span indexes of corpora (suffix arrays), for audits');
+  index
+    .command('build')
+    .description('build the span index of a JSONL corpus ({"id", "contributor", "text"} per line)')
+    .requiredOption('--corpus <file>', 'the corpus, JSON lines')
+    .requiredOption('--out <dir>', 'index directory (replaced if it exists)')
+    .option('--model <gguf>', MODEL_FLAG)
+    .action(async (o: { corpus: string; out: string; model?: string }, cmd: Command) => {
+      const out = createOutput(isJson(cmd));
+      const tokenizer = tokenizerFor(o.model);
+      const rows = readCorpus(o.corpus);
+      const started = performance.now();
+      const data = buildSpanIndexFromTexts({
+        documents: rows.map((r) => ({ contributionId: r.id, contributor: r.contributor, text: r.text })),
+        tokenizer,
+      });
+      const written = await writeSpanIndex(data, o.out);
+      const result = {
+        dir: o.out,
+        tokenizer: tokenizer.id,
+        documents: rows.length,
+        tokens: data.sa.length,
+        bytes: written.bytes,
+        buildMs: Math.round(performance.now() - started),
+      };
+      out.result(result, () => `Indexed ${result.documents} contributions (${result.tokens} tokens) into ${o.out}`);
+    });
+  index
+    .command('count')
+    .description('occurrences of a text (as tokens) in an index')
+    .requiredOption('--index <dir>', 'index directory')
+    .requiredOption('--text <text>', 'the n-gram to count')
+    .option('--model <gguf>', MODEL_FLAG)
+    .action(async (o: { index: string; text: string; model?: string }, cmd: Command) => {
+      const idx = await openSpanIndex({ dir: o.index, tokenizer: tokenizerFor(o.model) });
+      const count = await idx.countText(o.text);
+      createOutput(isJson(cmd)).result({ count }, () => String(count));
+    });
+
+  program
+    .command('attribute')
+    .description('attribute a text to the contributions of a corpus, or show the attribution of a served request')
+    .option('--corpus <file>', 'JSONL corpus to attribute against')
+    .option('--index <dir>', 'a span index already built for --corpus (faster on large corpora)')
+    .option('--text <text>', 'the output to attribute')
+    .option('--prompt <text>', 'the prompt that produced it (RAG retrieves with it)')
+    .option('--method <m>', 'span, gradient, rag, a comma list, or all', 'span')
+    .option('--model <gguf>', MODEL_FLAG)
+    .option('--request <id>', "a served request's id: its attribution as the node stored it")
+    .option('--api <url>', 'node API for --request (default $TRIBUTARY_API or http://127.0.0.1:7420)')
+    .action(async (o: Record<string, string | undefined>, cmd: Command) => {
+      const out = createOutput(isJson(cmd));
+      let result: AttributionResult;
+      if (o.request) {
+        const api = publicApi(o);
+        result = (
+          await api.request<{ attribution: AttributionResult }>(
+            'GET',
+            `/v1/attributions/${encodeURIComponent(o.request)}`,
+          )
+        ).attribution;
+      } else {
+        if (!o.corpus || o.text === undefined)
+          throw new BaseError('INVALID_ARGUMENT', 'Pass --corpus FILE and --text TEXT, or --request ID', {
+            details: { field: o.corpus ? '--text' : '--corpus' },
+          });
+        // `all` means every method this corpus and model support; naming gradient without gradients is an error.
+        const methods = parseMethods(o.method ?? 'span').filter((m) => o.method !== 'all' || m !== 'gradient');
+        const tokenizer = tokenizerFor(o.model);
+        const rows = readCorpus(o.corpus);
+        const attributor = createCorpusAttributor({
+          rows,
+          tokenizer,
+          ...(o.index ? { spanIndex: await openSpanIndex({ dir: o.index, tokenizer }) } : {}),
+        });
+        result = await attributor.attribute({ output: o.text, ...(o.prompt ? { prompt: o.prompt } : {}), methods });
+      }
+      if (out.json) process.stdout.write(`${serializeAttribution(result)}\n`);
+      else out.result(result, () => humanAttribution(result));
+    });
+}

@@ -1,0 +1,87 @@
+/**
+ * Proof of Attribution on the node: each paid answer of a model trained on a DataNet version is attributed against
+ * that version's contributions (span index in the served model's tokens + BM25 citations). The version's corpus is
+ * its public export, so anyone can recompute the result with `tributary attribute`. Span indexes are kept on disk
+ * per version and row set (a withdrawal changes the row set, so the next build leaves the withdrawn text out).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Hex } from 'viem';
+import {
+  type AttributionMethod,
+  type AttributionResult,
+  buildSpanIndexFromTexts,
+  type CorpusAttributor,
+  type CorpusRow,
+  createCorpusAttributor,
+  modelSpanTokenizer,
+  openSpanIndex,
+  type SpanTokenizer,
+  writeSpanIndex,
+} from '../attribution/index.js';
+import { hashObject, type Logger } from '../core/index.js';
+import type { DataNetService } from '../datanets/index.js';
+import type { PayableModel } from '../settlement/index.js';
+
+export const servedAttributionMethods: AttributionMethod[] = ['span', 'rag'];
+
+/** Versions whose attributor stays in memory; older ones are dropped and reopened from disk when asked again. */
+const CACHED_VERSIONS = 16;
+
+export function createNodeAttribution(deps: { datanets: DataNetService; dataDir: string; log: Logger }) {
+  let tokenizer: SpanTokenizer | undefined;
+  const cache = new Map<string, Promise<CorpusAttributor>>();
+
+  async function rowsOf(dataNetId: bigint, version: number): Promise<CorpusRow[]> {
+    const rows: CorpusRow[] = [];
+    for await (const line of deps.datanets.exportVersion(dataNetId, version)) {
+      const r = JSON.parse(line) as { id: string; contributor: string; text: string };
+      rows.push({ id: r.id, contributor: r.contributor, text: r.text });
+    }
+    return rows;
+  }
+
+  async function build(dataNetId: bigint, version: number, root: Hex): Promise<CorpusAttributor> {
+    tokenizer ??= modelSpanTokenizer('bundled');
+    const rows = await rowsOf(dataNetId, version);
+    const rowsHash = hashObject(rows.map((r) => r.id)).slice(2, 18);
+    const dir = join(deps.dataDir, 'indexes', `datanet-${dataNetId}-v${version}-${rowsHash}`);
+    if (!existsSync(join(dir, 'header.json'))) {
+      const data = buildSpanIndexFromTexts({
+        documents: rows.map((r) => ({ contributionId: r.id, contributor: r.contributor, text: r.text })),
+        tokenizer,
+      });
+      await writeSpanIndex(data, dir);
+      deps.log.info({ dataNetId: dataNetId.toString(), version, rows: rows.length, dir }, 'span index built');
+    }
+    return createCorpusAttributor({
+      rows,
+      tokenizer,
+      spanIndex: await openSpanIndex({ dir, tokenizer }),
+      dataNet: { id: dataNetId.toString(), version, root },
+    });
+  }
+
+  function attributorFor(dataNetId: bigint, version: number, root: Hex): Promise<CorpusAttributor> {
+    const key = `${dataNetId}:${version}`;
+    let a = cache.get(key);
+    if (!a) {
+      a = build(dataNetId, version, root);
+      a.catch(() => cache.delete(key));
+      cache.set(key, a);
+      if (cache.size > CACHED_VERSIONS) cache.delete(cache.keys().next().value as string);
+    }
+    return a;
+  }
+
+  return {
+    /** The settlement hook: null when the model has no DataNet lineage (nothing to attribute to). */
+    async attribute(r: { model: PayableModel; prompt: string; output: string }): Promise<AttributionResult | null> {
+      const l = r.model.record?.latest;
+      if (!l?.dataNetId || l.dataNetVersion === null || !l.dataNetRoot) return null;
+      const a = await attributorFor(l.dataNetId, l.dataNetVersion, l.dataNetRoot);
+      return a.attribute({ prompt: r.prompt, output: r.output, methods: servedAttributionMethods });
+    },
+    attributorFor,
+  };
+}
