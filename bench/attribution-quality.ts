@@ -19,12 +19,15 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   buildGradientIndex,
+  buildSpanIndex,
+  createBm25Index,
   createInfluenceScorer,
   type GradientIndex,
   gradientInfluence,
+  spanIndexFromData,
+  spanTokenizerOf,
   tracinInfluence,
-} from '../src/attribution/gradient/index.js';
-import { buildSpanIndex, createBm25Index, spanIndexFromData, spanTokenizerOf } from '../src/attribution/index.js';
+} from '../src/attribution/index.js';
 import {
   baseModelFromGguf,
   bundledBaseModel,
