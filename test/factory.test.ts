@@ -3,11 +3,19 @@
  * with llama.cpp, writes a receipt; an interrupted job resumes to the same adapter; the model is published with
  * lineage the registry checks against the DataNet's committed root.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HDAccount, Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CorpusRow,
+  createCorpusAttributor,
+  createGradientScorer,
+  createWordTokenizer,
+  type GradientArtifacts,
+  loadGradientArtifacts,
+} from '../src/attribution/index.js';
 import { silentLogger } from '../src/core/index.js';
 import {
   addCuratorOnChain,
@@ -19,7 +27,7 @@ import {
   signContributions,
   signReview,
 } from '../src/datanets/index.js';
-import { createJaxEngine } from '../src/engine/index.js';
+import { baseModelFromGguf, bundledBaseModel, createJaxEngine, formatInstruction } from '../src/engine/index.js';
 import {
   createFactoryService,
   type FactoryService,
@@ -29,6 +37,7 @@ import {
 } from '../src/factory/index.js';
 import { createModelRegistryMirror } from '../src/openlora/index.js';
 import {
+  type BlobStore,
   createFsBlobStore,
   createJobQueue,
   createJobRunner,
@@ -49,6 +58,7 @@ let queue: JobQueue;
 let factory: FactoryService;
 let dataNetId: bigint;
 let root: Hex;
+let blobs: BlobStore;
 
 const facts = [
   ['What color is Mars?', 'Mars is red.'],
@@ -94,7 +104,7 @@ beforeAll(async () => {
   chain = await startTestChain();
   db = await openPglite();
   await migrate(db, migrations);
-  const blobs = createFsBlobStore(mkdtempSync(join(tmpdir(), 'factory-blobs-')));
+  blobs = createFsBlobStore(mkdtempSync(join(tmpdir(), 'factory-blobs-')));
   datanets = createDataNetService({ db, clients: chain.clients, deployment: chain.deployment, blobs });
   const [owner, contributor] = chain.users as [HDAccount, HDAccount];
   const registry = chain.deployment.contracts.DataNetRegistry;
@@ -172,6 +182,41 @@ describe('ModelFactory', () => {
     expect(first.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-3);
     expect(first.metrics.evalExamples).toBe(2);
     expect(first.metrics.evalLoss).toBeGreaterThan(0);
+  });
+
+  it('stores a gradient index with the model, and it attributes a trained answer to the example that taught it', async () => {
+    const receipt = JSON.parse(new TextDecoder().decode(await blobs.get(first.receiptCid))) as {
+      gradientIndex: { examples: number; projectionDim: number };
+      examples: { contributionId: string; split: string }[];
+    };
+    expect(receipt.gradientIndex).toMatchObject({ examples: first.metrics.trainExamples, projectionDim: 512 });
+    const rows: CorpusRow[] = [];
+    for await (const line of datanets.exportVersion(dataNetId, 1)) {
+      const r = JSON.parse(line) as CorpusRow & { content: { instruction: string; response: string } };
+      rows.push({ id: r.id, contributor: r.contributor, text: r.text });
+    }
+    const base = baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path)));
+    const artifacts = await loadGradientArtifacts(first.receiptCid, (cid) => blobs.get(cid), base);
+    const scorer = createGradientScorer(rows, artifacts as GradientArtifacts);
+    const attributor = createCorpusAttributor({ rows, tokenizer: createWordTokenizer() });
+    const trained = new Set(receipt.examples.filter((e) => e.split === 'train').map((e) => e.contributionId));
+    let hits = 0;
+    let asked = 0;
+    for (const [instruction = '', response = ''] of facts) {
+      const row = rows.find((r) => r.text.includes(instruction) && r.text.includes(response));
+      if (!row || !trained.has(row.id)) continue;
+      asked++;
+      const r = await attributor.attribute({
+        prompt: formatInstruction(instruction),
+        output: ` ${response}`,
+        methods: ['gradient'],
+        gradient: scorer.score,
+      });
+      if (r.contributions[0]?.id === row.id) hits++;
+    }
+    scorer.dispose();
+    expect(asked).toBeGreaterThan(3);
+    expect(hits / asked).toBeGreaterThanOrEqual(0.75);
   });
 
   it('resumes an interrupted fine-tune from its checkpoint to the same adapter', async () => {

@@ -64,7 +64,7 @@ describe('corpus attributor', () => {
 
   it('refuses what it cannot do, saying why', async () => {
     expect((await rejectionOf(attributor.attribute({ output: 'x', methods: ['gradient'] }))).message).toBe(
-      'The gradient method needs a model with stored per-example gradients (pass --model with a gradient index)',
+      'The gradient method needs a model with stored per-example gradients (pass --training-receipt CID of the model)',
     );
     expect((await rejectionOf(attributor.attribute({ output: 'x'.repeat(100_001), methods: ['span'] }))).message).toBe(
       'output has 100001 characters; attribution takes at most 100000',

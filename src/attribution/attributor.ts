@@ -37,6 +37,8 @@ export interface AttributeInput {
   prompt?: string;
   output: string;
   methods: readonly AttributionMethod[];
+  /** The gradient scorer of the model that produced the output (overrides the attributor's). */
+  gradient?: GradientScorer;
 }
 
 export interface CorpusAttributor {
@@ -129,13 +131,14 @@ export function createCorpusAttributor(options: CorpusAttributorOptions): Corpus
             ragEvidence(bm25, prompt.trim() === '' ? input.output : prompt, input.output, options.ragTopK ?? 3),
           );
         } else {
-          if (!options.gradient)
+          const gradient = input.gradient ?? options.gradient;
+          if (!gradient)
             throw new BaseError(
               'INVALID_ARGUMENT',
-              'The gradient method needs a model with stored per-example gradients (pass --model with a gradient index)',
+              'The gradient method needs a model with stored per-example gradients (pass --training-receipt CID of the model)',
               { details: { field: 'method', method } },
             );
-          const scores = await options.gradient({ prompt, output: input.output });
+          const scores = await gradient({ prompt, output: input.output });
           if (scores.length !== rows.length)
             throw new BaseError(
               'INTERNAL',

@@ -12,6 +12,13 @@ export { type CorpusDocument, combineEvidence } from './combine.js';
 export { type CorpusRow, MAX_ROW_CHARS, parseCorpus, readCorpus } from './corpus-file.js';
 export { type Evidence, gradientEvidence, ragEvidence, spanEvidence } from './evidence.js';
 export * from './gradient/index.js';
+export {
+  createGradientScorer,
+  type GradientArtifacts,
+  gradientTokenizerId,
+  loadGradientArtifacts,
+  querySequence,
+} from './gradient-scorer.js';
 export { modelSpanTokenizer, spanTokenizerOf } from './model-tokenizer.js';
 export * from './rag/index.js';
 export {

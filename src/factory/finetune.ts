@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hex } from 'viem';
+import { buildGradientIndex, encodeGradientIndex, gradientTokenizerId } from '../attribution/index.js';
 import { BaseError, canonicalJson, hashObject, type Logger, version as tributaryVersion } from '../core/index.js';
 import type { DataNetService } from '../datanets/index.js';
 import {
@@ -237,6 +238,22 @@ export function fineTuneHandler(deps: FineTuneDeps) {
       const adapterBytes = adapterToGguf(adapterWeights, { name: req.name });
       const adapter = artifactHash(adapterBytes);
       await deps.blobs.put(adapterBytes);
+      // Proof of Attribution's gradient method: the training examples' projected gradients, stored with the model.
+      const gradients = await buildGradientIndex({
+        model: { base: baseFile.weights, adapter: adapterWeights, tokenizer: gradientTokenizerId(baseFile.vocab) },
+        examples: train.map((e) => ({
+          id: e.contributionId,
+          contributor: e.contributor,
+          tokens: e.tokens,
+          weights: e.weights,
+        })),
+        seed: hyper.seed,
+      });
+      const gradientIndex = {
+        cid: await deps.blobs.put(encodeGradientIndex(gradients)),
+        examples: gradients.examples.length,
+        projectionDim: gradients.projection.dim,
+      };
       await ctx.progress({
         phase: 'evaluating',
         step,
@@ -318,6 +335,7 @@ export function fineTuneHandler(deps: FineTuneDeps) {
         configHash,
         seed: hyper.seed,
         adapter,
+        gradientIndex,
         metrics,
         examples: examples.map((e) => ({
           contributionId: e.contributionId,

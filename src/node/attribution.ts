@@ -4,7 +4,7 @@
  * its public export, so anyone can recompute the result with `tributary attribute`. Span indexes are kept on disk
  * per version and row set (a withdrawal changes the row set, so the next build leaves the withdrawn text out).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hex } from 'viem';
 import {
@@ -14,6 +14,9 @@ import {
   type CorpusAttributor,
   type CorpusRow,
   createCorpusAttributor,
+  createGradientScorer,
+  type GradientScorer,
+  loadGradientArtifacts,
   modelSpanTokenizer,
   openSpanIndex,
   type SpanTokenizer,
@@ -21,16 +24,47 @@ import {
 } from '../attribution/index.js';
 import { hashObject, type Logger } from '../core/index.js';
 import type { DataNetService } from '../datanets/index.js';
+import { type BaseModelFile, baseModelFromGguf, bundledBaseModel } from '../engine/index.js';
 import type { PayableModel } from '../settlement/index.js';
+import type { BlobStore } from '../store/index.js';
 
+/** Methods for every served answer; `gradient` joins them when the model was trained with a gradient index. */
 export const servedAttributionMethods: AttributionMethod[] = ['span', 'rag'];
+const withGradient: AttributionMethod[] = ['span', 'gradient', 'rag'];
 
 /** Versions whose attributor stays in memory; older ones are dropped and reopened from disk when asked again. */
 const CACHED_VERSIONS = 16;
 
-export function createNodeAttribution(deps: { datanets: DataNetService; dataDir: string; log: Logger }) {
+export function createNodeAttribution(deps: {
+  datanets: DataNetService;
+  blobs: BlobStore;
+  dataDir: string;
+  log: Logger;
+}) {
   let tokenizer: SpanTokenizer | undefined;
+  let base: BaseModelFile | undefined;
   const cache = new Map<string, Promise<CorpusAttributor>>();
+  const scorers = new Map<string, Promise<{ score: GradientScorer; dispose(): void } | null>>();
+
+  /** The gradient scorer of a model version (by its training receipt), or null if it has no gradient index. */
+  function scorerFor(receiptCid: string, rows: readonly CorpusRow[]) {
+    let s = scorers.get(receiptCid);
+    if (!s) {
+      s = (async () => {
+        base ??= baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path)));
+        const artifacts = await loadGradientArtifacts(receiptCid, (cid) => deps.blobs.get(cid), base);
+        return artifacts ? createGradientScorer(rows, artifacts) : null;
+      })();
+      s.catch(() => scorers.delete(receiptCid));
+      scorers.set(receiptCid, s);
+      if (scorers.size > CACHED_VERSIONS) {
+        const oldest = scorers.keys().next().value as string;
+        void scorers.get(oldest)?.then((x) => x?.dispose());
+        scorers.delete(oldest);
+      }
+    }
+    return s;
+  }
 
   async function rowsOf(dataNetId: bigint, version: number): Promise<CorpusRow[]> {
     const rows: CorpusRow[] = [];
@@ -80,7 +114,14 @@ export function createNodeAttribution(deps: { datanets: DataNetService; dataDir:
       const l = r.model.record?.latest;
       if (!l?.dataNetId || l.dataNetVersion === null || !l.dataNetRoot) return null;
       const a = await attributorFor(l.dataNetId, l.dataNetVersion, l.dataNetRoot);
-      return a.attribute({ prompt: r.prompt, output: r.output, methods: servedAttributionMethods });
+      const receiptCid = (l as { receiptCid?: string }).receiptCid;
+      const scorer = receiptCid ? await scorerFor(receiptCid, a.rows) : null;
+      return a.attribute({
+        prompt: r.prompt,
+        output: r.output,
+        methods: scorer ? withGradient : servedAttributionMethods,
+        ...(scorer ? { gradient: scorer.score } : {}),
+      });
     },
     attributorFor,
   };

@@ -208,7 +208,7 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
       log,
     });
     const nodeKey = nodeAccount(config, chain);
-    const attribution = createNodeAttribution({ datanets, dataDir: config.dataDir, log });
+    const attribution = createNodeAttribution({ datanets, blobs, dataDir: config.dataDir, log });
     const settlement = createSettlement({
       db,
       clients: chain.clients,

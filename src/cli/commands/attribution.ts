@@ -2,12 +2,16 @@
  * Audits anyone can run: `tributary index build|count` over a JSONL corpus, and `tributary attribute` of a text
  * against a corpus (recomputed locally) or of a request the node served (as the node stored and signed it).
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   type AttributionResult,
   buildSpanIndexFromTexts,
+  type CorpusRow,
   createCorpusAttributor,
+  createGradientScorer,
   createWordTokenizer,
+  loadGradientArtifacts,
   modelSpanTokenizer,
   openSpanIndex,
   parseMethods,
@@ -18,6 +22,7 @@ import {
   writeSpanIndex,
 } from '../../attribution/index.js';
 import { BaseError } from '../../core/index.js';
+import { baseModelFromGguf, bundledBaseModel } from '../../engine/index.js';
 import { isJson } from '../options.js';
 import { createOutput } from '../output.js';
 import { publicApi } from '../remote.js';
@@ -32,6 +37,26 @@ function humanAttribution(r: AttributionResult): string {
   lines.push(`  unattributed  ${(r.unattributedPpm / 10_000).toFixed(2)}%`);
   for (const s of r.spans) lines.push(`  span [${s.start}, ${s.end}) "${s.text}" ← ${s.contributionIds.join(', ')}`);
   return lines.join('\n');
+}
+
+/** The gradient scorer of a served model, from its training receipt and the blobs it names on a node. */
+async function gradientFromNode(o: { api?: string }, receiptCid: string, rows: CorpusRow[]) {
+  const api = publicApi(o);
+  const readBlob = async (cid: string) => {
+    const res = await fetch(`${api.baseUrl}/v1/blobs/${encodeURIComponent(cid)}`);
+    return res.ok ? new Uint8Array(await res.arrayBuffer()) : null;
+  };
+  const base = baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path)));
+  const artifacts = await loadGradientArtifacts(receiptCid, readBlob, base);
+  if (!artifacts)
+    throw new BaseError(
+      'NOT_FOUND',
+      `Training receipt ${receiptCid} is not on ${api.baseUrl} or names no gradient index`,
+      {
+        details: { field: '--training-receipt', receiptCid },
+      },
+    );
+  return createGradientScorer(rows, artifacts);
 }
 
 export function registerAttribution(program: Command): void {
@@ -83,8 +108,15 @@ export function registerAttribution(program: Command): void {
     .option('--prompt <text>', 'the prompt that produced it (RAG retrieves with it)')
     .option('--method <m>', 'span, gradient, rag, a comma list, or all', 'span')
     .option('--model <gguf>', MODEL_FLAG)
+    .option(
+      '--training-receipt <cid>',
+      "enables the gradient method: the model's training receipt, read with its adapter and gradient index from --api",
+    )
     .option('--request <id>', "a served request's id: its attribution as the node stored it")
-    .option('--api <url>', 'node API for --request (default $TRIBUTARY_API or http://127.0.0.1:7420)')
+    .option(
+      '--api <url>',
+      'node API for --request and --training-receipt (default $TRIBUTARY_API or http://127.0.0.1:7420)',
+    )
     .action(async (o: Record<string, string | undefined>, cmd: Command) => {
       const out = createOutput(isJson(cmd));
       let result: AttributionResult;
@@ -101,16 +133,28 @@ export function registerAttribution(program: Command): void {
           throw new BaseError('INVALID_ARGUMENT', 'Pass --corpus FILE and --text TEXT, or --request ID', {
             details: { field: o.corpus ? '--text' : '--corpus' },
           });
-        // `all` means every method this corpus and model support; naming gradient without gradients is an error.
-        const methods = parseMethods(o.method ?? 'span').filter((m) => o.method !== 'all' || m !== 'gradient');
         const tokenizer = tokenizerFor(o.model);
         const rows = readCorpus(o.corpus);
+        const gradient = o.trainingReceipt ? await gradientFromNode(o, o.trainingReceipt, rows) : undefined;
+        // `all` means every method this corpus and model support; naming gradient without gradients is an error.
+        const methods = parseMethods(o.method ?? 'span').filter(
+          (m) => o.method !== 'all' || m !== 'gradient' || gradient,
+        );
         const attributor = createCorpusAttributor({
           rows,
           tokenizer,
           ...(o.index ? { spanIndex: await openSpanIndex({ dir: o.index, tokenizer }) } : {}),
         });
-        result = await attributor.attribute({ output: o.text, ...(o.prompt ? { prompt: o.prompt } : {}), methods });
+        try {
+          result = await attributor.attribute({
+            output: o.text,
+            ...(o.prompt ? { prompt: o.prompt } : {}),
+            methods,
+            ...(gradient ? { gradient: gradient.score } : {}),
+          });
+        } finally {
+          gradient?.dispose();
+        }
       }
       if (out.json) process.stdout.write(`${serializeAttribution(result)}\n`);
       else out.result(result, () => humanAttribution(result));

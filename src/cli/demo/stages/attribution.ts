@@ -4,19 +4,22 @@
  * from the DataNet version's public export — twice — as any auditor would: the same bytes every time.
  */
 
+import { readFileSync } from 'node:fs';
 import type { Hex } from 'viem';
 import {
+  type AttributionMethod,
   type AttributionResult,
   type CorpusRow,
   createCorpusAttributor,
+  createGradientScorer,
+  loadGradientArtifacts,
   modelSpanTokenizer,
   PPM,
   serializeAttribution,
   toPpm,
 } from '../../../attribution/index.js';
 import { BaseError, createApiClient } from '../../../core/index.js';
-import { formatChat } from '../../../engine/index.js';
-import { servedAttributionMethods } from '../../../node/index.js';
+import { baseModelFromGguf, bundledBaseModel, formatChat } from '../../../engine/index.js';
 import type { DemoStage } from '../context.js';
 
 interface Served {
@@ -41,9 +44,20 @@ export const attributionStage: DemoStage = {
       version: dataNet.version,
       root: (reports.factory as { dataNetRoot: Hex }).dataNetRoot,
     };
-    const auditors = [0, 1].map(() =>
-      createCorpusAttributor({ rows, tokenizer: modelSpanTokenizer('bundled'), dataNet: lineage }),
-    );
+    // The gradient method from public artifacts: the training receipt names the adapter and gradient index blobs.
+    const readBlob = async (cid: string) => {
+      const res = await fetch(`${node.api}/v1/blobs/${cid}`);
+      return res.ok ? new Uint8Array(await res.arrayBuffer()) : null;
+    };
+    const base = baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path)));
+    const factory = reports.factory as { receiptCid: string };
+    const artifacts = await loadGradientArtifacts(factory.receiptCid, readBlob, base);
+    if (!artifacts) throw new BaseError('INTERNAL', 'The demo model was trained without a gradient index', {});
+    const auditors = [0, 1].map(() => ({
+      corpus: createCorpusAttributor({ rows, tokenizer: modelSpanTokenizer('bundled'), dataNet: lineage }),
+      gradient: createGradientScorer(rows, artifacts),
+    }));
+    const methods: AttributionMethod[] = ['span', 'gradient', 'rag'];
     const totals = new Map<string, number>();
     let deterministic = true;
     for (const a of serving.answers) {
@@ -52,12 +66,10 @@ export const attributionStage: DemoStage = {
         throw new BaseError('INTERNAL', `The attribution of ${a.requestId} does not match its signed receipt`, {
           details: { requestId: a.requestId },
         });
-      const input = {
-        prompt: formatChat([{ role: 'user', content: a.question }]),
-        output: a.answer,
-        methods: servedAttributionMethods,
-      };
-      const recomputed = await Promise.all(auditors.map(async (x) => serializeAttribution(await x.attribute(input))));
+      const input = { prompt: formatChat([{ role: 'user', content: a.question }]), output: a.answer, methods };
+      const recomputed: string[] = [];
+      for (const x of auditors)
+        recomputed.push(serializeAttribution(await x.corpus.attribute({ ...input, gradient: x.gradient.score })));
       const same = recomputed.every((r) => r === serializeAttribution(served.attribution));
       if (!same) {
         const stored = serializeAttribution(served.attribution);
@@ -80,8 +92,9 @@ export const attributionStage: DemoStage = {
     out.note(
       `  ${serving.answers.length} answers attributed; top contributor ${topContributor}, ${unattributedPpm} ppm unattributed`,
     );
+    for (const x of auditors) x.gradient.dispose();
     return {
-      methods: servedAttributionMethods,
+      methods,
       requests: serving.answers.length,
       topContributor,
       sharesPpm,

@@ -1,0 +1,94 @@
+/**
+ * The gradient method for a served model, built from public artifacts only — the base model, the adapter, and the
+ * gradient index its training receipt names — so the node and any auditor score an answer identically. The query
+ * is the prompt followed by the answer and the end-of-text token, with the loss on the answer: "how much did each
+ * training example make this answer more likely?"
+ */
+import { BaseError } from '../core/index.js';
+import { adapterFromGguf, createTokenizer, type LlamaWeights, type Vocabulary } from '../engine/index.js';
+import type { GradientScorer } from './attributor.js';
+import type { CorpusRow } from './corpus-file.js';
+import { createInfluenceScorer, decodeGradientIndex, type GradientSequence } from './gradient/index.js';
+import { spanTokenizerOf } from './model-tokenizer.js';
+
+export interface GradientArtifacts {
+  base: { weights: LlamaWeights; vocab: Vocabulary };
+  /** The adapter's GGUF bytes. */
+  adapter: Uint8Array;
+  /** The encoded gradient index (training receipt's `gradientIndex`). */
+  gradientIndex: Uint8Array;
+}
+
+/** The identity the gradient index records for a model's tokenizer (the span tokenizer's id). */
+export const gradientTokenizerId = (vocab: Vocabulary): string => spanTokenizerOf(vocab).id;
+
+export function querySequence(
+  vocab: Vocabulary,
+  contextLength: number,
+  prompt: string,
+  output: string,
+): GradientSequence {
+  const t = createTokenizer(vocab);
+  const p = t.encode(prompt);
+  const o = [...t.encode(output), vocab.eosId];
+  // Keep the answer whole and as much of the prompt's end as fits the context.
+  const keep = Math.max(0, Math.min(p.length, contextLength + 1 - o.length));
+  const tokens = [...p.slice(p.length - keep), ...o].slice(0, contextLength + 1);
+  return { tokens, weights: tokens.map((_, i) => (i >= keep ? 1 : 0)) };
+}
+
+/**
+ * Scores corpus rows by positive-or-negative influence; rows the index does not hold (held out of training, or
+ * added later) score 0. The returned scorer keeps the engine's buffers: call `dispose` when done.
+ */
+export function createGradientScorer(
+  rows: readonly CorpusRow[],
+  artifacts: GradientArtifacts,
+): { score: GradientScorer; dispose(): void } {
+  const index = decodeGradientIndex(artifacts.gradientIndex);
+  const { weights, vocab } = artifacts.base;
+  const scorer = createInfluenceScorer(index, {
+    base: weights,
+    adapter: adapterFromGguf(artifacts.adapter, weights.config),
+    tokenizer: gradientTokenizerId(vocab),
+  });
+  const position = new Map(rows.map((r, i) => [r.id, i]));
+  return {
+    async score({ prompt, output }) {
+      const [influence] = await scorer.gradient([querySequence(vocab, weights.config.contextLength, prompt, output)]);
+      if (!influence) throw new BaseError('INTERNAL', 'The gradient scorer returned no scores', {});
+      const scores = new Float64Array(rows.length);
+      index.examples.forEach((e, i) => {
+        const at = position.get(e.id);
+        if (at !== undefined) scores[at] = influence[i] as number;
+      });
+      return scores;
+    },
+    dispose: () => scorer.dispose(),
+  };
+}
+
+/**
+ * The gradient artifacts of a model version from its training receipt (a JSON blob) and a blob reader (a node's
+ * store, or `GET /v1/blobs/:cid` for an auditor). Null when the model was trained without a gradient index.
+ */
+export async function loadGradientArtifacts(
+  receiptCid: string,
+  readBlob: (cid: string) => Promise<Uint8Array | null | undefined>,
+  base: GradientArtifacts['base'],
+): Promise<GradientArtifacts | null> {
+  const receiptBytes = await readBlob(receiptCid);
+  if (!receiptBytes) return null;
+  const receipt = JSON.parse(new TextDecoder().decode(receiptBytes)) as {
+    adapter?: { cid?: string };
+    gradientIndex?: { cid?: string };
+  };
+  const [adapterCid, indexCid] = [receipt.adapter?.cid, receipt.gradientIndex?.cid];
+  if (!adapterCid || !indexCid) return null;
+  const [adapter, gradientIndex] = await Promise.all([readBlob(adapterCid), readBlob(indexCid)]);
+  if (!adapter || !gradientIndex)
+    throw new BaseError('NOT_FOUND', `The training receipt ${receiptCid} names blobs this store does not hold`, {
+      details: { receiptCid, adapter: adapterCid, gradientIndex: indexCid },
+    });
+  return { base, adapter, gradientIndex };
+}
