@@ -22,6 +22,11 @@ const suites: Record<string, { describe: string; load: () => Promise<{ run(): Pr
       'gas to redeem, post an epoch (10 vs 10,000 payees) and claim, vs a transfer per payee; closing 100k receipts',
     load: () => import('./settlement.js'),
   },
+  serving: {
+    describe:
+      'OpenLoRA with 1,000 adapters: memory vs merged models, cold/warm load ms, tokens/s single vs 100-adapter mix vs naive',
+    load: () => import('./serving.js'),
+  },
   'span-index': {
     describe: 'span index: SA-IS build tokens/s vs naive prefix doubling, bytes/token, RSS, count µs and trace ms',
     load: () => import('./span-index.js'),

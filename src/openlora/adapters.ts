@@ -47,8 +47,22 @@ export interface AdapterCacheOptions {
   budgetBytes: number;
   /** Parallel sequences per context (requests for one adapter decoded together). */
   sequencesPerContext: number;
+  /**
+   * Memory one loaded context costs besides its adapter's weights (KV cache, compute and output buffers), in
+   * bytes. The runtime's own figure is the size of the context's saved state, which is near zero for an idle
+   * context, so the budget counts the larger of the two; without this, the budget bounded the adapters' file
+   * sizes only and 1,000 cold adapters grew the process past 3 GB. Default: DEFAULT_CONTEXT_BYTES.
+   */
+  contextBytes?: number;
   log?: Logger;
 }
+
+/**
+ * A context's footprint on the bundled base (4 sequences of 128 tokens, one thread), measured as the process's
+ * resident growth per context: about 4 MB without an adapter and 8.5–11.5 MB with one. Bases with a larger KV
+ * cache or vocabulary need a larger figure.
+ */
+export const DEFAULT_CONTEXT_BYTES = 12 * 1024 * 1024;
 
 export function createAdapterCache(o: AdapterCacheOptions) {
   const log = o.log ?? silentLogger();
@@ -56,6 +70,7 @@ export function createAdapterCache(o: AdapterCacheOptions) {
   const loading = new Map<string, Promise<Entry>>();
   const pins = new Set<string>([BASE]);
   const stats = { hits: 0, misses: 0, evictions: 0, loadFailures: 0 };
+  const contextBytes = o.contextBytes ?? DEFAULT_CONTEXT_BYTES;
 
   const used = () => [...entries.values()].reduce((s, e) => s + e.memoryBytes, 0);
 
@@ -104,13 +119,13 @@ export function createAdapterCache(o: AdapterCacheOptions) {
       adapters = [{ path }];
       fileBytes = bytes.length;
     }
-    // Estimate before loading so the room is made first; correct it with the real context size after.
-    await makeRoom(fileBytes + (entries.get(BASE)?.memoryBytes ?? 0));
+    // Make room first, so the new context never comes on top of a full budget.
+    await makeRoom(fileBytes + contextBytes);
     const ctx = await o.runtime.openContext({ adapters, sequences: o.sequencesPerContext });
     const entry: Entry = {
       key,
       ctx,
-      memoryBytes: ctx.memoryBytes + fileBytes,
+      memoryBytes: Math.max(ctx.memoryBytes, contextBytes) + fileBytes,
       users: 0,
       pinned: pins.has(key),
       lastUsedAt: Date.now(),

@@ -1,4 +1,11 @@
-export { type AdapterCache, type AdapterLease, type AdapterStatus, BASE, createAdapterCache } from './adapters.js';
+export {
+  type AdapterCache,
+  type AdapterLease,
+  type AdapterStatus,
+  BASE,
+  createAdapterCache,
+  DEFAULT_CONTEXT_BYTES,
+} from './adapters.js';
 export { createMetrics, type Metrics } from './metrics.js';
 export { openAiRoutes, servingAdminRoutes } from './openai-routes.js';
 export {

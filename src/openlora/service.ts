@@ -87,6 +87,8 @@ export interface OpenLoraOptions {
   mirror: ModelRegistryMirror;
   base: { name: string; sha256: Hex };
   budgetBytes?: number;
+  /** Estimated memory of one serving context besides its adapter (see DEFAULT_CONTEXT_BYTES). */
+  contextBytes?: number;
   sequencesPerContext?: number;
   maxActive?: number;
   maxQueue?: number;
@@ -103,6 +105,7 @@ export function createOpenLora(o: OpenLoraOptions) {
     blobs: o.blobs,
     budgetBytes: o.budgetBytes ?? 512 * 1024 * 1024,
     sequencesPerContext,
+    ...(o.contextBytes === undefined ? {} : { contextBytes: o.contextBytes }),
     log,
   });
   const scheduler = createScheduler({
