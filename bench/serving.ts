@@ -12,17 +12,21 @@
  *   mix     rounds interleaved so machine noise hits both alike: a single-adapter stream, then a uniform mix over
  *           100 adapters, then a Zipf mix over all N, each the same requests (prompts, seeds, max tokens) at the
  *           same concurrency; output tokens/s = completion tokens / wall time; TTFT measured at the client
- *   naive   the uniform mix again through the naive path: a fresh llama.cpp context per request (created and
+ *   naive   the first NAIVE_ROUNDS rounds of the uniform mix again through the naive path: a fresh llama.cpp context per request (created and
  *           disposed per request, `runtime.generate`), at the same concurrency
  *
  * Memory: rssBytes is the process's peak resident set while serving (sampled after every request). The ratio vs
  * "one merged model per adapter" is (base file + N × adapter file + serving overhead) / (N × merged model), where
- * the serving overhead is that peak RSS less the RSS before llama.cpp was started (so it counts the base weights
- * a second time, every loaded adapter and context, and the heap the serving path grew), and a merged model is
- * the base file's size (merging a LoRA changes no tensor's shape or type).
+ * the serving overhead is that peak RSS less the settled RSS before llama.cpp was started, with the DB open and
+ * the registry mirrored (so it counts the base weights a second time, every loaded adapter and context, and the
+ * heap the serving path grew), and a merged model is the base file's size (merging a LoRA changes no tensor's
+ * shape or type). memoryRatioWholeProcess counts the whole peak RSS (node, PGlite and all) as the overhead.
  *
- * SERVING_ADAPTERS (default 1000) sets N for quick runs. Prints one JSON line for the uniform mix and one with
- * "mix":"zipf".
+ * The serving part runs in a child process per allocator setting (see ALLOCATORS): the first is the main line.
+ * Prints, per allocator, one JSON line for the uniform mix and one with "mix":"zipf".
+ *
+ * For exploring: SERVING_ADAPTERS (default 1000) sets N, SERVING_BUDGET_MB the cache's budget (default: the
+ * service's), SERVING_ONE_ALLOCATOR=1 skips the glibc-default run.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -198,6 +202,7 @@ async function serve(job: Job) {
     db,
     mirror,
     base: { name: bundledBaseModel.name, sha256: job.baseHash },
+    ...(process.env.SERVING_BUDGET_MB ? { budgetBytes: Number(process.env.SERVING_BUDGET_MB) * 2 ** 20 } : {}),
     log: silentLogger(),
   });
   let peakRss = process.memoryUsage().rss;
@@ -435,7 +440,11 @@ export async function run(): Promise<void> {
 
     const load = loadavg()[0] ?? 0;
     const runs: [keyof typeof ALLOCATORS, Measured][] = [];
-    for (const allocator of Object.keys(ALLOCATORS) as (keyof typeof ALLOCATORS)[]) {
+    const allocators = (Object.keys(ALLOCATORS) as (keyof typeof ALLOCATORS)[]).slice(
+      0,
+      process.env.SERVING_ONE_ALLOCATOR ? 1 : undefined,
+    );
+    for (const allocator of allocators) {
       progress(`serving, allocator: ${allocator}`);
       runs.push([allocator, await child({ allocator, rpcUrl: anvil.rpcUrl, deployment, blobDir, baseHash, adapters })]);
     }

@@ -59,8 +59,9 @@ export interface AdapterCacheOptions {
 
 /**
  * A context's footprint on the bundled base (4 sequences of 128 tokens, one thread), measured as the process's
- * resident growth per context: about 4 MB without an adapter and 8.5–11.5 MB with one. Bases with a larger KV
- * cache or vocabulary need a larger figure.
+ * resident growth per context: about 5 MB, plus ~0.14 MB for every adapter loaded at the time (llama.cpp sizes a
+ * new context's graph for the tensors of the model and of all its loaded adapters), so ~10 MB each when 40 are
+ * resident. Bases with a larger KV cache or vocabulary need a larger figure.
  */
 export const DEFAULT_CONTEXT_BYTES = 12 * 1024 * 1024;
 
