@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import OpenAI from 'openai';
 import type { HDAccount, Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCorpusAttributor, createWordTokenizer } from '../src/attribution/index.js';
 import { ModelRegistryArtifact, sendTx } from '../src/chain/index.js';
 import { silentLogger } from '../src/core/index.js';
 import {
@@ -137,6 +138,36 @@ describe('OpenLoRA with the openai client', () => {
     expect(chat.usage?.total_tokens).toBe((chat.usage?.prompt_tokens ?? 0) + (chat.usage?.completion_tokens ?? 0));
     const text = await client.completions.create({ model: 'strong', prompt: 'dog (noun):', max_tokens: 10 });
     expect(text.choices[0]?.text.length).toBeGreaterThan(0);
+  });
+
+  it('grounds an answer in retrieved passages when asked, pricing and reporting what was read', async () => {
+    const rows = [
+      { id: 'r1', contributor: '0xaa', text: 'Rivers carry fresh water from mountains to the sea.' },
+      { id: 'r2', contributor: '0xbb', text: 'Deserts receive little rain.' },
+    ];
+    const corpus = createCorpusAttributor({ rows, tokenizer: createWordTokenizer() });
+    const queries: string[] = [];
+    openlora.setRetrieval(async ({ query, topK }) => {
+      queries.push(query);
+      const hits = corpus.retrieve(query, topK);
+      return {
+        context: `Context:\n${hits.map((h) => `- ${h.text}`).join('\n')}`,
+        citations: hits.map((h) => ({ id: h.id, contributor: h.contributor })),
+      };
+    });
+    const ask = (retrieval: boolean) =>
+      client.chat.completions.create({
+        model: 'tributary-base-4m',
+        max_tokens: 4,
+        messages: [{ role: 'user', content: 'Where do rivers go?' }],
+        ...(retrieval ? { retrieval: true } : {}),
+      } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    const [plain, grounded] = [await ask(false), await ask(true)];
+    expect(queries).toEqual(['Where do rivers go?']);
+    expect((grounded as unknown as { tributary: { retrieved: unknown } }).tributary.retrieved).toEqual([
+      { id: 'r1', contributor: '0xaa' },
+    ]);
+    expect(grounded.usage?.prompt_tokens).toBeGreaterThan((plain.usage?.prompt_tokens ?? 0) + 8);
   });
 
   it('streams, and the streamed text equals the non-streamed one (greedy)', async () => {

@@ -45,6 +45,8 @@ export interface CorpusAttributor {
   readonly rows: readonly CorpusRow[];
   readonly spanIndex: SpanIndex;
   attribute(input: AttributeInput): Promise<AttributionResult>;
+  /** The corpus rows BM25 ranks best for `query` (what retrieval feeds the prompt), best first. */
+  retrieve(query: string, k: number): (CorpusRow & { score: number })[];
 }
 
 export interface CorpusAttributorOptions {
@@ -105,6 +107,11 @@ export function createCorpusAttributor(options: CorpusAttributorOptions): Corpus
   return {
     rows,
     spanIndex,
+    retrieve(query, k) {
+      checkText('query', query);
+      bm25 ??= createBm25Index(rows);
+      return bm25.search(query, k).map((h) => ({ ...(rows[h.document] as CorpusRow), score: h.score }));
+    },
     async attribute(input) {
       const prompt = input.prompt ?? '';
       checkText('output', input.output);

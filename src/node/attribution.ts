@@ -34,6 +34,8 @@ const withGradient: AttributionMethod[] = ['span', 'gradient', 'rag'];
 
 /** Versions whose attributor stays in memory; older ones are dropped and reopened from disk when asked again. */
 const CACHED_VERSIONS = 16;
+/** Retrieved passages are cut to this many characters: the base model's context is small. */
+const PASSAGE_CHARS = 300;
 
 export function createNodeAttribution(deps: {
   datanets: DataNetService;
@@ -122,6 +124,25 @@ export function createNodeAttribution(deps: {
         methods: scorer ? withGradient : servedAttributionMethods,
         ...(scorer ? { gradient: scorer.score } : {}),
       });
+    },
+    /**
+     * Retrieval for a model served with it: the best passages of its DataNet version for `query`, as a context
+     * block before the prompt. The answer's RAG evidence later retrieves with that whole prompt, so the passages
+     * given are the ones cited.
+     */
+    async retrieve(r: { model: PayableModel; query: string; topK: number }) {
+      const l = r.model.record?.latest;
+      if (!l?.dataNetId || l.dataNetVersion === null || !l.dataNetRoot) return null;
+      const a = await attributorFor(l.dataNetId, l.dataNetVersion, l.dataNetRoot);
+      const hits = a.retrieve(r.query, r.topK);
+      if (hits.length === 0) return null;
+      const passages = hits.map(
+        (h) => `- ${h.text.length > PASSAGE_CHARS ? `${h.text.slice(0, PASSAGE_CHARS)}…` : h.text}`,
+      );
+      return {
+        context: `Context:\n${passages.join('\n')}`,
+        citations: hits.map((h) => ({ id: h.id, contributor: h.contributor })),
+      };
     },
     attributorFor,
   };

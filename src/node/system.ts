@@ -227,6 +227,7 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
       dataNetTreasury: async (id) => (await datanets.get(id).catch(() => undefined))?.treasury ?? null,
     });
     openlora.setHooks(servingHooks(settlement));
+    openlora.setRetrieval((r) => attribution.retrieve(r));
     const token = operatorToken(config.dataDir);
     const requireOperator = operatorGuard(token, config.dataDir);
     const server = await createServer({ db, clients: chain.clients, deployment: chain.deployment, log, blobs }, [

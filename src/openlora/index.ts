@@ -23,5 +23,6 @@ export {
   newRequestId,
   type OpenLora,
   type PaymentHooks,
+  type RetrievalHook,
   type ServedModel,
 } from './service.js';

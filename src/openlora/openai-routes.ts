@@ -101,6 +101,8 @@ const common = {
   // Tributary's payment caps (wei): the request is refused before generation if it could cost more.
   max_fee: weiCap,
   max_royalty: weiCap,
+  // Tributary's retrieval: ground the answer in passages of the model's DataNet (they earn citation share).
+  retrieval: z.union([z.boolean(), z.object({ top_k: z.number().int().min(1).max(8) })]).nullish(),
 };
 
 const completionBody = z
@@ -124,6 +126,8 @@ const chatBody = z
   .passthrough();
 
 const DEFAULT_MAX_TOKENS = 64;
+/** Passages retrieval puts before the prompt when a request asks for `retrieval: true`. */
+const DEFAULT_TOP_K = 2;
 
 function tributaryField(r: InferenceResult) {
   return {
@@ -184,6 +188,8 @@ export function openAiRoutes(openlora: OpenLora) {
         maxTokens: number;
         body: z.infer<typeof completionBody> | z.infer<typeof chatBody>;
         chat: boolean;
+        /** What retrieval searches with: the last user message, or the prompt. */
+        query: string;
       },
     ) {
       const controller = new AbortController();
@@ -208,6 +214,9 @@ export function openAiRoutes(openlora: OpenLora) {
         ...(b.user ? { requester: b.user } : {}),
         ...(b.max_fee === undefined || b.max_fee === null ? {} : { maxFee: BigInt(b.max_fee) }),
         ...(b.max_royalty === undefined || b.max_royalty === null ? {} : { maxRoyalty: BigInt(b.max_royalty) }),
+        ...(b.retrieval
+          ? { retrieval: { query: o.query, topK: typeof b.retrieval === 'object' ? b.retrieval.top_k : DEFAULT_TOP_K } }
+          : {}),
       };
       if (!b.stream) {
         const r = await openlora.infer(base);
@@ -348,6 +357,7 @@ export function openAiRoutes(openlora: OpenLora) {
           maxTokens: req.body.max_tokens ?? DEFAULT_MAX_TOKENS,
           body: req.body,
           chat: false,
+          query: prompt,
         });
       },
     );
@@ -372,6 +382,7 @@ export function openAiRoutes(openlora: OpenLora) {
           maxTokens,
           body: req.body,
           chat: true,
+          query: messages.filter((m) => m.role === 'user').at(-1)?.content ?? '',
         });
       },
     );

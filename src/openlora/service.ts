@@ -43,6 +43,8 @@ export interface InferenceRequest {
   /** The caller's caps in wei on the fee and on the royalty (the fee less the platform's part), for hooks. */
   maxFee?: bigint;
   maxRoyalty?: bigint;
+  /** Retrieval-augmented generation: passages of the model's DataNet found for `query` are put before the prompt. */
+  retrieval?: { query: string; topK: number };
 }
 
 export interface InferenceResult {
@@ -80,6 +82,13 @@ export interface PaymentHooks {
   abort(authorization: unknown): Promise<void>;
 }
 
+/** Finds the passages that ground an answer (the node retrieves from the model's DataNet version). */
+export type RetrievalHook = (r: {
+  model: ServedModel;
+  query: string;
+  topK: number;
+}) => Promise<{ context: string; citations: { id: string; contributor: string }[] } | null>;
+
 export interface OpenLoraOptions {
   runtime: LlamaRuntime;
   blobs: BlobStore;
@@ -95,6 +104,7 @@ export interface OpenLoraOptions {
   timeoutMs?: number;
   log?: Logger;
   hooks?: PaymentHooks;
+  retrieve?: RetrievalHook;
 }
 
 export function createOpenLora(o: OpenLoraOptions) {
@@ -118,6 +128,7 @@ export function createOpenLora(o: OpenLoraOptions) {
   });
   const metrics = createMetrics();
   let hooks = o.hooks;
+  let retrieve = o.retrieve;
 
   const baseModel: ServedModel = { id: o.base.name, name: o.base.name, modelId: null, adapterHash: null, record: null };
 
@@ -173,10 +184,16 @@ export function createOpenLora(o: OpenLoraOptions) {
       .catch((e: unknown) => log.error({ err: e }, 'could not record usage'));
   }
 
-  async function infer(req: InferenceRequest): Promise<InferenceResult> {
+  async function infer(asked: InferenceRequest): Promise<InferenceResult> {
     const started = performance.now();
-    const id = req.id ?? newRequestId();
-    const model = await resolve(req.model);
+    const id = asked.id ?? newRequestId();
+    const model = await resolve(asked.model);
+    // With retrieval, what the model reads (and what is priced and attributed) is the passages plus the prompt.
+    const retrieved =
+      asked.retrieval && retrieve
+        ? await retrieve({ model, query: asked.retrieval.query, topK: asked.retrieval.topK })
+        : null;
+    const req = retrieved ? { ...asked, prompt: `${retrieved.context}\n${asked.prompt}` } : asked;
     const prompt = o.runtime.tokenize(req.prompt);
     if (prompt.length === 0)
       throw new BaseError('INVALID_ARGUMENT', 'The prompt is empty', { details: { field: 'prompt' } });
@@ -273,7 +290,7 @@ export function createOpenLora(o: OpenLoraOptions) {
         requester: req.requester,
         status: 'ok',
       });
-      return { ...base, extra };
+      return { ...base, extra: retrieved ? { ...extra, retrieved: retrieved.citations } : extra };
     } catch (e) {
       if (hooks && authorization !== undefined)
         await hooks
@@ -319,6 +336,9 @@ export function createOpenLora(o: OpenLoraOptions) {
       ];
     },
     /** Makes inference payable: checks before and records after each request. */
+    setRetrieval(r: RetrievalHook): void {
+      retrieve = r;
+    },
     setHooks(h: PaymentHooks): void {
       hooks = h;
     },

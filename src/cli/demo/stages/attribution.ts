@@ -5,6 +5,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import OpenAI from 'openai';
 import type { Hex } from 'viem';
 import {
   type AttributionMethod,
@@ -21,6 +22,8 @@ import {
 import { BaseError, createApiClient } from '../../../core/index.js';
 import { baseModelFromGguf, bundledBaseModel, formatChat } from '../../../engine/index.js';
 import type { DemoStage } from '../context.js';
+import { demoPayer } from '../payer.js';
+import { DEMO_MODEL } from './factory.js';
 
 interface Served {
   attribution: AttributionResult;
@@ -93,6 +96,25 @@ export const attributionStage: DemoStage = {
       `  ${serving.answers.length} answers attributed; top contributor ${topContributor}, ${unattributedPpm} ppm unattributed`,
     );
     for (const x of auditors) x.gradient.dispose();
+
+    // Served with retrieval: passages of the DataNet go before the question, and the ones the answer uses earn.
+    const payer = await demoPayer(node);
+    const client = new OpenAI({ apiKey: 'demo', baseURL: `${node.api}/v1`, maxRetries: 0, fetch: payer.fetch });
+    const grounded = (await client.chat.completions.create({
+      model: DEMO_MODEL,
+      max_tokens: 24,
+      messages: [{ role: 'user', content: 'How many moons does Mars have?' }],
+      retrieval: true,
+    } as OpenAI.ChatCompletionCreateParamsNonStreaming)) as unknown as {
+      tributary: { requestId: string; retrieved?: { id: string }[] };
+    };
+    const cited = grounded.tributary.retrieved ?? [];
+    const groundedAttribution = (await api.request<Served>('GET', `/v1/attributions/${grounded.tributary.requestId}`))
+      .attribution;
+    const earning = new Set(groundedAttribution.contributions.map((c) => c.id));
+    out.note(
+      `  retrieval: ${cited.length} passages cited, ${cited.filter((c) => earning.has(c.id)).length} of them earn`,
+    );
     return {
       methods,
       requests: serving.answers.length,
@@ -100,6 +122,7 @@ export const attributionStage: DemoStage = {
       sharesPpm,
       unattributedPpm,
       deterministic,
+      retrieval: { cited: cited.length, citedEarning: cited.filter((c) => earning.has(c.id)).length },
     };
   },
 };
