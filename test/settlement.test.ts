@@ -3,6 +3,7 @@
  * payment channels with vouchers (forged, foreign and replayed ones refused), signed receipts, an epoch closed,
  * recomputed from its public export, finalized and claimed.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -352,5 +353,44 @@ describe('payable inference', () => {
       claimedWei: claim.cumulative.toString(),
       byModel: [{ model: MODEL, receipts: 4 }],
     });
+  });
+});
+
+describe('tributary ask', () => {
+  it('asks a paid question from the command line, signing the voucher with the caller key', async () => {
+    const { clients, deployment } = node.chain;
+    const own = await openChannel({
+      clients,
+      deployment,
+      user: STRANGER,
+      node: node.nodeAddress as Address,
+      deposit: 1n * OPEN,
+      durationSeconds: 30 * 86_400,
+    });
+    const bin = join(import.meta.dirname, '..', 'bin', 'tributary.js');
+    const args = ['ask', 'Tell me about rivers.', '--model', MODEL, '--channel', own.toString(), '--max-tokens', '8'];
+    // Asynchronously: the node answering the CLI runs in this process.
+    const run = (account: string) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [bin, ...args, '--api', node.api, '--dev-account', account, '--json'],
+          (e, stdout, stderr) => resolve({ code: e ? Number(e.code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    const r = await run('12');
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { answer: string; tributary: { requestId: string; payment: { fee: string } } };
+    expect(BigInt(out.tributary.payment.fee)).toBeGreaterThan(0n);
+    // The voucher for the answer was sent right away: the channel shows it paid.
+    const c = await createApiClient(node.api).request<{ chargedWei: string; voucherWei: string }>(
+      'GET',
+      `/v1/channels/${own}`,
+    );
+    expect(c.voucherWei).toBe(out.tributary.payment.fee);
+    // Someone else's key cannot spend on this channel.
+    const again = await run('11');
+    expect(again.code).not.toBe(0);
+    expect(again.stdout).toContain('PAYMENT_REQUIRED');
   });
 });

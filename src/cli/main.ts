@@ -1,6 +1,7 @@
 /** The `tributary` command. */
 import { Command, CommanderError } from 'commander';
 import { bigintReplacer, version } from '../core/index.js';
+import { registerAsk } from './commands/ask.js';
 import { registerAttribution } from './commands/attribution.js';
 import { registerDataNet } from './commands/datanet.js';
 import { registerModel } from './commands/model.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerSettlement(program);
   registerAttribution(program);
+  registerAsk(program);
 
   program
     .command('demo')

@@ -22,7 +22,7 @@ function addressArg(v: string, what: string): Address {
   return getAddress(v);
 }
 
-function openAmount(v: string, flag: string): bigint {
+export function openAmount(v: string, flag: string): bigint {
   try {
     const wei = parseUnits(v, 18);
     if (wei > 0n) return wei;
@@ -36,7 +36,7 @@ function openAmount(v: string, flag: string): bigint {
   );
 }
 
-function positiveInt(v: string, flag: string): number {
+export function positiveInt(v: string, flag: string): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 1)
     throw new BaseError('INVALID_ARGUMENT', `Invalid ${flag} "${v}": expected a positive integer`, {
