@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Address, type Hex, keccak256, parseUnits, type TransactionReceipt, toHex } from 'viem';
+import { type Address, keccak256, parseUnits, type TransactionReceipt, toHex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import {
   advanceTime,

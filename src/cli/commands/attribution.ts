@@ -18,7 +18,6 @@ import {
   readCorpus,
   type SpanTokenizer,
   serializeAttribution,
-  spanIndexFromData,
   writeSpanIndex,
 } from '../../attribution/index.js';
 import { BaseError } from '../../core/index.js';
