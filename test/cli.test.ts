@@ -283,6 +283,8 @@ describe('tributary index / attribute (audits anyone can run)', () => {
     await run(['index', 'build', '--corpus', corpus, '--out', join(dir, 'idx2'), '--json']);
     const other = await run(['index', 'count', '--index', join(dir, 'idx2'), '--text', 'amber', '--model', 'bundled']);
     expect(other.stderr).toContain('was built with tokenizer word-fnv1a-mod65535-v1, not bpe-sha256-');
+    const verify = await run(['attribute', '--request', 'cmpl-1', '--verify', '--text', 'x']);
+    expect(verify.stderr).toContain('To verify a served answer pass its --text and one of --message or --prompt');
     const gradient = await run(['attribute', '--corpus', corpus, '--text', 'x', '--method', 'gradient']);
     expect(gradient.stderr).toContain('The gradient method needs a model with stored per-example gradients');
   });
@@ -296,13 +298,19 @@ describe('tributary demo', () => {
       ok: boolean;
       stages: {
         chain: Record<string, unknown>;
-        attribution: { deterministic: boolean; sharesPpm: Record<string, number>; unattributedPpm: number };
+        attribution: {
+          deterministic: boolean;
+          cliVerified: boolean;
+          sharesPpm: Record<string, number>;
+          unattributedPpm: number;
+        };
         settlement: Record<string, unknown>;
       };
     };
     expect(last.ok).toBe(true);
     const attribution = last.stages.attribution;
     expect(attribution.deterministic).toBe(true);
+    expect(attribution.cliVerified).toBe(true);
     expect(Object.values(attribution.sharesPpm).reduce((a, b) => a + b, 0) + attribution.unattributedPpm).toBe(
       1_000_000,
     );

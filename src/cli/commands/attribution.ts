@@ -1,17 +1,9 @@
-/**
- * Audits anyone can run: `tributary index build|count` over a JSONL corpus, and `tributary attribute` of a text
- * against a corpus (recomputed locally) or of a request the node served (as the node stored and signed it).
- */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   type AttributionResult,
   buildSpanIndexFromTexts,
-  type CorpusRow,
   createCorpusAttributor,
-  createGradientScorer,
   createWordTokenizer,
-  loadGradientArtifacts,
   modelSpanTokenizer,
   openSpanIndex,
   parseMethods,
@@ -21,7 +13,9 @@ import {
   writeSpanIndex,
 } from '../../attribution/index.js';
 import { BaseError } from '../../core/index.js';
-import { baseModelFromGguf, bundledBaseModel } from '../../engine/index.js';
+import { formatChat } from '../../engine/index.js';
+import { createAttributionAudit, gradientScorerFromNode } from '../attribution-audit.js';
+import { exitCodeByCode } from '../exit-codes.js';
 import { isJson } from '../options.js';
 import { createOutput } from '../output.js';
 import { publicApi } from '../remote.js';
@@ -36,26 +30,6 @@ function humanAttribution(r: AttributionResult): string {
   lines.push(`  unattributed  ${(r.unattributedPpm / 10_000).toFixed(2)}%`);
   for (const s of r.spans) lines.push(`  span [${s.start}, ${s.end}) "${s.text}" ← ${s.contributionIds.join(', ')}`);
   return lines.join('\n');
-}
-
-/** The gradient scorer of a served model, from its training receipt and the blobs it names on a node. */
-async function gradientFromNode(o: { api?: string }, receiptCid: string, rows: CorpusRow[]) {
-  const api = publicApi(o);
-  const readBlob = async (cid: string) => {
-    const res = await fetch(`${api.baseUrl}/v1/blobs/${encodeURIComponent(cid)}`);
-    return res.ok ? new Uint8Array(await res.arrayBuffer()) : null;
-  };
-  const base = baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path)));
-  const artifacts = await loadGradientArtifacts(receiptCid, readBlob, base);
-  if (!artifacts)
-    throw new BaseError(
-      'NOT_FOUND',
-      `Training receipt ${receiptCid} is not on ${api.baseUrl} or names no gradient index`,
-      {
-        details: { field: '--training-receipt', receiptCid },
-      },
-    );
-  return createGradientScorer(rows, artifacts);
 }
 
 export function registerAttribution(program: Command): void {
@@ -112,6 +86,8 @@ export function registerAttribution(program: Command): void {
       "enables the gradient method: the model's training receipt, read with its adapter and gradient index from --api",
     )
     .option('--request <id>', "a served request's id: its attribution as the node stored it")
+    .option('--verify', 'with --request: recompute it from public data (--text, and --message or --prompt) and compare')
+    .option('--message <text>', 'with --verify: the chat message that was asked')
     .option(
       '--api <url>',
       'node API for --request and --training-receipt (default $TRIBUTARY_API or http://127.0.0.1:7420)',
@@ -119,6 +95,40 @@ export function registerAttribution(program: Command): void {
     .action(async (o: Record<string, string | undefined>, cmd: Command) => {
       const out = createOutput(isJson(cmd));
       let result: AttributionResult;
+      if (o.request && o.verify) {
+        if (o.text === undefined || (o.prompt === undefined) === (o.message === undefined))
+          throw new BaseError(
+            'INVALID_ARGUMENT',
+            'To verify a served answer pass its --text and one of --message or --prompt',
+            {
+              details: { field: o.text === undefined ? '--text' : '--message' },
+            },
+          );
+        const audit = createAttributionAudit(publicApi(o).baseUrl);
+        try {
+          const r = await audit.verify({
+            requestId: o.request,
+            prompt: o.prompt ?? formatChat([{ role: 'user', content: o.message as string }]),
+            output: o.text,
+            ...(o.trainingReceipt ? { trainingReceipt: o.trainingReceipt } : {}),
+          });
+          const summary = {
+            requestId: r.requestId,
+            matches: r.matches,
+            matchesReceipt: r.matchesReceipt,
+            firstDifference: r.firstDifference,
+          };
+          out.result(summary, () =>
+            r.matches && r.matchesReceipt
+              ? `Recomputed from public data: identical to what the node stored and signed (${r.stored.methods.join(', ')})`
+              : `MISMATCH: recomputed differs from the stored attribution at byte ${r.firstDifference}; stored matches receipt: ${r.matchesReceipt}`,
+          );
+          if (!(r.matches && r.matchesReceipt)) process.exitCode = exitCodeByCode.CONFLICT;
+        } finally {
+          await audit.dispose();
+        }
+        return;
+      }
       if (o.request) {
         const api = publicApi(o);
         result = (
@@ -134,7 +144,9 @@ export function registerAttribution(program: Command): void {
           });
         const tokenizer = tokenizerFor(o.model);
         const rows = readCorpus(o.corpus);
-        const gradient = o.trainingReceipt ? await gradientFromNode(o, o.trainingReceipt, rows) : undefined;
+        const gradient = o.trainingReceipt
+          ? await gradientScorerFromNode(publicApi(o).baseUrl, o.trainingReceipt, rows)
+          : undefined;
         // `all` means every method this corpus and model support; naming gradient without gradients is an error.
         const methods = parseMethods(o.method ?? 'span').filter(
           (m) => o.method !== 'all' || m !== 'gradient' || gradient,

@@ -4,88 +4,96 @@
  * from the DataNet version's public export — twice — as any auditor would: the same bytes every time.
  */
 
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
-import type { Hex } from 'viem';
 import {
   type AttributionMethod,
   type AttributionResult,
-  type CorpusRow,
-  createCorpusAttributor,
-  createGradientScorer,
-  loadGradientArtifacts,
-  modelSpanTokenizer,
   PPM,
   serializeAttribution,
   toPpm,
 } from '../../../attribution/index.js';
 import { BaseError, createApiClient } from '../../../core/index.js';
-import { baseModelFromGguf, bundledBaseModel, formatChat } from '../../../engine/index.js';
+import { formatChat } from '../../../engine/index.js';
+import { type AuditResult, createAttributionAudit } from '../../attribution-audit.js';
 import type { DemoStage } from '../context.js';
 import { demoPayer } from '../payer.js';
 import { DEMO_MODEL } from './factory.js';
 
 interface Served {
   attribution: AttributionResult;
-  matchesReceipt: boolean;
+}
+
+/** The repository's `bin/tributary.js` (this file sits four levels below the root in src/ and in dist/). */
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'bin', 'tributary.js');
+
+function verifyWithCli(api: string, a: { question: string; answer: string; requestId: string }): Promise<boolean> {
+  const args = ['attribute', '--request', a.requestId, '--verify', '--message', a.question, '--text', a.answer];
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args, '--api', api, '--json'], (e, stdout) => {
+      try {
+        const r = JSON.parse(stdout) as { matches?: boolean; matchesReceipt?: boolean };
+        resolve(!e && r.matches === true && r.matchesReceipt === true);
+      } catch {
+        resolve(false);
+      }
+    });
+  });
 }
 
 export const attributionStage: DemoStage = {
   name: 'attribution',
   async run({ node, out, reports }) {
     const serving = reports.serving as { answers: { question: string; answer: string; requestId: string }[] };
-    const dataNet = reports.datanet as { dataNetId: string; version: number };
     const api = createApiClient(node.api);
-    const rows: CorpusRow[] = [];
-    for await (const line of node.datanets.exportVersion(BigInt(dataNet.dataNetId), dataNet.version)) {
-      const r = JSON.parse(line) as CorpusRow;
-      rows.push({ id: r.id, contributor: r.contributor, text: r.text });
-    }
-    // Two independent auditors: fresh tokenizer and indexes each, same public inputs.
-    const lineage = {
-      id: dataNet.dataNetId,
-      version: dataNet.version,
-      root: (reports.factory as { dataNetRoot: Hex }).dataNetRoot,
-    };
-    // The gradient method from public artifacts: the training receipt names the adapter and gradient index blobs.
-    const readBlob = async (cid: string) => {
-      const res = await fetch(`${node.api}/v1/blobs/${cid}`);
-      return res.ok ? new Uint8Array(await res.arrayBuffer()) : null;
-    };
-    const base = baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path)));
-    const factory = reports.factory as { receiptCid: string };
-    const artifacts = await loadGradientArtifacts(factory.receiptCid, readBlob, base);
-    if (!artifacts) throw new BaseError('INTERNAL', 'The demo model was trained without a gradient index', {});
-    const auditors = [0, 1].map(() => ({
-      corpus: createCorpusAttributor({ rows, tokenizer: modelSpanTokenizer('bundled'), dataNet: lineage }),
-      gradient: createGradientScorer(rows, artifacts),
-    }));
-    const methods: AttributionMethod[] = ['span', 'gradient', 'rag'];
+    // Two independent auditors, each with its own indexes and gradient scorer, from the node's public API only.
+    const auditors = [createAttributionAudit(node.api), createAttributionAudit(node.api)];
     const totals = new Map<string, number>();
     let deterministic = true;
-    for (const a of serving.answers) {
-      const served = await api.request<Served>('GET', `/v1/attributions/${a.requestId}`);
-      if (!served.matchesReceipt)
-        throw new BaseError('INTERNAL', `The attribution of ${a.requestId} does not match its signed receipt`, {
-          details: { requestId: a.requestId },
-        });
-      const input = { prompt: formatChat([{ role: 'user', content: a.question }]), output: a.answer, methods };
-      const recomputed: string[] = [];
-      for (const x of auditors)
-        recomputed.push(serializeAttribution(await x.corpus.attribute({ ...input, gradient: x.gradient.score })));
-      const same = recomputed.every((r) => r === serializeAttribution(served.attribution));
-      if (!same) {
-        const stored = serializeAttribution(served.attribution);
-        const at = [...stored].findIndex((c, i) => c !== recomputed[0]?.[i]);
-        out.note(
-          `  ✗ ${a.requestId}: recomputed attribution differs from the node's at ${at}: ${stored.slice(at - 40, at + 80)} vs ${recomputed[0]?.slice(at - 40, at + 80)}`,
-        );
+    let methods: AttributionMethod[] = [];
+    try {
+      for (const a of serving.answers) {
+        const input = {
+          requestId: a.requestId,
+          prompt: formatChat([{ role: 'user', content: a.question }]),
+          output: a.answer,
+        };
+        const audits = [];
+        for (const auditor of auditors) audits.push(await auditor.verify(input));
+        const [first] = audits as [AuditResult];
+        if (!first.matchesReceipt)
+          throw new BaseError('INTERNAL', `The attribution of ${a.requestId} does not match its signed receipt`, {
+            details: { requestId: a.requestId },
+          });
+        for (const x of audits.filter((x) => !x.matches)) {
+          const stored = serializeAttribution(x.stored);
+          const at = x.firstDifference;
+          out.note(
+            `  ✗ ${a.requestId}: recomputed attribution differs from the node's at ${at}: ${stored.slice(Math.max(0, at - 40), at + 80)}`,
+          );
+        }
+        deterministic &&= audits.every((x) => x.matches);
+        methods = first.stored.methods;
+        for (const [who, ppm] of Object.entries(first.stored.sharesPpm)) totals.set(who, (totals.get(who) ?? 0) + ppm);
+        totals.set('unattributed', (totals.get('unattributed') ?? 0) + first.stored.unattributedPpm);
       }
-      deterministic &&= same;
-      for (const [who, ppm] of Object.entries(served.attribution.sharesPpm))
-        totals.set(who, (totals.get(who) ?? 0) + ppm);
-      totals.set('unattributed', (totals.get('unattributed') ?? 0) + served.attribution.unattributedPpm);
+    } finally {
+      for (const auditor of auditors) await auditor.dispose();
     }
+    // And once through the command anyone can run: `tributary attribute --request … --verify`.
+    const first = serving.answers[0];
+    const cliVerified = first ? await verifyWithCli(node.api, first) : false;
+    if (!methods.includes('gradient'))
+      throw new BaseError(
+        'INTERNAL',
+        'The demo model was trained with a gradient index, but its answers were not attributed by gradient',
+        {
+          details: { methods },
+        },
+      );
+
     // The answers' shares pooled (each answer counts equally), again as integers summing to a million.
     const pooled = toPpm(totals, PPM);
     const unattributedPpm = pooled.get('unattributed') ?? 0;
@@ -95,7 +103,6 @@ export const attributionStage: DemoStage = {
     out.note(
       `  ${serving.answers.length} answers attributed; top contributor ${topContributor}, ${unattributedPpm} ppm unattributed`,
     );
-    for (const x of auditors) x.gradient.dispose();
 
     // Served with retrieval: passages of the DataNet go before the question, and the ones the answer uses earn.
     const payer = await demoPayer(node);
@@ -122,6 +129,7 @@ export const attributionStage: DemoStage = {
       sharesPpm,
       unattributedPpm,
       deterministic,
+      cliVerified,
       retrieval: { cited: cited.length, citedEarning: cited.filter((c) => earning.has(c.id)).length },
     };
   },
