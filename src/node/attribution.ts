@@ -61,7 +61,10 @@ export function createNodeAttribution(deps: {
       scorers.set(receiptCid, s);
       if (scorers.size > CACHED_VERSIONS) {
         const oldest = scorers.keys().next().value as string;
-        void scorers.get(oldest)?.then((x) => x?.dispose());
+        void scorers.get(oldest)?.then(
+          (x) => x?.dispose(),
+          () => undefined, // a scorer that failed to build holds nothing
+        );
         scorers.delete(oldest);
       }
     }
