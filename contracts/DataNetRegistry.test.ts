@@ -5,10 +5,7 @@
  */
 import fc from 'fast-check';
 import {
-  type Abi,
-  type Account,
   type Address,
-  type ContractFunctionName,
   createPublicClient,
   getAddress,
   type HDAccount,
@@ -25,17 +22,9 @@ import {
   zeroHash,
 } from 'viem';
 import { describe, expect, it } from 'vitest';
-import {
-  type ContractCall,
-  contractError,
-  DataNetRegistryArtifact,
-  merkleTree,
-  OPEN,
-  sendTx,
-  verifyMerkleProof,
-} from '../src/chain/index.js';
+import { contractError, DataNetRegistryArtifact, merkleTree, OPEN, verifyMerkleProof } from '../src/chain/index.js';
 import { contributionId } from '../src/datanets/index.js';
-import { expectRevert, type TestChain, useTestChain } from '../test/fixtures/chain.js';
+import { expectRevert, send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
 
 const chain = useTestChain();
 
@@ -49,33 +38,6 @@ const TREASURY = getAddress(`0x${'7e'.repeat(20)}`);
 
 const registryOf = (c: TestChain) =>
   ({ address: c.deployment.contracts.DataNetRegistry, abi, contract: 'DataNetRegistry' }) as const;
-
-/**
- * Sends through the project's `sendTx` with the next block pinned to the latest block's timestamp, so that the
- * simulation, the gas estimate and the mined block see the same time (time-dependent outcomes such as the bond
- * unlock are then exact). A refused call mines an empty block to use up the pin.
- */
-async function send<const TAbi extends Abi, TName extends ContractFunctionName<TAbi, 'nonpayable' | 'payable'>>(
-  c: TestChain,
-  account: Account | Address,
-  call: ContractCall<TAbi, TName>,
-): Promise<TransactionReceipt> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp: (await c.clients.public.getBlock()).timestamp });
-  try {
-    return await sendTx(c.clients, account, call);
-  } catch (e) {
-    await test.mine({ blocks: 1 });
-    throw e;
-  }
-}
-
-/** Mines one block at exactly `timestamp` (so that the next simulation runs at that time). */
-async function warpTo(c: TestChain, timestamp: bigint): Promise<void> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp });
-  await test.mine({ blocks: 1 });
-}
 
 const blockTime = async (c: TestChain, receipt?: TransactionReceipt) =>
   (await c.clients.public.getBlock(receipt ? { blockNumber: receipt.blockNumber } : {})).timestamp;

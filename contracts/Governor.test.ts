@@ -1,35 +1,29 @@
 import {
-  type Abi,
-  type Account,
   type Address,
-  type ContractFunctionName,
   type HDAccount,
   type Hex,
   keccak256,
   padHex,
   parseEventLogs,
   stringToHex,
-  type TransactionReceipt,
   toHex,
   zeroAddress,
   zeroHash,
 } from 'viem';
 import { describe, expect, it } from 'vitest';
 import {
-  type ContractCall,
   contractError,
   encodeCall,
   OPEN,
   passProposal,
   roleIds,
   StakingArtifact,
-  sendTx,
   stakingRoles,
   TimelockArtifact,
   TOTAL_SUPPLY,
   TributaryGovernorArtifact,
 } from '../src/chain/index.js';
-import { expectRevert, type TestChain, useTestChain } from '../test/fixtures/chain.js';
+import { expectRevert, send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
 
 const chain = useTestChain();
 
@@ -44,37 +38,6 @@ const bitmap = (...states: number[]) =>
   );
 
 const blockTime = async (c: TestChain) => (await c.clients.public.getBlock()).timestamp;
-/** Mines one block at exactly `timestamp` (so that the next simulation runs at that time). */
-async function warpTo(c: TestChain, timestamp: bigint): Promise<void> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp });
-  await test.mine({ blocks: 1 });
-}
-/**
- * Sends through the project's `sendTx` with the next block pinned to the latest block's timestamp, so that the
- * simulation (run at the latest block), the gas estimate and the mined block all see the same time.
- *
- * Why: `sendTx` sends with the node's bare gas estimate. A write that pushes a timestamp checkpoint (Staking's
- * stake history, OPEN's ERC20Votes) costs ~20-45k gas more when its block starts a new timestamp than when it
- * overwrites the last checkpoint, and anvil estimates at the wall-clock second of the estimate: when that second
- * ticks before the block is mined, the transaction runs out of gas ("reverted on chain"). Pinning also makes
- * time-dependent outcomes (withdrawals, voting windows) exact. A refused call mines an empty block to use up the
- * pin, so that a later `advanceTime` is not swallowed by it.
- */
-async function send<const TAbi extends Abi, TName extends ContractFunctionName<TAbi, 'nonpayable' | 'payable'>>(
-  c: TestChain,
-  account: Account | Address,
-  call: ContractCall<TAbi, TName>,
-): Promise<TransactionReceipt> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp: (await c.clients.public.getBlock()).timestamp });
-  try {
-    return await sendTx(c.clients, account, call);
-  } catch (e) {
-    await test.mine({ blocks: 1 });
-    throw e;
-  }
-}
 const readGovernor = <T>(c: TestChain, functionName: string, args: readonly unknown[] = []) =>
   c.clients.public.readContract({ ...c.governor, functionName, args } as never) as Promise<T>;
 const readTimelock = <T>(c: TestChain, functionName: string, args: readonly unknown[] = []) =>

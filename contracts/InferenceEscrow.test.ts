@@ -5,10 +5,8 @@
  * chain or escrow, malformed signatures, unknown and closed channels.
  */
 import {
-  type Abi,
   type Account,
   type Address,
-  type ContractFunctionName,
   concat,
   type HDAccount,
   type Hex,
@@ -29,17 +27,15 @@ import {
 } from 'viem';
 import { describe, expect, it } from 'vitest';
 import {
-  type ContractCall,
   contractError,
   deployContract,
   InferenceEscrowArtifact,
   OPEN,
   RewardDistributorArtifact,
   roleIds,
-  sendTx,
   signPermit,
 } from '../src/chain/index.js';
-import { expectRevert, type TestChain, useTestChain } from '../test/fixtures/chain.js';
+import { expectRevert, send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
 
 const chain = useTestChain();
 
@@ -63,28 +59,6 @@ interface Voucher {
 }
 
 // ------------------------------------------------------------------------------------------------- helpers
-
-/** Sends with the next block pinned to the latest block's time (see Staking.test.ts for why). */
-async function send<const TAbi extends Abi, TName extends ContractFunctionName<TAbi, 'nonpayable' | 'payable'>>(
-  c: TestChain,
-  account: Account | Address,
-  call: ContractCall<TAbi, TName>,
-): Promise<TransactionReceipt> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp: (await c.clients.public.getBlock()).timestamp });
-  try {
-    return await sendTx(c.clients, account, call);
-  } catch (e) {
-    await test.mine({ blocks: 1 });
-    throw e;
-  }
-}
-
-async function warpTo(c: TestChain, timestamp: bigint): Promise<void> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp });
-  await test.mine({ blocks: 1 });
-}
 
 const escrowAt = (address: Address) =>
   ({ address, abi: InferenceEscrowArtifact.abi, contract: 'InferenceEscrow' }) as const;

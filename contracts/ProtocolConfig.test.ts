@@ -3,27 +3,10 @@
  * validation (a fresh instance per case), owner-only setters (refused to everyone else, accepted from the
  * impersonated timelock with their events) and one full governance proposal that changes the split.
  */
-import {
-  type Abi,
-  type Account,
-  type Address,
-  type ContractFunctionName,
-  type HDAccount,
-  parseEventLogs,
-  type TransactionReceipt,
-  zeroAddress,
-} from 'viem';
+import { type Account, type Address, type HDAccount, parseEventLogs, type TransactionReceipt, zeroAddress } from 'viem';
 import { describe, expect, it } from 'vitest';
-import {
-  type ContractCall,
-  deployContract,
-  encodeCall,
-  OPEN,
-  ProtocolConfigArtifact,
-  passProposal,
-  sendTx,
-} from '../src/chain/index.js';
-import { expectRevert, type TestChain, useTestChain } from '../test/fixtures/chain.js';
+import { deployContract, encodeCall, OPEN, ProtocolConfigArtifact, passProposal } from '../src/chain/index.js';
+import { expectRevert, send, type TestChain, useTestChain } from '../test/fixtures/chain.js';
 
 const chain = useTestChain();
 
@@ -52,22 +35,6 @@ const defaults = (c: TestChain): Params => ({
   challengeBond: 1_000n * OPEN,
   platformTreasury: c.timelock.address,
 });
-
-/** Sends with the next block pinned to the latest block's time (see Staking.test.ts for why). */
-async function send<const TAbi extends Abi, TName extends ContractFunctionName<TAbi, 'nonpayable' | 'payable'>>(
-  c: TestChain,
-  account: Account | Address,
-  call: ContractCall<TAbi, TName>,
-): Promise<TransactionReceipt> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp: (await c.clients.public.getBlock()).timestamp });
-  try {
-    return await sendTx(c.clients, account, call);
-  } catch (e) {
-    await test.mine({ blocks: 1 });
-    throw e;
-  }
-}
 
 const config = (c: TestChain) =>
   ({

@@ -6,10 +6,8 @@
  * claiming.
  */
 import {
-  type Abi,
   type Account,
   type Address,
-  type ContractFunctionName,
   encodeAbiParameters,
   type HDAccount,
   type Hex,
@@ -24,7 +22,6 @@ import {
 import { privateKeyToAddress } from 'viem/accounts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  type ContractCall,
   contractError,
   deployContract,
   encodeCall,
@@ -36,11 +33,10 @@ import {
   RewardDistributorArtifact,
   roleIds,
   StakingArtifact,
-  sendTx,
   stakingRoles,
   standardLeaf,
 } from '../src/chain/index.js';
-import { expectRevert, type TestChain, useTestChain } from '../test/fixtures/chain.js';
+import { expectRevert, send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
 
 const chain = useTestChain();
 
@@ -54,28 +50,6 @@ const CID = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi';
 const { validator, servingNode, agent } = stakingRoles;
 
 // ------------------------------------------------------------------------------------------------- helpers
-
-/** Sends with the next block pinned to the latest block's time (see Staking.test.ts for why). */
-async function send<const TAbi extends Abi, TName extends ContractFunctionName<TAbi, 'nonpayable' | 'payable'>>(
-  c: TestChain,
-  account: Account | Address,
-  call: ContractCall<TAbi, TName>,
-): Promise<TransactionReceipt> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp: (await c.clients.public.getBlock()).timestamp });
-  try {
-    return await sendTx(c.clients, account, call);
-  } catch (e) {
-    await test.mine({ blocks: 1 });
-    throw e;
-  }
-}
-
-async function warpTo(c: TestChain, timestamp: bigint): Promise<void> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp });
-  await test.mine({ blocks: 1 });
-}
 
 const distributor = (c: TestChain) =>
   ({

@@ -15,10 +15,7 @@
  */
 import fc from 'fast-check';
 import {
-  type Abi,
-  type Account,
   type Address,
-  type ContractFunctionName,
   createPublicClient,
   type HDAccount,
   type Hex,
@@ -35,19 +32,17 @@ import {
 import { privateKeyToAddress } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import {
-  type ContractCall,
   InferenceEscrowArtifact,
   merkleTree,
   OPEN,
   RewardDistributorArtifact,
   roleIds,
   StakingArtifact,
-  sendTx,
   stakingRoles,
   standardLeaf,
 } from '../src/chain/index.js';
 import { BaseError } from '../src/core/index.js';
-import { type TestChain, useTestChain } from '../test/fixtures/chain.js';
+import { send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
 
 const chain = useTestChain();
 
@@ -56,28 +51,6 @@ const WINDOW = DAY;
 const BOND = 1_000n * OPEN;
 
 // ----------------------------------------------------------------------------------------------- shared driver
-
-/** Sends with the next block pinned to the latest block's time (see Staking.test.ts for why). */
-async function send<const TAbi extends Abi, TName extends ContractFunctionName<TAbi, 'nonpayable' | 'payable'>>(
-  c: TestChain,
-  account: Account | Address,
-  call: ContractCall<TAbi, TName>,
-): Promise<TransactionReceipt> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp: (await c.clients.public.getBlock()).timestamp });
-  try {
-    return await sendTx(c.clients, account, call);
-  } catch (e) {
-    await test.mine({ blocks: 1 });
-    throw e;
-  }
-}
-
-async function warpTo(c: TestChain, timestamp: bigint): Promise<void> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp });
-  await test.mine({ blocks: 1 });
-}
 
 /** What the model expects of a transaction: a revert with `error(args)`, or success, then `apply` at time `t`. */
 type Expectation =

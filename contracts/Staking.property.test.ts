@@ -6,10 +6,7 @@
  */
 import fc from 'fast-check';
 import {
-  type Abi,
-  type Account,
   type Address,
-  type ContractFunctionName,
   createPublicClient,
   type HDAccount,
   http,
@@ -21,9 +18,9 @@ import {
   type TransactionReceipt,
 } from 'viem';
 import { describe, expect, it } from 'vitest';
-import { type ContractCall, OPEN, roleIds, StakingArtifact, sendTx, TOTAL_SUPPLY } from '../src/chain/index.js';
+import { OPEN, roleIds, StakingArtifact, TOTAL_SUPPLY } from '../src/chain/index.js';
 import { BaseError } from '../src/core/index.js';
-import { type TestChain, useTestChain } from '../test/fixtures/chain.js';
+import { send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
 
 const chain = useTestChain();
 
@@ -235,33 +232,6 @@ type Expectation =
   | { error?: undefined; apply: (t: bigint, receipt: TransactionReceipt) => void };
 
 // ----------------------------------------------------------------------------------------------------- driver
-
-/**
- * Sends with the next block pinned to the latest block's timestamp, so that the simulation (at the latest block),
- * the gas estimate and the mined block agree on the time (see Staking.test.ts: with `sendTx`'s bare gas estimate
- * a checkpoint write can run out of gas when the wall-clock second ticks between estimate and mining). A refused
- * call mines an empty block to use up the pin.
- */
-async function send<const TAbi extends Abi, TName extends ContractFunctionName<TAbi, 'nonpayable' | 'payable'>>(
-  c: TestChain,
-  account: Account | Address,
-  call: ContractCall<TAbi, TName>,
-): Promise<TransactionReceipt> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp: (await c.clients.public.getBlock()).timestamp });
-  try {
-    return await sendTx(c.clients, account, call);
-  } catch (e) {
-    await test.mine({ blocks: 1 });
-    throw e;
-  }
-}
-
-async function warpTo(c: TestChain, timestamp: bigint): Promise<void> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp });
-  await test.mine({ blocks: 1 });
-}
 
 interface World {
   c: TestChain;

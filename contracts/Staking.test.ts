@@ -1,8 +1,5 @@
 import {
-  type Abi,
-  type Account,
   type Address,
-  type ContractFunctionName,
   type HDAccount,
   keccak256,
   maxUint256,
@@ -14,18 +11,16 @@ import {
 import { describe, expect, it } from 'vitest';
 import {
   advanceTime,
-  type ContractCall,
   contractError,
   encodeCall,
   OPEN,
   passProposal,
   roleIds,
   StakingArtifact,
-  sendTx,
   signPermit,
   stakingRoles,
 } from '../src/chain/index.js';
-import { expectRevert, type TestChain, useTestChain } from '../test/fixtures/chain.js';
+import { expectRevert, send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
 
 const chain = useTestChain();
 
@@ -35,32 +30,6 @@ const DAY = 86_400n;
 const UNBONDING = 7n * DAY;
 const MINIMUM: Record<Role, bigint> = { 0: 10_000n * OPEN, 1: 1_000n * OPEN, 2: 100n * OPEN };
 const reason = (text: string) => keccak256(stringToHex(text));
-
-/**
- * Sends through the project's `sendTx` with the next block pinned to the latest block's timestamp, so that the
- * simulation (run at the latest block), the gas estimate and the mined block all see the same time.
- *
- * Why: `sendTx` sends with the node's bare gas estimate. A write that pushes a timestamp checkpoint (Staking's
- * stake history, OPEN's ERC20Votes) costs ~20-45k gas more when its block starts a new timestamp than when it
- * overwrites the last checkpoint, and anvil estimates at the wall-clock second of the estimate: when that second
- * ticks before the block is mined, the transaction runs out of gas ("reverted on chain"). Pinning also makes
- * time-dependent outcomes (withdrawals, voting windows) exact. A refused call mines an empty block to use up the
- * pin, so that a later `advanceTime` is not swallowed by it.
- */
-async function send<const TAbi extends Abi, TName extends ContractFunctionName<TAbi, 'nonpayable' | 'payable'>>(
-  c: TestChain,
-  account: Account | Address,
-  call: ContractCall<TAbi, TName>,
-): Promise<TransactionReceipt> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp: (await c.clients.public.getBlock()).timestamp });
-  try {
-    return await sendTx(c.clients, account, call);
-  } catch (e) {
-    await test.mine({ blocks: 1 });
-    throw e;
-  }
-}
 
 const users = (c: TestChain, n: number): HDAccount[] => {
   const out = c.users.slice(0, n);
@@ -103,12 +72,6 @@ const totals = async (c: TestChain) => ({
 });
 const blockTime = async (c: TestChain, receipt?: TransactionReceipt) =>
   (await c.clients.public.getBlock(receipt ? { blockNumber: receipt.blockNumber } : {})).timestamp;
-/** Mines one block at exactly `timestamp` (so that the next simulation runs at that time). */
-async function warpTo(c: TestChain, timestamp: bigint): Promise<void> {
-  const test = c.clients.test();
-  await test.setNextBlockTimestamp({ timestamp });
-  await test.mine({ blocks: 1 });
-}
 /** A view call whose revert surfaces as CONTRACT_REVERTED, like a transaction's would. */
 const viewCall = <T>(p: Promise<T>, label: string): Promise<T> =>
   p.catch((e: unknown) => {
