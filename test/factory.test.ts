@@ -11,10 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CorpusRow,
   createCorpusAttributor,
-  createGradientScorer,
   createWordTokenizer,
-  type GradientArtifacts,
-  loadGradientArtifacts,
+  gradientScorerFromReceipt,
 } from '../src/attribution/index.js';
 import { silentLogger } from '../src/core/index.js';
 import {
@@ -196,8 +194,8 @@ describe('ModelFactory', () => {
       rows.push({ id: r.id, contributor: r.contributor, text: r.text });
     }
     const base = baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path)));
-    const artifacts = await loadGradientArtifacts(first.receiptCid, (cid) => blobs.get(cid), base);
-    const scorer = createGradientScorer(rows, artifacts as GradientArtifacts);
+    const scorer = await gradientScorerFromReceipt(first.receiptCid, (cid) => blobs.get(cid), base, rows);
+    if (!scorer) throw new Error('the training receipt names no gradient index');
     const attributor = createCorpusAttributor({ rows, tokenizer: createWordTokenizer() });
     const trained = new Set(receipt.examples.filter((e) => e.split === 'train').map((e) => e.contributionId));
     let hits = 0;

@@ -5,7 +5,13 @@
  * training example make this answer more likely?"
  */
 import { BaseError } from '../core/index.js';
-import { adapterFromGguf, createTokenizer, type LlamaWeights, type Vocabulary } from '../engine/index.js';
+import {
+  adapterFromGguf,
+  createTokenizer,
+  type LlamaWeights,
+  type Tokenizer,
+  type Vocabulary,
+} from '../engine/index.js';
 import type { GradientScorer } from './attributor.js';
 import type { CorpusRow } from './corpus-file.js';
 import { createInfluenceScorer, decodeGradientIndex, type GradientSequence } from './gradient/index.js';
@@ -22,15 +28,10 @@ export interface GradientArtifacts {
 /** The identity the gradient index records for a model's tokenizer (the span tokenizer's id). */
 export const gradientTokenizerId = (vocab: Vocabulary): string => spanTokenizerOf(vocab).id;
 
-export function querySequence(
-  vocab: Vocabulary,
-  contextLength: number,
-  prompt: string,
-  output: string,
-): GradientSequence {
-  const t = createTokenizer(vocab);
-  const p = t.encode(prompt);
-  const o = [...t.encode(output), vocab.eosId];
+/** Prompt then answer then end-of-text, the loss on the answer; the prompt's start is cut to fit the context. */
+function querySequence(tokenizer: Tokenizer, contextLength: number, prompt: string, output: string): GradientSequence {
+  const p = tokenizer.encode(prompt);
+  const o = [...tokenizer.encode(output), tokenizer.vocab.eosId];
   // Keep the answer whole and as much of the prompt's end as fits the context.
   const keep = Math.max(0, Math.min(p.length, contextLength + 1 - o.length));
   const tokens = [...p.slice(p.length - keep), ...o].slice(0, contextLength + 1);
@@ -53,9 +54,11 @@ export function createGradientScorer(
     tokenizer: gradientTokenizerId(vocab),
   });
   const position = new Map(rows.map((r, i) => [r.id, i]));
+  const tokenizer = createTokenizer(vocab);
   return {
     async score({ prompt, output }) {
-      const [influence] = await scorer.gradient([querySequence(vocab, weights.config.contextLength, prompt, output)]);
+      const query = querySequence(tokenizer, weights.config.contextLength, prompt, output);
+      const [influence] = await scorer.gradient([query]);
       if (!influence) throw new BaseError('INTERNAL', 'The gradient scorer returned no scores', {});
       const scores = new Float64Array(rows.length);
       index.examples.forEach((e, i) => {
@@ -91,4 +94,15 @@ export async function loadGradientArtifacts(
       details: { receiptCid, adapter: adapterCid, gradientIndex: indexCid },
     });
   return { base, adapter, gradientIndex };
+}
+
+/** The gradient scorer of a model version from its training receipt, or null when it has no gradient index. */
+export async function gradientScorerFromReceipt(
+  receiptCid: string,
+  readBlob: (cid: string) => Promise<Uint8Array | null | undefined>,
+  base: GradientArtifacts['base'],
+  rows: readonly CorpusRow[],
+): Promise<ReturnType<typeof createGradientScorer> | null> {
+  const artifacts = await loadGradientArtifacts(receiptCid, readBlob, base);
+  return artifacts ? createGradientScorer(rows, artifacts) : null;
 }

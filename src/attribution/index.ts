@@ -15,9 +15,9 @@ export * from './gradient/index.js';
 export {
   createGradientScorer,
   type GradientArtifacts,
+  gradientScorerFromReceipt,
   gradientTokenizerId,
   loadGradientArtifacts,
-  querySequence,
 } from './gradient-scorer.js';
 export { modelSpanTokenizer, spanTokenizerOf } from './model-tokenizer.js';
 export * from './rag/index.js';

@@ -11,11 +11,10 @@ import {
   type CorpusAttributor,
   type CorpusRow,
   createCorpusAttributor,
-  createGradientScorer,
   type GradientArtifacts,
-  loadGradientArtifacts,
-  modelSpanTokenizer,
+  gradientScorerFromReceipt,
   serializeAttribution,
+  spanTokenizerOf,
 } from '../attribution/index.js';
 import { BaseError, createApiClient } from '../core/index.js';
 import { baseModelFromGguf, bundledBaseModel } from '../engine/index.js';
@@ -42,26 +41,27 @@ export interface AuditResult {
 }
 
 let base: GradientArtifacts['base'] | undefined;
+/** The served base model, read once per process: gradients need its weights, span tokens its vocabulary. */
+const bundled = () => (base ??= baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path))));
 
 /** The gradient scorer of a served model, from its training receipt and the blobs it names on a node. */
 export async function gradientScorerFromNode(apiUrl: string, receiptCid: string, rows: readonly CorpusRow[]) {
-  base ??= baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path)));
   const readBlob = async (cid: string) => {
     const res = await fetch(`${apiUrl}/v1/blobs/${encodeURIComponent(cid)}`);
     return res.ok ? new Uint8Array(await res.arrayBuffer()) : null;
   };
-  const artifacts = await loadGradientArtifacts(receiptCid, readBlob, base);
-  if (!artifacts)
+  const scorer = await gradientScorerFromReceipt(receiptCid, readBlob, bundled(), rows);
+  if (!scorer)
     throw new BaseError('NOT_FOUND', `Training receipt ${receiptCid} is not on ${apiUrl} or names no gradient index`, {
       details: { field: '--training-receipt', receiptCid },
     });
-  return createGradientScorer(rows, artifacts);
+  return scorer;
 }
 
 export function createAttributionAudit(apiUrl: string) {
   const api = createApiClient(apiUrl);
   const corpora = new Map<string, Promise<CorpusAttributor>>();
-  const scorers = new Map<string, Promise<ReturnType<typeof createGradientScorer>>>();
+  const scorers = new Map<string, ReturnType<typeof gradientScorerFromNode>>();
 
   function corpusOf(dataNet: NonNullable<AttributionResult['dataNet']>): Promise<CorpusAttributor> {
     const key = `${dataNet.id}:${dataNet.version}`;
@@ -76,7 +76,7 @@ export function createAttributionAudit(apiUrl: string) {
             const r = JSON.parse(l) as CorpusRow;
             return { id: r.id, contributor: r.contributor, text: r.text };
           });
-        return createCorpusAttributor({ rows, tokenizer: modelSpanTokenizer('bundled'), dataNet });
+        return createCorpusAttributor({ rows, tokenizer: spanTokenizerOf(bundled().vocab), dataNet });
       })();
       corpora.set(key, c);
     }

@@ -14,12 +14,11 @@ import {
   type CorpusAttributor,
   type CorpusRow,
   createCorpusAttributor,
-  createGradientScorer,
   type GradientScorer,
-  loadGradientArtifacts,
-  modelSpanTokenizer,
+  gradientScorerFromReceipt,
   openSpanIndex,
   type SpanTokenizer,
+  spanTokenizerOf,
   writeSpanIndex,
 } from '../attribution/index.js';
 import { hashObject, type Logger } from '../core/index.js';
@@ -43,8 +42,10 @@ export function createNodeAttribution(deps: {
   dataDir: string;
   log: Logger;
 }) {
-  let tokenizer: SpanTokenizer | undefined;
+  // The served base model, read once: its weights for gradients, its vocabulary for span tokens.
   let base: BaseModelFile | undefined;
+  let tokenizer: SpanTokenizer | undefined;
+  const bundled = () => (base ??= baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path))));
   const cache = new Map<string, Promise<CorpusAttributor>>();
   const scorers = new Map<string, Promise<{ score: GradientScorer; dispose(): void } | null>>();
 
@@ -52,11 +53,8 @@ export function createNodeAttribution(deps: {
   function scorerFor(receiptCid: string, rows: readonly CorpusRow[]) {
     let s = scorers.get(receiptCid);
     if (!s) {
-      s = (async () => {
-        base ??= baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path)));
-        const artifacts = await loadGradientArtifacts(receiptCid, (cid) => deps.blobs.get(cid), base);
-        return artifacts ? createGradientScorer(rows, artifacts) : null;
-      })();
+      // async, so that a failure to read the base model rejects instead of throwing here.
+      s = (async () => gradientScorerFromReceipt(receiptCid, (cid) => deps.blobs.get(cid), bundled(), rows))();
       s.catch(() => scorers.delete(receiptCid));
       scorers.set(receiptCid, s);
       if (scorers.size > CACHED_VERSIONS) {
@@ -81,7 +79,7 @@ export function createNodeAttribution(deps: {
   }
 
   async function build(dataNetId: bigint, version: number, root: Hex): Promise<CorpusAttributor> {
-    tokenizer ??= modelSpanTokenizer('bundled');
+    tokenizer ??= spanTokenizerOf(bundled().vocab);
     const rows = await rowsOf(dataNetId, version);
     const rowsHash = hashObject(rows.map((r) => r.id)).slice(2, 18);
     const dir = join(deps.dataDir, 'indexes', `datanet-${dataNetId}-v${version}-${rowsHash}`);
