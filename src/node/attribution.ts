@@ -99,11 +99,14 @@ export function createNodeAttribution(deps: {
     });
   }
 
-  function attributorFor(dataNetId: bigint, version: number, root: Hex): Promise<CorpusAttributor> {
-    const key = `${dataNetId}:${version}`;
+  /** The attributor of the DataNet version a model was trained on; null without lineage (nothing to attribute to). */
+  async function attributorOf(model: PayableModel): Promise<CorpusAttributor | null> {
+    const l = model.record?.latest;
+    if (!l?.dataNetId || l.dataNetVersion === null || !l.dataNetRoot) return null;
+    const key = `${l.dataNetId}:${l.dataNetVersion}`;
     let a = cache.get(key);
     if (!a) {
-      a = build(dataNetId, version, root);
+      a = build(l.dataNetId, l.dataNetVersion, l.dataNetRoot);
       a.catch(() => cache.delete(key));
       cache.set(key, a);
       if (cache.size > CACHED_VERSIONS) cache.delete(cache.keys().next().value as string);
@@ -114,10 +117,9 @@ export function createNodeAttribution(deps: {
   return {
     /** The settlement hook: null when the model has no DataNet lineage (nothing to attribute to). */
     async attribute(r: { model: PayableModel; prompt: string; output: string }): Promise<AttributionResult | null> {
-      const l = r.model.record?.latest;
-      if (!l?.dataNetId || l.dataNetVersion === null || !l.dataNetRoot) return null;
-      const a = await attributorFor(l.dataNetId, l.dataNetVersion, l.dataNetRoot);
-      const receiptCid = (l as { receiptCid?: string }).receiptCid;
+      const a = await attributorOf(r.model);
+      if (!a) return null;
+      const receiptCid = (r.model.record?.latest as { receiptCid?: string } | undefined)?.receiptCid;
       const scorer = receiptCid ? await scorerFor(receiptCid, a.rows) : null;
       return a.attribute({
         prompt: r.prompt,
@@ -132,10 +134,8 @@ export function createNodeAttribution(deps: {
      * given are the ones cited.
      */
     async retrieve(r: { model: PayableModel; query: string; topK: number }) {
-      const l = r.model.record?.latest;
-      if (!l?.dataNetId || l.dataNetVersion === null || !l.dataNetRoot) return null;
-      const a = await attributorFor(l.dataNetId, l.dataNetVersion, l.dataNetRoot);
-      const hits = a.retrieve(r.query, r.topK);
+      const a = await attributorOf(r.model);
+      const hits = a ? a.retrieve(r.query, r.topK) : [];
       if (hits.length === 0) return null;
       const passages = hits.map(
         (h) => `- ${h.text.length > PASSAGE_CHARS ? `${h.text.slice(0, PASSAGE_CHARS)}…` : h.text}`,
@@ -145,6 +145,5 @@ export function createNodeAttribution(deps: {
         citations: hits.map((h) => ({ id: h.id, contributor: h.contributor })),
       };
     },
-    attributorFor,
   };
 }

@@ -10,6 +10,7 @@ import { createPayingFetch } from '../../settlement/index.js';
 import { isJson } from '../options.js';
 import { createOutput } from '../output.js';
 import { publicApi, type RemoteOptions, signerFrom, withRemoteOptions } from '../remote.js';
+import { shareLines } from './attribution.js';
 import { openAmount, positiveInt } from './settlement.js';
 
 interface Tributary {
@@ -65,10 +66,7 @@ export function registerAsk(program: Command): void {
         if (t.payment) lines.push(`paid ${formatUnits(BigInt(t.payment.fee), 18)} OPEN (receipt ${t.receipt?.id})`);
         if (t.retrieved?.length) lines.push(`retrieved: ${t.retrieved.map((r) => r.id.slice(0, 10)).join(', ')}`);
         if (t.attribution) {
-          lines.push(`attribution (${t.attribution.methods.join(', ')}):`);
-          for (const [who, ppm] of Object.entries(t.attribution.sharesPpm).sort((a, b) => b[1] - a[1]))
-            lines.push(`  ${who}  ${(ppm / 10_000).toFixed(2)}%`);
-          lines.push(`  unattributed  ${(t.attribution.unattributedPpm / 10_000).toFixed(2)}%`);
+          lines.push(`attribution (${t.attribution.methods.join(', ')}):`, ...shareLines(t.attribution));
         }
         return lines.join('\n');
       });

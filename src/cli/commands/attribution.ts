@@ -23,11 +23,17 @@ import { publicApi } from '../remote.js';
 const tokenizerFor = (model?: string): SpanTokenizer => (model ? modelSpanTokenizer(model) : createWordTokenizer());
 const MODEL_FLAG = 'tokenize with this GGUF model\'s tokenizer ("bundled" = the shipped base); default: words';
 
-function humanAttribution(r: AttributionResult): string {
-  const lines = [`methods: ${r.methods.join(', ')}   confidence: ${r.confidence}`];
-  for (const [who, ppm] of Object.entries(r.sharesPpm).sort((a, b) => b[1] - a[1]))
-    lines.push(`  ${who}  ${(ppm / 10_000).toFixed(2)}%`);
+/** Who is paid for an answer, largest share first, in percent: one line each, then the unattributed share. */
+export function shareLines(r: Pick<AttributionResult, 'sharesPpm' | 'unattributedPpm'>): string[] {
+  const lines = Object.entries(r.sharesPpm)
+    .sort((a, b) => b[1] - a[1])
+    .map(([who, ppm]) => `  ${who}  ${(ppm / 10_000).toFixed(2)}%`);
   lines.push(`  unattributed  ${(r.unattributedPpm / 10_000).toFixed(2)}%`);
+  return lines;
+}
+
+function humanAttribution(r: AttributionResult): string {
+  const lines = [`methods: ${r.methods.join(', ')}   confidence: ${r.confidence}`, ...shareLines(r)];
   for (const s of r.spans) lines.push(`  span [${s.start}, ${s.end}) "${s.text}" ← ${s.contributionIds.join(', ')}`);
   return lines.join('\n');
 }
