@@ -1,0 +1,470 @@
+/**
+ * Attacks on settlement (issue 10), one test each, asserting the safety property directly against a real anvil:
+ * fees arrive through InferenceEscrow vouchers redeemed by each serving node, which posts its own epochs to the
+ * RewardDistributor backed by its validator stake; governance (the timelock) resolves challenges.
+ *
+ * 1. An attestor posts a root paying itself and unbonds before governance can slash it.
+ * 3. A root declaring a tiny total whose leaves sum to more than the fees drains the challengers' bonds.
+ * 4. A challenge governance never resolves freezes settlement for everyone.
+ * 5. A stranger posts into a node's epoch sequence and blocks it.
+ * 8. A sock puppet challenges the attestor's own epoch and gets it rejected, cutting the window short.
+ */
+import {
+  type Account,
+  type Address,
+  type HDAccount,
+  type Hex,
+  keccak256,
+  maxUint256,
+  parseEventLogs,
+  stringToHex,
+  type TransactionReceipt,
+} from 'viem';
+import { privateKeyToAddress } from 'viem/accounts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  InferenceEscrowArtifact,
+  merkleTree,
+  OPEN,
+  RewardDistributorArtifact,
+  StakingArtifact,
+  stakingRoles,
+  standardLeaf,
+} from '../src/chain/index.js';
+import { signVoucher } from '../src/settlement/vouchers.js';
+import { expectRevert, send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
+
+const chain = useTestChain();
+
+const DAY = 86_400n;
+const BOND = 1_000n * OPEN;
+/** The validator minimum: the attacking node stakes exactly this. */
+const MIN_STAKE = 10_000n * OPEN;
+/** Fees each node has redeemed when each test starts (more than the minimum stake). */
+const FEES = 12_000n * OPEN;
+const { validator, agent } = stakingRoles;
+const Status = { Pending: 1, Challenged: 2, Final: 3, Void: 4 } as const;
+const VoidReason = { ResolutionExpired: 0, DecreasedLeaf: 1, LeafAboveTotal: 2 } as const;
+
+const distributor = (c: TestChain) =>
+  ({
+    address: c.deployment.contracts.RewardDistributor,
+    abi: RewardDistributorArtifact.abi,
+    contract: 'RewardDistributor',
+  }) as const;
+const escrow = (c: TestChain) =>
+  ({
+    address: c.deployment.contracts.InferenceEscrow,
+    abi: InferenceEscrowArtifact.abi,
+    contract: 'InferenceEscrow',
+  }) as const;
+
+const balanceOf = (c: TestChain, who: Address) =>
+  c.clients.public.readContract({ ...c.token, functionName: 'balanceOf', args: [who] });
+const bondsHeld = (c: TestChain) => c.clients.public.readContract({ ...distributor(c), functionName: 'bondsHeld' });
+const nodeState = (c: TestChain, node: Address) =>
+  c.clients.public.readContract({ ...distributor(c), functionName: 'nodeState', args: [node] });
+const getEpoch = (c: TestChain, node: Address, epoch: bigint) =>
+  c.clients.public.readContract({ ...distributor(c), functionName: 'getEpoch', args: [node, epoch] });
+const stakeOf = (c: TestChain, who: Address) =>
+  c.clients.public.readContract({ ...c.staking, functionName: 'stakeOf', args: [who, validator] });
+const lockedOf = (c: TestChain, who: Address) =>
+  c.clients.public.readContract({ ...c.staking, functionName: 'lockedOf', args: [who, validator] });
+
+const payee = (label: string): Address => privateKeyToAddress(keccak256(stringToHex(`attack payee ${label}`)));
+const A = payee('A');
+const B = payee('B');
+
+interface Payouts {
+  root: Hex;
+  total: bigint;
+  of(account: Address): { amount: bigint; proof: Hex[] };
+}
+const leafOf = (a: Address, amount: bigint) => standardLeaf(['address', 'uint256'], [a, amount]);
+function payouts(entries: readonly (readonly [Address, bigint])[]): Payouts {
+  const tree = merkleTree(entries.map(([a, amount]) => leafOf(a, amount)));
+  const amounts = new Map(entries);
+  return {
+    root: tree.root,
+    total: entries.reduce((s, [, amount]) => s + amount, 0n),
+    of(account) {
+      const amount = amounts.get(account);
+      if (amount === undefined) throw new Error(`${account} is not a payee`);
+      return { amount, proof: tree.proof(leafOf(account, amount)) };
+    },
+  };
+}
+
+interface Cast {
+  payer: HDAccount;
+  /** The attacking (or attacked) serving node: a validator stake of exactly the minimum. */
+  node: HDAccount;
+  /** Another serving node with its own validator stake (the stranger of attack 5). */
+  node2: HDAccount;
+  /** An honest watcher (agent stake, OPEN for bonds). */
+  challenger: HDAccount;
+  /** The node's sock puppet (agent stake, OPEN for bonds). */
+  puppet: HDAccount;
+  bob: HDAccount;
+}
+function cast(c: TestChain): Cast {
+  const [payer, node, node2, challenger, puppet, bob] = c.users as [
+    HDAccount,
+    HDAccount,
+    HDAccount,
+    HDAccount,
+    HDAccount,
+    HDAccount,
+  ];
+  return { payer, node, node2, challenger, puppet, bob };
+}
+
+async function stake(c: TestChain, who: HDAccount, role: number, amount: bigint): Promise<void> {
+  await send(c, c.deployer, { ...c.token, functionName: 'transfer', args: [who.address, amount] });
+  await send(c, who, { ...c.token, functionName: 'approve', args: [c.staking.address, maxUint256] });
+  await send(c, who, { ...c.staking, functionName: 'stake', args: [role, amount] });
+}
+
+/** `node` redeems a voucher for `cumulativeAmount` on channel `channelId` (the payer's channel to it). */
+async function redeem(c: TestChain, node: HDAccount, channelId: bigint, cumulativeAmount: bigint): Promise<void> {
+  const signature = await signVoucher(
+    cast(c).payer,
+    { chainId: c.clients.chain.id, escrow: escrow(c).address },
+    { channelId, node: node.address, cumulativeAmount },
+  );
+  await send(c, node, { ...escrow(c), functionName: 'redeem', args: [channelId, cumulativeAmount, signature] });
+}
+
+beforeAll(async () => {
+  const c = chain();
+  const { payer, node, node2, challenger, puppet } = cast(c);
+  await send(c, c.deployer, { ...c.token, functionName: 'transfer', args: [payer.address, 2n * FEES] });
+  await send(c, payer, { ...c.token, functionName: 'approve', args: [escrow(c).address, maxUint256] });
+  for (const [i, n] of [node, node2].entries()) {
+    await send(c, payer, { ...escrow(c), functionName: 'openChannel', args: [n.address, FEES, 365n * DAY] });
+    await redeem(c, n, BigInt(i + 1), FEES);
+  }
+  await stake(c, node, validator, MIN_STAKE);
+  await stake(c, node2, validator, MIN_STAKE);
+  for (const watcher of [challenger, puppet]) {
+    await stake(c, watcher, agent, 100n * OPEN);
+    await send(c, c.deployer, { ...c.token, functionName: 'transfer', args: [watcher.address, 10n * BOND] });
+    await send(c, watcher, { ...c.token, functionName: 'approve', args: [distributor(c).address, maxUint256] });
+  }
+});
+
+const receiptsRoot = (epoch: bigint) => keccak256(stringToHex(`attack receipts ${epoch}`));
+const postArgs = (epoch: bigint, p: Payouts, total: bigint) =>
+  [epoch, p.root, total, receiptsRoot(epoch), `bafy-attack-${epoch}`] as const;
+async function post(c: TestChain, node: Account, epoch: bigint, p: Payouts, total: bigint = p.total) {
+  const receipt = await send(c, node, {
+    ...distributor(c),
+    functionName: 'postEpoch',
+    args: postArgs(epoch, p, total),
+  });
+  const [event] = parseEventLogs({ abi: RewardDistributorArtifact.abi, logs: receipt.logs, eventName: 'EpochPosted' });
+  if (!event) throw new Error('no EpochPosted');
+  return { receipt, finalAt: event.args.finalAt, locked: event.args.locked };
+}
+const finalize = (c: TestChain, node: Address, epoch: bigint) =>
+  send(c, cast(c).bob, { ...distributor(c), functionName: 'finalize', args: [node, epoch] });
+const challenge = (c: TestChain, who: Account, node: Address, epoch: bigint) =>
+  send(c, who, { ...distributor(c), functionName: 'challenge', args: [node, epoch] });
+const claim = (c: TestChain, node: Address, account: Address, p: Payouts) => {
+  const { amount, proof } = p.of(account);
+  return send(c, cast(c).bob, { ...distributor(c), functionName: 'claim', args: [node, account, amount, proof] });
+};
+const correction = (p: Payouts) => ({
+  payoutRoot: p.root,
+  cumulativeTotal: p.total,
+  receiptsRoot: keccak256(stringToHex('corrected receipts')),
+  receiptsCID: 'bafy-corrected',
+});
+const resolve = async (c: TestChain, node: Address, epoch: bigint, upheld: boolean, fix: Payouts, slash: bigint) =>
+  send(c, await c.impersonate(c.timelock.address), {
+    ...distributor(c),
+    functionName: 'resolveChallenge',
+    args: [node, epoch, upheld, correction(fix), slash],
+  });
+const distributorEvents = (receipt: TransactionReceipt, eventName: 'EpochVoided' | 'EpochPosted' | 'Claimed') =>
+  parseEventLogs({ abi: RewardDistributorArtifact.abi, logs: receipt.logs, eventName }).map(
+    (e) => e.args as Record<string, unknown>,
+  );
+const slashedEvents = (receipt: TransactionReceipt) =>
+  parseEventLogs({ abi: StakingArtifact.abi, logs: receipt.logs, eventName: 'Slashed' }).map((e) => e.args);
+
+describe('Settlement attacks', () => {
+  it('attack 1: attestor cannot escape slashing by unbonding', async () => {
+    const c = chain();
+    const { node, challenger } = cast(c);
+    const n = node.address;
+    // Paying itself all its fees would add more than its whole stake: refused.
+    const everything = payouts([[n, FEES]]);
+    await expectRevert(
+      send(c, node, { ...distributor(c), functionName: 'postEpoch', args: postArgs(1n, everything, FEES) }),
+      'StakeTooLowForEpoch',
+      [n, FEES, MIN_STAKE],
+    );
+    // As much as its stake backs: its whole stake is locked.
+    const theft = payouts([[n, MIN_STAKE]]);
+    const test = c.clients.test();
+    const wallet = c.clients.wallet(node);
+    const stakeBefore = await stakeOf(c, n);
+    // The post and the unstake in the same block, in that order (one sender, consecutive nonces).
+    await test.setAutomine(false);
+    let hashes: Hex[];
+    try {
+      hashes = [
+        await wallet.writeContract({
+          ...distributor(c),
+          functionName: 'postEpoch',
+          args: postArgs(1n, theft, MIN_STAKE),
+          account: node,
+          chain: c.clients.chain,
+          gas: 600_000n,
+        }),
+        await wallet.writeContract({
+          ...c.staking,
+          functionName: 'requestUnstake',
+          args: [validator, MIN_STAKE],
+          account: node,
+          chain: c.clients.chain,
+          gas: 300_000n,
+        }),
+      ];
+      await test.mine({ blocks: 1 });
+    } finally {
+      await test.setAutomine(true);
+    }
+    const [posted, unstaked] = await Promise.all(
+      hashes.map((hash) => c.clients.public.waitForTransactionReceipt({ hash })),
+    );
+    expect(unstaked?.blockNumber).toBe(posted?.blockNumber);
+    expect(posted?.status).toBe('success');
+    expect(unstaked?.status, 'the unstake in the posting block must revert').toBe('reverted');
+    expect(await lockedOf(c, n)).toBe(MIN_STAKE);
+    await expectRevert(
+      send(c, node, { ...c.staking, functionName: 'requestUnstake', args: [validator, MIN_STAKE] }),
+      'StakeLocked',
+      [n, validator, MIN_STAKE, 0n],
+    );
+    const { finalAt } = await getEpoch(c, n, 1n);
+    await challenge(c, challenger, n, 1n);
+    // Governance takes longer than the old 7-day unbonding: nothing can be withdrawn meanwhile.
+    await warpTo(c, finalAt + 8n * DAY);
+    await expectRevert(
+      send(c, node, { ...c.staking, functionName: 'withdraw', args: [validator] }),
+      'NothingToWithdraw',
+      [n, validator, 0n],
+    );
+    await expectRevert(
+      send(c, node, { ...c.staking, functionName: 'requestUnstake', args: [validator, MIN_STAKE] }),
+      'StakeLocked',
+      [n, validator, MIN_STAKE, 0n],
+    );
+    const receipt = await resolve(c, n, 1n, true, payouts([[A, MIN_STAKE]]), 0n);
+    const [slashed] = slashedEvents(receipt);
+    expect(slashed?.staker).toBe(n);
+    expect(slashed?.amount).toBeGreaterThanOrEqual(MIN_STAKE);
+    expect(stakeBefore - (await stakeOf(c, n))).toBeGreaterThanOrEqual(MIN_STAKE);
+    expect(await lockedOf(c, n)).toBe(0n);
+  });
+
+  it('attack 3: claims beyond the declared total are refused; bonds are apart from fees', async () => {
+    const c = chain();
+    const { node, challenger } = cast(c);
+    const n = node.address;
+    // Declares 1 wei (locks 1 wei of stake) while its leaves pay out all the node's fees plus a bond.
+    const lie = payouts([
+      [A, 1n],
+      [n, FEES + BOND - 1n],
+    ]);
+    const { finalAt } = await post(c, node, 1n, lie, 1n);
+    await warpTo(c, finalAt);
+    await finalize(c, n, 1n);
+    // An honest next epoch is challenged: the challenger's bond now sits in the distributor.
+    const next = payouts([
+      [A, 1n],
+      [B, 100n * OPEN],
+    ]);
+    await post(c, node, 2n, next);
+    await challenge(c, challenger, n, 2n);
+    expect(await bondsHeld(c)).toBe(BOND);
+    await claim(c, n, A, lie);
+    await expectRevert(claim(c, n, n, lie), 'ExceedsDeclaredTotal', [n, 1n, FEES + BOND]);
+    const { claimedTotal } = await nodeState(c, n);
+    expect(claimedTotal).toBe(1n);
+    expect(await bondsHeld(c)).toBe(BOND);
+    const unclaimedFees = 2n * FEES - claimedTotal;
+    expect(await balanceOf(c, distributor(c).address)).toBeGreaterThanOrEqual(unclaimedFees + (await bondsHeld(c)));
+    // Governance can still pay the bond back.
+    const before = await balanceOf(c, challenger.address);
+    await resolve(c, n, 2n, true, next, 0n);
+    expect(await balanceOf(c, challenger.address)).toBe(before + BOND);
+    expect(await bondsHeld(c)).toBe(0n);
+  });
+
+  it('attack 4: an unresolved challenge cannot freeze settlement', async () => {
+    const c = chain();
+    const { node, node2, challenger, bob } = cast(c);
+    const [n, n2] = [node.address, node2.address];
+    const p1 = payouts([[A, 100n * OPEN]]);
+    await post(c, node, 1n, p1);
+    await challenge(c, challenger, n, 1n);
+    const { resolveBy } = await getEpoch(c, n, 1n);
+    // Meanwhile node2 settles two epochs as if nothing happened.
+    const q1 = payouts([[B, 10n * OPEN]]);
+    const q2 = payouts([[B, 20n * OPEN]]);
+    const { finalAt: q1Final } = await post(c, node2, 1n, q1);
+    await warpTo(c, q1Final);
+    const { finalAt: q2Final } = await post(c, node2, 2n, q2);
+    await warpTo(c, q2Final);
+    await finalize(c, n2, 2n);
+    await claim(c, n2, B, q2);
+    expect(await balanceOf(c, B)).toBe(20n * OPEN);
+    expect(q2Final).toBeLessThan(resolveBy);
+    // Governance never acts; after the deadline the node's next post voids the epoch and goes on.
+    await warpTo(c, resolveBy + 1n);
+    const p2 = payouts([[A, 150n * OPEN]]);
+    const { receipt, finalAt } = await post(c, node, 2n, p2);
+    expect(distributorEvents(receipt, 'EpochVoided')).toEqual([
+      { node: n, epoch: 1n, reason: VoidReason.ResolutionExpired, by: n, slashed: 0n },
+    ]);
+    await warpTo(c, finalAt);
+    await finalize(c, n, 2n);
+    await claim(c, n, A, p2);
+    expect(await balanceOf(c, A)).toBe(150n * OPEN);
+    // The same through resolveExpired, by anyone, on node2.
+    await post(c, node2, 3n, payouts([[B, 30n * OPEN]]));
+    await challenge(c, challenger, n2, 3n);
+    await warpTo(c, (await getEpoch(c, n2, 3n)).resolveBy + 1n);
+    const expired = await send(c, bob, { ...distributor(c), functionName: 'resolveExpired', args: [n2, 3n] });
+    expect(distributorEvents(expired, 'EpochVoided')[0]?.reason).toBe(VoidReason.ResolutionExpired);
+    const { finalAt: q4Final } = await post(c, node2, 4n, payouts([[B, 30n * OPEN]]));
+
+    // Objective fraud needs no governance: a decreased leaf voids and slashes at once…
+    const decreased = payouts([
+      [A, 1n],
+      [n, 2_000n * OPEN],
+    ]);
+    const { locked } = await post(c, node, 3n, decreased);
+    const stakeBefore = await stakeOf(c, n);
+    const prev = p2.of(A);
+    const cur = decreased.of(A);
+    const proved = await send(c, bob, {
+      ...distributor(c),
+      functionName: 'proveDecrease',
+      args: [n, 3n, A, prev.amount, prev.proof, cur.amount, cur.proof],
+    });
+    expect(distributorEvents(proved, 'EpochVoided')).toEqual([
+      { node: n, epoch: 3n, reason: VoidReason.DecreasedLeaf, by: bob.address, slashed: locked },
+    ]);
+    expect(slashedEvents(proved)[0]?.amount).toBe(locked);
+    expect(await stakeOf(c, n)).toBe(stakeBefore - locked);
+    expect((await getEpoch(c, n, 3n)).status).toBe(Status.Void);
+    expect(await nodeState(c, n)).toMatchObject({ epochCount: 3n, finalizedEpoch: 2n, claimRoot: p2.root });
+    // …and so does a leaf above the declared total (node2, once its epoch 4 is through its window).
+    await warpTo(c, q4Final);
+    const above = payouts([
+      [B, 30n * OPEN],
+      [n2, FEES],
+    ]);
+    const stake2Before = await stakeOf(c, n2);
+    const { locked: locked5 } = await post(c, node2, 5n, above, 200n * OPEN);
+    const proved2 = await send(c, bob, {
+      ...distributor(c),
+      functionName: 'proveLeafAboveTotal',
+      args: [n2, 5n, n2, FEES, above.of(n2).proof],
+    });
+    expect(distributorEvents(proved2, 'EpochVoided')).toEqual([
+      { node: n2, epoch: 5n, reason: VoidReason.LeafAboveTotal, by: bob.address, slashed: locked5 },
+    ]);
+    expect(await stakeOf(c, n2)).toBe(stake2Before - locked5);
+    expect(await nodeState(c, n2)).toMatchObject({ epochCount: 5n, finalizedEpoch: 4n });
+  });
+
+  it("attack 5: a stranger cannot post into a node's epoch sequence", async () => {
+    const c = chain();
+    const { node, node2, bob } = cast(c);
+    const [n, n2] = [node.address, node2.address];
+    // The stranger (another staked validator) posts "epoch 1" first: it is its own epoch 1.
+    const strangers = payouts([[n2, 5_000n * OPEN]]);
+    const { receipt: s } = await post(c, node2, 1n, strangers);
+    expect(distributorEvents(s, 'EpochPosted')[0]?.node).toBe(n2);
+    expect((await nodeState(c, n)).epochCount).toBe(0n);
+    // The node's epoch 1 posts fine afterwards, and both are pending concurrently.
+    const mine = payouts([
+      [A, 300n * OPEN],
+      [B, 100n * OPEN],
+    ]);
+    const { receipt: m, finalAt } = await post(c, node, 1n, mine);
+    expect(distributorEvents(m, 'EpochPosted')[0]).toMatchObject({ node: n, epoch: 1n, payoutRoot: mine.root });
+    expect((await getEpoch(c, n, 1n)).status).toBe(Status.Pending);
+    expect((await getEpoch(c, n2, 1n)).status).toBe(Status.Pending);
+    // The stranger's root never pays from the node's fees.
+    await warpTo(c, finalAt);
+    await finalize(c, n, 1n);
+    await finalize(c, n2, 1n);
+    await expectRevert(claim(c, n, n2, strangers), 'InvalidProof', [n2, 5_000n * OPEN]);
+    // Both nodes' second epochs, then one claimMany pays A from both nodes in one transaction.
+    const mine2 = payouts([
+      [A, 400n * OPEN],
+      [B, 100n * OPEN],
+    ]);
+    const theirs2 = payouts([
+      [n2, 5_000n * OPEN],
+      [A, 50n * OPEN],
+    ]);
+    const { finalAt: f2 } = await post(c, node, 2n, mine2);
+    await post(c, node2, 2n, theirs2);
+    await warpTo(c, f2 + 1n);
+    await finalize(c, n, 2n);
+    await finalize(c, n2, 2n);
+    const req = (node: Address, p: Payouts) => ({
+      node,
+      account: A,
+      cumulativeAmount: p.of(A).amount,
+      proof: p.of(A).proof,
+    });
+    const receipt = await send(c, bob, {
+      ...distributor(c),
+      functionName: 'claimMany',
+      args: [[req(n, mine2), req(n2, theirs2)]],
+    });
+    expect(distributorEvents(receipt, 'Claimed').map((e) => [e.node, e.account, e.amount])).toEqual([
+      [n, A, 400n * OPEN],
+      [n2, A, 50n * OPEN],
+    ]);
+    expect(await balanceOf(c, A)).toBe(450n * OPEN);
+  });
+
+  it('attack 8: a sock-puppet challenge cannot cut the window short', async () => {
+    const c = chain();
+    const { node, challenger, puppet } = cast(c);
+    const n = node.address;
+    const theft = payouts([[n, 5_000n * OPEN]]);
+    const { finalAt, locked } = await post(c, node, 1n, theft);
+    // The node's puppet challenges at once with nothing; governance rejects it after the original window ended.
+    await challenge(c, puppet, n, 1n);
+    await warpTo(c, finalAt + 2n * DAY);
+    const rejected = await resolve(c, n, 1n, false, payouts([[A, 1n]]), 0n);
+    const t = (await c.clients.public.getBlock({ blockNumber: rejected.blockNumber })).timestamp;
+    const epoch = await getEpoch(c, n, 1n);
+    expect(epoch.status).toBe(Status.Pending);
+    expect(epoch.finalAt).toBe(t + DAY);
+    // Not final yet: neither finalize nor the node's next post can make it so.
+    await expectRevert(finalize(c, n, 1n), 'NotFinal', [n, 1n, Status.Pending, t + DAY]);
+    await expectRevert(
+      send(c, node, { ...distributor(c), functionName: 'postEpoch', args: postArgs(2n, theft, theft.total) }),
+      'PreviousEpochNotFinal',
+      [n, 1n, Status.Pending, t + DAY],
+    );
+    // The honest watcher still challenges in the reopened window, and the theft is slashed.
+    await warpTo(c, t + DAY - 1n);
+    await challenge(c, challenger, n, 1n);
+    const upheld = await resolve(c, n, 1n, true, payouts([[A, 5_000n * OPEN]]), 0n);
+    expect(slashedEvents(upheld)[0]?.amount).toBe(locked);
+    expect(await stakeOf(c, n)).toBe(MIN_STAKE - locked);
+    expect((await nodeState(c, n)).claimRoot).not.toBe(theft.root);
+  });
+});
