@@ -4,6 +4,11 @@
  * run against a real anvil and mirrored in a TypeScript model. After every step the chain must agree with the
  * model (bonds, unlock times, wallets, treasuries, the registry's OPEN balance, total supply), and every call the
  * model says must revert reverts with the predicted custom error (and every other call succeeds).
+ *
+ * Owners and curators are dishonest here (issue 10, attack 6): they replay forfeits of contributions already
+ * forfeited, and forfeit invented contributions (signed by themselves, by nobody, for other content or for the
+ * other DataNet). Safety, checked on chain after every step: no contribution forfeits without its contributor's
+ * signature, and no contributor loses more than forfeitBps × bondAmount per distinct signed contribution forfeited.
  */
 import fc from 'fast-check';
 import {
@@ -23,6 +28,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { DataNetRegistryArtifact, OPEN, TOTAL_SUPPLY } from '../src/chain/index.js';
 import { BaseError } from '../src/core/index.js';
+import { signDataNetMessage } from '../src/datanets/index.js';
 import { send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
 
 const chain = useTestChain();
@@ -41,6 +47,18 @@ const SETTINGS = [
 type Dn = 0 | 1;
 const DNS: readonly Dn[] = [0, 1];
 const dueOf = (dn: Dn) => (SETTINGS[dn].bondAmount * BigInt(SETTINGS[dn].forfeitBps)) / 10_000n;
+const LICENSE = hash('CC-BY-4.0');
+/** Each contributor signed this many contributions to each DataNet; forfeits pick among them (so they repeat). */
+const CONTENTS = 3;
+const contentOf = (who: number, k: number): Hex => hash(`content ${who} #${k}`);
+/** Content nobody contributed: what a dishonest curator invents. */
+const inventedOf = (who: number, k: number): Hex => hash(`invented ${who} #${k}`);
+/**
+ * What a forfeit hands in: the contributor's own signature of the contribution (`honest`), or a forgery — the
+ * forfeiting account's own signature, none at all, the contributor's signature of a real contribution pointed at
+ * invented content, or its signature of the same content in the other DataNet.
+ */
+type Forge = 'honest' | 'selfSigned' | 'noSignature' | 'otherContent' | 'otherDataNet';
 
 // ------------------------------------------------------------------------------------------------- operations
 
@@ -65,7 +83,7 @@ type Op =
   | ({ op: 'deposit'; amount: AmountSpec } & Target)
   | ({ op: 'request' } & Target)
   | ({ op: 'withdraw'; amount: AmountSpec } & Target)
-  | ({ op: 'forfeit'; by: 'owner' | 'curator' | 'stranger' } & Target)
+  | ({ op: 'forfeit'; by: 'owner' | 'curator' | 'stranger'; content: number; forge: Forge } & Target)
   | { op: 'advance'; seconds: bigint }
   /** Moves the clock to the position's unlock time plus `delta` seconds (if in the future). */
   | ({ op: 'toUnlock'; delta: bigint } & Target);
@@ -112,6 +130,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
         { arbitrary: fc.constant('curator' as const), weight: 2 },
         { arbitrary: fc.constant('stranger' as const), weight: 1 },
       ),
+      content: fc.integer({ min: 0, max: CONTENTS - 1 }),
+      forge: fc.oneof(
+        { arbitrary: fc.constant<Forge>('honest'), weight: 6 },
+        { arbitrary: fc.constantFrom<Forge>('selfSigned', 'noSignature', 'otherContent', 'otherDataNet'), weight: 3 },
+      ),
     }),
     weight: 4,
   },
@@ -131,17 +154,24 @@ interface Position {
   bond: bigint;
   /** bondWithdrawableAt: 0 = no withdrawal requested. */
   unlockAt: bigint;
+  deposited: bigint;
+  withdrawn: bigint;
+  /** Indexes (see contentOf) of this contributor's contributions to this DataNet that forfeited. */
+  forfeitedContents: number[];
 }
+const emptyPosition = (): Position => ({ bond: 0n, unlockAt: 0n, deposited: 0n, withdrawn: 0n, forfeitedContents: [] });
 
 class Model {
   /** positions[dn][who] */
-  readonly positions: Position[][] = DNS.map(() => [0, 1, 2].map(() => ({ bond: 0n, unlockAt: 0n })));
+  readonly positions: Position[][] = DNS.map(() => [0, 1, 2].map(emptyPosition));
   readonly wallet: bigint[] = [FUNDING, FUNDING, FUNDING];
   readonly forfeited: bigint[] = DNS.map(() => 0n);
 
   clone(): Model {
     const m = new Model();
-    for (const dn of DNS) for (const [who, p] of (this.positions[dn] ?? []).entries()) Object.assign(m.pos(dn, who), p);
+    for (const dn of DNS)
+      for (const [who, p] of (this.positions[dn] ?? []).entries())
+        Object.assign(m.pos(dn, who), p, { forfeitedContents: [...p.forfeitedContents] });
     m.wallet.splice(0, m.wallet.length, ...this.wallet);
     m.forfeited.splice(0, m.forfeited.length, ...this.forfeited);
     return m;
@@ -221,11 +251,14 @@ function plan(
         send: call,
         expect: {
           apply: (_t, receipt) => {
+            const pending = p.unlockAt;
             p.bond += amount;
+            p.deposited += amount;
             p.unlockAt = 0n;
             m.wallet[op.who] = nonNegative(wallet - amount, 'wallet');
             const [event] = parseEventLogs({ abi, logs: receipt.logs, eventName: 'BondDeposited' });
             expect(event?.args).toEqual({ dataNetId: id, contributor: s.address, amount, bondAfter: p.bond });
+            expectCancelled(receipt, id, s.address, pending);
           },
         },
       };
@@ -256,6 +289,9 @@ function plan(
         expect: {
           apply: (_t, receipt) => {
             p.bond = nonNegative(p.bond - amount, 'bond');
+            p.withdrawn += amount;
+            // A withdrawal consumes the request: the next one waits the full delay again.
+            p.unlockAt = 0n;
             m.wallet[op.who] = (m.wallet[op.who] ?? 0n) + amount;
             const [event] = parseEventLogs({ abi, logs: receipt.logs, eventName: 'BondWithdrawn' });
             expect(event?.args).toEqual({ dataNetId: id, contributor: s.address, amount });
@@ -266,11 +302,25 @@ function plan(
     case 'forfeit': {
       const by = op.by === 'owner' ? w.owner : op.by === 'curator' ? w.curator : contributor(w, (op.who + 1) % 3);
       const allowed = op.by === 'owner' || (op.by === 'curator' && op.dn === 1);
-      const contentHash = hash(`content ${op.who} at ${now}`);
+      const real = contentOf(op.who, op.content);
+      const contentHash = op.forge === 'otherContent' ? inventedOf(op.who, op.content) : real;
       const reasonHash = hash(`spam at ${now}`);
-      const call = () =>
-        send(c, by, { ...registry, functionName: 'forfeitBond', args: [id, s.address, contentHash, reasonHash] });
+      const call = async () => {
+        const signer = op.forge === 'selfSigned' ? by : s;
+        const signedDn: Dn = op.forge === 'otherDataNet' ? (op.dn === 0 ? 1 : 0) : op.dn;
+        const signed = await signContribution(w, signer, signedDn, real);
+        const signature = op.forge === 'noSignature' ? '0x' : signed.signature;
+        return send(c, by, {
+          ...registry,
+          functionName: 'forfeitBond',
+          args: [id, s.address, contentHash, signed.nonce, signed.deadline, signature, reasonHash],
+        });
+      };
       if (!allowed) return { send: call, expect: { error: 'NotCurator', args: [id, by.address] } };
+      if (op.forge !== 'honest')
+        return { send: call, expect: { error: 'InvalidContributionSignature', args: [id, s.address, contentHash] } };
+      if (p.forfeitedContents.includes(op.content))
+        return { send: call, expect: { error: 'AlreadyForfeited', args: [id, s.address, contentHash] } };
       if (p.bond === 0n) return { send: call, expect: { error: 'NoBond', args: [id, s.address] } };
       const due = dueOf(op.dn);
       const amount = due < p.bond ? due : p.bond;
@@ -279,7 +329,10 @@ function plan(
         send: call,
         expect: {
           apply: (_t, receipt) => {
+            const pending = p.unlockAt;
             p.bond = nonNegative(p.bond - amount, 'bond');
+            p.unlockAt = 0n;
+            p.forfeitedContents.push(op.content);
             m.forfeited[op.dn] = (m.forfeited[op.dn] ?? 0n) + amount;
             const [event] = parseEventLogs({ abi, logs: receipt.logs, eventName: 'BondForfeited' });
             expect(event?.args).toEqual({
@@ -290,11 +343,33 @@ function plan(
               reasonHash,
               curator: by.address,
             });
+            expectCancelled(receipt, id, s.address, pending);
           },
         },
       };
     }
   }
+}
+
+/** A forfeit or deposit cancels a pending withdrawal request (BondWithdrawalCancelled), and only a pending one. */
+function expectCancelled(receipt: TransactionReceipt, id: bigint, contributor: Address, pending: bigint): void {
+  const events = parseEventLogs({ abi, logs: receipt.logs, eventName: 'BondWithdrawalCancelled' });
+  expect(events.map((e) => e.args)).toEqual(
+    pending === 0n ? [] : [{ dataNetId: id, contributor, withdrawableAt: pending }],
+  );
+}
+
+/** `signer`'s EIP-712 Contribution signature of `contentHash` to DataNet `dn` (nonce fixed by the content). */
+async function signContribution(w: World, signer: HDAccount, dn: Dn, contentHash: Hex) {
+  const nonce = BigInt(contentHash);
+  const deadline = 2_000_000_000n;
+  const signature = await signDataNetMessage(
+    signer,
+    { chainId: w.c.clients.chain.id, registry: w.registry.address },
+    'Contribution',
+    { dataNetId: w.ids[dn], contentHash, licenseId: LICENSE, nonce, deadline },
+  );
+  return { nonce, deadline, signature };
 }
 
 /** The position an op acts on (see {@link Target}). */
@@ -314,6 +389,9 @@ function retarget<T extends Op>(m: Model, op: T): T {
   return pick ? { ...op, ...pick } : op;
 }
 
+/** How often each forfeit outcome happened over the whole run (to prove the dishonest paths were exercised). */
+const forfeitOutcomes = new Map<string, number>();
+
 async function step(w: World, m: Model, original: Op): Promise<void> {
   const { c } = w;
   const op = retarget(m, original);
@@ -326,6 +404,10 @@ async function step(w: World, m: Model, original: Op): Promise<void> {
     return;
   }
   const { send: run, expect: expected } = plan(w, m, op, now);
+  if (op.op === 'forfeit') {
+    const outcome = expected.error ?? 'forfeited';
+    forfeitOutcomes.set(outcome, (forfeitOutcomes.get(outcome) ?? 0) + 1);
+  }
   const outcome = await run().then(
     (receipt) => ({ receipt, error: undefined }),
     (error: unknown) => ({ receipt: undefined, error }),
@@ -345,6 +427,18 @@ async function step(w: World, m: Model, original: Op): Promise<void> {
   expected.apply(t, receipt);
 }
 
+/** isForfeited on chain for each of a contributor's CONTENTS content hashes. */
+const forfeitedFlags = (w: World, dn: Dn, contributor: Address, contentHash: (k: number) => Hex) =>
+  Promise.all(
+    Array.from({ length: CONTENTS }, (_, k) =>
+      w.reader.readContract({
+        ...w.registry,
+        functionName: 'isForfeited',
+        args: [w.ids[dn], contributor, contentHash(k)],
+      }),
+    ),
+  );
+
 /** Everything the chain must agree on with the model. */
 async function check(w: World, m: Model): Promise<void> {
   const { c, reader, registry } = w;
@@ -362,6 +456,8 @@ async function check(w: World, m: Model): Promise<void> {
         Promise.all([
           reader.readContract({ ...registry, functionName: 'bondOf', args: [w.ids[dn], s.address] }),
           reader.readContract({ ...registry, functionName: 'bondWithdrawableAt', args: [w.ids[dn], s.address] }),
+          forfeitedFlags(w, dn, s.address, (k) => contentOf(w.contributors.indexOf(s), k)),
+          forfeitedFlags(w, dn, s.address, (k) => inventedOf(w.contributors.indexOf(s), k)),
         ]),
       ),
     ),
@@ -375,10 +471,19 @@ async function check(w: World, m: Model): Promise<void> {
   ).toEqual(m.forfeited);
   expect(wallets, 'contributor wallets').toEqual(m.wallet);
   for (const [i, { dn, who }] of pairs.entries()) {
-    const [bond, unlockAt] = positions[i] ?? [];
+    const [bond, unlockAt, forfeitedOnChain, inventedOnChain] = positions[i] ?? [];
     const p = m.pos(dn, who);
     expect(bond, `bondOf(DataNet ${dn}, contributor ${who})`).toBe(nonNegative(p.bond, 'bond'));
     expect(unlockAt, `bondWithdrawableAt(DataNet ${dn}, contributor ${who})`).toBe(p.unlockAt);
+    // Safety, from the chain's own numbers: no invented contribution ever forfeited, and what the contributor lost
+    // (deposits - withdrawals - bond left) is at most one forfeit share per distinct signed contribution forfeited.
+    expect(inventedOnChain, `no invented contribution of ${who} forfeited in DataNet ${dn}`).toEqual(
+      Array.from({ length: CONTENTS }, () => false),
+    );
+    const forfeits = BigInt((forfeitedOnChain ?? []).filter(Boolean).length);
+    expect(forfeitedOnChain).toEqual(Array.from({ length: CONTENTS }, (_, k) => p.forfeitedContents.includes(k)));
+    const lost = p.deposited - p.withdrawn - (bond ?? 0n);
+    expect(lost >= 0n && lost <= dueOf(dn) * forfeits, `contributor ${who} lost ${lost} in DataNet ${dn}`).toBe(true);
   }
 }
 
@@ -397,7 +502,7 @@ describe('DataNetRegistry bonds (model-based)', () => {
       const receipt = await send(c, owner, {
         ...registry,
         functionName: 'createDataNet',
-        args: ['bafy-meta', hash('schema'), hash('CC-BY-4.0'), s.bondAmount, s.forfeitBps, s.treasury],
+        args: ['bafy-meta', hash('schema'), LICENSE, s.bondAmount, s.forfeitBps, s.treasury],
       });
       const [event] = parseEventLogs({ abi, logs: receipt.logs, eventName: 'DataNetCreated' });
       if (!event) throw new Error('no DataNetCreated');
@@ -438,7 +543,7 @@ describe('DataNetRegistry bonds (model-based)', () => {
       { op: 'deposit', ...at(2, 1), amount: abs(10n * OPEN) },
       { op: 'request', ...at(1, 1) },
       { op: 'advance', seconds: DAY },
-      { op: 'forfeit', ...at(2, 1), by: 'curator' },
+      { op: 'forfeit', ...at(2, 1), by: 'curator', content: 0, forge: 'honest' },
     ];
     for (const op of seed) {
       await step(w, start, op);
@@ -463,5 +568,8 @@ describe('DataNetRegistry bonds (model-based)', () => {
       }),
       { numRuns: 40 },
     );
+    // Replays, invented contributions and honest forfeits all happened, and only the honest ones went through.
+    for (const outcome of ['forfeited', 'AlreadyForfeited', 'InvalidContributionSignature'])
+      expect(forfeitOutcomes.get(outcome) ?? 0, `forfeits ending in ${outcome}`).toBeGreaterThan(0);
   });
 });

@@ -4,6 +4,8 @@ pragma solidity ^0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 
 /// @title DataNet registry: community datasets committed as one Merkle root per version
@@ -11,10 +13,13 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 /// off chain (EIP-712, bound to this contract and chain) and pay no gas; a curator commits each published version
 /// as a Merkle root over its contributions, so every contribution is provable on chain for a few hundred gas per
 /// contribution at commit time. A DataNet may require contributors to keep an OPEN bond here; a contribution a
-/// curator rejects as spam or adversarial forfeits a set part of the bond to the DataNet's treasury.
+/// curator rejects as spam or adversarial forfeits a set part of the bond to the DataNet's treasury — once per
+/// contribution, and only for a contribution the contributor really signed (the curator hands in that signature).
 /// @dev Leaves follow OpenZeppelin's StandardMerkleTree layout:
 /// keccak256(bytes.concat(keccak256(abi.encode(dataNetId, contributor, contentHash, licenseId)))).
-contract DataNetRegistry is ReentrancyGuardTransient {
+/// Signatures are EIP-712 in the domain {name: "Tributary DataNetRegistry", version: "1", chainId, this contract}
+/// (src/core/eip712.ts holds the same definitions for the TypeScript side).
+contract DataNetRegistry is ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice A DataNet's settings.
@@ -40,6 +45,9 @@ contract DataNetRegistry is ReentrancyGuardTransient {
     /// @notice Contributors wait this long between asking for their bond back and getting it, so that a
     /// contribution under review can still forfeit it.
     uint64 public constant BOND_WITHDRAWAL_DELAY = 3 days;
+    /// @notice EIP-712 type hash of the contribution message every contributor signs off chain.
+    bytes32 public constant CONTRIBUTION_TYPEHASH =
+        keccak256("Contribution(uint256 dataNetId,bytes32 contentHash,bytes32 licenseId,uint256 nonce,uint256 deadline)");
     uint16 private constant MAX_BPS = 10_000;
 
     /// @notice The bond token (OPEN).
@@ -52,6 +60,7 @@ contract DataNetRegistry is ReentrancyGuardTransient {
     mapping(uint256 id => mapping(uint64 version => Version)) private _versions;
     mapping(uint256 id => mapping(address contributor => uint256)) private _bonds;
     mapping(uint256 id => mapping(address contributor => uint256)) private _bondWithdrawableAt;
+    mapping(uint256 id => mapping(address contributor => mapping(bytes32 contentHash => bool))) private _forfeited;
 
     /// @notice No DataNet has this id.
     error UnknownDataNet(uint256 dataNetId);
@@ -79,6 +88,11 @@ contract DataNetRegistry is ReentrancyGuardTransient {
     error InsufficientBond(uint256 requested, uint256 available);
     /// @notice The account is already (or is not) a curator.
     error CuratorUnchanged(uint256 dataNetId, address account, bool isCurator);
+    /// @notice The signature handed in is not `contributor`'s EIP-712 signature of a contribution of
+    /// `contentHash` to this DataNet (under its license) on this registry and chain.
+    error InvalidContributionSignature(uint256 dataNetId, address contributor, bytes32 contentHash);
+    /// @notice `contributor`'s contribution of `contentHash` to the DataNet already forfeited its part of the bond.
+    error AlreadyForfeited(uint256 dataNetId, address contributor, bytes32 contentHash);
 
     /// @notice A DataNet was created.
     event DataNetCreated(
@@ -107,6 +121,9 @@ contract DataNetRegistry is ReentrancyGuardTransient {
     event BondDeposited(uint256 indexed dataNetId, address indexed contributor, uint256 amount, uint256 bondAfter);
     /// @notice `contributor` asked for its bond back, available from `withdrawableAt`.
     event BondWithdrawalRequested(uint256 indexed dataNetId, address indexed contributor, uint256 withdrawableAt);
+    /// @notice `contributor`'s pending withdrawal request (due at `withdrawableAt`) was cancelled by a deposit or
+    /// a forfeit; a new request starts the full delay again.
+    event BondWithdrawalCancelled(uint256 indexed dataNetId, address indexed contributor, uint256 withdrawableAt);
     /// @notice `contributor` took back `amount` of its bond.
     event BondWithdrawn(uint256 indexed dataNetId, address indexed contributor, uint256 amount);
     /// @notice A curator rejected `contentHash` as spam or adversarial, forfeiting `amount` to the treasury.
@@ -120,7 +137,7 @@ contract DataNetRegistry is ReentrancyGuardTransient {
     );
 
     /// @param token_ The bond token (OPEN).
-    constructor(IERC20 token_) {
+    constructor(IERC20 token_) EIP712("Tributary DataNetRegistry", "1") {
         if (address(token_) == address(0)) revert ZeroAddress();
         token = token_;
     }
@@ -240,18 +257,19 @@ contract DataNetRegistry is ReentrancyGuardTransient {
     // -------------------------------------------------------------------------------------------------- bonds
 
     /// @notice Adds `amount` OPEN to the caller's bond for the DataNet (needs an allowance). Cancels a pending
-    /// withdrawal request.
+    /// withdrawal request (BondWithdrawalCancelled): a contributor who bonds again means to keep contributing.
     function depositBond(uint256 dataNetId, uint256 amount) external nonReentrant {
         _dataNet(dataNetId);
         if (amount == 0) revert ZeroAmount();
         uint256 bondAfter = _bonds[dataNetId][msg.sender] + amount;
         _bonds[dataNetId][msg.sender] = bondAfter;
-        _bondWithdrawableAt[dataNetId][msg.sender] = 0;
+        _cancelWithdrawal(dataNetId, msg.sender);
         emit BondDeposited(dataNetId, msg.sender, amount, bondAfter);
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @notice Starts the withdrawal delay of the caller's bond; it stays forfeitable until withdrawn.
+    /// @notice Starts the withdrawal delay of the caller's bond; it stays forfeitable until withdrawn. A repeated
+    /// request restarts the delay. Every withdrawal needs its own request (see withdrawBond).
     function requestBondWithdrawal(uint256 dataNetId) external {
         _dataNet(dataNetId);
         if (_bonds[dataNetId][msg.sender] == 0) revert NoBond(dataNetId, msg.sender);
@@ -260,7 +278,10 @@ contract DataNetRegistry is ReentrancyGuardTransient {
         emit BondWithdrawalRequested(dataNetId, msg.sender, unlockAt);
     }
 
-    /// @notice Withdraws `amount` of the caller's bond after the withdrawal delay.
+    /// @notice Withdraws `amount` of the caller's bond after the withdrawal delay, consuming the request: the
+    /// delay applies to every withdrawal, so a later withdrawal (of the rest, say) needs a new request and a new
+    /// delay, during which contributions under review can still forfeit the bond. A deposit or a forfeit after the
+    /// request cancels it (see depositBond, forfeitBond).
     function withdrawBond(uint256 dataNetId, uint256 amount) external nonReentrant {
         _dataNet(dataNetId);
         if (amount == 0) revert ZeroAmount();
@@ -269,28 +290,61 @@ contract DataNetRegistry is ReentrancyGuardTransient {
         uint256 bond = _bonds[dataNetId][msg.sender];
         if (amount > bond) revert InsufficientBond(amount, bond);
         _bonds[dataNetId][msg.sender] = bond - amount;
+        _bondWithdrawableAt[dataNetId][msg.sender] = 0;
         emit BondWithdrawn(dataNetId, msg.sender, amount);
         token.safeTransfer(msg.sender, amount);
     }
 
     /// @notice Forfeits the set part of `contributor`'s bond (or what is left of it) to the DataNet's treasury,
-    /// for `contentHash` rejected as spam or adversarial (owner or curator only).
+    /// for its contribution of `contentHash`, rejected as spam or adversarial (owner or curator only).
+    /// @dev The curator hands in the contributor's own EIP-712 Contribution signature (the one ingest verified,
+    /// over dataNetId, contentHash, the DataNet's licenseId, nonce and deadline, in this registry's domain on this
+    /// chain), so a forfeit always points at a contribution the contributor really made; whether it was spam is
+    /// the curator's judgment. Each (DataNet, contributor, contentHash) forfeits at most once, so a contributor
+    /// loses at most forfeitBps × bondAmount per distinct signed contribution. The deadline is not checked: it
+    /// bounds when the contribution could be submitted, and review comes after. A forfeit cancels a pending
+    /// withdrawal request (BondWithdrawalCancelled), so a contributor caught spamming waits the full delay again
+    /// while its other contributions are reviewed.
+    /// @param nonce The nonce the contributor signed with the contribution.
+    /// @param deadline The deadline the contributor signed with the contribution.
+    /// @param signature The contributor's 65-byte signature (v = 27/28, or 0/1).
+    /// @param reasonHash keccak256 of the curator's reason, as in its signed review.
     /// @return amount OPEN forfeited.
-    function forfeitBond(uint256 dataNetId, address contributor, bytes32 contentHash, bytes32 reasonHash)
-        external
-        onlyCuratorOf(dataNetId)
-        nonReentrant
-        returns (uint256 amount)
-    {
+    function forfeitBond(
+        uint256 dataNetId,
+        address contributor,
+        bytes32 contentHash,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature,
+        bytes32 reasonHash
+    ) external onlyCuratorOf(dataNetId) nonReentrant returns (uint256 amount) {
         DataNet storage d = _dataNets[dataNetId];
+        if (!_signedContribution(dataNetId, contributor, contentHash, d.licenseId, nonce, deadline, signature)) {
+            revert InvalidContributionSignature(dataNetId, contributor, contentHash);
+        }
+        if (_forfeited[dataNetId][contributor][contentHash]) {
+            revert AlreadyForfeited(dataNetId, contributor, contentHash);
+        }
         uint256 bond = _bonds[dataNetId][contributor];
         if (bond == 0) revert NoBond(dataNetId, contributor);
         uint256 due = (d.bondAmount * d.forfeitBps) / MAX_BPS;
         amount = due < bond ? due : bond;
         if (amount == 0) revert ZeroAmount();
+        _forfeited[dataNetId][contributor][contentHash] = true;
         _bonds[dataNetId][contributor] = bond - amount;
+        _cancelWithdrawal(dataNetId, contributor);
         emit BondForfeited(dataNetId, contributor, contentHash, amount, reasonHash, msg.sender);
         token.safeTransfer(d.treasury, amount);
+    }
+
+    /// @notice The EIP-712 digest a contributor signs for a contribution (domain: this registry on this chain).
+    function hashContribution(uint256 dataNetId, bytes32 contentHash, bytes32 licenseId, uint256 nonce, uint256 deadline)
+        public
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(keccak256(abi.encode(CONTRIBUTION_TYPEHASH, dataNetId, contentHash, licenseId, nonce, deadline)));
     }
 
     // -------------------------------------------------------------------------------------------------- views
@@ -320,6 +374,46 @@ contract DataNetRegistry is ReentrancyGuardTransient {
     /// @notice When `contributor` can withdraw its bond (0 = no withdrawal requested).
     function bondWithdrawableAt(uint256 dataNetId, address contributor) external view returns (uint256) {
         return _bondWithdrawableAt[dataNetId][contributor];
+    }
+
+    /// @notice Whether `contributor`'s contribution of `contentHash` to the DataNet has forfeited its bond part.
+    function isForfeited(uint256 dataNetId, address contributor, bytes32 contentHash) external view returns (bool) {
+        return _forfeited[dataNetId][contributor][contentHash];
+    }
+
+    /// @dev Drops a pending withdrawal request, if any, and says so.
+    function _cancelWithdrawal(uint256 dataNetId, address contributor) private {
+        uint256 unlockAt = _bondWithdrawableAt[dataNetId][contributor];
+        if (unlockAt == 0) return;
+        _bondWithdrawableAt[dataNetId][contributor] = 0;
+        emit BondWithdrawalCancelled(dataNetId, contributor, unlockAt);
+    }
+
+    /// @dev Whether `signature` is `contributor`'s signature of the contribution.
+    function _signedContribution(
+        uint256 dataNetId,
+        address contributor,
+        bytes32 contentHash,
+        bytes32 licenseId,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) private view returns (bool) {
+        if (contributor == address(0)) return false;
+        return _recover(hashContribution(dataNetId, contentHash, licenseId, nonce, deadline), signature) == contributor;
+    }
+
+    /// @dev The signer of `digest`, or the zero address for a malformed or malleable (high-s) signature. Accepts
+    /// v as 27/28 or 0/1, like the TypeScript verifier (src/core/secp256k1.ts), so that every contribution ingest
+    /// accepted can be forfeited.
+    function _recover(bytes32 digest, bytes calldata signature) private pure returns (address) {
+        if (signature.length != 65) return address(0);
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        uint8 v = uint8(signature[64]);
+        if (v < 27) v += 27;
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, v, r, s);
+        return err == ECDSA.RecoverError.NoError ? signer : address(0);
     }
 
     function _dataNet(uint256 dataNetId) private view returns (DataNet storage d) {

@@ -10,6 +10,7 @@ import {
   getAddress,
   type HDAccount,
   type Hex,
+  hashTypedData,
   http,
   keccak256,
   maxUint256,
@@ -23,7 +24,8 @@ import {
 } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { contractError, DataNetRegistryArtifact, merkleTree, OPEN, verifyMerkleProof } from '../src/chain/index.js';
-import { contributionId } from '../src/datanets/index.js';
+import { dataNetDomain, dataNetTypes } from '../src/core/index.js';
+import { contributionId, signDataNetMessage } from '../src/datanets/index.js';
 import { expectRevert, send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
 
 const chain = useTestChain();
@@ -114,8 +116,58 @@ const requestWithdrawal = (c: TestChain, who: HDAccount, id: bigint) =>
   send(c, who, { ...registryOf(c), functionName: 'requestBondWithdrawal', args: [id] });
 const withdraw = (c: TestChain, who: HDAccount, id: bigint, amount: bigint) =>
   send(c, who, { ...registryOf(c), functionName: 'withdrawBond', args: [id, amount] });
-const forfeit = (c: TestChain, by: HDAccount, id: bigint, contributor: Address, contentHash: Hex, reasonHash: Hex) =>
-  send(c, by, { ...registryOf(c), functionName: 'forfeitBond', args: [id, contributor, contentHash, reasonHash] });
+
+/** A contribution as its contributor signed it (EIP-712 Contribution, the same message ingest verifies). */
+interface SignedContribution {
+  contentHash: Hex;
+  nonce: bigint;
+  deadline: bigint;
+  signature: Hex;
+}
+
+/** `who` signs a contribution of `contentHash` to DataNet `id` under `licenseId` (the DataNet's by default). */
+async function signContribution(
+  c: TestChain,
+  who: HDAccount,
+  id: bigint,
+  contentHash: Hex,
+  o: { nonce?: bigint; deadline?: bigint; licenseId?: Hex; registry?: Address; chainId?: number } = {},
+): Promise<SignedContribution> {
+  const nonce = o.nonce ?? BigInt(keccak256(toHex(`${who.address} ${contentHash}`)));
+  const deadline = o.deadline ?? 2_000_000_000n;
+  const signature = await signDataNetMessage(
+    who,
+    { chainId: o.chainId ?? c.clients.chain.id, registry: o.registry ?? registryOf(c).address },
+    'Contribution',
+    { dataNetId: id, contentHash, licenseId: o.licenseId ?? LICENSE, nonce, deadline },
+  );
+  return { contentHash, nonce, deadline, signature };
+}
+
+/** A forfeit backed by the contributor's signed contribution `s`. */
+const forfeitSigned = (
+  c: TestChain,
+  by: HDAccount,
+  id: bigint,
+  contributor: Address,
+  s: SignedContribution,
+  reasonHash: Hex,
+) =>
+  send(c, by, {
+    ...registryOf(c),
+    functionName: 'forfeitBond',
+    args: [id, contributor, s.contentHash, s.nonce, s.deadline, s.signature, reasonHash],
+  });
+
+/** A forfeit of `contributor`'s contribution of `contentHash`, which `contributor` signed. */
+const forfeit = async (
+  c: TestChain,
+  by: HDAccount,
+  id: bigint,
+  contributor: HDAccount,
+  contentHash: Hex,
+  reasonHash: Hex,
+) => forfeitSigned(c, by, id, contributor.address, await signContribution(c, contributor, id, contentHash), reasonHash);
 
 const getDataNet = (c: TestChain, id: bigint) =>
   viewCall(c.clients.public.readContract({ ...registryOf(c), functionName: 'getDataNet', args: [id] }), 'getDataNet');
@@ -144,6 +196,8 @@ const bondOf = (c: TestChain, id: bigint, who: Address) =>
   c.clients.public.readContract({ ...registryOf(c), functionName: 'bondOf', args: [id, who] });
 const withdrawableAt = (c: TestChain, id: bigint, who: Address) =>
   c.clients.public.readContract({ ...registryOf(c), functionName: 'bondWithdrawableAt', args: [id, who] });
+const isForfeited = (c: TestChain, id: bigint, who: Address, contentHash: Hex) =>
+  c.clients.public.readContract({ ...registryOf(c), functionName: 'isForfeited', args: [id, who, contentHash] });
 const balanceOf = (c: TestChain, who: Address) =>
   c.clients.public.readContract({ ...c.token, functionName: 'balanceOf', args: [who] });
 
@@ -259,7 +313,7 @@ describe('DataNetRegistry: unknown ids', () => {
       await expectRevert(removeCurator(c, alice, id, bob.address), 'UnknownDataNet', [id]);
       await expectRevert(commit(c, alice, id, 1n, hash('root'), 1n), 'UnknownDataNet', [id]);
       await expectRevert(deposit(c, alice, id, OPEN), 'UnknownDataNet', [id]);
-      await expectRevert(forfeit(c, alice, id, bob.address, hash('c'), hash('r')), 'UnknownDataNet', [id]);
+      await expectRevert(forfeit(c, alice, id, bob, hash('c'), hash('r')), 'UnknownDataNet', [id]);
       await expectRevert(getDataNet(c, id), 'UnknownDataNet', [id]);
       await expectRevert(getVersion(c, id, 1n), 'UnknownDataNet', [id]);
       await expectRevert(isCurator(c, id, alice.address), 'UnknownDataNet', [id]);
@@ -387,7 +441,7 @@ describe('DataNetRegistry: curators', () => {
     expect(committed?.args.committer).toBe(carol.address);
     await fund(c, stranger, 10n * OPEN);
     await deposit(c, stranger, id, 10n * OPEN);
-    const f = await forfeit(c, carol, id, stranger.address, hash('spam'), hash('reason'));
+    const f = await forfeit(c, carol, id, stranger, hash('spam'), hash('reason'));
     const [forfeited] = parseEventLogs({ abi, logs: f.logs, eventName: 'BondForfeited' });
     expect(forfeited?.args.curator).toBe(carol.address);
 
@@ -398,7 +452,7 @@ describe('DataNetRegistry: curators', () => {
     expect(await isCurator(c, id, carol.address)).toBe(false);
     const err = await expectRevert(commit(c, carol, id, 2n, hash('root 2'), 2n), 'NotCurator', [id, carol.address]);
     expect(err.message).toBe(`DataNetRegistry.commitVersion reverted with NotCurator("1", "${carol.address}")`);
-    await expectRevert(forfeit(c, carol, id, stranger.address, hash('spam'), hash('reason')), 'NotCurator', [
+    await expectRevert(forfeit(c, carol, id, stranger, hash('spam'), hash('reason')), 'NotCurator', [
       id,
       carol.address,
     ]);
@@ -669,13 +723,19 @@ describe('DataNetRegistry: bonds', () => {
     expect(await bondOf(c, id, bob.address)).toBe(30n * OPEN);
     expect(await balanceOf(c, bob.address)).toBe(70n * OPEN);
     expect(await balanceOf(c, reg.address)).toBe(30n * OPEN);
-    // The request stays open after a partial withdrawal: the rest can follow without a new delay.
-    expect(await withdrawableAt(c, id, bob.address)).toBe(unlockAt);
+    // A withdrawal consumes the request: the rest needs a new request and the full delay again.
+    expect(await withdrawableAt(c, id, bob.address)).toBe(0n);
+    await expectRevert(withdraw(c, bob, id, 30n * OPEN), 'BondLocked', [id, bob.address, 0n]);
+    const r2 = await requestWithdrawal(c, bob, id);
+    const unlock2 = (await blockTime(c, r2)) + DELAY;
+    await warpTo(c, unlock2 - 1n);
+    await expectRevert(withdraw(c, bob, id, 30n * OPEN), 'BondLocked', [id, bob.address, unlock2]);
+    await warpTo(c, unlock2);
     await withdraw(c, bob, id, 30n * OPEN);
     expect(await bondOf(c, id, bob.address)).toBe(0n);
     expect(await balanceOf(c, bob.address)).toBe(100n * OPEN);
     expect(await balanceOf(c, reg.address)).toBe(0n);
-    await expectRevert(withdraw(c, bob, id, 1n), 'InsufficientBond', [1n, 0n]);
+    await expectRevert(withdraw(c, bob, id, 1n), 'BondLocked', [id, bob.address, 0n]);
     await expectRevert(requestWithdrawal(c, bob, id), 'NoBond', [id, bob.address]);
   });
 
@@ -688,8 +748,14 @@ describe('DataNetRegistry: bonds', () => {
     const r = await requestWithdrawal(c, bob, id);
     const unlockAt = (await blockTime(c, r)) + DELAY;
     await warpTo(c, unlockAt - DAY);
-    await deposit(c, bob, id, 1n);
+    const topUp = await deposit(c, bob, id, 1n);
+    const [cancelled, ...more] = parseEventLogs({ abi, logs: topUp.logs, eventName: 'BondWithdrawalCancelled' });
+    expect(more).toHaveLength(0);
+    expect(cancelled?.args).toEqual({ dataNetId: id, contributor: bob.address, withdrawableAt: unlockAt });
     expect(await withdrawableAt(c, id, bob.address)).toBe(0n);
+    // With no request pending, a deposit cancels nothing.
+    const again = await deposit(c, bob, id, 1n);
+    expect(parseEventLogs({ abi, logs: again.logs }).map((e) => e.eventName)).toEqual(['BondDeposited']);
     await warpTo(c, unlockAt + DAY);
     await expectRevert(withdraw(c, bob, id, 1n), 'BondLocked', [id, bob.address, 0n]);
 
@@ -708,7 +774,7 @@ describe('DataNetRegistry: bonds', () => {
     expect(await withdrawableAt(c, id, bob.address)).toBe((await blockTime(c, r4)) + DELAY);
     expect(await blockTime(c, r4)).toBeGreaterThan(await blockTime(c, r3));
     await warpTo(c, (await blockTime(c, r4)) + DELAY);
-    await withdraw(c, bob, id, 10n * OPEN + 2n);
+    await withdraw(c, bob, id, 10n * OPEN + 3n);
     expect(await balanceOf(c, bob.address)).toBe(100n * OPEN);
   });
 
@@ -729,7 +795,7 @@ describe('DataNetRegistry: bonds', () => {
     ]);
     const noBond = await expectRevert(requestWithdrawal(c, bob, id), 'NoBond', [id, bob.address]);
     expect(noBond.message).toBe(`DataNetRegistry.requestBondWithdrawal reverted with NoBond("1", "${bob.address}")`);
-    await expectRevert(forfeit(c, alice, id, bob.address, hash('c'), hash('r')), 'NoBond', [id, bob.address]);
+    await expectRevert(forfeit(c, alice, id, bob, hash('c'), hash('r')), 'NoBond', [id, bob.address]);
     await expectRevert(withdraw(c, bob, id, 0n), 'ZeroAmount', []);
     expect(await bondOf(c, id, bob.address)).toBe(0n);
     expect(await balanceOf(c, reg.address)).toBe(0n);
@@ -743,7 +809,7 @@ describe('DataNetRegistry: bonds', () => {
     await fund(c, bob, 10n * OPEN);
     await deposit(c, bob, a, 10n * OPEN);
     expect(await bondOf(c, b, bob.address)).toBe(0n);
-    await expectRevert(forfeit(c, alice, b, bob.address, hash('c'), hash('r')), 'NoBond', [b, bob.address]);
+    await expectRevert(forfeit(c, alice, b, bob, hash('c'), hash('r')), 'NoBond', [b, bob.address]);
     await expectRevert(requestWithdrawal(c, bob, b), 'NoBond', [b, bob.address]);
     const r = await requestWithdrawal(c, bob, a);
     await warpTo(c, (await blockTime(c, r)) + DELAY);
@@ -763,12 +829,9 @@ describe('DataNetRegistry: bonds', () => {
     await deposit(c, bob, id, 100n * OPEN);
     const due = (100n * OPEN * 3_333n) / 10_000n;
 
-    await expectRevert(forfeit(c, stranger, id, bob.address, hash('c'), hash('r')), 'NotCurator', [
-      id,
-      stranger.address,
-    ]);
+    await expectRevert(forfeit(c, stranger, id, bob, hash('c'), hash('r')), 'NotCurator', [id, stranger.address]);
     // The contributor cannot forfeit to itself either.
-    await expectRevert(forfeit(c, bob, id, bob.address, hash('c'), hash('r')), 'NotCurator', [id, bob.address]);
+    await expectRevert(forfeit(c, bob, id, bob, hash('c'), hash('r')), 'NotCurator', [id, bob.address]);
 
     const expectedAmounts = [due, due, due, 100n * OPEN - 3n * due];
     let sent = 0n;
@@ -776,14 +839,15 @@ describe('DataNetRegistry: bonds', () => {
       const by = i % 2 === 0 ? alice : carol;
       const contentHash = hash(`spam row ${i}`);
       const reasonHash = hash(`reason ${i}`);
+      const signed = await signContribution(c, bob, id, contentHash);
       const { result } = await c.clients.public.simulateContract({
         ...reg,
         functionName: 'forfeitBond',
-        args: [id, bob.address, contentHash, reasonHash],
+        args: [id, bob.address, contentHash, signed.nonce, signed.deadline, signed.signature, reasonHash],
         account: by,
       });
       expect(result).toBe(amount);
-      const receipt = await forfeit(c, by, id, bob.address, contentHash, reasonHash);
+      const receipt = await forfeitSigned(c, by, id, bob.address, signed, reasonHash);
       const [event, ...rest] = parseEventLogs({ abi, logs: receipt.logs, eventName: 'BondForfeited' });
       expect(rest).toHaveLength(0);
       expect(event?.args).toEqual({
@@ -800,15 +864,12 @@ describe('DataNetRegistry: bonds', () => {
       expect(await balanceOf(c, reg.address)).toBe(100n * OPEN - sent);
     }
     expect(sent).toBe(100n * OPEN);
-    const err = await expectRevert(forfeit(c, alice, id, bob.address, hash('c'), hash('r')), 'NoBond', [
-      id,
-      bob.address,
-    ]);
+    const err = await expectRevert(forfeit(c, alice, id, bob, hash('c'), hash('r')), 'NoBond', [id, bob.address]);
     expect(err.message).toBe(`DataNetRegistry.forfeitBond reverted with NoBond("1", "${bob.address}")`);
     expect(await balanceOf(c, bob.address)).toBe(0n);
   });
 
-  it('forfeits during the withdrawal delay and after it matured, until the bond is withdrawn', async () => {
+  it('forfeits during the withdrawal delay and after it matured, cancelling the request each time', async () => {
     const c = chain();
     const [alice, bob] = users(c, 2) as [HDAccount, HDAccount];
     const id = await create(c, alice, { bondAmount: 10n * OPEN, forfeitBps: 10_000 });
@@ -817,12 +878,21 @@ describe('DataNetRegistry: bonds', () => {
     const r = await requestWithdrawal(c, bob, id);
     const unlockAt = (await blockTime(c, r)) + DELAY;
     await warpTo(c, unlockAt - 1n);
-    await forfeit(c, alice, id, bob.address, hash('a'), hash('r'));
-    await warpTo(c, unlockAt + DAY);
-    await forfeit(c, alice, id, bob.address, hash('b'), hash('r'));
+    const f1 = await forfeit(c, alice, id, bob, hash('a'), hash('r'));
+    // A forfeit cancels the pending request, and says so.
+    const [cancelled, ...more] = parseEventLogs({ abi, logs: f1.logs, eventName: 'BondWithdrawalCancelled' });
+    expect(more).toHaveLength(0);
+    expect(cancelled?.args).toEqual({ dataNetId: id, contributor: bob.address, withdrawableAt: unlockAt });
+    expect(await withdrawableAt(c, id, bob.address)).toBe(0n);
+    const r2 = await requestWithdrawal(c, bob, id);
+    const unlock2 = (await blockTime(c, r2)) + DELAY;
+    await warpTo(c, unlock2 + DAY);
+    await forfeit(c, alice, id, bob, hash('b'), hash('r'));
     expect(await bondOf(c, id, bob.address)).toBe(5n * OPEN);
-    // Forfeiting does not touch the request.
-    expect(await withdrawableAt(c, id, bob.address)).toBe(unlockAt);
+    expect(await withdrawableAt(c, id, bob.address)).toBe(0n);
+    await expectRevert(withdraw(c, bob, id, 5n * OPEN), 'BondLocked', [id, bob.address, 0n]);
+    const r3 = await requestWithdrawal(c, bob, id);
+    await warpTo(c, (await blockTime(c, r3)) + DELAY);
     await expectRevert(withdraw(c, bob, id, 6n * OPEN), 'InsufficientBond', [6n * OPEN, 5n * OPEN]);
     await withdraw(c, bob, id, 5n * OPEN);
     expect(await balanceOf(c, TREASURY)).toBe(20n * OPEN);
@@ -835,7 +905,7 @@ describe('DataNetRegistry: bonds', () => {
     const id = await create(c, alice, { bondAmount: 10n * OPEN, forfeitBps: 5_000 });
     await fund(c, bob, 10n * OPEN);
     await deposit(c, bob, id, 3n * OPEN);
-    const receipt = await forfeit(c, alice, id, bob.address, hash('c'), hash('r'));
+    const receipt = await forfeit(c, alice, id, bob, hash('c'), hash('r'));
     const [event] = parseEventLogs({ abi, logs: receipt.logs, eventName: 'BondForfeited' });
     expect(event?.args.amount).toBe(3n * OPEN);
     expect(await bondOf(c, id, bob.address)).toBe(0n);
@@ -853,13 +923,189 @@ describe('DataNetRegistry: bonds', () => {
     await fund(c, bob, 10n * OPEN);
     for (const id of [tiny, noBps, noBond, almost]) await deposit(c, bob, id, OPEN);
     for (const id of [tiny, noBps, noBond]) {
-      const err = await expectRevert(forfeit(c, alice, id, bob.address, hash('c'), hash('r')), 'ZeroAmount', []);
+      const err = await expectRevert(forfeit(c, alice, id, bob, hash('c'), hash('r')), 'ZeroAmount', []);
       expect(err.message).toBe('DataNetRegistry.forfeitBond reverted with ZeroAmount()');
       expect(await bondOf(c, id, bob.address)).toBe(OPEN);
     }
     // 2 wei × 5,000 / 10,000 = 1 wei.
-    await forfeit(c, alice, almost, bob.address, hash('c'), hash('r'));
+    await forfeit(c, alice, almost, bob, hash('c'), hash('r'));
     expect(await bondOf(c, almost, bob.address)).toBe(OPEN - 1n);
     expect(await balanceOf(c, TREASURY)).toBe(1n);
+  });
+});
+
+describe('DataNetRegistry: issue 10 attack 6, bond forfeiture abuse', () => {
+  it('attack: forfeiting the same rejected contribution twice is refused', async () => {
+    const c = chain();
+    const [alice, bob] = users(c, 2) as [HDAccount, HDAccount];
+    const id = await create(c, alice, { bondAmount: 100n * OPEN, forfeitBps: 1_000 });
+    await fund(c, bob, 100n * OPEN);
+    await deposit(c, bob, id, 100n * OPEN);
+    const spam = await signContribution(c, bob, id, hash('spam row'));
+    const first = await forfeitSigned(c, alice, id, bob.address, spam, hash('spam'));
+    // No withdrawal was pending: nothing to cancel.
+    expect(parseEventLogs({ abi, logs: first.logs }).map((e) => e.eventName)).toEqual(['BondForfeited']);
+    expect(await bondOf(c, id, bob.address)).toBe(90n * OPEN);
+    expect(await isForfeited(c, id, bob.address, spam.contentHash)).toBe(true);
+    // The owner (who chose the treasury) replays the same forfeit, with the same or another reason.
+    const err = await expectRevert(forfeitSigned(c, alice, id, bob.address, spam, hash('spam')), 'AlreadyForfeited', [
+      id,
+      bob.address,
+      spam.contentHash,
+    ]);
+    expect(err.message).toBe(
+      `DataNetRegistry.forfeitBond reverted with AlreadyForfeited("1", "${bob.address}", "${spam.contentHash}")`,
+    );
+    await expectRevert(forfeitSigned(c, alice, id, bob.address, spam, hash('other reason')), 'AlreadyForfeited');
+    expect(await bondOf(c, id, bob.address)).toBe(90n * OPEN);
+    expect(await balanceOf(c, TREASURY)).toBe(10n * OPEN);
+  });
+
+  it('attack: forfeiting for an invented contribution the contributor never signed is refused', async () => {
+    const c = chain();
+    const [alice, bob, mallory] = users(c, 3) as [HDAccount, HDAccount, HDAccount];
+    const id = await create(c, alice, { bondAmount: 100n * OPEN, forfeitBps: 1_000 });
+    await fund(c, bob, 100n * OPEN);
+    await deposit(c, bob, id, 100n * OPEN);
+    const real = await signContribution(c, bob, id, hash('real row'));
+    const invented = hash('never contributed');
+    // The owner signs the invented contribution itself.
+    const byOwner = await signContribution(c, alice, id, invented);
+    const err = await expectRevert(
+      forfeitSigned(c, alice, id, bob.address, byOwner, hash('spam')),
+      'InvalidContributionSignature',
+      [id, bob.address, invented],
+    );
+    expect(err.message).toBe(
+      `DataNetRegistry.forfeitBond reverted with InvalidContributionSignature("1", "${bob.address}", "${invented}")`,
+    );
+    // Bob's real signature, pointed at another content hash.
+    await expectRevert(
+      forfeitSigned(c, alice, id, bob.address, { ...real, contentHash: invented }, hash('spam')),
+      'InvalidContributionSignature',
+      [id, bob.address, invented],
+    );
+    expect(await bondOf(c, id, bob.address)).toBe(100n * OPEN);
+    expect(await balanceOf(c, TREASURY)).toBe(0n);
+    // Nor can a third party's signature stand in for Bob's.
+    await expectRevert(
+      forfeitSigned(c, alice, id, bob.address, await signContribution(c, mallory, id, invented), hash('spam')),
+      'InvalidContributionSignature',
+      [id, bob.address, invented],
+    );
+  });
+
+  it('binds the signature to chain, registry, DataNet, content and license; refuses malformed and malleated ones', async () => {
+    const c = chain();
+    const [alice, bob] = users(c, 2) as [HDAccount, HDAccount];
+    const id = await create(c, alice, { bondAmount: 100n * OPEN, forfeitBps: 1_000 });
+    const other = await create(c, alice, { bondAmount: 100n * OPEN, forfeitBps: 1_000 });
+    await fund(c, bob, 200n * OPEN);
+    await deposit(c, bob, id, 100n * OPEN);
+    await deposit(c, bob, other, 100n * OPEN);
+    const content = hash('row');
+    const refused = (s: SignedContribution, contributor: Address = bob.address, dn = id) =>
+      expectRevert(forfeitSigned(c, alice, dn, contributor, s, hash('spam')), 'InvalidContributionSignature', [
+        dn,
+        contributor,
+        s.contentHash,
+      ]);
+    await refused(await signContribution(c, bob, other, content)); // signed for another DataNet
+    await refused(await signContribution(c, bob, id, content, { chainId: c.clients.chain.id + 1 }));
+    await refused(await signContribution(c, bob, id, content, { registry: TREASURY }));
+    await refused(await signContribution(c, bob, id, content, { licenseId: hash('MIT') }));
+    const good = await signContribution(c, bob, id, content);
+    await refused({ ...good, nonce: good.nonce + 1n });
+    await refused({ ...good, deadline: good.deadline + 1n });
+    await refused(good, zeroAddress);
+    await refused(good, alice.address);
+    await refused({ ...good, signature: '0x' });
+    await refused({ ...good, signature: good.signature.slice(0, 130) as Hex }); // 64 bytes
+    await refused({ ...good, signature: `${good.signature}00` }); // 66 bytes
+    // The malleated twin (s → n - s, v flipped) recovers to Bob too, but is not canonical: refused, as off chain.
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const r = good.signature.slice(2, 66);
+    const sHigh = (n - BigInt(`0x${good.signature.slice(66, 130)}`)).toString(16).padStart(64, '0');
+    const vFlipped = Number.parseInt(good.signature.slice(130), 16) === 27 ? '1c' : '1b';
+    await refused({ ...good, signature: `0x${r}${sHigh}${vFlipped}` });
+    expect(await bondOf(c, id, bob.address)).toBe(100n * OPEN);
+
+    // v as 0/1 (which the TypeScript verifier accepts too) is fine; so is a deadline long past: review comes later.
+    const v = Number.parseInt(good.signature.slice(130), 16);
+    const low = { ...good, signature: `${good.signature.slice(0, 130)}0${v - 27}` as Hex };
+    const expired = await signContribution(c, bob, id, hash('old row'), { deadline: 1n });
+    await forfeitSigned(c, alice, id, bob.address, low, hash('spam'));
+    await forfeitSigned(c, alice, id, bob.address, expired, hash('spam'));
+    expect(await bondOf(c, id, bob.address)).toBe(80n * OPEN);
+    // The same content in another DataNet is another contribution, with its own signature and forfeit.
+    await forfeitSigned(c, alice, other, bob.address, await signContribution(c, bob, other, content), hash('spam'));
+    expect(await bondOf(c, other, bob.address)).toBe(90n * OPEN);
+    expect(await isForfeited(c, other, bob.address, content)).toBe(true);
+    expect(await isForfeited(c, id, bob.address, hash('never'))).toBe(false);
+  });
+
+  it('forfeits once per contribution, whatever nonce it was signed with; hashContribution is the EIP-712 digest', async () => {
+    const c = chain();
+    const [alice, bob] = users(c, 2) as [HDAccount, HDAccount];
+    const id = await create(c, alice, { bondAmount: 100n * OPEN, forfeitBps: 10_000 });
+    await fund(c, bob, 100n * OPEN);
+    await deposit(c, bob, id, 100n * OPEN);
+    const content = hash('row');
+    const a = await signContribution(c, bob, id, content, { nonce: 1n });
+    const b = await signContribution(c, bob, id, content, { nonce: 2n });
+    await forfeitSigned(c, alice, id, bob.address, a, hash('spam'));
+    await expectRevert(forfeitSigned(c, alice, id, bob.address, b, hash('spam')), 'AlreadyForfeited', [
+      id,
+      bob.address,
+      content,
+    ]);
+    // The check comes before the bond's: a spent contribution says so even with the bond gone.
+    expect(await bondOf(c, id, bob.address)).toBe(0n);
+    expect(await balanceOf(c, TREASURY)).toBe(100n * OPEN);
+    const digest = await c.clients.public.readContract({
+      ...registryOf(c),
+      functionName: 'hashContribution',
+      args: [id, content, LICENSE, 7n, 9n],
+    });
+    expect(digest).toBe(
+      hashTypedData({
+        domain: { ...dataNetDomain, chainId: c.clients.chain.id, verifyingContract: registryOf(c).address },
+        types: dataNetTypes,
+        primaryType: 'Contribution',
+        message: { dataNetId: id, contentHash: content, licenseId: LICENSE, nonce: 7n, deadline: 9n },
+      }),
+    );
+  });
+
+  it('attack: a withdrawal request that matured once lets the bond leave later without the delay', async () => {
+    const c = chain();
+    const [alice, bob] = users(c, 2) as [HDAccount, HDAccount];
+    const id = await create(c, alice, { bondAmount: 10n * OPEN, forfeitBps: 10_000 });
+    await fund(c, bob, 20n * OPEN);
+    await deposit(c, bob, id, 20n * OPEN);
+    // The spammer asks once, waits out the delay once, and takes 1 wei to prove the request works...
+    const r = await requestWithdrawal(c, bob, id);
+    await warpTo(c, (await blockTime(c, r)) + DELAY);
+    await withdraw(c, bob, id, 1n);
+    // ...then, weeks later, pulls the rest out at once, just ahead of a curator's forfeit.
+    await advanceBy(c, 30n * DAY);
+    await expectRevert(withdraw(c, bob, id, 20n * OPEN - 1n), 'BondLocked', [id, bob.address, 0n]);
+    expect(await bondOf(c, id, bob.address)).toBe(20n * OPEN - 1n);
+  });
+
+  it('attack: a forfeit during the withdrawal delay does not let the rest of the bond leave on the old request', async () => {
+    const c = chain();
+    const [alice, bob] = users(c, 2) as [HDAccount, HDAccount];
+    const id = await create(c, alice, { bondAmount: 10n * OPEN, forfeitBps: 5_000 });
+    await fund(c, bob, 10n * OPEN);
+    await deposit(c, bob, id, 10n * OPEN);
+    const spam = await signContribution(c, bob, id, hash('spam row'));
+    const r = await requestWithdrawal(c, bob, id);
+    const unlockAt = (await blockTime(c, r)) + DELAY;
+    await warpTo(c, unlockAt - 1n);
+    await forfeitSigned(c, alice, id, bob.address, spam, hash('spam'));
+    await warpTo(c, unlockAt);
+    await expectRevert(withdraw(c, bob, id, 5n * OPEN), 'BondLocked', [id, bob.address, 0n]);
+    expect(await bondOf(c, id, bob.address)).toBe(5n * OPEN);
   });
 });

@@ -36,6 +36,10 @@ export interface ContributionJson {
   contentHash: Hex;
   cid: string;
   licenseId: Hex;
+  /** Decimal strings; with `signature`, the contributor's signed Contribution message (see forfeitBondOnChain). */
+  nonce: string;
+  deadline: string;
+  signature: Hex;
   status: 'pending' | 'approved' | 'rejected' | 'withdrawn';
   bytes: number;
   redacted: Record<string, number>;
@@ -279,18 +283,40 @@ export async function depositBondOnChain(
   });
 }
 
+/** A contribution as its contributor signed it: what DataNetRegistry.forfeitBond checks before forfeiting. */
+export interface SignedContribution {
+  contributor: Address;
+  contentHash: Hex;
+  nonce: bigint;
+  deadline: bigint;
+  signature: Hex;
+}
+
+/** The signed contribution of a contribution read from the node (GET /v1/contributions/:id). */
+export const signedContributionOf = (c: ContributionJson): SignedContribution => ({
+  contributor: c.contributor,
+  contentHash: c.contentHash,
+  nonce: BigInt(c.nonce),
+  deadline: BigInt(c.deadline),
+  signature: c.signature,
+});
+
+/**
+ * Forfeits part of the contributor's bond for a contribution rejected as spam (owner or curator). The chain checks
+ * the contributor's own signature of the contribution and forfeits each contribution at most once.
+ */
 export async function forfeitBondOnChain(
   clients: ChainClients,
   curator: Account,
   registry: Address,
   dataNetId: bigint,
-  contributor: Address,
-  contentHash: Hex,
+  contribution: SignedContribution,
   reason: string,
 ) {
+  const c = contribution;
   return sendTx(clients, curator, {
     ...registryCall(registry),
     functionName: 'forfeitBond',
-    args: [dataNetId, contributor, contentHash, reasonHashOf(reason)],
+    args: [dataNetId, c.contributor, c.contentHash, c.nonce, c.deadline, c.signature, reasonHashOf(reason)],
   });
 }

@@ -17,6 +17,11 @@ export interface ContributionView {
   contentHash: Hex;
   cid: string;
   licenseId: Hex;
+  /** The contributor's EIP-712 Contribution signature and the nonce and deadline it signed: what a curator hands
+   * to DataNetRegistry.forfeitBond to forfeit part of the bond for this contribution. */
+  nonce: bigint;
+  deadline: bigint;
+  signature: Hex;
   status: 'pending' | 'approved' | 'rejected' | 'withdrawn';
   bytes: number;
   redacted: Record<string, number>;
@@ -35,6 +40,9 @@ type ContributionRow = {
   content_hash: Hex;
   cid: string;
   license_id: Hex;
+  nonce: string | bigint;
+  deadline: string | bigint;
+  signature: Hex;
   status: ContributionView['status'];
   bytes: number;
   redacted: Record<string, number>;
@@ -45,7 +53,7 @@ type ContributionRow = {
   versions: number[] | null;
 };
 
-const COLUMNS = `c.id, c.datanet_id, c.contributor, c.content_hash, c.cid, c.license_id, c.status, c.bytes, c.redacted, c.source, c.created_at,
+const COLUMNS = `c.id, c.datanet_id, c.contributor, c.content_hash, c.cid, c.license_id, c.nonce, c.deadline, c.signature, c.status, c.bytes, c.redacted, c.source, c.created_at,
   c.withdrawn_at, c.absent_from_version,
   (SELECT array_agg(m.version ORDER BY m.version) FROM version_members m JOIN datanet_versions v USING (datanet_id, version)
    WHERE m.contribution_id = c.id AND v.status = 'published') AS versions`;
@@ -57,6 +65,9 @@ const toView = (r: ContributionRow): ContributionView => ({
   contentHash: r.content_hash,
   cid: r.cid,
   licenseId: r.license_id,
+  nonce: BigInt(r.nonce),
+  deadline: BigInt(r.deadline),
+  signature: r.signature,
   status: r.status,
   bytes: r.bytes,
   redacted: r.redacted,

@@ -33,6 +33,8 @@ const dataNetView = (d: DataNetSummary) => ({
 const contributionView = (c: ContributionView) => ({
   ...c,
   dataNetId: c.dataNetId.toString(),
+  nonce: c.nonce.toString(),
+  deadline: c.deadline.toString(),
   createdAt: c.createdAt.toISOString(),
   withdrawnAt: c.withdrawnAt?.toISOString() ?? null,
 });

@@ -27,6 +27,7 @@ import {
   removeCuratorOnChain,
   type SubmissionResult,
   signContributions,
+  signedContributionOf,
   signReview,
   signWithdrawal,
 } from '../../datanets/index.js';
@@ -385,26 +386,33 @@ export function registerDataNet(program: Command): void {
       for (let i = 0; i < reviews.length; i += 1000)
         results.push(...(await client.review(dataNetId, reviews.slice(i, i + 1000))));
       const refused = results.filter((r) => r.status === 'refused');
-      // Spam rejections forfeit part of the contributor's bond on chain, when the DataNet asks for bonds.
+      // Spam rejections forfeit part of the contributor's bond on chain, when the DataNet asks for bonds: the
+      // registry checks the contributor's own signature of the contribution, and forfeits each one only once.
       const forfeited: { contributionId: string; contributor: Address; txHash: Hex }[] = [];
       const d = await client.get(dataNetId);
       if (o.spam && BigInt(d.bondAmount) > 0n) {
+        const registry = { address: remote.contracts.DataNetRegistry as Address, abi: DataNetRegistryArtifact.abi };
         for (const r of results.filter((x) => x.status === 'rejected')) {
           const c = await client.contribution(r.contributionId as Hex);
-          const bonded = await remote.clients.public.readContract({
-            address: remote.contracts.DataNetRegistry as Address,
-            abi: DataNetRegistryArtifact.abi,
-            functionName: 'bondOf',
-            args: [dataNetId, c.contributor],
-          });
-          if (bonded === 0n) continue;
+          const [bonded, spent] = await Promise.all([
+            remote.clients.public.readContract({
+              ...registry,
+              functionName: 'bondOf',
+              args: [dataNetId, c.contributor],
+            }),
+            remote.clients.public.readContract({
+              ...registry,
+              functionName: 'isForfeited',
+              args: [dataNetId, c.contributor, c.contentHash],
+            }),
+          ]);
+          if (bonded === 0n || spent) continue;
           const receipt = await forfeitBondOnChain(
             remote.clients,
             curator,
-            remote.contracts.DataNetRegistry as Address,
+            registry.address,
             dataNetId,
-            c.contributor,
-            c.contentHash,
+            signedContributionOf(c),
             o.reason,
           );
           forfeited.push({ contributionId: c.id, contributor: c.contributor, txHash: receipt.transactionHash });
