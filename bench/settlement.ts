@@ -139,14 +139,14 @@ export async function run(): Promise<void> {
       });
     const finalize = async (epoch: bigint) => {
       await advanceTime(clients, DAY + 1);
-      await sendTx(clients, validator, { ...distributor, functionName: 'finalize', args: [epoch] });
+      await sendTx(clients, validator, { ...distributor, functionName: 'finalize', args: [validator.address, epoch] });
     };
     const claim = (entries: [Address, bigint][], i: number) => {
       const [account, cumulative] = entries[i] as [Address, bigint];
       return sendTx(clients, user, {
         ...distributor,
         functionName: 'claim',
-        args: [account, cumulative, tree(entries).proof(payoutLeaf(account, cumulative))],
+        args: [validator.address, account, cumulative, tree(entries).proof(payoutLeaf(account, cumulative))],
       });
     };
     const holder = async (a: Address) =>
@@ -197,7 +197,14 @@ export async function run(): Promise<void> {
     const many = await sendTx(clients, user, {
       ...distributor,
       functionName: 'claimMany',
-      args: [batch.map((i) => large[i]?.[0] as Address), batch.map((i) => large[i]?.[1] as bigint), batch.map(proofOf)],
+      args: [
+        batch.map((i) => ({
+          node: validator.address,
+          account: large[i]?.[0] as Address,
+          cumulativeAmount: large[i]?.[1] as bigint,
+          proof: proofOf(i),
+        })),
+      ],
     });
     line('claimMany', {
       claims: batch.length,

@@ -18,8 +18,10 @@ interface IFeeSink {
 /// @notice A user deposits OPEN into a channel to one serving node. For each request the user signs an EIP-712
 /// voucher for the cumulative amount owed so far (bound to this chain, this contract, the channel and the node);
 /// the node keeps the latest and redeems it whenever it likes, in one transaction for any number of requests.
-/// Redeemed fees go straight to the reward distributor. After the channel expires the user can close it and take
-/// back what was never redeemed. A voucher can never be redeemed twice (amounts are cumulative) or beyond the
+/// Redeemed fees go straight to the reward distributor. A channel stops being usable for new requests when it
+/// expires; for a settlement grace period after that only the node can act on it (redeem its latest voucher), and
+/// only then can the user close it and take back what was never redeemed, so a user cannot close the channel
+/// under a node that holds signed vouchers. A voucher can never be redeemed twice (amounts are cumulative) or beyond the
 /// deposit.
 contract InferenceEscrow is EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
@@ -37,6 +39,13 @@ contract InferenceEscrow is EIP712, ReentrancyGuardTransient {
     /// @notice EIP-712 type of a voucher.
     bytes32 public constant VOUCHER_TYPEHASH = keccak256("Voucher(uint256 channelId,address node,uint256 cumulativeAmount)");
 
+    /// @notice The shortest settlement grace period a deployment may choose.
+    uint64 public constant MIN_SETTLEMENT_GRACE = 1 hours;
+    /// @notice The longest settlement grace period a deployment may choose.
+    uint64 public constant MAX_SETTLEMENT_GRACE = 30 days;
+
+    /// @notice Seconds after a channel's expiry during which only its node can redeem and the user cannot close.
+    uint64 public immutable settlementGrace;
     /// @notice The payment token (OPEN).
     IERC20 public immutable token;
     /// @notice Receives redeemed fees (the reward distributor).
@@ -62,6 +71,10 @@ contract InferenceEscrow is EIP712, ReentrancyGuardTransient {
     error ChannelClosed(uint256 channelId);
     /// @notice The channel can be closed only from `expiresAt` on.
     error ChannelNotExpired(uint256 channelId, uint64 expiresAt);
+    /// @notice The channel expired, but the node may still redeem until `closableAt`.
+    error InSettlementGrace(uint256 channelId, uint64 closableAt);
+    /// @notice The settlement grace period is outside [{MIN_SETTLEMENT_GRACE}, {MAX_SETTLEMENT_GRACE}].
+    error InvalidSettlementGrace(uint64 grace);
     /// @notice An amount or duration of zero was given.
     error ZeroAmount();
     /// @notice The zero address was given.
@@ -78,8 +91,13 @@ contract InferenceEscrow is EIP712, ReentrancyGuardTransient {
 
     /// @param token_ OPEN.
     /// @param feeSink_ The reward distributor.
-    constructor(IERC20 token_, IFeeSink feeSink_) EIP712("Tributary InferenceEscrow", "1") {
+    /// @param settlementGrace_ Seconds after expiry reserved for the node to redeem.
+    constructor(IERC20 token_, IFeeSink feeSink_, uint64 settlementGrace_) EIP712("Tributary InferenceEscrow", "1") {
         if (address(token_) == address(0) || address(feeSink_) == address(0)) revert ZeroAddress();
+        if (settlementGrace_ < MIN_SETTLEMENT_GRACE || settlementGrace_ > MAX_SETTLEMENT_GRACE) {
+            revert InvalidSettlementGrace(settlementGrace_);
+        }
+        settlementGrace = settlementGrace_;
         token = token_;
         feeSink = feeSink_;
     }
@@ -114,6 +132,7 @@ contract InferenceEscrow is EIP712, ReentrancyGuardTransient {
     }
 
     /// @notice Redeems the latest voucher of a channel (node only); the new fees go to the reward distributor.
+    /// Allowed until the user closes the channel, which is never before expiry plus the settlement grace.
     /// @param cumulativeAmount Total owed on the channel so far, as signed by the user.
     /// @param signature The user's EIP-712 signature of Voucher(channelId, node, cumulativeAmount).
     function redeem(uint256 channelId, uint256 cumulativeAmount, bytes calldata signature) external nonReentrant {
@@ -131,17 +150,24 @@ contract InferenceEscrow is EIP712, ReentrancyGuardTransient {
         feeSink.recordFees(msg.sender, channelId, amount);
     }
 
-    /// @notice Closes an expired channel and refunds what was never redeemed (user only). Redeem first:
-    /// vouchers of a closed channel are worthless.
+    /// @notice Closes an expired channel once its settlement grace has passed and refunds what was never redeemed
+    /// (user only). Vouchers of a closed channel are worthless, which is why the node gets the grace first.
     function close(uint256 channelId) external nonReentrant {
         Channel storage c = _channel(channelId);
         if (c.user != msg.sender) revert NotChannelUser(channelId, msg.sender);
         if (c.closed) revert ChannelClosed(channelId);
         if (block.timestamp < c.expiresAt) revert ChannelNotExpired(channelId, c.expiresAt);
+        uint64 graceEnds = c.expiresAt + settlementGrace;
+        if (block.timestamp < graceEnds) revert InSettlementGrace(channelId, graceEnds);
         c.closed = true;
         uint256 refund = c.deposit - c.redeemed;
         emit ChannelClosedByUser(channelId, refund);
         if (refund != 0) token.safeTransfer(msg.sender, refund);
+    }
+
+    /// @notice When the user may close `channelId` (expiry plus the settlement grace).
+    function closableAt(uint256 channelId) external view returns (uint64) {
+        return _channel(channelId).expiresAt + settlementGrace;
     }
 
     /// @notice A channel; reverts for an unknown id.

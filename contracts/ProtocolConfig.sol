@@ -12,6 +12,16 @@ contract ProtocolConfig is Ownable {
     uint16 private constant MAX_BPS = 10_000;
     /// @notice The longest challenge window governance may set.
     uint64 public constant MAX_CHALLENGE_WINDOW = 30 days;
+    /// @notice The shortest challenge window: watchers need time to fetch an export and recompute it.
+    uint64 public constant MIN_CHALLENGE_WINDOW = 1 hours;
+    /// @notice The highest flat platform fee per request (10 OPEN): above it no request is worth paying for.
+    uint256 public constant MAX_PLATFORM_FEE_FLAT = 10 ether;
+    /// @notice The highest challenge bond (100,000 OPEN): above it nobody could afford to challenge.
+    uint256 public constant MAX_CHALLENGE_BOND = 100_000 ether;
+    /// @notice Bounds of the resolution period: governance needs ≥ 1 day; a dispute must not hang for months.
+    uint64 public constant MIN_RESOLUTION_PERIOD = 1 days;
+    /// @notice See {MIN_RESOLUTION_PERIOD}.
+    uint64 public constant MAX_RESOLUTION_PERIOD = 60 days;
 
     /// @notice Platform fee as basis points of the token fee.
     uint16 public platformFeeBps;
@@ -29,13 +39,22 @@ contract ProtocolConfig is Ownable {
     uint256 public challengeBond;
     /// @notice Receives the platform fee.
     address public platformTreasury;
+    /// @notice Seconds governance has to resolve a challenge; after that the challenged epoch is void (its root
+    /// never pays; the node posts the fees again in a later epoch) and the challenger gets the bond back.
+    uint64 public resolutionPeriod;
 
     /// @notice β + γ + δ must be exactly 10,000 basis points.
     error InvalidSplit(uint256 sumBps);
     /// @notice Basis points above 10,000.
     error InvalidBps(uint256 bps);
-    /// @notice The challenge window must be between 1 second and {MAX_CHALLENGE_WINDOW}.
+    /// @notice The challenge window must be between {MIN_CHALLENGE_WINDOW} and {MAX_CHALLENGE_WINDOW}.
     error InvalidChallengeWindow(uint64 window);
+    /// @notice The flat platform fee is above {MAX_PLATFORM_FEE_FLAT}.
+    error PlatformFeeFlatTooHigh(uint256 flat, uint256 max);
+    /// @notice The challenge bond must be above zero and at most {MAX_CHALLENGE_BOND}.
+    error InvalidChallengeBond(uint256 bond);
+    /// @notice The resolution period must be between {MIN_RESOLUTION_PERIOD} and {MAX_RESOLUTION_PERIOD}.
+    error InvalidResolutionPeriod(uint64 period);
     /// @notice The zero address was given.
     error ZeroAddress();
 
@@ -47,6 +66,8 @@ contract ProtocolConfig is Ownable {
     event ChallengeTermsSet(uint64 window, uint256 bond);
     /// @notice The platform treasury changed.
     event PlatformTreasurySet(address treasury);
+    /// @notice The resolution period of challenges changed.
+    event ResolutionPeriodSet(uint64 period);
 
     /// @notice All parameters at once (see the setters).
     struct Params {
@@ -58,6 +79,7 @@ contract ProtocolConfig is Ownable {
         uint64 challengeWindow;
         uint256 challengeBond;
         address platformTreasury;
+        uint64 resolutionPeriod;
     }
 
     /// @param owner_ The timelock.
@@ -67,6 +89,7 @@ contract ProtocolConfig is Ownable {
         _setSplit(p.ownerShareBps, p.stakerShareBps, p.contributorShareBps);
         _setChallengeTerms(p.challengeWindow, p.challengeBond);
         _setPlatformTreasury(p.platformTreasury);
+        _setResolutionPeriod(p.resolutionPeriod);
     }
 
     /// @notice Sets the platform fee (governance).
@@ -89,15 +112,29 @@ contract ProtocolConfig is Ownable {
         _setPlatformTreasury(treasury);
     }
 
+    /// @notice Sets how long governance has to resolve a challenge (governance).
+    function setResolutionPeriod(uint64 period) external onlyOwner {
+        _setResolutionPeriod(period);
+    }
+
     /// @notice Every parameter, in one call.
     function params() external view returns (Params memory) {
         return Params(
-            platformFeeBps, platformFeeFlat, ownerShareBps, stakerShareBps, contributorShareBps, challengeWindow, challengeBond, platformTreasury
+            platformFeeBps,
+            platformFeeFlat,
+            ownerShareBps,
+            stakerShareBps,
+            contributorShareBps,
+            challengeWindow,
+            challengeBond,
+            platformTreasury,
+            resolutionPeriod
         );
     }
 
     function _setPlatformFee(uint16 bps, uint256 flat) private {
         if (bps > MAX_BPS) revert InvalidBps(bps);
+        if (flat > MAX_PLATFORM_FEE_FLAT) revert PlatformFeeFlatTooHigh(flat, MAX_PLATFORM_FEE_FLAT);
         platformFeeBps = bps;
         platformFeeFlat = flat;
         emit PlatformFeeSet(bps, flat);
@@ -113,7 +150,8 @@ contract ProtocolConfig is Ownable {
     }
 
     function _setChallengeTerms(uint64 window, uint256 bond) private {
-        if (window == 0 || window > MAX_CHALLENGE_WINDOW) revert InvalidChallengeWindow(window);
+        if (window < MIN_CHALLENGE_WINDOW || window > MAX_CHALLENGE_WINDOW) revert InvalidChallengeWindow(window);
+        if (bond == 0 || bond > MAX_CHALLENGE_BOND) revert InvalidChallengeBond(bond);
         challengeWindow = window;
         challengeBond = bond;
         emit ChallengeTermsSet(window, bond);
@@ -123,5 +161,11 @@ contract ProtocolConfig is Ownable {
         if (treasury == address(0)) revert ZeroAddress();
         platformTreasury = treasury;
         emit PlatformTreasurySet(treasury);
+    }
+
+    function _setResolutionPeriod(uint64 period) private {
+        if (period < MIN_RESOLUTION_PERIOD || period > MAX_RESOLUTION_PERIOD) revert InvalidResolutionPeriod(period);
+        resolutionPeriod = period;
+        emit ResolutionPeriodSet(period);
     }
 }

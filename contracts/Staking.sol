@@ -16,7 +16,10 @@ import {Time} from "@openzeppelin/contracts/utils/types/Time.sol";
 /// (serves paid inference) or agent. Each role has a minimum stake. Leaving takes two steps: request an unstake,
 /// then withdraw after the unbonding period. While bonded or unbonding, stake can be slashed by a holder of
 /// {SLASHER_ROLE} (governance's timelock, and the settlement dispute contract): the slashed OPEN goes to the
-/// treasury and the event carries a hash of the reason. Stake history is checkpointed per timestamp so later
+/// treasury and the event carries a hash of the reason. A holder of {LOCKER_ROLE} (the reward distributor) can lock
+/// part of an active stake while it backs an epoch that is not final yet: locked stake cannot be unstaked, so an
+/// attestor cannot escape a pending slash by unbonding (governance takes longer than any unbonding period).
+/// Stake history is checkpointed per timestamp so later
 /// components can weigh stakers (reward pools, votes) at a fixed past moment.
 contract Staking is AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
@@ -42,14 +45,19 @@ contract Staking is AccessControl, ReentrancyGuardTransient {
         uint256 unbonding;
         uint256 head;
         Unbonding[] queue;
+        uint256 locked;
     }
 
     /// @notice May slash stakers.
     bytes32 public constant SLASHER_ROLE = keccak256("SLASHER_ROLE");
+    /// @notice May lock and unlock stake that backs unfinalized settlement epochs (the reward distributor).
+    bytes32 public constant LOCKER_ROLE = keccak256("LOCKER_ROLE");
     /// @notice Bounds the unbonding queue so that slashing and withdrawing stay within a fixed gas budget.
     uint256 public constant MAX_PENDING_UNBONDINGS = 32;
     /// @notice Governance cannot lock stakes for longer than this.
     uint64 public constant MAX_UNBONDING_PERIOD = 365 days;
+    /// @notice Governance cannot make unbonding shorter than this: a slash decided by vote must still find the stake.
+    uint64 public constant MIN_UNBONDING_PERIOD = 1 days;
     uint256 private constant ROLE_COUNT = 3;
 
     /// @notice The staked token (OPEN).
@@ -85,6 +93,12 @@ contract Staking is AccessControl, ReentrancyGuardTransient {
     error TooManyPendingUnbondings(uint256 max);
     /// @notice The unbonding period exceeds {MAX_UNBONDING_PERIOD}.
     error UnbondingPeriodTooLong(uint64 requested, uint64 max);
+    /// @notice The unbonding period is below {MIN_UNBONDING_PERIOD}.
+    error UnbondingPeriodTooShort(uint64 requested, uint64 min);
+    /// @notice The unstake would leave less active stake than is locked behind unfinalized epochs.
+    error StakeLocked(address staker, Role role, uint256 locked, uint256 remaining);
+    /// @notice Asked to lock more than the active stake not yet locked.
+    error InsufficientUnlockedStake(address staker, Role role, uint256 requested, uint256 unlocked);
     /// @notice The treasury cannot be the staking contract itself (slashed stake would never leave it).
     error InvalidTreasury(address treasury);
     /// @notice A historical view was asked about the present or the future.
@@ -108,6 +122,8 @@ contract Staking is AccessControl, ReentrancyGuardTransient {
         bytes32 indexed reasonHash,
         address slasher
     );
+    /// @notice `locker` locked `amount` of `staker`'s active `role` stake (now `lockedAfter` in all).
+    event StakeLockChanged(address indexed staker, Role indexed role, int256 delta, uint256 lockedAfter, address locker);
     /// @notice The minimum stake of `role` changed.
     event MinimumStakeSet(Role indexed role, uint256 amount);
     /// @notice The unbonding period changed (applies to new requests only).
@@ -165,6 +181,7 @@ contract Staking is AccessControl, ReentrancyGuardTransient {
         uint256 remaining = p.active - amount;
         uint256 minimum = _minimumStake[uint256(role)];
         if (remaining != 0 && remaining < minimum) revert BelowMinimumStake(role, remaining, minimum);
+        if (remaining < p.locked) revert StakeLocked(msg.sender, role, p.locked, remaining);
 
         uint64 releaseAt = uint64(block.timestamp) + unbondingPeriod;
         p.queue.push(Unbonding({amount: amount.toUint192(), releaseAt: releaseAt}));
@@ -174,23 +191,60 @@ contract Staking is AccessControl, ReentrancyGuardTransient {
         emit UnstakeRequested(msg.sender, role, amount, releaseAt, remaining);
     }
 
-    /// @notice Withdraws every matured unbonding request of the caller for `role`, oldest first.
+    /// @notice Withdraws every matured unbonding request of the caller for `role`, whatever its place in the queue
+    /// (a later request can mature first when governance shortened the unbonding period).
     /// @return amount OPEN sent to the caller.
     function withdraw(Role role) external nonReentrant returns (uint256 amount) {
         Position storage p = _positions[msg.sender][role];
-        uint256 i = p.head;
         uint256 end = p.queue.length;
-        while (i < end && p.queue[i].releaseAt <= block.timestamp) {
-            amount += p.queue[i].amount;
-            delete p.queue[i];
-            ++i;
+        uint256 nextReleaseAt;
+        for (uint256 i = p.head; i < end; ++i) {
+            Unbonding storage u = p.queue[i];
+            if (u.amount == 0) continue;
+            if (u.releaseAt <= block.timestamp) {
+                amount += u.amount;
+                u.amount = 0;
+            } else if (nextReleaseAt == 0 || u.releaseAt < nextReleaseAt) {
+                nextReleaseAt = u.releaseAt;
+            }
         }
-        if (amount == 0) revert NothingToWithdraw(msg.sender, role, i < end ? p.queue[i].releaseAt : 0);
-        p.head = i;
+        if (amount == 0) revert NothingToWithdraw(msg.sender, role, nextReleaseAt);
+        uint256 head = p.head;
+        while (head < end && p.queue[head].amount == 0) {
+            delete p.queue[head];
+            ++head;
+        }
+        p.head = head;
         p.unbonding -= amount;
         totalUnbonding -= amount;
         emit Withdrawn(msg.sender, role, amount);
         token.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------------------------------------- locks
+
+    /// @notice Locks `amount` of `staker`'s active `role` stake (locker only): it cannot be unstaked until unlocked.
+    function lock(address staker, Role role, uint256 amount) external onlyRole(LOCKER_ROLE) {
+        if (amount == 0) return;
+        Position storage p = _positions[staker][role];
+        uint256 unlocked = p.active - p.locked;
+        if (amount > unlocked) revert InsufficientUnlockedStake(staker, role, amount, unlocked);
+        p.locked += amount;
+        emit StakeLockChanged(staker, role, int256(amount), p.locked, msg.sender);
+    }
+
+    /// @notice Unlocks up to `amount` of `staker`'s locked `role` stake (locker only; a slash may have taken part).
+    function unlock(address staker, Role role, uint256 amount) external onlyRole(LOCKER_ROLE) {
+        Position storage p = _positions[staker][role];
+        uint256 take = amount < p.locked ? amount : p.locked;
+        if (take == 0) return;
+        p.locked -= take;
+        emit StakeLockChanged(staker, role, -int256(take), p.locked, msg.sender);
+    }
+
+    /// @notice Active stake of `staker` for `role` locked behind unfinalized epochs.
+    function lockedOf(address staker, Role role) external view returns (uint256) {
+        return _positions[staker][role].locked;
     }
 
     // ---------------------------------------------------------------------------------------------- slashing
@@ -212,6 +266,8 @@ contract Staking is AccessControl, ReentrancyGuardTransient {
         uint256 fromUnbonding = amount - fromActive;
         if (fromActive != 0) _setActive(staker, role, p, p.active - fromActive);
         if (fromUnbonding != 0) _slashUnbonding(p, fromUnbonding);
+        // A lock can never exceed what is left to lock.
+        if (p.locked > p.active) p.locked = p.active;
 
         emit Slashed(staker, role, amount, fromActive, fromUnbonding, reasonHash, msg.sender);
         token.safeTransfer(treasury, amount);
@@ -255,9 +311,14 @@ contract Staking is AccessControl, ReentrancyGuardTransient {
     /// @notice Pending unbonding requests of `staker` for `role`, oldest first.
     function unbondingRequests(address staker, Role role) external view returns (Unbonding[] memory out) {
         Position storage p = _positions[staker][role];
-        out = new Unbonding[](p.queue.length - p.head);
-        for (uint256 i = 0; i < out.length; ++i) {
-            out[i] = p.queue[p.head + i];
+        uint256 n;
+        for (uint256 i = p.head; i < p.queue.length; ++i) {
+            if (p.queue[i].amount != 0) ++n;
+        }
+        out = new Unbonding[](n);
+        n = 0;
+        for (uint256 i = p.head; i < p.queue.length; ++i) {
+            if (p.queue[i].amount != 0) out[n++] = p.queue[i];
         }
     }
 
@@ -368,6 +429,7 @@ contract Staking is AccessControl, ReentrancyGuardTransient {
 
     function _setUnbondingPeriod(uint64 secondsToUnbond) private {
         if (secondsToUnbond > MAX_UNBONDING_PERIOD) revert UnbondingPeriodTooLong(secondsToUnbond, MAX_UNBONDING_PERIOD);
+        if (secondsToUnbond < MIN_UNBONDING_PERIOD) revert UnbondingPeriodTooShort(secondsToUnbond, MIN_UNBONDING_PERIOD);
         unbondingPeriod = secondsToUnbond;
         emit UnbondingPeriodSet(secondsToUnbond);
     }

@@ -173,12 +173,15 @@ export function createPayingFetch(o: PayingFetchOptions) {
   };
 }
 
-/** Claims `accounts`' payouts under the finalized root in one transaction (anyone may send it). */
+/**
+ * Claims payouts under each node's final root in one transaction (anyone may send it): several accounts, and the
+ * same account across several nodes.
+ */
 export async function claimPayouts(
   clients: ChainClients,
   deployment: Deployment,
   sender: LocalAccount,
-  payouts: { account: Address; cumulative: bigint; proof: Hex[] }[],
+  payouts: { node: Address; account: Address; cumulative: bigint; proof: Hex[] }[],
 ) {
   const distributor = {
     address: deployment.contracts.RewardDistributor,
@@ -187,20 +190,25 @@ export async function claimPayouts(
   } as const;
   if (payouts.length === 1) {
     const [p] = payouts as [(typeof payouts)[number]];
-    return sendTx(clients, sender, { ...distributor, functionName: 'claim', args: [p.account, p.cumulative, p.proof] });
+    return sendTx(clients, sender, {
+      ...distributor,
+      functionName: 'claim',
+      args: [p.node, p.account, p.cumulative, p.proof],
+    });
   }
   return sendTx(clients, sender, {
     ...distributor,
     functionName: 'claimMany',
-    args: [payouts.map((p) => p.account), payouts.map((p) => p.cumulative), payouts.map((p) => p.proof)],
+    args: [payouts.map((p) => ({ node: p.node, account: p.account, cumulativeAmount: p.cumulative, proof: p.proof }))],
   });
 }
 
-/** Challenges the newest posted epoch during its window, approving and paying the bond (stakers only). */
+/** Challenges a node's pending epoch during its window, approving and paying the bond (stakers only). */
 export async function challengeEpoch(
   clients: ChainClients,
   deployment: Pick<Deployment, 'contracts'>,
   challenger: LocalAccount,
+  node: Address,
   epoch: number,
 ) {
   const distributor = deployment.contracts.RewardDistributor;
@@ -223,6 +231,6 @@ export async function challengeEpoch(
     abi: RewardDistributorArtifact.abi,
     contract: 'RewardDistributor',
     functionName: 'challenge',
-    args: [BigInt(epoch)],
+    args: [node, BigInt(epoch)],
   });
 }

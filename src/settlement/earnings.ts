@@ -53,6 +53,8 @@ export interface EarningsDeps {
   clients: ChainClients;
   deployment: Deployment;
   blobs: BlobStore;
+  /** The node whose epochs this database holds (claims are per node); none = nothing settled here. */
+  node?: { address: Address } | undefined;
 }
 
 function bump<K>(m: Map<K, { receipts: number; wei: bigint }>, k: K, wei: bigint) {
@@ -127,14 +129,17 @@ export function createEarnings(deps: EarningsDeps) {
         cumulative: BigInt(r.cumulative),
       }));
       const cumulative = settled.at(-1)?.cumulative ?? 0n;
-      const claimed = await deps.clients.public.readContract({
-        ...distributor,
-        functionName: 'claimed',
-        args: [address],
-      });
-      const finalized = Number(
-        await deps.clients.public.readContract({ ...distributor, functionName: 'finalizedEpoch' }),
-      );
+      // This node's sequence: what it settled for `address` and what was claimed from its fees.
+      const node = deps.node?.address;
+      const claimed = node
+        ? await deps.clients.public.readContract({ ...distributor, functionName: 'claimed', args: [node, address] })
+        : 0n;
+      const finalized = node
+        ? Number(
+            (await deps.clients.public.readContract({ ...distributor, functionName: 'nodeState', args: [node] }))
+              .finalizedEpoch,
+          )
+        : 0;
       const finalCumulative = [...settled].reverse().find((s) => s.epoch <= finalized)?.cumulative ?? 0n;
       const all = await lines(address, o.limit ?? 10_000);
 

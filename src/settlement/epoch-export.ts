@@ -4,7 +4,7 @@
  * the stake snapshot and the protocol parameters. Its content id is posted on chain with the root, so anyone can
  * fetch it, check every signature and recompute the payout root — which is what a challenger does.
  */
-import { type Address, getAddress, type Hex } from 'viem';
+import { type Address, getAddress, type Hex, isAddressEqual } from 'viem';
 import { merkleTree } from '../chain/index.js';
 import { BaseError, parseJson } from '../core/index.js';
 import type { FeeBreakdown, FeeParams } from './fees.js';
@@ -29,6 +29,8 @@ export interface EpochReceiptsExport {
   kind: 'tributary.epoch-receipts';
   version: 1;
   epoch: number;
+  /** The node whose sequence this epoch is: it signed every receipt and redeemed every fee. */
+  node: Address;
   chainId: number;
   distributor: Address;
   params: FeeParams & { platformTreasury: Address; challengeWindow: bigint };
@@ -85,6 +87,7 @@ export function parseEpochExport(text: string, source = 'epoch export'): EpochRe
       kind: 'tributary.epoch-receipts',
       version: 1,
       epoch: Number(raw.epoch),
+      node: getAddress(raw.node as string),
       chainId: Number(raw.chainId),
       distributor: getAddress(raw.distributor as string),
       params: {
@@ -171,6 +174,8 @@ export async function verifyEpochExport(
   const problems: string[] = [];
   const domain = { chainId: e.chainId, distributor: e.distributor };
   for (const r of e.receipts) {
+    if (!isAddressEqual(r.node, e.node))
+      problems.push(`receipt ${r.id}: signed by ${r.node}, not this epoch's node ${e.node}`);
     if (!(await verifyReceipt(domain, { id: r.id, message: r.signed, node: r.node, signature: r.signature }))) {
       problems.push(`receipt ${r.id}: the signature or id does not match the signed fields`);
     }

@@ -1,12 +1,18 @@
 /**
- * Closing an epoch. Each step first looks at what is already done (in the database and on chain), so a crash at
- * any point — SIGKILL included — is repaired by running close() again: the same receipts, the same root, nothing
- * redeemed or posted twice.
+ * Closing an epoch of this node's own sequence (the distributor keeps one per node: nobody else can post into
+ * it). Each step first looks at what is already done (in the database and on chain), so a crash at any point —
+ * SIGKILL included — is repaired by running close() again: the same receipts, the same root, nothing redeemed or
+ * posted twice.
  *
- *   1. compute   the paid receipts not yet in an epoch → payouts (deterministic) → export + root; one transaction
- *   2. redeem    each channel's latest voucher, so the fees reach the distributor
- *   3. post      the root on chain (as a staked validator)
+ *   1. redeem    every channel's latest voucher the chain does not have yet, so the fees reach the distributor
+ *   2. compute   the receipts those redemptions paid for → payouts (deterministic) → export + root; one
+ *                transaction. Receipts of a channel closed before its voucher was redeemed can never be paid:
+ *                they are marked unredeemable and reported, and never block an epoch.
+ *   3. post      the root on chain (the node's validator stake backs what the epoch adds)
  *   4. finalize  after the challenge window, so claims use the root
+ *
+ * Channels close to expiry are also redeemed in the background (redeemExpiring), well inside the escrow's
+ * settlement grace, so a user closing the channel never takes back what the node served.
  */
 import { type Address, getAddress, type Hex, type LocalAccount } from 'viem';
 import {
@@ -37,9 +43,12 @@ import { payoutLeaf } from './payouts.js';
 import { type ReceiptRow, receiptOf } from './receipts.js';
 import { earningContributions, withdrawalTimes } from './withdrawals.js';
 
+/** RewardDistributor.Status, as numbers. */
+export const EPOCH_STATUS = { none: 0, pending: 1, challenged: 2, final: 3, void: 4 } as const;
+
 export interface EpochRecord {
   epoch: number;
-  status: 'computed' | 'redeemed' | 'posted' | 'final';
+  status: 'computed' | 'redeemed' | 'posted' | 'final' | 'void';
   receipts: number;
   fees: bigint;
   byRole: Record<string, string>;
@@ -102,6 +111,29 @@ export function createEpochs(deps: EpochsDeps) {
     contract: 'RewardDistributor',
   } as const;
 
+  /** This node's sequence on chain: epochs posted and final, claim root, declared and claimed totals, fees. */
+  function nodeState() {
+    return deps.clients.public.readContract({ ...distributor, functionName: 'nodeState', args: [deps.node.address] });
+  }
+
+  /** Mirrors the chain's verdict on posted epochs: final, or void (a challenge not resolved in time, a fraud proof). */
+  async function refreshStatuses(): Promise<void> {
+    const { rows } = await deps.db.query<{ epoch: number }>(
+      `SELECT epoch FROM epochs WHERE status = 'posted' ORDER BY epoch`,
+    );
+    for (const { epoch } of rows) {
+      const onChain = await deps.clients.public.readContract({
+        ...distributor,
+        functionName: 'getEpoch',
+        args: [deps.node.address, BigInt(epoch)],
+      });
+      const status =
+        onChain.status === EPOCH_STATUS.final ? 'final' : onChain.status === EPOCH_STATUS.void ? 'void' : null;
+      if (status) await deps.db.query('UPDATE epochs SET status = $2 WHERE epoch = $1', [epoch, status]);
+      if (status === 'void') log.warn({ epoch }, 'epoch voided on chain: the next epoch carries its payouts');
+    }
+  }
+
   async function get(epoch: number): Promise<EpochRecord | undefined> {
     const { rows } = await deps.db.query<EpochRow>('SELECT * FROM epochs WHERE epoch = $1', [epoch]);
     return rows[0] ? toRecord(rows[0]) : undefined;
@@ -144,12 +176,28 @@ export function createEpochs(deps: EpochsDeps) {
       .map(([address, stake]) => ({ address, stake }));
   }
 
-  /** Step 1: the next epoch from the paid, unsettled receipts (nothing is written unless all of it is). */
+  /**
+   * Receipts whose channel was closed on chain before their voucher was redeemed: nobody can pay for them now.
+   * They are marked (once) and left out of every epoch, so they can never wedge settlement.
+   */
+  async function markUnredeemable(): Promise<number> {
+    const { rows } = await deps.db.query<{ id: string }>(
+      `UPDATE receipts r SET unredeemable_at = now() FROM channels c
+       WHERE c.id = r.channel_id AND r.epoch IS NULL AND r.unredeemable_at IS NULL AND c.closed AND r.charged_after > c.redeemed
+       RETURNING r.id`,
+    );
+    if (rows.length > 0)
+      log.warn({ receipts: rows.length }, 'receipts left out of settlement: their channel closed before redemption');
+    return rows.length;
+  }
+
+  /** Step 2: the next epoch from the receipts that redeemed vouchers paid for (nothing is written unless all of it is). */
   async function compute(epoch: number): Promise<EpochRecord> {
     await deps.channels.sync();
+    await markUnredeemable();
     const { rows } = await deps.db.query<ReceiptRow>(
       `SELECT r.* FROM receipts r JOIN channels c ON c.id = r.channel_id
-       WHERE r.epoch IS NULL AND r.charged_after <= c.voucher_amount ORDER BY r.seq`,
+       WHERE r.epoch IS NULL AND r.unredeemable_at IS NULL AND r.charged_after <= c.redeemed ORDER BY r.seq`,
     );
     if (rows.length === 0)
       throw new BaseError('CONFLICT', 'There are no paid receipts to settle yet', { details: { epoch } });
@@ -157,6 +205,8 @@ export function createEpochs(deps: EpochsDeps) {
     const stakeBlock = await deps.clients.public.getBlockNumber({ cacheTime: 0 });
     const stakers = await stakeSnapshot(stakeBlock);
     const previous = new Map<Address, bigint>();
+    // Cumulative amounts carry over from the previous epoch, even a void one: its fees were redeemed, and the
+    // next root pays them.
     const prev = await deps.db.query<{ account: Address; cumulative: string }>(
       'SELECT account, cumulative FROM epoch_payouts WHERE epoch = $1',
       [epoch - 1],
@@ -188,6 +238,7 @@ export function createEpochs(deps: EpochsDeps) {
       kind: 'tributary.epoch-receipts',
       version: 1,
       epoch,
+      node: getAddress(deps.node.address),
       chainId: deps.deployment.chainId,
       distributor: deps.deployment.contracts.RewardDistributor,
       params: { ...params, challengeWindow: params.challengeWindow },
@@ -210,7 +261,7 @@ export function createEpochs(deps: EpochsDeps) {
     await deps.db.transaction(async (tx) => {
       await tx.query(
         `INSERT INTO epochs (epoch, status, last_seq, receipts, fees, by_role, receipts_root, receipts_cid, payouts_cid, payout_root, cumulative_total)
-         VALUES ($1, 'computed', $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10)`,
+         VALUES ($1, 'redeemed', $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10)`,
         [
           epoch,
           (rows.at(-1) as ReceiptRow).seq.toString(),
@@ -251,39 +302,60 @@ export function createEpochs(deps: EpochsDeps) {
     return (await get(epoch)) as EpochRecord;
   }
 
-  /** Step 2: redeem the vouchers of the epoch's channels (skipping what the chain already has). */
-  async function redeem(e: EpochRecord): Promise<void> {
+  const escrow = {
+    address: deps.deployment.contracts.InferenceEscrow,
+    abi: InferenceEscrowArtifact.abi,
+    contract: 'InferenceEscrow',
+  } as const;
+
+  /**
+   * Step 1: redeems the latest voucher of every open channel of this node that the chain has not redeemed yet
+   * (only those expiring within `expiringWithin` seconds, when given). A channel the user closed meanwhile is
+   * skipped: its receipts are left out of settlement, never retried forever.
+   */
+  async function redeemVouchers(expiringWithin?: bigint): Promise<{ redeemed: number; skipped: number }> {
+    await deps.channels.sync();
+    // Channel expiry is chain time (which a local chain may have moved ahead of the wall clock).
+    const horizon =
+      expiringWithin === undefined
+        ? null
+        : (await deps.clients.public.getBlock({ blockTag: 'latest' })).timestamp + expiringWithin;
     const { rows } = await deps.db.query<{ id: bigint; voucher_amount: string; voucher_signature: Hex }>(
-      `SELECT DISTINCT c.id, c.voucher_amount, c.voucher_signature FROM channels c JOIN receipts r ON r.channel_id = c.id WHERE r.epoch = $1`,
-      [e.epoch],
+      `SELECT id, voucher_amount, voucher_signature FROM channels
+       WHERE NOT closed AND voucher_amount > redeemed AND voucher_signature IS NOT NULL AND lower(node) = lower($1)
+         AND ($2::bigint IS NULL OR expires_at <= $2::bigint)
+       ORDER BY expires_at, id`,
+      [deps.node.address, horizon?.toString() ?? null],
     );
-    const escrow = {
-      address: deps.deployment.contracts.InferenceEscrow,
-      abi: InferenceEscrowArtifact.abi,
-      contract: 'InferenceEscrow',
-    } as const;
+    let redeemed = 0;
+    let skipped = 0;
     for (const c of rows) {
       const onChain = await deps.clients.public.readContract({ ...escrow, functionName: 'getChannel', args: [c.id] });
+      if (onChain.closed) {
+        skipped++;
+        continue;
+      }
       if (onChain.redeemed >= BigInt(c.voucher_amount)) continue;
       await sendTx(deps.clients, deps.node, {
         ...escrow,
         functionName: 'redeem',
         args: [c.id, BigInt(c.voucher_amount), c.voucher_signature],
       });
+      redeemed++;
       failpoint('epoch.redeemed-one');
     }
     await deps.channels.sync();
-    await deps.db.query(`UPDATE epochs SET status = 'redeemed' WHERE epoch = $1 AND status = 'computed'`, [e.epoch]);
+    return { redeemed, skipped };
   }
 
   /** Step 3: post the root, unless the chain already has this epoch (a crash after the post). */
   async function post(e: EpochRecord): Promise<void> {
-    const count = await deps.clients.public.readContract({ ...distributor, functionName: 'epochCount' });
-    if (count >= BigInt(e.epoch)) {
+    const { epochCount } = await nodeState();
+    if (epochCount >= BigInt(e.epoch)) {
       const posted = await deps.clients.public.readContract({
         ...distributor,
         functionName: 'getEpoch',
-        args: [BigInt(e.epoch)],
+        args: [deps.node.address, BigInt(e.epoch)],
       });
       if (posted.payoutRoot !== e.payoutRoot) {
         throw new BaseError(
@@ -318,18 +390,17 @@ export function createEpochs(deps: EpochsDeps) {
       const { rows } = await deps.db.query<EpochRow>('SELECT * FROM epochs ORDER BY epoch');
       return rows.map(toRecord);
     },
-    /** What `account` can claim now: the finalized epoch's cumulative amount and proof, and what it claimed. */
+    /** What `account` can claim from this node now: its final epoch's cumulative amount and proof, and what it claimed. */
     async claimable(account: Address) {
-      const finalized = Number(
-        await deps.clients.public.readContract({ ...distributor, functionName: 'finalizedEpoch' }),
-      );
+      const finalized = Number((await nodeState()).finalizedEpoch);
       const claimed = await deps.clients.public.readContract({
         ...distributor,
         functionName: 'claimed',
-        args: [account],
+        args: [deps.node.address, account],
       });
       const p = finalized > 0 ? await this.payout(account, finalized) : undefined;
       return {
+        node: getAddress(deps.node.address),
         epoch: finalized,
         account: getAddress(account),
         cumulative: p?.cumulative ?? 0n,
@@ -337,16 +408,37 @@ export function createEpochs(deps: EpochsDeps) {
         proof: p?.proof ?? [],
       };
     },
+    /** Redeems now the vouchers of channels expiring within `seconds` (the background redeemer's step). */
+    redeemExpiring: (seconds: bigint) => redeemVouchers(seconds),
+    /** Receipts left out of settlement because their channel closed before redemption (newest first). */
+    async unredeemable(limit = 100) {
+      const { rows } = await deps.db.query<{ id: string; channel_id: bigint; fee: string; charged_after: string }>(
+        `SELECT id, channel_id, fee, charged_after FROM receipts WHERE unredeemable_at IS NOT NULL ORDER BY seq DESC LIMIT $1`,
+        [limit],
+      );
+      return rows.map((r) => ({
+        id: r.id,
+        channelId: BigInt(r.channel_id),
+        fee: BigInt(r.fee),
+        chargedAfter: BigInt(r.charged_after),
+      }));
+    },
     /** Runs (or resumes) closing the next epoch up to posting it; returns it. */
     async close(): Promise<EpochRecord> {
+      await refreshStatuses();
       let e = await latest();
-      if (!e || e.status === 'final' || e.status === 'posted') {
+      if (!e || e.status === 'final' || e.status === 'posted' || e.status === 'void') {
         const number = (e?.epoch ?? 0) + 1;
         if (e && e.status === 'posted') await this.finalize(e.epoch).catch(() => undefined); // posting the next finalizes it anyway
+        await redeemVouchers();
         e = await compute(number);
       }
       if (e.status === 'computed') {
-        await redeem(e);
+        // An epoch computed before redemption came first (older nodes): its channels were redeemed above.
+        await redeemVouchers();
+        await deps.db.query(`UPDATE epochs SET status = 'redeemed' WHERE epoch = $1 AND status = 'computed'`, [
+          e.epoch,
+        ]);
         e = (await get(e.epoch)) as EpochRecord;
       }
       if (e.status === 'redeemed') {
@@ -355,12 +447,20 @@ export function createEpochs(deps: EpochsDeps) {
       }
       return e;
     },
-    /** Step 4 (after the challenge window): claims now use this epoch's root. */
+    /** Step 4 (after the challenge window): claims on this node now use this epoch's root. */
     async finalize(epoch: number): Promise<EpochRecord> {
-      const finalized = await deps.clients.public.readContract({ ...distributor, functionName: 'finalizedEpoch' });
-      if (finalized < BigInt(epoch))
-        await sendTx(deps.clients, deps.node, { ...distributor, functionName: 'finalize', args: [BigInt(epoch)] });
-      await deps.db.query(`UPDATE epochs SET status = 'final' WHERE epoch <= $1 AND status = 'posted'`, [epoch]);
+      const onChain = await deps.clients.public.readContract({
+        ...distributor,
+        functionName: 'getEpoch',
+        args: [deps.node.address, BigInt(epoch)],
+      });
+      if (onChain.status === EPOCH_STATUS.pending)
+        await sendTx(deps.clients, deps.node, {
+          ...distributor,
+          functionName: 'finalize',
+          args: [deps.node.address, BigInt(epoch)],
+        });
+      await refreshStatuses();
       return (await get(epoch)) as EpochRecord;
     },
     /** What `account` can claim under epoch `epoch`'s root, with the proof. */
@@ -408,15 +508,17 @@ export function createEpochs(deps: EpochsDeps) {
         posted: { payoutRoot: Hex; receiptsRoot: Hex; cumulativeTotal: bigint; receiptsCid: string };
       }
     > {
-      const count = await deps.clients.public.readContract({ ...distributor, functionName: 'epochCount' });
+      const count = (await nodeState()).epochCount;
       if (BigInt(epoch) > count || epoch < 1)
-        throw new BaseError('NOT_FOUND', `Epoch ${epoch} has not been posted (the chain has ${count})`, {
-          details: { epoch },
-        });
+        throw new BaseError(
+          'NOT_FOUND',
+          `Epoch ${epoch} of node ${getAddress(deps.node.address)} has not been posted (the chain has ${count})`,
+          { details: { epoch } },
+        );
       const onChain = await deps.clients.public.readContract({
         ...distributor,
         functionName: 'getEpoch',
-        args: [BigInt(epoch)],
+        args: [deps.node.address, BigInt(epoch)],
       });
       const posted = {
         payoutRoot: onChain.payoutRoot,
@@ -448,11 +550,9 @@ export function createEpochs(deps: EpochsDeps) {
       );
       return { ...result, epoch, posted };
     },
-    /** Pays `account` what the finalized root owes it (anyone may send this). */
+    /** Pays `account` what this node's final root owes it (anyone may send this). */
     async claim(account: Address, sender: LocalAccount) {
-      const finalized = Number(
-        await deps.clients.public.readContract({ ...distributor, functionName: 'finalizedEpoch' }),
-      );
+      const finalized = Number((await nodeState()).finalizedEpoch);
       const p = finalized > 0 ? await this.payout(account, finalized) : undefined;
       if (!p)
         throw new BaseError('NOT_FOUND', `${account} has nothing under the finalized epoch ${finalized}`, {
@@ -461,7 +561,7 @@ export function createEpochs(deps: EpochsDeps) {
       return sendTx(deps.clients, sender, {
         ...distributor,
         functionName: 'claim',
-        args: [p.account, p.cumulative, p.proof],
+        args: [deps.node.address, p.account, p.cumulative, p.proof],
       });
     },
   };

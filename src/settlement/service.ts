@@ -101,6 +101,35 @@ export function createSettlement(deps: SettlementDeps) {
       return { prices, params: p, ...computeFee(p, prices, inputTokens, maxOutputTokens) };
     },
 
+    /**
+     * Redeems, every `intervalMs`, the vouchers of this node's channels that expire within `withinSeconds` (or
+     * already did): the escrow lets the user close a channel after expiry plus the settlement grace, and a closed
+     * channel's vouchers are worthless, so the node does not wait for an epoch to close. Returns a stop function.
+     */
+    startRedeemer(o: { intervalMs?: number; withinSeconds?: bigint } = {}): () => Promise<void> {
+      if (!epochs) return async () => {};
+      const e = epochs;
+      let running: Promise<unknown> | undefined;
+      const timer = setInterval(() => {
+        running ??= e
+          .redeemExpiring(o.withinSeconds ?? 600n)
+          .then(
+            (r) => {
+              if (r.redeemed > 0) log.info(r, 'redeemed vouchers of channels close to expiry');
+            },
+            (err: unknown) => log.warn({ err }, 'redeeming vouchers of channels close to expiry failed; retrying'),
+          )
+          .finally(() => {
+            running = undefined;
+          });
+      }, o.intervalMs ?? 30_000);
+      timer.unref();
+      return async () => {
+        clearInterval(timer);
+        await running;
+      };
+    },
+
     /** Whether the node's key holds enough validator stake to post epochs (the chain checks it too). */
     async canPost(): Promise<boolean> {
       if (!node) return false;

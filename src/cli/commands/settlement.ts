@@ -206,14 +206,18 @@ export function registerSettlement(program: Command): void {
   ).action(async (addresses: string[], o: RemoteOptions, cmd: Command) => {
     const out = createOutput(isJson(cmd));
     const remote = await connectRemote(o);
-    const payouts: { account: Address; cumulative: bigint; proof: Hex[]; claimable: bigint }[] = [];
+    const payouts: { node: Address; account: Address; cumulative: bigint; proof: Hex[]; claimable: bigint }[] = [];
     for (const a of addresses) {
-      const p = await remote.api.request<{ cumulativeWei: string; claimableWei: string; proof: Hex[]; epoch: number }>(
-        'GET',
-        `/v1/payouts/${addressArg(a, 'address')}`,
-      );
+      const p = await remote.api.request<{
+        node: Address;
+        cumulativeWei: string;
+        claimableWei: string;
+        proof: Hex[];
+        epoch: number;
+      }>('GET', `/v1/payouts/${addressArg(a, 'address')}`);
       if (BigInt(p.claimableWei) > 0n)
         payouts.push({
+          node: getAddress(p.node),
           account: getAddress(a),
           cumulative: BigInt(p.cumulativeWei),
           proof: p.proof,
@@ -322,15 +326,28 @@ export function registerSettlement(program: Command): void {
   withRemoteOptions(
     epoch
       .command('challenge <epoch>')
-      .description('challenge the newest posted epoch with the bond (stakers only); governance resolves it'),
-  ).action(async (n: string, o: RemoteOptions, cmd: Command) => {
+      .description(
+        "challenge a node's pending epoch with the bond (stakers only); governance resolves it in time or it is void",
+      )
+      .option('--node <address>', "whose epoch (default: the node at --node-url's)"),
+  ).action(async (n: string, o: RemoteOptions & { node?: string }, cmd: Command) => {
     const out = createOutput(isJson(cmd));
     const remote = await connectRemote(o);
     const challenger = signerFrom(o);
-    const receipt = await challengeEpoch(remote.clients, deploymentOf(remote), challenger, positiveInt(n, 'epoch'));
+    const node = o.node
+      ? addressArg(o.node, '--node')
+      : getAddress((await remote.api.request<{ node: Address }>('GET', '/v1/settlement')).node);
+    const receipt = await challengeEpoch(
+      remote.clients,
+      deploymentOf(remote),
+      challenger,
+      node,
+      positiveInt(n, 'epoch'),
+    );
     out.result(
-      { epoch: Number(n), tx: receipt.transactionHash, challenger: challenger.address },
-      () => `Epoch ${n} challenged by ${challenger.address}; governance now resolves it (docs/settlement.md)`,
+      { node, epoch: Number(n), tx: receipt.transactionHash, challenger: challenger.address },
+      () =>
+        `Epoch ${n} of node ${node} challenged by ${challenger.address}; governance resolves it before the deadline, or it is void (docs/settlement.md)`,
     );
   });
 }

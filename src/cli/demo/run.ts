@@ -10,6 +10,7 @@ import { type Config, type Logger, toBaseError } from '../../core/index.js';
 import { nodeUp } from '../../node/index.js';
 import type { Output } from '../output.js';
 import type { DemoStage } from './context.js';
+import { adversarialStage } from './stages/adversarial.js';
 import { attributionStage } from './stages/attribution.js';
 import { chainStage } from './stages/chain.js';
 import { dataNetStage } from './stages/datanet.js';
@@ -25,6 +26,7 @@ export const demoStages: DemoStage[] = [
   servingStage,
   attributionStage,
   settlementStage,
+  adversarialStage,
 ];
 
 export interface DemoResult {

@@ -91,14 +91,22 @@ export const settlementStage: DemoStage = {
       [devAccount(MODEL_OWNER).address, 'model owner'],
       [devAccount(DEMO_ACCOUNTS.owner).address, 'DataNet treasury'],
     ]);
-    const claimsToSend: { account: Address; cumulative: bigint; proof: Hex[]; label: string; wei: bigint }[] = [];
+    const claimsToSend: {
+      node: Address;
+      account: Address;
+      cumulative: bigint;
+      proof: Hex[];
+      label: string;
+      wei: bigint;
+    }[] = [];
     for (const [address, label] of payees) {
-      const p = await api.request<{ cumulativeWei: string; claimableWei: string; proof: Hex[] }>(
+      const p = await api.request<{ node: Address; cumulativeWei: string; claimableWei: string; proof: Hex[] }>(
         'GET',
         `/v1/payouts/${address}`,
       );
       if (BigInt(p.claimableWei) > 0n)
         claimsToSend.push({
+          node: p.node,
           account: address,
           cumulative: BigInt(p.cumulativeWei),
           proof: p.proof,

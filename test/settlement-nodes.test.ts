@@ -1,0 +1,232 @@
+/**
+ * Settlement across independent nodes and channels that end, end to end on real nodes (one local anvil, each node
+ * with its own key and its own PGlite database): two nodes serve, redeem and post their own epoch sequences
+ * concurrently and a payee claims from both in one transaction; a channel closed before its node redeemed never
+ * wedges that node's settlement, and the node redeems channels close to expiry on its own.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { type Address, getAddress, type HDAccount, parseUnits, toHex } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  advanceTime,
+  deploymentPath,
+  devAccount,
+  devRoles,
+  InferenceEscrowArtifact,
+  OPEN,
+  OpenTokenArtifact,
+  RewardDistributorArtifact,
+  StakingArtifact,
+  sendTx,
+  stakingRoles,
+} from '../src/chain/index.js';
+import { createApiClient, loadConfig, silentLogger } from '../src/core/index.js';
+import { type NodeUp, nodeUp } from '../src/node/index.js';
+import { claimPayouts, createPayingFetch, openChannel } from '../src/settlement/index.js';
+import { expectRevert } from './fixtures/chain.js';
+import { registerTestModel, uploadTestAdapter } from './fixtures/models.js';
+
+const USER = devAccount(11);
+const OWNER = devAccount(2);
+const SECOND_NODE = devAccount(14);
+const MODEL = 'two-node-model';
+const prices = { priceInPer1k: parseUnits('0.001', 18), priceOutPer1k: parseUnits('0.002', 18) };
+
+let a: NodeUp;
+let b: NodeUp;
+const dirs: string[] = [];
+
+function tempDir(name: string) {
+  const d = mkdtempSync(join(tmpdir(), `tributary-${name}-`));
+  dirs.push(d);
+  return d;
+}
+
+beforeAll(async () => {
+  a = await nodeUp(loadConfig({ flags: { dataDir: tempDir('node-a'), port: 0 }, env: {} }), silentLogger());
+  const { clients, deployment } = a.chain;
+  const deployer = devAccount(devRoles.deployer);
+  const token = { address: deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi, contract: 'OpenToken' } as const;
+  // The second node: its own key (staked as a validator, which backs the epochs it posts) and its own database,
+  // on the same chain and deployment.
+  await sendTx(clients, deployer, { ...token, functionName: 'transfer', args: [SECOND_NODE.address, 20_000n * OPEN] });
+  await sendTx(clients, SECOND_NODE, {
+    ...token,
+    functionName: 'approve',
+    args: [deployment.contracts.Staking, 20_000n * OPEN],
+  });
+  await sendTx(clients, SECOND_NODE, {
+    address: deployment.contracts.Staking,
+    abi: StakingArtifact.abi,
+    contract: 'Staking',
+    functionName: 'stake',
+    args: [stakingRoles.validator, 20_000n * OPEN],
+  });
+  await sendTx(clients, deployer, { ...token, functionName: 'transfer', args: [USER.address, 100n * OPEN] });
+  const dirB = tempDir('node-b');
+  mkdirSync(dirB, { recursive: true });
+  copyFileSync(deploymentPath(a.dataDir), deploymentPath(dirB));
+  b = await nodeUp(
+    loadConfig({
+      flags: { dataDir: dirB, port: 0, rpcUrl: a.rpcUrl },
+      env: { TRIBUTARY_NODE_KEY: toHex(SECOND_NODE.getHdKey().privateKey as Uint8Array) },
+    }),
+    silentLogger(),
+  );
+  const { adapter } = await registerTestModel({ api: a.api, clients, deployment, owner: OWNER, name: MODEL, prices });
+  await uploadTestAdapter(b.api, adapter);
+}, 240_000);
+
+afterAll(async () => {
+  await b?.stop();
+  await a?.stop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A user's paid questions to one node through a new channel; returns what was charged and paid. */
+async function payNode(node: NodeUp, user: HDAccount, questions: string[], durationSeconds = 30 * 86_400) {
+  const { clients, deployment } = a.chain;
+  const nodeAddress = node.nodeAddress as Address;
+  const channelId = await openChannel({
+    clients,
+    deployment,
+    user,
+    node: nodeAddress,
+    deposit: 5n * OPEN,
+    durationSeconds,
+  });
+  const paying = createPayingFetch({
+    user,
+    channelId,
+    node: nodeAddress,
+    domain: { chainId: deployment.chainId, escrow: deployment.contracts.InferenceEscrow },
+    authNonce: 0n,
+  });
+  // The node's chain mirror may not have seen the model yet.
+  await waitForModel(node);
+  const client = new OpenAI({ apiKey: 'x', baseURL: `${node.api}/v1`, maxRetries: 0, fetch: paying.fetch });
+  for (const q of questions) await client.completions.create({ model: MODEL, prompt: q, max_tokens: 4 });
+  await paying.payUp(node.api);
+  return { channelId, charged: paying.charged() };
+}
+
+async function waitForModel(node: NodeUp) {
+  const api = createApiClient(node.api);
+  for (let i = 0; i < 100; i++) {
+    const ok = await api.request('GET', `/v1/models/${MODEL}`).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const operator = (node: NodeUp) =>
+  createApiClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
+
+describe('settlement across nodes', () => {
+  it('attack 5: two independent nodes settle their own epoch sequences concurrently; a payee claims both at once', async () => {
+    const { clients, deployment } = a.chain;
+    const distributor = {
+      address: deployment.contracts.RewardDistributor,
+      abi: RewardDistributorArtifact.abi,
+    } as const;
+    const paidA = await payNode(a, USER, ['Rivers?', 'Lakes?']);
+    const paidB = await payNode(b, USER, ['Seas?']);
+    // Both post "epoch 1" at the same time: each into its own sequence; neither can take the other's number.
+    const [ea, eb] = await Promise.all([
+      operator(a).request<{ epoch: number; feesWei: string; payoutRoot: string }>('POST', '/v1/epochs/close'),
+      operator(b).request<{ epoch: number; feesWei: string; payoutRoot: string }>('POST', '/v1/epochs/close'),
+    ]);
+    expect([ea.epoch, eb.epoch]).toEqual([1, 1]);
+    expect(BigInt(ea.feesWei)).toBe(paidA.charged);
+    expect(BigInt(eb.feesWei)).toBe(paidB.charged);
+    for (const [node, e] of [
+      [a, ea],
+      [b, eb],
+    ] as const) {
+      const onChain = await clients.public.readContract({
+        ...distributor,
+        functionName: 'getEpoch',
+        args: [node.nodeAddress as Address, 1n],
+      });
+      expect(onChain.payoutRoot).toBe(e.payoutRoot);
+      expect((await createApiClient(node.api).request<{ ok: boolean }>('GET', '/v1/epochs/1/verify')).ok).toBe(true);
+    }
+
+    const params = await a.settlement.params();
+    await advanceTime(clients, Number(params.challengeWindow) + 1);
+    await operator(a).request('POST', '/v1/epochs/1/finalize');
+    await operator(b).request('POST', '/v1/epochs/1/finalize');
+    const claims = [];
+    for (const node of [a, b]) {
+      const p = await createApiClient(node.api).request<{
+        node: Address;
+        cumulativeWei: string;
+        claimableWei: string;
+        proof: `0x${string}`[];
+      }>('GET', `/v1/payouts/${OWNER.address}`);
+      expect(getAddress(p.node)).toBe(getAddress(node.nodeAddress as Address));
+      expect(BigInt(p.claimableWei)).toBeGreaterThan(0n);
+      claims.push({ node: p.node, account: OWNER.address, cumulative: BigInt(p.cumulativeWei), proof: p.proof });
+    }
+    const token = { address: deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi } as const;
+    const before = await clients.public.readContract({ ...token, functionName: 'balanceOf', args: [OWNER.address] });
+    await claimPayouts(clients, deployment, USER, claims);
+    const after = await clients.public.readContract({ ...token, functionName: 'balanceOf', args: [OWNER.address] });
+    expect(after - before).toBe(claims[0]!.cumulative + claims[1]!.cumulative);
+    await expectRevert(claimPayouts(clients, deployment, USER, claims), 'NothingToClaim');
+  }, 240_000);
+
+  it('attack 2: a channel closed before its node redeemed never wedges settlement; the rest settles and the loss is reported', async () => {
+    const { clients, deployment } = a.chain;
+    const escrow = {
+      address: deployment.contracts.InferenceEscrow,
+      abi: InferenceEscrowArtifact.abi,
+      contract: 'InferenceEscrow',
+    } as const;
+    const grace = Number(await clients.public.readContract({ ...escrow, functionName: 'settlementGrace' }));
+    // Node b is away (its redeemer only looks at channels close to expiry, and we jump past expiry and grace).
+    const lost = await payNode(b, USER, ['Mountains?'], 3_600);
+    await advanceTime(clients, 3_600 + grace + 1);
+    await sendTx(clients, USER, { ...escrow, functionName: 'close', args: [lost.channelId] });
+    const kept = await payNode(b, USER, ['Valleys?', 'Deserts?']);
+    const e = await operator(b).request<{ epoch: number; feesWei: string; status: string }>('POST', '/v1/epochs/close');
+    expect(e.status).toBe('posted');
+    const redeemedByB = (
+      await clients.public.readContract({ ...escrow, functionName: 'getChannel', args: [lost.channelId] })
+    ).redeemed;
+    // Everything redeemed from the lost channel (if the redeemer beat the user) plus the kept channel settles.
+    expect(BigInt(e.feesWei)).toBe(kept.charged + redeemedByB);
+    const unredeemable = await b.settlement.epochs().unredeemable();
+    expect(unredeemable.filter((r) => r.channelId === lost.channelId).length).toBe(redeemedByB === 0n ? 1 : 0);
+    // And the next epoch is not stuck either.
+    await advanceTime(clients, 86_400 + 1);
+    await payNode(b, USER, ['Glaciers?']);
+    const next = await operator(b).request<{ epoch: number; status: string }>('POST', '/v1/epochs/close');
+    expect(next).toMatchObject({ epoch: e.epoch + 1, status: 'posted' });
+  }, 240_000);
+
+  it('redeems channels close to expiry on its own, before the user may close them', async () => {
+    const { clients, deployment } = a.chain;
+    const escrow = {
+      address: deployment.contracts.InferenceEscrow,
+      abi: InferenceEscrowArtifact.abi,
+      contract: 'InferenceEscrow',
+    } as const;
+    const paid = await payNode(a, USER, ['Forests?'], 3_600);
+    await advanceTime(clients, 3_600 + 1);
+    await expectRevert(
+      sendTx(clients, USER, { ...escrow, functionName: 'close', args: [paid.channelId] }),
+      'InSettlementGrace',
+    );
+    const r = await a.settlement.epochs().redeemExpiring(600n);
+    expect(r.redeemed).toBeGreaterThanOrEqual(1);
+    const c = await clients.public.readContract({ ...escrow, functionName: 'getChannel', args: [paid.channelId] });
+    expect(c.redeemed).toBe(paid.charged);
+  }, 120_000);
+});
