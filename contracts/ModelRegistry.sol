@@ -21,6 +21,9 @@ interface IDataNetVersions {
 /// against the DataNet registry), training config hash and the content id of its training receipt — so that
 /// attribution and payments can trust what a model was made from. Prices are OPEN wei per 1,000 tokens, input
 /// and output (R_in, R_out), set by the owner.
+/// @dev Against squatting: names are lowercase ASCII only ([a-z0-9._-], starting with a letter or digit), so two
+/// names that differ by case or by a look-alike character cannot both exist; and an adapter hash belongs to the
+/// first model that published it, so nobody can register someone else's adapter to collect its owner's share.
 contract ModelRegistry {
     /// @notice A model's current state.
     struct Model {
@@ -62,6 +65,7 @@ contract ModelRegistry {
     mapping(uint256 modelId => Model) private _models;
     mapping(uint256 modelId => mapping(uint64 version => ModelVersion)) private _versions;
     mapping(bytes32 nameHash => uint256 modelId) private _byName;
+    mapping(bytes32 adapterHash => uint256 modelId) private _byAdapter;
 
     /// @notice No model has this id.
     error UnknownModel(uint256 modelId);
@@ -73,8 +77,11 @@ contract ModelRegistry {
     error NotModelOwner(uint256 modelId, address caller);
     /// @notice Model names are unique.
     error NameTaken(string name, uint256 modelId);
-    /// @notice Names must be 1 to 64 bytes.
-    error InvalidName();
+    /// @notice Names must be 1 to 64 characters of lowercase ASCII letters, digits, '.', '_' and '-', starting with
+    /// a letter or digit (no uppercase, spaces or non-ASCII, so that no name can imitate another).
+    error InvalidName(string name);
+    /// @notice The adapter was already published by model `modelId`; only that model may publish it again.
+    error AdapterTaken(bytes32 adapterHash, uint256 modelId);
     /// @notice The DataNet version's root on chain is not the one claimed.
     error LineageMismatch(uint256 dataNetId, uint64 dataNetVersion, bytes32 onChainRoot, bytes32 claimedRoot);
     /// @notice A model trained without a DataNet cannot claim a DataNet version or root.
@@ -99,6 +106,8 @@ contract ModelRegistry {
         bytes32 configHash,
         string receiptCID
     );
+    /// @notice `modelId` is the first model to publish `adapterHash`, which from now on belongs to it alone.
+    event AdapterClaimed(bytes32 indexed adapterHash, uint256 indexed modelId);
     /// @notice The owner changed the prices.
     event PricesUpdated(uint256 indexed modelId, uint128 priceInPer1k, uint128 priceOutPer1k);
     /// @notice The model was reactivated (true) or deactivated (false).
@@ -118,7 +127,8 @@ contract ModelRegistry {
     }
 
     /// @notice Registers a model owned by the caller, with its first version and prices.
-    /// @param name Unique name (1-64 bytes) that clients use to call the model.
+    /// @param name Unique name that clients use to call the model: 1-64 characters of [a-z0-9._-], starting with a
+    /// letter or digit.
     /// @param baseModelHash sha-256 of the base model file the adapter applies to.
     /// @param v The first version's lineage (dataNetId 0 = not trained on a DataNet).
     /// @return modelId The new model's id.
@@ -129,8 +139,7 @@ contract ModelRegistry {
         uint128 priceInPer1k,
         uint128 priceOutPer1k
     ) external returns (uint256 modelId) {
-        uint256 len = bytes(name).length;
-        if (len == 0 || len > 64) revert InvalidName();
+        if (!isValidName(name)) revert InvalidName(name);
         bytes32 nameHash = keccak256(bytes(name));
         uint256 taken = _byName[nameHash];
         if (taken != 0) revert NameTaken(name, taken);
@@ -196,6 +205,26 @@ contract ModelRegistry {
         data = _versions[modelId][version];
     }
 
+    /// @notice The model that first published `adapterHash` (0 = none; the zero hash, a base model without an
+    /// adapter, is never claimed).
+    function modelIdByAdapter(bytes32 adapterHash) external view returns (uint256) {
+        return _byAdapter[adapterHash];
+    }
+
+    /// @notice Whether `name` is a well-formed model name: 1-64 characters of lowercase ASCII letters, digits,
+    /// '.', '_' and '-', the first a letter or digit.
+    function isValidName(string calldata name) public pure returns (bool) {
+        bytes calldata b = bytes(name);
+        if (b.length == 0 || b.length > 64) return false;
+        for (uint256 i = 0; i < b.length; ++i) {
+            bytes1 ch = b[i];
+            bool alnum = (ch >= 0x61 && ch <= 0x7a) || (ch >= 0x30 && ch <= 0x39); // a-z, 0-9
+            if (alnum) continue;
+            if (i == 0 || (ch != 0x2d && ch != 0x2e && ch != 0x5f)) return false; // '-', '.', '_'
+        }
+        return true;
+    }
+
     /// @notice The id of the model called `name`; reverts if there is none.
     function modelIdByName(string calldata name) external view returns (uint256 modelId) {
         modelId = _byName[keccak256(bytes(name))];
@@ -208,6 +237,15 @@ contract ModelRegistry {
         } else {
             bytes32 onChain = dataNets.getVersion(v.dataNetId, v.dataNetVersion).root;
             if (onChain != v.dataNetRoot) revert LineageMismatch(v.dataNetId, v.dataNetVersion, onChain, v.dataNetRoot);
+        }
+        if (v.adapterHash != bytes32(0)) {
+            uint256 holder = _byAdapter[v.adapterHash];
+            if (holder == 0) {
+                _byAdapter[v.adapterHash] = modelId;
+                emit AdapterClaimed(v.adapterHash, modelId);
+            } else if (holder != modelId) {
+                revert AdapterTaken(v.adapterHash, holder);
+            }
         }
         Model storage m = _models[modelId];
         version = ++m.versionCount;

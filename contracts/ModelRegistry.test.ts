@@ -1,16 +1,20 @@
 /**
- * ModelRegistry against a real anvil with the protocol deployed: registration (unique, case-sensitive names of 1-64
- * bytes), lineage checked against DataNetRegistry (root match, base models without a DataNet, the DataNet registry's
- * own errors bubbling up), versions, prices, activation and ownership, every custom error with its arguments, and a
- * model-based property test of random register / publish / setPrices sequences by three owners.
+ * ModelRegistry against a real anvil with the protocol deployed: registration (unique lowercase ASCII names of 1-64
+ * characters; each adapter hash belongs to the first model that published it), lineage checked against
+ * DataNetRegistry (root match, base models without a DataNet, the DataNet registry's own errors bubbling up),
+ * versions, prices, activation and ownership, every custom error with its arguments, and a model-based property
+ * test of random register / publish / setPrices sequences by three owners sharing a small pool of adapters.
  */
 import fc from 'fast-check';
 import {
   type Address,
+  createPublicClient,
   type HDAccount,
   type Hex,
+  http,
   keccak256,
   maxUint128,
+  type PublicClient,
   parseEventLogs,
   stringToHex,
   type TransactionReceipt,
@@ -19,6 +23,7 @@ import {
 } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { contractError, DataNetRegistryArtifact, ModelRegistryArtifact, sendTx } from '../src/chain/index.js';
+import { isValidModelName } from '../src/factory/index.js';
 import { expectRevert, type TestChain, useTestChain } from '../test/fixtures/chain.js';
 
 const chain = useTestChain();
@@ -123,7 +128,9 @@ const modelCount = (c: TestChain) => c.clients.public.readContract({ ...models(c
 const blockTime = async (c: TestChain, receipt: TransactionReceipt) =>
   (await c.clients.public.getBlock({ blockNumber: receipt.blockNumber })).timestamp;
 
-const events = <N extends 'ModelRegistered' | 'ModelVersionPublished' | 'PricesUpdated' | 'ActiveChanged'>(
+const events = <
+  N extends 'ModelRegistered' | 'AdapterClaimed' | 'ModelVersionPublished' | 'PricesUpdated' | 'ActiveChanged',
+>(
   receipt: TransactionReceipt,
   eventName: N,
 ) => parseEventLogs({ abi, logs: receipt.logs, eventName });
@@ -152,7 +159,8 @@ describe('ModelRegistry: registerModel', () => {
     const v = onDataNet('planets-1', dn, 2n, rootB);
     const receipt = await register(c, alice, 'planets', v, 1_000n, 3_000n);
 
-    expect(eventNames(receipt)).toEqual(['ModelRegistered', 'ModelVersionPublished']);
+    expect(eventNames(receipt)).toEqual(['ModelRegistered', 'AdapterClaimed', 'ModelVersionPublished']);
+    expect(events(receipt, 'AdapterClaimed')[0]?.args).toEqual({ adapterHash: v.adapterHash, modelId: 1n });
     const [registered] = events(receipt, 'ModelRegistered');
     expect(registered?.address).toBe(c.deployment.contracts.ModelRegistry.toLowerCase());
     expect(registered?.args).toEqual({
@@ -221,39 +229,65 @@ describe('ModelRegistry: registerModel', () => {
     expect(await modelCount(c)).toBe(2n);
   });
 
-  it('treats names as case-sensitive bytes', async () => {
-    const c = chain();
-    const [alice, bob] = c.users as [HDAccount, HDAccount];
-    await register(c, alice, 'planets', noDataNet('a'));
-    await expectRevert(idByName(c, 'Planets'), 'UnknownModelName', ['Planets']);
-    await expectRevert(idByName(c, 'planets '), 'UnknownModelName', ['planets ']);
-    await register(c, bob, 'Planets', noDataNet('b'));
-    expect(await idByName(c, 'planets')).toBe(1n);
-    expect(await idByName(c, 'Planets')).toBe(2n);
-    // Unicode normalization is the client's business: NFC and NFD spellings are different names.
-    await register(c, alice, 'caf\u00e9', noDataNet('c'));
-    await register(c, bob, 'cafe\u0301', noDataNet('d'));
-    expect(await idByName(c, 'caf\u00e9')).toBe(3n);
-    expect(await idByName(c, 'cafe\u0301')).toBe(4n);
-  });
-
-  it('accepts names of 1 to 64 bytes (UTF-8 bytes, not characters) and refuses others', async () => {
+  it('accepts 1-64 characters of [a-z0-9._-] starting with a letter or digit, and refuses others (InvalidName)', async () => {
     const c = chain();
     const [alice] = c.users as [HDAccount];
-    const err = await expectRevert(register(c, alice, '', noDataNet('empty')), 'InvalidName', []);
-    expect(err.message).toBe('ModelRegistry.registerModel reverted with InvalidName()');
-    await expectRevert(register(c, alice, 'x'.repeat(65), noDataNet('65')), 'InvalidName', []);
-    await expectRevert(register(c, alice, '\u00e9'.repeat(33), noDataNet('66 bytes')), 'InvalidName', []);
-    await expectRevert(register(c, alice, '\u{1F600}'.repeat(16) + 'x', noDataNet('65 bytes')), 'InvalidName', []);
+    const err = await expectRevert(register(c, alice, '', noDataNet('empty')), 'InvalidName', ['']);
+    expect(err.message).toBe('ModelRegistry.registerModel reverted with InvalidName("")');
+    // Too long; a symbol first; and every byte just outside the allowed ranges, alone and inside a name.
+    const bad = ['x'.repeat(65), '-x', '.x', '_x', 'a b', 'a\n', '\u00e9', '\u{1F600}', 'a\u0000'];
+    for (const ch of ['/', ':', '@', 'A', 'Z', '[', '^', '`', '{', ',', '+', '~', '\u007f']) bad.push(ch, `a${ch}b`);
+    for (const [i, name] of bad.entries())
+      await expectRevert(register(c, alice, name, noDataNet(`bad ${i}`)), 'InvalidName', [name]);
     expect(await modelCount(c)).toBe(0n);
 
-    await register(c, alice, 'x', noDataNet('1'));
-    await register(c, alice, 'x'.repeat(64), noDataNet('64'));
-    await register(c, alice, '\u{1F600}'.repeat(16), noDataNet('64 bytes'));
-    expect(await modelCount(c)).toBe(3n);
+    const good = ['x', 'x'.repeat(64), '0', '9-lives', 'a.b_c-d', 'z.', 'planet-facts', 'tributary-base-4m'];
+    for (const [i, name] of good.entries()) await register(c, alice, name, noDataNet(`good ${i}`));
+    expect(await modelCount(c)).toBe(BigInt(good.length));
     expect(await idByName(c, 'x'.repeat(64))).toBe(2n);
-    expect((await getModel(c, 3n)).name).toBe('\u{1F600}'.repeat(16));
+    // Lookups are exact: a spelling that cannot be registered is simply unknown.
+    await expectRevert(idByName(c, 'X'), 'UnknownModelName', ['X']);
     await expectRevert(idByName(c, ''), 'UnknownModelName', ['']);
+  });
+
+  it('isValidName on chain agrees with the TypeScript rule (isValidModelName) on random strings', async () => {
+    const c = chain();
+    const reader = createPublicClient({
+      chain: c.clients.chain,
+      transport: http(c.clients.rpcUrl, { batch: true }),
+    }) as PublicClient;
+    const near = fc.constantFrom(
+      'a',
+      'z',
+      '0',
+      '9',
+      '-',
+      '.',
+      '_',
+      'A',
+      'Z',
+      '/',
+      ':',
+      '`',
+      '{',
+      ' ',
+      '\u0430',
+      '\u00e9',
+    );
+    const name = fc.oneof(
+      fc.string({ unit: near, minLength: 0, maxLength: 66 }),
+      fc.string({ unit: 'binary', maxLength: 70 }),
+      fc.constantFrom('x'.repeat(64), 'x'.repeat(65), '', 'a'),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(name, { minLength: 20, maxLength: 20 }), async (names) => {
+        const onChain = await Promise.all(
+          names.map((n) => reader.readContract({ ...models(c), functionName: 'isValidName', args: [n] })),
+        );
+        expect(onChain).toEqual(names.map(isValidModelName));
+      }),
+      { numRuns: 15 },
+    );
   });
 
   it('stores prices as uint128: zero and 2^128-1 both round-trip', async () => {
@@ -358,7 +392,8 @@ describe('ModelRegistry: versions', () => {
       });
       expect(result).toBe(version);
       const receipt = await publish(c, alice, 1n, v);
-      expect(eventNames(receipt)).toEqual(['ModelVersionPublished']);
+      // Each version here has a new adapter, which the model claims.
+      expect(eventNames(receipt)).toEqual(['AdapterClaimed', 'ModelVersionPublished']);
       expect(events(receipt, 'ModelVersionPublished')[0]?.args).toEqual({ modelId: 1n, version, ...v });
       expected.push({ ...v, publishedAt: await blockTime(c, receipt) });
       expect((await getModel(c, 1n)).versionCount).toBe(version);
@@ -519,17 +554,21 @@ describe('ModelRegistry: owner functions', () => {
 
 // ------------------------------------------------------------------------------------------ property test
 
-const NAMES = ['alpha', 'beta', 'Alpha', 'gamma', 'delta'] as const;
+/** 'Alpha' and 'bet\u0430' (Cyrillic a) imitate 'alpha' and 'beta': never registrable. */
+const NAMES = ['alpha', 'beta', 'Alpha', 'gamma', 'bet\u0430', 'delta'] as const;
+/** Adapters are drawn from a small pool (adapter: index), so that owners try each other's. */
+const ADAPTERS = 4;
 type Lineage = 'none' | 'v1' | 'v2';
 type Op =
-  | { op: 'register'; who: number; name: number; priceIn: bigint; priceOut: bigint; lineage: Lineage }
+  | { op: 'register'; who: number; name: number; priceIn: bigint; priceOut: bigint; lineage: Lineage; adapter: number }
   /** `asOwner`: the call comes from the model's owner (when the model exists); otherwise from owner `who`. */
-  | { op: 'publish'; model: bigint; asOwner: boolean; who: number; lineage: Lineage }
+  | { op: 'publish'; model: bigint; asOwner: boolean; who: number; lineage: Lineage; adapter: number }
   | { op: 'setPrices'; model: bigint; asOwner: boolean; who: number; priceIn: bigint; priceOut: bigint };
 
 const priceArb = fc.oneof(fc.constant(0n), fc.bigInt(1n, 10n ** 21n), fc.constant(maxUint128));
 const whoArb = fc.integer({ min: 0, max: 2 });
 const lineageArb = fc.constantFrom<Lineage>('none', 'v1', 'v2');
+const adapterArb = fc.integer({ min: 0, max: ADAPTERS - 1 });
 const modelArb = fc.bigInt(1n, 5n);
 const asOwnerArb = fc.oneof({ arbitrary: fc.constant(true), weight: 3 }, { arbitrary: fc.constant(false), weight: 1 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -540,6 +579,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     priceIn: priceArb,
     priceOut: priceArb,
     lineage: lineageArb,
+    adapter: adapterArb,
   }),
   fc.record({
     op: fc.constant('publish' as const),
@@ -547,6 +587,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     asOwner: asOwnerArb,
     who: whoArb,
     lineage: lineageArb,
+    adapter: adapterArb,
   }),
   fc.record({
     op: fc.constant('setPrices' as const),
@@ -576,14 +617,19 @@ describe('ModelRegistry: model-based property', () => {
 
     const run = async (ops: Op[]) => {
       const state: ModelState[] = []; // model id i + 1
+      /** adapter hash → the model that first published it */
+      const adapterHolder = new Map<Hex, bigint>();
       let step = 0;
-      const lineage = (l: Lineage): VersionInput => {
+      const lineage = (l: Lineage, adapter: number): VersionInput => {
         const tag = `p${step}`;
-        return l === 'none'
-          ? noDataNet(tag)
-          : l === 'v1'
-            ? onDataNet(tag, dn, 1n, rootA)
-            : onDataNet(tag, dn, 2n, rootB);
+        const v =
+          l === 'none' ? noDataNet(tag) : l === 'v1' ? onDataNet(tag, dn, 1n, rootA) : onDataNet(tag, dn, 2n, rootB);
+        return { ...v, adapterHash: h(`adapter:pool ${adapter}`) };
+      };
+      /** AdapterTaken if `v`'s adapter belongs to a model other than `model`. */
+      const adapterCheck = (v: VersionInput, model: bigint): [string, unknown[]] | undefined => {
+        const holder = adapterHolder.get(v.adapterHash);
+        return holder !== undefined && holder !== model ? ['AdapterTaken', [v.adapterHash, holder]] : undefined;
       };
       /** Runs `p`; the model's predicted error (or undefined for success) must match. */
       const expectOutcome = async (p: Promise<TransactionReceipt>, error?: [string, unknown[]]) => {
@@ -608,20 +654,28 @@ describe('ModelRegistry: model-based property', () => {
         if (o.op === 'register') {
           const who = owners[o.who] as HDAccount;
           const name = NAMES[o.name] as string;
-          const v = lineage(o.lineage);
+          const v = lineage(o.lineage, o.adapter);
           const taken = state.findIndex((m) => m.name === name);
-          await expectOutcome(
-            register(c, who, name, v, o.priceIn, o.priceOut),
-            taken >= 0 ? ['NameTaken', [name, BigInt(taken + 1)]] : undefined,
-          );
-          if (taken < 0)
+          const id = BigInt(state.length + 1);
+          const error: [string, unknown[]] | undefined = !isValidModelName(name)
+            ? ['InvalidName', [name]]
+            : taken >= 0
+              ? ['NameTaken', [name, BigInt(taken + 1)]]
+              : adapterCheck(v, id);
+          await expectOutcome(register(c, who, name, v, o.priceIn, o.priceOut), error);
+          if (!error) {
             state.push({ owner: who.address, name, priceInPer1k: o.priceIn, priceOutPer1k: o.priceOut, versions: [v] });
+            if (!adapterHolder.has(v.adapterHash)) adapterHolder.set(v.adapterHash, id);
+          }
         } else if (o.op === 'publish') {
           const who = caller(o);
-          const v = lineage(o.lineage);
-          const error = ownerCheck(o.model, who);
+          const v = lineage(o.lineage, o.adapter);
+          const error = ownerCheck(o.model, who) ?? adapterCheck(v, o.model);
           await expectOutcome(publish(c, who, o.model, v), error);
-          if (!error) state[Number(o.model) - 1]?.versions.push(v);
+          if (!error) {
+            state[Number(o.model) - 1]?.versions.push(v);
+            if (!adapterHolder.has(v.adapterHash)) adapterHolder.set(v.adapterHash, o.model);
+          }
         } else {
           const who = caller(o);
           const error = ownerCheck(o.model, who);
@@ -658,6 +712,15 @@ describe('ModelRegistry: model-based property', () => {
         if (i >= 0) expect(await idByName(c, name)).toBe(BigInt(i + 1));
         else await expectRevert(idByName(c, name), 'UnknownModelName', [name]);
       }
+      for (let a = 0; a < ADAPTERS; a++) {
+        const hash = h(`adapter:pool ${a}`);
+        const byAdapter = await c.clients.public.readContract({
+          ...models(c),
+          functionName: 'modelIdByAdapter',
+          args: [hash],
+        });
+        expect(byAdapter, `modelIdByAdapter(pool ${a})`).toBe(adapterHolder.get(hash) ?? 0n);
+      }
     };
 
     await fc.assert(
@@ -671,5 +734,79 @@ describe('ModelRegistry: model-based property', () => {
       }),
       { numRuns: 25 },
     );
+  });
+});
+
+describe('ModelRegistry: issue 10 attack 8, squatting', () => {
+  it('attack: look-alike model name squat is refused', async () => {
+    const c = chain();
+    const [alice, mallory] = c.users as [HDAccount, HDAccount];
+    await register(c, alice, 'planet-facts', noDataNet('real'));
+    // Case, Cyrillic "а" (U+0430), Greek omicron, a fullwidth hyphen, a zero-width space, a trailing space, NFD é:
+    // each would be a second model that a user cannot tell from the first.
+    const lookAlikes = [
+      'Planet-facts',
+      'PLANET-FACTS',
+      'pl\u0430net-facts',
+      'planet-fact\u03bf',
+      'planet\uff0dfacts',
+      'planet\u200b-facts',
+      'planet-facts ',
+      'cafe\u0301',
+      'caf\u00e9',
+    ];
+    for (const name of lookAlikes) {
+      const err = await expectRevert(register(c, mallory, name, noDataNet(`squat ${name}`)), 'InvalidName', [name]);
+      expect(err.message).toBe(`ModelRegistry.registerModel reverted with InvalidName(${JSON.stringify(name)})`);
+    }
+    expect(await modelCount(c)).toBe(1n);
+    expect(await idByName(c, 'planet-facts')).toBe(1n);
+  });
+
+  it("attack: re-registering another owner's adapter hash is refused", async () => {
+    const c = chain();
+    const [alice, mallory] = c.users as [HDAccount, HDAccount];
+    const v = noDataNet('alice adapter');
+    await register(c, alice, 'planets', v);
+    // Mallory publishes Alice's adapter under her own model, to collect the owner's share of its inferences.
+    const err = await expectRevert(
+      register(c, mallory, 'planets-copy', { ...noDataNet('mallory'), adapterHash: v.adapterHash }),
+      'AdapterTaken',
+      [v.adapterHash, 1n],
+    );
+    expect(err.message).toBe(`ModelRegistry.registerModel reverted with AdapterTaken("${v.adapterHash}", "1")`);
+    // Nor as a later version of a model she already owns.
+    await register(c, mallory, 'mine', noDataNet('mallory own'));
+    await expectRevert(publish(c, mallory, 2n, { ...noDataNet('m2'), adapterHash: v.adapterHash }), 'AdapterTaken', [
+      v.adapterHash,
+      1n,
+    ]);
+    expect(await modelCount(c)).toBe(2n);
+    expect((await getModel(c, 2n)).versionCount).toBe(1n);
+    const byAdapter = (hash: Hex) =>
+      c.clients.public.readContract({ ...models(c), functionName: 'modelIdByAdapter', args: [hash] });
+    expect(await byAdapter(v.adapterHash)).toBe(1n);
+    expect(await byAdapter(noDataNet('mallory own').adapterHash)).toBe(2n);
+    expect(await byAdapter(h('never published'))).toBe(0n);
+  });
+
+  it('lets a model republish its own adapter (even after a transfer), and never claims the zero hash', async () => {
+    const c = chain();
+    const [alice, bob] = c.users as [HDAccount, HDAccount];
+    const v = noDataNet('mine');
+    await register(c, alice, 'planets', v);
+    const again = await publish(c, alice, 1n, { ...noDataNet('v2'), adapterHash: v.adapterHash });
+    // Already its own: nothing new is claimed.
+    expect(eventNames(again)).toEqual(['ModelVersionPublished']);
+    await transfer(c, alice, 1n, bob.address);
+    await publish(c, bob, 1n, { ...noDataNet('v3'), adapterHash: v.adapterHash });
+    expect((await getModel(c, 1n)).versionCount).toBe(3n);
+    // Base models without an adapter all carry the zero hash: nobody owns it.
+    const baseA = await register(c, alice, 'base-a', { ...noDataNet('a'), adapterHash: zeroHash });
+    expect(eventNames(baseA)).toEqual(['ModelRegistered', 'ModelVersionPublished']);
+    await register(c, bob, 'base-b', { ...noDataNet('b'), adapterHash: zeroHash });
+    expect(
+      await c.clients.public.readContract({ ...models(c), functionName: 'modelIdByAdapter', args: [zeroHash] }),
+    ).toBe(0n);
   });
 });

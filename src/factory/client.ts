@@ -3,6 +3,7 @@ import { type Account, type Address, type Hex, parseEventLogs } from 'viem';
 import { type ChainClients, ModelRegistryArtifact, sendTx } from '../chain/index.js';
 import { type ApiClient, BaseError } from '../core/index.js';
 import type { FineTuneResult } from './finetune.js';
+import { assertModelName } from './names.js';
 import type { BaseModelInfo, JobView } from './service.js';
 
 export function createFactoryClient(api: ApiClient) {
@@ -68,13 +69,17 @@ export function publishInputOf(
   };
 }
 
-/** Registers the model on chain (the owner pays the gas and owns it); returns its id. */
+/**
+ * Registers the model on chain (the owner pays the gas and owns it); returns its id. A name ModelRegistry would
+ * refuse (see names.ts) fails first, with INVALID_ARGUMENT naming the field.
+ */
 export async function publishModelOnChain(
   clients: ChainClients,
   owner: Account,
   registry: Address,
   p: PublishInput,
 ): Promise<{ modelId: bigint; transactionHash: Hex }> {
+  assertModelName(p.name);
   const zero = `0x${'00'.repeat(32)}` as Hex;
   const receipt = await sendTx(clients, owner, {
     address: registry,

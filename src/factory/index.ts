@@ -16,6 +16,7 @@ export {
 } from './dataset.js';
 export { checkFits, type Estimate, estimateFineTune } from './estimate.js';
 export type { FineTuneMetrics, FineTuneProgress, FineTuneResult } from './finetune.js';
+export { assertModelName, isValidModelName, MODEL_NAME_PATTERN, MODEL_NAME_RULE } from './names.js';
 export {
   type FineTuneRequest,
   fineTuneRequestSchema,

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { BaseError } from '../core/index.js';
 import { loraTargets } from '../engine/index.js';
+import { MODEL_NAME_PATTERN, MODEL_NAME_RULE } from './names.js';
 
 export const hyperSchema = z.object({
   rank: z.number().int().min(1).max(64).default(8),
@@ -33,8 +34,8 @@ export const hyperSchema = z.object({
 });
 
 export const fineTuneRequestSchema = z.object({
-  /** The model's name (unique in ModelRegistry once published). */
-  name: z.string().min(1).max(64),
+  /** The model's name (unique in ModelRegistry once published; lowercase ASCII, see names.ts). */
+  name: z.string().regex(MODEL_NAME_PATTERN, MODEL_NAME_RULE),
   /** The bundled base model's name (default), or the CID of a base model GGUF in the blob store. */
   baseModel: z.string().min(1).optional(),
   dataNetId: z.string().regex(/^\d+$/, 'expected a DataNet id (decimal)'),
