@@ -1,8 +1,9 @@
 /**
  * InferenceEscrow: payment channels paid with cumulative EIP-712 vouchers. Opening (with an approval or a permit),
- * topping up, redeeming (fees straight to the RewardDistributor), closing with a refund, and every refusal: a
- * replayed or older voucher, one beyond the deposit, one signed by someone else or bound to another channel, node,
- * chain or escrow, malformed signatures, unknown and closed channels.
+ * topping up, redeeming (fees straight to the RewardDistributor), closing with a refund once the settlement grace
+ * after expiry has passed, and every refusal: a replayed or older voucher, one beyond the deposit, one signed by
+ * someone else or bound to another channel, node, chain or escrow, malformed signatures, unknown and closed
+ * channels, a close during the grace, a grace outside 1 hour .. 30 days.
  */
 import {
   type Account,
@@ -41,6 +42,10 @@ const chain = useTestChain();
 
 const HOUR = 3_600n;
 const DAY = 86_400n;
+/** The deployment's settlement grace (src/chain/parameters.ts settlement.settlementGraceSeconds). */
+const GRACE = DAY;
+const MIN_GRACE = HOUR;
+const MAX_GRACE = 30n * DAY;
 /** secp256k1 group order: s and n − s both verify; OpenZeppelin accepts only the low one. */
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
@@ -104,7 +109,7 @@ const recoveredBy = (c: TestChain, v: Voucher, signature: Hex, escrowAddress: Ad
 const balanceOf = (c: TestChain, who: Address) =>
   c.clients.public.readContract({ ...c.token, functionName: 'balanceOf', args: [who] });
 const feesReceived = (c: TestChain) =>
-  c.clients.public.readContract({ ...distributor(c), functionName: 'feesReceived' });
+  c.clients.public.readContract({ ...distributor(c), functionName: 'totalFeesReceived' });
 const getChannel = (c: TestChain, id: bigint, at: Address = escrow(c).address) =>
   c.clients.public
     .readContract({ ...escrowAt(at), functionName: 'getChannel', args: [id] })
@@ -148,6 +153,10 @@ const topUp = (c: TestChain, who: Account, id: bigint, amount: bigint, extension
   send(c, who, { ...escrow(c), functionName: 'topUp', args: [id, amount, extension] });
 const close = (c: TestChain, who: Account, id: bigint) =>
   send(c, who, { ...escrow(c), functionName: 'close', args: [id] });
+const closableAt = (c: TestChain, id: bigint) =>
+  c.clients.public.readContract({ ...escrow(c), functionName: 'closableAt', args: [id] }).catch((e: unknown) => {
+    throw contractError(e, 'InferenceEscrow.closableAt', InferenceEscrowArtifact.abi);
+  });
 
 /** user pays, node serves, other is a bystander. */
 function cast(c: TestChain): { user: HDAccount; node: HDAccount; other: HDAccount; node2: HDAccount } {
@@ -166,6 +175,9 @@ describe('InferenceEscrow: deployment', () => {
     expect(await read<Address>('token')).toBe(c.token.address);
     expect(await read<Address>('feeSink')).toBe(distributor(c).address);
     expect(await read<bigint>('channelCount')).toBe(0n);
+    expect(await read<bigint>('settlementGrace')).toBe(GRACE);
+    expect(await read<bigint>('MIN_SETTLEMENT_GRACE')).toBe(MIN_GRACE);
+    expect(await read<bigint>('MAX_SETTLEMENT_GRACE')).toBe(MAX_GRACE);
     expect(await read<Hex>('VOUCHER_TYPEHASH')).toBe(
       keccak256(stringToHex('Voucher(uint256 channelId,address node,uint256 cumulativeAmount)')),
     );
@@ -190,11 +202,31 @@ describe('InferenceEscrow: deployment', () => {
   it('refuses a zero token or fee sink', async () => {
     const c = chain();
     const d = distributor(c).address;
-    await expectRevert(deployContract(c.clients, c.deployer, InferenceEscrowArtifact, [zeroAddress, d]), 'ZeroAddress');
     await expectRevert(
-      deployContract(c.clients, c.deployer, InferenceEscrowArtifact, [c.token.address, zeroAddress]),
+      deployContract(c.clients, c.deployer, InferenceEscrowArtifact, [zeroAddress, d, GRACE]),
       'ZeroAddress',
     );
+    await expectRevert(
+      deployContract(c.clients, c.deployer, InferenceEscrowArtifact, [c.token.address, zeroAddress, GRACE]),
+      'ZeroAddress',
+    );
+  });
+
+  it('refuses a settlement grace outside 1 hour .. 30 days (InvalidSettlementGrace); accepts both bounds', async () => {
+    const c = chain();
+    const deploy = (grace: bigint) =>
+      deployContract(c.clients, c.deployer, InferenceEscrowArtifact, [c.token.address, distributor(c).address, grace]);
+    for (const grace of [0n, MIN_GRACE - 1n, MAX_GRACE + 1n, 2n ** 64n - 1n]) {
+      const err = await expectRevert(deploy(grace), 'InvalidSettlementGrace', [grace]);
+      if (grace === 0n)
+        expect(err.message).toBe('InferenceEscrow.constructor reverted with InvalidSettlementGrace("0")');
+    }
+    for (const grace of [MIN_GRACE, MAX_GRACE]) {
+      const { address } = await deploy(grace);
+      expect(await c.clients.public.readContract({ ...escrowAt(address), functionName: 'settlementGrace' })).toBe(
+        grace,
+      );
+    }
   });
 
   it('voucherDigest is the EIP-712 hash viem computes for the voucher', async () => {
@@ -415,7 +447,7 @@ describe('InferenceEscrow: topUp', () => {
     await expectRevert(topUp(c, user, id, 0n, HOUR), 'ZeroAmount', []);
     await expectRevert(topUp(c, user, 2n, OPEN, 0n), 'UnknownChannel', [2n]);
     await expectRevert(topUp(c, user, 0n, OPEN, 0n), 'UnknownChannel', [0n]);
-    await warpTo(c, expiresAt);
+    await warpTo(c, expiresAt + GRACE);
     await close(c, user, id);
     await expectRevert(topUp(c, user, id, OPEN, DAY), 'ChannelClosed', [id]);
     expect(await balanceOf(c, escrow(c).address)).toBe(0n);
@@ -445,7 +477,7 @@ describe('InferenceEscrow: redeem', () => {
     expect(fees.map((l) => ({ address: l.address, args: l.args }))).toEqual([
       {
         address: d.toLowerCase(),
-        args: { node: node.address, channelId: id, amount: 3n * OPEN, feesReceived: 3n * OPEN },
+        args: { node: node.address, channelId: id, amount: 3n * OPEN, nodeFeesReceived: 3n * OPEN },
       },
     ]);
     expect(await feesReceived(c)).toBe(3n * OPEN);
@@ -602,6 +634,7 @@ describe('InferenceEscrow: redeem', () => {
       const second = await deployContract(c.clients, c.deployer, InferenceEscrowArtifact, [
         c.token.address,
         distributor(c).address,
+        GRACE,
       ]);
       const timelock = await c.impersonate(c.timelock.address);
       await send(c, timelock, {
@@ -681,12 +714,14 @@ describe('InferenceEscrow: redeem', () => {
     await expectRevert(getChannel(c, 2n), 'UnknownChannel', [2n]);
   });
 
-  it('lets the node redeem after the expiry as long as the user has not closed', async () => {
+  it('lets the node redeem after the expiry, during the grace and after it, as long as the user has not closed', async () => {
     const c = chain();
     const { user, node } = cast(c);
     await fund(c, user, 100n * OPEN);
     const { id, expiresAt } = await open(c, user, node.address, 10n * OPEN);
-    await warpTo(c, expiresAt + DAY);
+    await warpTo(c, expiresAt);
+    await pay(c, user, node, id, OPEN);
+    await warpTo(c, expiresAt + GRACE + DAY);
     await pay(c, user, node, id, 4n * OPEN);
     const receipt = await close(c, user, id);
     const [event] = parseEventLogs({
@@ -699,7 +734,7 @@ describe('InferenceEscrow: redeem', () => {
 });
 
 describe('InferenceEscrow: close', () => {
-  it('refuses before the expiry (ChannelNotExpired) and anyone but the user (NotChannelUser)', async () => {
+  it('refuses before the expiry (ChannelNotExpired), during the grace (InSettlementGrace) and anyone but the user (NotChannelUser)', async () => {
     const c = chain();
     const { user, node, other } = cast(c);
     await fund(c, user, 100n * OPEN);
@@ -709,12 +744,29 @@ describe('InferenceEscrow: close', () => {
     // The send pins the next block to the latest block's time: expiresAt − 1, one second short.
     await expectRevert(close(c, user, id), 'ChannelNotExpired', [id, expiresAt]);
     await warpTo(c, expiresAt);
+    const err = await expectRevert(close(c, user, id), 'InSettlementGrace', [id, expiresAt + GRACE]);
+    expect(err.message).toBe(`InferenceEscrow.close reverted with InSettlementGrace("${id}", "${expiresAt + GRACE}")`);
+    await warpTo(c, expiresAt + GRACE - 1n);
+    await expectRevert(close(c, user, id), 'InSettlementGrace', [id, expiresAt + GRACE]);
+    await warpTo(c, expiresAt + GRACE);
     for (const who of [node, other]) await expectRevert(close(c, who, id), 'NotChannelUser', [id, who.address]);
     await expectRevert(close(c, user, 5n), 'UnknownChannel', [5n]);
     await close(c, user, id);
+    expect(await balanceOf(c, user.address)).toBe(100n * OPEN);
   });
 
-  it('a top-up extension pushes the expiry back', async () => {
+  it('closableAt is the expiry plus the grace, follows top-ups, and refuses an unknown channel', async () => {
+    const c = chain();
+    const { user, node } = cast(c);
+    await fund(c, user, 100n * OPEN);
+    const { id, expiresAt } = await open(c, user, node.address, 10n * OPEN, HOUR);
+    expect(await closableAt(c, id)).toBe(expiresAt + GRACE);
+    await topUp(c, user, id, OPEN, 2n * HOUR);
+    expect(await closableAt(c, id)).toBe(expiresAt + 2n * HOUR + GRACE);
+    for (const unknown of [0n, 2n]) await expectRevert(closableAt(c, unknown), 'UnknownChannel', [unknown]);
+  });
+
+  it('a top-up extension pushes the expiry, and with it the end of the grace, back', async () => {
     const c = chain();
     const { user, node } = cast(c);
     await fund(c, user, 100n * OPEN);
@@ -723,6 +775,10 @@ describe('InferenceEscrow: close', () => {
     await warpTo(c, expiresAt);
     await expectRevert(close(c, user, id), 'ChannelNotExpired', [id, expiresAt + HOUR]);
     await warpTo(c, expiresAt + HOUR);
+    await expectRevert(close(c, user, id), 'InSettlementGrace', [id, expiresAt + HOUR + GRACE]);
+    // A top-up during the grace (no extension) leaves the grace where it was.
+    await topUp(c, user, id, OPEN, 0n);
+    await warpTo(c, expiresAt + HOUR + GRACE);
     await close(c, user, id);
     expect(await balanceOf(c, user.address)).toBe(100n * OPEN);
   });
@@ -734,7 +790,7 @@ describe('InferenceEscrow: close', () => {
     const { id, expiresAt } = await open(c, user, node.address, 10n * OPEN, HOUR);
     await pay(c, user, node, id, 3n * OPEN);
     const late = await signVoucher(c, user, { channelId: id, node: node.address, cumulativeAmount: 5n * OPEN });
-    await warpTo(c, expiresAt);
+    await warpTo(c, expiresAt + GRACE);
     const receipt = await close(c, user, id);
     expect(
       parseEventLogs({ abi: InferenceEscrowArtifact.abi, logs: receipt.logs, eventName: 'ChannelClosedByUser' }).map(
@@ -758,7 +814,7 @@ describe('InferenceEscrow: close', () => {
     await fund(c, user, 100n * OPEN);
     const { id, expiresAt } = await open(c, user, node.address, 10n * OPEN, HOUR);
     await pay(c, user, node, id, 10n * OPEN);
-    await warpTo(c, expiresAt);
+    await warpTo(c, expiresAt + GRACE);
     const receipt = await close(c, user, id);
     expect(
       parseEventLogs({ abi: InferenceEscrowArtifact.abi, logs: receipt.logs, eventName: 'ChannelClosedByUser' }).map(
@@ -767,5 +823,41 @@ describe('InferenceEscrow: close', () => {
     ).toEqual([{ channelId: id, refund: 0n }]);
     expect(parseEventLogs({ abi: c.token.abi, logs: receipt.logs, eventName: 'Transfer' })).toHaveLength(0);
     expect(await balanceOf(c, user.address)).toBe(90n * OPEN);
+  });
+});
+
+describe('attack 2: closing a channel under a node that holds signed vouchers', () => {
+  it('attack 2: a user cannot close a channel before the node redeems', async () => {
+    const c = chain();
+    const { user, node } = cast(c);
+    await fund(c, user, 100n * OPEN);
+    const { id, expiresAt } = await open(c, user, node.address, 10n * OPEN, HOUR);
+    // The node served 6 OPEN worth of answers and holds the user's latest voucher, unredeemed.
+    const owed = 6n * OPEN;
+    const voucher = await signVoucher(c, user, { channelId: id, node: node.address, cumulativeAmount: owed });
+    // The moment the channel expires the user tries to take the whole deposit back: refused for the grace.
+    await warpTo(c, expiresAt);
+    await expectRevert(close(c, user, id), 'InSettlementGrace', [id, expiresAt + GRACE]);
+    await warpTo(c, expiresAt + GRACE - 1n);
+    await expectRevert(close(c, user, id), 'InSettlementGrace', [id, expiresAt + GRACE]);
+    // The node redeems during the grace.
+    const receipt = await redeem(c, node, id, owed, voucher);
+    expect(
+      parseEventLogs({ abi: InferenceEscrowArtifact.abi, logs: receipt.logs, eventName: 'VoucherRedeemed' }).map(
+        (l) => l.args,
+      ),
+    ).toEqual([{ channelId: id, node: node.address, cumulativeAmount: owed, amount: owed }]);
+    // After the grace the user gets back only what was never redeemed.
+    await warpTo(c, expiresAt + GRACE);
+    const closed = await close(c, user, id);
+    expect(
+      parseEventLogs({ abi: InferenceEscrowArtifact.abi, logs: closed.logs, eventName: 'ChannelClosedByUser' }).map(
+        (l) => l.args,
+      ),
+    ).toEqual([{ channelId: id, refund: 4n * OPEN }]);
+    expect(await balanceOf(c, user.address)).toBe(94n * OPEN);
+    expect(await feesReceived(c)).toBe(owed);
+    expect(await balanceOf(c, distributor(c).address)).toBe(owed);
+    expect(await balanceOf(c, escrow(c).address)).toBe(0n);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * ProtocolConfig: the fee and challenge parameters of payable inference, owned by the timelock. Constructor
  * validation (a fresh instance per case), owner-only setters (refused to everyone else, accepted from the
- * impersonated timelock with their events) and one full governance proposal that changes the split.
+ * impersonated timelock with their events), the bounds that keep governance from setting loose parameters (a flat
+ * fee nobody would pay, a zero or unpayable challenge bond, a window too short to check an export, a resolution
+ * period outside 1..60 days) and one full governance proposal that changes the split.
  */
 import { type Account, type Address, type HDAccount, parseEventLogs, type TransactionReceipt, zeroAddress } from 'viem';
 import { describe, expect, it } from 'vitest';
@@ -10,8 +12,14 @@ import { expectRevert, send, type TestChain, useTestChain } from '../test/fixtur
 
 const chain = useTestChain();
 
+const HOUR = 3_600n;
 const DAY = 86_400n;
 const MAX_WINDOW = 30n * DAY;
+const MIN_WINDOW = HOUR;
+const MAX_FLAT = 10n * OPEN;
+const MAX_BOND = 100_000n * OPEN;
+const MIN_RESOLUTION = DAY;
+const MAX_RESOLUTION = 60n * DAY;
 
 interface Params {
   platformFeeBps: number;
@@ -22,6 +30,7 @@ interface Params {
   challengeWindow: bigint;
   challengeBond: bigint;
   platformTreasury: Address;
+  resolutionPeriod: bigint;
 }
 
 /** The deployment's defaults (src/chain/parameters.ts), with the timelock as treasury. */
@@ -34,6 +43,7 @@ const defaults = (c: TestChain): Params => ({
   challengeWindow: DAY,
   challengeBond: 1_000n * OPEN,
   platformTreasury: c.timelock.address,
+  resolutionPeriod: 21n * DAY,
 });
 
 const config = (c: TestChain) =>
@@ -71,7 +81,13 @@ describe('ProtocolConfig: deployment', () => {
     expect(await read<bigint>('challengeWindow')).toBe(DAY);
     expect(await read<bigint>('challengeBond')).toBe(1_000n * OPEN);
     expect(await read<Address>('platformTreasury')).toBe(c.timelock.address);
+    expect(await read<bigint>('resolutionPeriod')).toBe(21n * DAY);
     expect(await read<bigint>('MAX_CHALLENGE_WINDOW')).toBe(MAX_WINDOW);
+    expect(await read<bigint>('MIN_CHALLENGE_WINDOW')).toBe(MIN_WINDOW);
+    expect(await read<bigint>('MAX_PLATFORM_FEE_FLAT')).toBe(MAX_FLAT);
+    expect(await read<bigint>('MAX_CHALLENGE_BOND')).toBe(MAX_BOND);
+    expect(await read<bigint>('MIN_RESOLUTION_PERIOD')).toBe(MIN_RESOLUTION);
+    expect(await read<bigint>('MAX_RESOLUTION_PERIOD')).toBe(MAX_RESOLUTION);
   });
 
   it('emits every parameter event from the constructor', async () => {
@@ -83,6 +99,7 @@ describe('ProtocolConfig: deployment', () => {
       { eventName: 'SplitSet', args: { ownerBps: 4_000, stakerBps: 1_000, contributorBps: 5_000 } },
       { eventName: 'ChallengeTermsSet', args: { window: DAY, bond: 1_000n * OPEN } },
       { eventName: 'PlatformTreasurySet', args: { treasury: c.timelock.address } },
+      { eventName: 'ResolutionPeriodSet', args: { period: 21n * DAY } },
     ]);
   });
 });
@@ -111,28 +128,64 @@ describe('ProtocolConfig: constructor validation', () => {
     await expectRevert(deployConfig(c, { ...d, platformFeeBps: 10_001 }), 'InvalidBps', [10_001n]);
     await expectRevert(deployConfig(c, { ...d, platformFeeBps: 65_535 }), 'InvalidBps', [65_535n]);
     await deployConfig(c, { ...d, platformFeeBps: 10_000 });
-    await deployConfig(c, { ...d, platformFeeBps: 0, platformFeeFlat: 10n ** 30n });
+    await deployConfig(c, { ...d, platformFeeBps: 0, platformFeeFlat: MAX_FLAT });
   });
 
-  it('refuses a challenge window of 0 or above 30 days; accepts 1 second and exactly 30 days', async () => {
+  it('refuses a flat platform fee above 10 OPEN (PlatformFeeFlatTooHigh)', async () => {
     const c = chain();
     const d = defaults(c);
-    await expectRevert(deployConfig(c, { ...d, challengeWindow: 0n }), 'InvalidChallengeWindow', [0n]);
+    for (const platformFeeFlat of [MAX_FLAT + 1n, 10n ** 30n])
+      await expectRevert(deployConfig(c, { ...d, platformFeeFlat }), 'PlatformFeeFlatTooHigh', [
+        platformFeeFlat,
+        MAX_FLAT,
+      ]);
+  });
+
+  it('refuses a challenge window below 1 hour or above 30 days; accepts exactly 1 hour and 30 days', async () => {
+    const c = chain();
+    const d = defaults(c);
+    for (const challengeWindow of [0n, 1n, MIN_WINDOW - 1n])
+      await expectRevert(deployConfig(c, { ...d, challengeWindow }), 'InvalidChallengeWindow', [challengeWindow]);
     await expectRevert(deployConfig(c, { ...d, challengeWindow: MAX_WINDOW + 1n }), 'InvalidChallengeWindow', [
       MAX_WINDOW + 1n,
     ]);
     await expectRevert(deployConfig(c, { ...d, challengeWindow: 2n ** 64n - 1n }), 'InvalidChallengeWindow', [
       2n ** 64n - 1n,
     ]);
-    for (const challengeWindow of [1n, MAX_WINDOW]) {
-      const { address } = await deployConfig(c, { ...d, challengeWindow, challengeBond: 0n });
+    for (const challengeWindow of [MIN_WINDOW, MAX_WINDOW]) {
+      const { address } = await deployConfig(c, { ...d, challengeWindow, challengeBond: 1n });
       const p = await c.clients.public.readContract({
         address,
         abi: ProtocolConfigArtifact.abi,
         functionName: 'params',
       });
       expect(p.challengeWindow).toBe(challengeWindow);
-      expect(p.challengeBond).toBe(0n);
+      expect(p.challengeBond).toBe(1n);
+    }
+  });
+
+  it('refuses a zero challenge bond and one above 100,000 OPEN (InvalidChallengeBond)', async () => {
+    const c = chain();
+    const d = defaults(c);
+    for (const challengeBond of [0n, MAX_BOND + 1n, 2n ** 256n - 1n])
+      await expectRevert(deployConfig(c, { ...d, challengeBond }), 'InvalidChallengeBond', [challengeBond]);
+    await deployConfig(c, { ...d, challengeBond: MAX_BOND });
+  });
+
+  it('refuses a resolution period outside 1 day .. 60 days (InvalidResolutionPeriod)', async () => {
+    const c = chain();
+    const d = defaults(c);
+    for (const resolutionPeriod of [0n, MIN_RESOLUTION - 1n, MAX_RESOLUTION + 1n, 2n ** 64n - 1n])
+      await expectRevert(deployConfig(c, { ...d, resolutionPeriod }), 'InvalidResolutionPeriod', [resolutionPeriod]);
+    for (const resolutionPeriod of [MIN_RESOLUTION, MAX_RESOLUTION]) {
+      const { address } = await deployConfig(c, { ...d, resolutionPeriod });
+      expect(
+        await c.clients.public.readContract({
+          address,
+          abi: ProtocolConfigArtifact.abi,
+          functionName: 'resolutionPeriod',
+        }),
+      ).toBe(resolutionPeriod);
     }
   });
 
@@ -153,6 +206,8 @@ describe('ProtocolConfig: setters', () => {
       send(c, who, { ...config(c), functionName: 'setChallengeTerms', args: [2n * DAY, 5n * OPEN] }),
     setPlatformTreasury: (c, who) =>
       send(c, who, { ...config(c), functionName: 'setPlatformTreasury', args: [c.deployer.address] }),
+    setResolutionPeriod: (c, who) =>
+      send(c, who, { ...config(c), functionName: 'setResolutionPeriod', args: [7n * DAY] }),
     transferOwnership: (c, who) =>
       send(c, who, { ...config(c), functionName: 'transferOwnership', args: [c.deployer.address] }),
     renounceOwnership: (c, who) => send(c, who, { ...config(c), functionName: 'renounceOwnership', args: [] }),
@@ -191,7 +246,14 @@ describe('ProtocolConfig: setters', () => {
       'InvalidBps',
       [10_001n],
     );
+    await expectRevert(
+      send(c, timelock, { ...config(c), functionName: 'setPlatformFee', args: [0, MAX_FLAT + 1n] }),
+      'PlatformFeeFlatTooHigh',
+      [MAX_FLAT + 1n, MAX_FLAT],
+    );
     expect((await readParams(c)).platformFeeBps).toBe(10_000);
+    await send(c, timelock, { ...config(c), functionName: 'setPlatformFee', args: [0, MAX_FLAT] });
+    expect(await readParams(c)).toMatchObject({ platformFeeBps: 0, platformFeeFlat: MAX_FLAT });
   });
 
   it('lets the timelock set the split, with SplitSet, and refuses a bad sum', async () => {
@@ -214,7 +276,7 @@ describe('ProtocolConfig: setters', () => {
     });
   });
 
-  it('lets the timelock set the challenge terms, with ChallengeTermsSet, within 1 second .. 30 days', async () => {
+  it('lets the timelock set the challenge terms, with ChallengeTermsSet, within 1 hour .. 30 days', async () => {
     const c = chain();
     const timelock = await c.impersonate(c.timelock.address);
     const set = (window: bigint, bond: bigint) =>
@@ -225,10 +287,28 @@ describe('ProtocolConfig: setters', () => {
     ]);
     expect(await readParams(c)).toEqual({ ...defaults(c), challengeWindow: 3n * DAY, challengeBond: 250n * OPEN });
     await expectRevert(set(0n, 1n), 'InvalidChallengeWindow', [0n]);
+    await expectRevert(set(MIN_WINDOW - 1n, 1n), 'InvalidChallengeWindow', [MIN_WINDOW - 1n]);
     await expectRevert(set(MAX_WINDOW + 1n, 1n), 'InvalidChallengeWindow', [MAX_WINDOW + 1n]);
-    await set(MAX_WINDOW, 0n);
-    await set(1n, 0n);
-    expect(await readParams(c)).toEqual({ ...defaults(c), challengeWindow: 1n, challengeBond: 0n });
+    await expectRevert(set(DAY, 0n), 'InvalidChallengeBond', [0n]);
+    await expectRevert(set(DAY, MAX_BOND + 1n), 'InvalidChallengeBond', [MAX_BOND + 1n]);
+    await set(MAX_WINDOW, MAX_BOND);
+    await set(MIN_WINDOW, 1n);
+    expect(await readParams(c)).toEqual({ ...defaults(c), challengeWindow: MIN_WINDOW, challengeBond: 1n });
+  });
+
+  it('lets the timelock set the resolution period, with ResolutionPeriodSet, within 1 .. 60 days', async () => {
+    const c = chain();
+    const timelock = await c.impersonate(c.timelock.address);
+    const set = (period: bigint) =>
+      send(c, timelock, { ...config(c), functionName: 'setResolutionPeriod', args: [period] });
+    const receipt = await set(7n * DAY);
+    expect(events(receipt)).toEqual([{ eventName: 'ResolutionPeriodSet', args: { period: 7n * DAY } }]);
+    expect(await readParams(c)).toEqual({ ...defaults(c), resolutionPeriod: 7n * DAY });
+    for (const period of [0n, MIN_RESOLUTION - 1n, MAX_RESOLUTION + 1n])
+      await expectRevert(set(period), 'InvalidResolutionPeriod', [period]);
+    await set(MIN_RESOLUTION);
+    await set(MAX_RESOLUTION);
+    expect(await readParams(c)).toEqual({ ...defaults(c), resolutionPeriod: MAX_RESOLUTION });
   });
 
   it('lets the timelock set the treasury, with PlatformTreasurySet, never to zero', async () => {
@@ -258,6 +338,45 @@ describe('ProtocolConfig: setters', () => {
     await expectRevert(setters.setSplit(c, timelock), 'OwnableUnauthorizedAccount', [timelock]);
     await send(c, user, { ...config(c), functionName: 'setSplit', args: [1, 1, 9_998] });
     expect((await readParams(c)).contributorShareBps).toBe(9_998);
+  });
+});
+
+describe('attack 8: governance cannot set loose parameters', () => {
+  it('attack 8: loose parameters are refused', async () => {
+    const c = chain();
+    const timelock = await c.impersonate(c.timelock.address);
+    const before = await readParams(c);
+    const unbondingBefore = await c.clients.public.readContract({ ...c.staking, functionName: 'unbondingPeriod' });
+    // A flat fee so high that no request is worth paying for.
+    await expectRevert(
+      send(c, timelock, { ...config(c), functionName: 'setPlatformFee', args: [before.platformFeeBps, MAX_FLAT + 1n] }),
+      'PlatformFeeFlatTooHigh',
+      [MAX_FLAT + 1n, MAX_FLAT],
+    );
+    const terms = (window: bigint, bond: bigint) =>
+      send(c, timelock, { ...config(c), functionName: 'setChallengeTerms', args: [window, bond] });
+    // A zero bond makes challenging free (griefing); a bond above 100,000 OPEN makes it unaffordable.
+    await expectRevert(terms(DAY, 0n), 'InvalidChallengeBond', [0n]);
+    await expectRevert(terms(DAY, MAX_BOND + 1n), 'InvalidChallengeBond', [MAX_BOND + 1n]);
+    // A window below an hour leaves watchers no time to fetch an export and recompute it.
+    await expectRevert(terms(MIN_WINDOW - 1n, OPEN), 'InvalidChallengeWindow', [MIN_WINDOW - 1n]);
+    await expectRevert(terms(1n, OPEN), 'InvalidChallengeWindow', [1n]);
+    // Governance needs at least a day to resolve a challenge; a dispute must not hang for months.
+    const resolution = (period: bigint) =>
+      send(c, timelock, { ...config(c), functionName: 'setResolutionPeriod', args: [period] });
+    await expectRevert(resolution(MIN_RESOLUTION - 1n), 'InvalidResolutionPeriod', [MIN_RESOLUTION - 1n]);
+    await expectRevert(resolution(MAX_RESOLUTION + 1n), 'InvalidResolutionPeriod', [MAX_RESOLUTION + 1n]);
+    // Unbonding shorter than a day lets a staker leave before a slash decided by vote can find the stake.
+    for (const period of [0n, DAY - 1n])
+      await expectRevert(
+        send(c, timelock, { ...c.staking, functionName: 'setUnbondingPeriod', args: [period] }),
+        'UnbondingPeriodTooShort',
+        [period, DAY],
+      );
+    expect(await readParams(c)).toEqual(before);
+    expect(await c.clients.public.readContract({ ...c.staking, functionName: 'unbondingPeriod' })).toBe(
+      unbondingBefore,
+    );
   });
 });
 

@@ -1,8 +1,10 @@
 /**
- * Model-based property test of Staking: random sequences of stake / requestUnstake / withdraw / slash / time travel
- * / parameter changes by three stakers and a slasher (granted SLASHER_ROLE by the timelock), run against a real
- * anvil and mirrored in a TypeScript model. After every step the chain must agree with the model, and every call
- * the model says must revert reverts with the predicted custom error (and every other call succeeds).
+ * Model-based property test of Staking: random sequences of stake / requestUnstake / withdraw / slash / lock /
+ * unlock / time travel / parameter changes by three stakers, a slasher (granted SLASHER_ROLE by the timelock) and a
+ * locker (granted LOCKER_ROLE), run against a real anvil and mirrored in a TypeScript model. After every step the
+ * chain must agree with the model, and every call the model says must revert reverts with the predicted custom error
+ * (and every other call succeeds). Checked directly on the chain, whatever the model says: active stake never drops
+ * below the locked stake, and a slash within the slashable stake always lands in the treasury, locks or not.
  */
 import fc from 'fast-check';
 import {
@@ -28,6 +30,9 @@ type Role = 0 | 1 | 2;
 const ROLES: readonly Role[] = [0, 1, 2];
 const DAY = 86_400n;
 const MAX_UNBONDING_PERIOD = 365n * DAY;
+const MIN_UNBONDING_PERIOD = DAY;
+/** The deployment's unbonding period (src/chain/parameters.ts). */
+const DEFAULT_UNBONDING = 21n * DAY;
 const MAX_PENDING = 32;
 const FUNDING = 50_000n * OPEN;
 const DEFAULT_MINIMUMS: Record<Role, bigint> = { 0: 10_000n * OPEN, 1: 1_000n * OPEN, 2: 100n * OPEN };
@@ -61,9 +66,16 @@ type Op =
   | ({ op: 'unstake'; amount: AmountSpec } & Target)
   | ({ op: 'withdraw' } & Target)
   | ({ op: 'slash'; amount: AmountSpec; bySlasher: boolean } & Target)
+  /** `amount` resolves against the unlocked active stake. */
+  | ({ op: 'lock'; amount: AmountSpec; byLocker: boolean } & Target)
+  /** `amount` resolves against the locked stake. */
+  | ({ op: 'unlock'; amount: AmountSpec; byLocker: boolean } & Target)
   | { op: 'advance'; seconds: bigint }
-  /** Moves the clock to the position's oldest pending release time plus `delta` seconds (if in the future). */
-  | ({ op: 'toRelease'; delta: bigint } & Target)
+  /**
+   * Moves the clock to the release time of the position's `nth` pending request (modulo their number) plus `delta`
+   * seconds (if in the future): requests made under different periods mature out of order.
+   */
+  | ({ op: 'toRelease'; delta: bigint; nth: number } & Target)
   | { op: 'setUnbondingPeriod'; seconds: bigint }
   | { op: 'setMinimumStake'; role: Role; amount: bigint };
 
@@ -85,6 +97,8 @@ const amountArb = (weights: Record<keyof typeof amount, number>): fc.Arbitrary<A
 const stakeAmountArb = amountArb({ zero: 1, dust: 1, large: 2, frac: 3, all: 1, min: 4 });
 const unstakeAmountArb = amountArb({ zero: 1, dust: 1, large: 1, frac: 4, all: 3, min: 2 });
 const slashAmountArb = amountArb({ zero: 1, dust: 1, large: 1, frac: 4, all: 2, min: 1 });
+const lockAmountArb = amountArb({ zero: 1, dust: 1, large: 1, frac: 4, all: 3, min: 1 });
+const byRoleArb = fc.oneof({ arbitrary: fc.constant(true), weight: 4 }, { arbitrary: fc.constant(false), weight: 1 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     arbitrary: fc.record({
@@ -123,8 +137,30 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   {
     arbitrary: fc.record({
+      op: fc.constant('lock' as const),
+      who: whoArb,
+      role: roleArb,
+      focus: focusArb,
+      amount: lockAmountArb,
+      byLocker: byRoleArb,
+    }),
+    weight: 3,
+  },
+  {
+    arbitrary: fc.record({
+      op: fc.constant('unlock' as const),
+      who: whoArb,
+      role: roleArb,
+      focus: focusArb,
+      amount: lockAmountArb,
+      byLocker: byRoleArb,
+    }),
+    weight: 2,
+  },
+  {
+    arbitrary: fc.record({
       op: fc.constant('advance' as const),
-      seconds: fc.oneof(fc.constantFrom(1n, 3_600n, DAY, 7n * DAY, 8n * DAY), fc.bigInt(1n, 10n * DAY)),
+      seconds: fc.oneof(fc.constantFrom(1n, 3_600n, DAY, 7n * DAY, 21n * DAY, 22n * DAY), fc.bigInt(1n, 25n * DAY)),
     }),
     weight: 2,
   },
@@ -135,15 +171,26 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       role: roleArb,
       focus: focusArb,
       delta: deltaArb,
+      nth: fc.nat(31),
     }),
     weight: 3,
   },
   {
     arbitrary: fc.record({
       op: fc.constant('setUnbondingPeriod' as const),
-      seconds: fc.constantFrom(0n, 60n, DAY, 7n * DAY, 30n * DAY, MAX_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD + 1n),
+      seconds: fc.constantFrom(
+        0n,
+        60n,
+        DAY - 1n,
+        DAY,
+        2n * DAY,
+        7n * DAY,
+        30n * DAY,
+        MAX_UNBONDING_PERIOD,
+        MAX_UNBONDING_PERIOD + 1n,
+      ),
     }),
-    weight: 1,
+    weight: 2,
   },
   {
     arbitrary: fc.record({
@@ -163,15 +210,23 @@ interface Pending {
 }
 interface Position {
   active: bigint;
-  /** Pending unbonding requests, oldest first (the contract's queue from its head). */
+  /** Active stake locked by the locker. */
+  locked: bigint;
+  /**
+   * The contract's queue from its head, oldest first: withdrawn requests behind a pending one stay as zero-amount
+   * holes (they count against MAX_PENDING_UNBONDINGS) until everything before them is gone.
+   */
   queue: Pending[];
 }
 
+/** The requests still pending (what unbondingRequests lists). */
+const pending = (p: Position): Pending[] => p.queue.filter((u) => u.amount > 0n);
+
 class Model {
-  readonly positions: Position[][] = [0, 1, 2].map(() => ROLES.map(() => ({ active: 0n, queue: [] })));
+  readonly positions: Position[][] = [0, 1, 2].map(() => ROLES.map(() => ({ active: 0n, locked: 0n, queue: [] })));
   readonly wallet: bigint[] = [FUNDING, FUNDING, FUNDING];
   readonly minimum: bigint[] = ROLES.map((r) => DEFAULT_MINIMUMS[r]);
-  period = 7n * DAY;
+  period = DEFAULT_UNBONDING;
   slashed = 0n;
 
   clone(): Model {
@@ -180,6 +235,7 @@ class Model {
       for (const [role, p] of byRole.entries()) {
         const copy = m.pos(who, role as Role);
         copy.active = p.active;
+        copy.locked = p.locked;
         copy.queue.push(...p.queue.map((u) => ({ ...u })));
       }
     m.wallet.splice(0, m.wallet.length, ...this.wallet);
@@ -229,7 +285,12 @@ function resolve(spec: AmountSpec, base: bigint, atMinimum: bigint): bigint {
 /** What the model expects a transaction to do: revert with `error(args)`, or succeed and `apply` at time `t`. */
 type Expectation =
   | { error: string; args: unknown[] }
-  | { error?: undefined; apply: (t: bigint, receipt: TransactionReceipt) => void };
+  | {
+      error?: undefined;
+      apply: (t: bigint, receipt: TransactionReceipt) => void;
+      /** Checks on the chain after the transaction, independent of the model. */
+      after?: () => Promise<void>;
+    };
 
 // ----------------------------------------------------------------------------------------------------- driver
 
@@ -239,6 +300,7 @@ interface World {
   reader: PublicClient;
   stakers: HDAccount[];
   slasher: HDAccount;
+  locker: HDAccount;
   timelock: Address;
   treasuryBefore: bigint;
 }
@@ -294,6 +356,8 @@ function plan(
       const remaining = p.active - amount;
       if (remaining !== 0n && remaining < min)
         return { send: call, expect: { error: 'BelowMinimumStake', args: [op.role, remaining, min] } };
+      if (remaining < p.locked)
+        return { send: call, expect: { error: 'StakeLocked', args: [s.address, op.role, p.locked, remaining] } };
       const period = m.period;
       return {
         send: call,
@@ -302,6 +366,16 @@ function plan(
             p.active = nonNegative(remaining, 'active');
             p.queue.push({ amount, releaseAt: t + period });
           },
+          // Straight from the chain: the unstake left at least the locked stake active.
+          after: async () => {
+            const [active, locked] = await Promise.all([
+              w.reader.readContract({ ...c.staking, functionName: 'stakeOf', args: [s.address, op.role] }),
+              w.reader.readContract({ ...c.staking, functionName: 'lockedOf', args: [s.address, op.role] }),
+            ]);
+            expect(active, 'requestUnstake never takes active stake below the locked stake').toBeGreaterThanOrEqual(
+              locked,
+            );
+          },
         },
       };
     }
@@ -309,18 +383,23 @@ function plan(
       const s = staker(w, op.who);
       const p = m.pos(op.who, op.role);
       const call = () => send(c, s, { ...c.staking, functionName: 'withdraw', args: [op.role] });
-      const head = p.queue[0];
-      if (!head || head.releaseAt > now)
-        return {
-          send: call,
-          expect: { error: 'NothingToWithdraw', args: [s.address, op.role, head ? head.releaseAt : 0n] },
-        };
+      // Every matured request goes, wherever it is in the queue; none matured names the earliest release.
+      const waiting = pending(p);
+      if (!waiting.some((u) => u.releaseAt <= now)) {
+        const next = waiting.reduce((min, u) => (min === 0n || u.releaseAt < min ? u.releaseAt : min), 0n);
+        return { send: call, expect: { error: 'NothingToWithdraw', args: [s.address, op.role, next] } };
+      }
       return {
         send: call,
         expect: {
           apply: (t, receipt) => {
             let amount = 0n;
-            while (p.queue[0] && p.queue[0].releaseAt <= t) amount += p.queue.shift()?.amount ?? 0n;
+            for (const u of p.queue)
+              if (u.amount > 0n && u.releaseAt <= t) {
+                amount += u.amount;
+                u.amount = 0n;
+              }
+            while (p.queue[0] && p.queue[0].amount === 0n) p.queue.shift();
             m.wallet[op.who] = (m.wallet[op.who] ?? 0n) + amount;
             const [event] = parseEventLogs({ abi: StakingArtifact.abi, logs: receipt.logs, eventName: 'Withdrawn' });
             expect(event?.args).toEqual({ staker: s.address, role: op.role, amount });
@@ -352,6 +431,7 @@ function plan(
             let rest = amount - fromActive;
             const fromUnbonding = rest;
             p.active = nonNegative(p.active - fromActive, 'active');
+            // Newest first, stepping over (and dropping) the holes at the end.
             while (rest > 0n) {
               const last = p.queue[p.queue.length - 1];
               if (!last) throw new Error('model: slashed past the unbonding queue');
@@ -360,7 +440,16 @@ function plan(
               rest -= take;
               if (last.amount === 0n) p.queue.pop();
             }
+            if (p.locked > p.active) p.locked = p.active;
             m.slashed += amount;
+            // The slash lands, locks or not: exactly `amount` moves from Staking to the treasury.
+            const transfers = parseEventLogs({ abi: c.token.abi, logs: receipt.logs, eventName: 'Transfer' });
+            expect(
+              transfers.map((e) => ({ token: e.address, ...e.args })),
+              'a slash always moves the stake to the treasury',
+            ).toEqual([
+              { token: c.token.address.toLowerCase(), from: c.staking.address, to: w.timelock, value: amount },
+            ]);
             const [event] = parseEventLogs({ abi: StakingArtifact.abi, logs: receipt.logs, eventName: 'Slashed' });
             expect(event?.args).toEqual({
               staker: s.address,
@@ -375,12 +464,55 @@ function plan(
         },
       };
     }
+    case 'lock':
+    case 'unlock': {
+      const s = staker(w, op.who);
+      const p = m.pos(op.who, op.role);
+      const by = op.byLocker ? w.locker : staker(w, (op.who + 2) % 3);
+      const unlocked = p.active - p.locked;
+      const amount = resolve(op.amount, op.op === 'lock' ? unlocked : p.locked, m.minimumOf(op.role));
+      const call = () => send(c, by, { ...c.staking, functionName: op.op, args: [s.address, op.role, amount] });
+      if (!op.byLocker)
+        return {
+          send: call,
+          expect: { error: 'AccessControlUnauthorizedAccount', args: [by.address, roleIds.LOCKER] },
+        };
+      if (op.op === 'lock' && amount > unlocked)
+        return {
+          send: call,
+          expect: { error: 'InsufficientUnlockedStake', args: [s.address, op.role, amount, unlocked] },
+        };
+      const delta = op.op === 'lock' ? amount : -(amount < p.locked ? amount : p.locked);
+      return {
+        send: call,
+        expect: {
+          apply: (_t, receipt) => {
+            p.locked = nonNegative(p.locked + delta, 'locked');
+            const events = parseEventLogs({
+              abi: StakingArtifact.abi,
+              logs: receipt.logs,
+              eventName: 'StakeLockChanged',
+            });
+            expect(events.map((e) => e.args)).toEqual(
+              delta === 0n
+                ? []
+                : [{ staker: s.address, role: op.role, delta, lockedAfter: p.locked, locker: w.locker.address }],
+            );
+          },
+        },
+      };
+    }
     case 'setUnbondingPeriod': {
       const call = () => send(c, w.timelock, { ...c.staking, functionName: 'setUnbondingPeriod', args: [op.seconds] });
       if (op.seconds > MAX_UNBONDING_PERIOD)
         return {
           send: call,
           expect: { error: 'UnbondingPeriodTooLong', args: [op.seconds, MAX_UNBONDING_PERIOD] },
+        };
+      if (op.seconds < MIN_UNBONDING_PERIOD)
+        return {
+          send: call,
+          expect: { error: 'UnbondingPeriodTooShort', args: [op.seconds, MIN_UNBONDING_PERIOD] },
         };
       return {
         send: call,
@@ -415,9 +547,13 @@ function retarget<T extends Op>(m: Model, op: T): T {
       case 'unstake':
         return p.active > 0n;
       case 'slash':
-        return p.active > 0n || p.queue.length > 0;
+        return p.active > 0n || pending(p).length > 0;
+      case 'lock':
+        return p.active > p.locked;
+      case 'unlock':
+        return p.locked > 0n;
       default:
-        return p.queue.length > 0;
+        return pending(p).length > 0;
     }
   };
   const candidates = m.positions.flatMap((_byRole, who) =>
@@ -433,8 +569,9 @@ async function step(w: World, m: Model, original: Op): Promise<void> {
   const now = (await c.clients.public.getBlock()).timestamp;
   if (op.op === 'advance') return warpTo(c, now + op.seconds);
   if (op.op === 'toRelease') {
-    const head = m.pos(op.who, op.role).queue[0];
-    const target = head ? head.releaseAt + op.delta : now + 1n;
+    const waiting = pending(m.pos(op.who, op.role));
+    const chosen = waiting[op.nth % Math.max(waiting.length, 1)];
+    const target = chosen ? chosen.releaseAt + op.delta : now + 1n;
     if (target > now) await warpTo(c, target);
     return;
   }
@@ -456,6 +593,7 @@ async function step(w: World, m: Model, original: Op): Promise<void> {
   const t = (await c.clients.public.getBlock({ blockNumber: receipt.blockNumber })).timestamp;
   expect(t, 'the transaction is mined at the time it was simulated').toBe(now);
   expected.apply(t, receipt);
+  await expected.after?.();
 }
 
 /** Everything the chain must agree on with the model. */
@@ -479,6 +617,7 @@ async function check(w: World, m: Model): Promise<void> {
           reader.readContract({ ...staking, functionName: 'unbondingOf', args: [s.address, role] }),
           reader.readContract({ ...staking, functionName: 'unbondingRequests', args: [s.address, role] }),
           reader.readContract({ ...staking, functionName: 'isEligible', args: [s.address, role] }),
+          reader.readContract({ ...staking, functionName: 'lockedOf', args: [s.address, role] }),
         ]),
       ),
     ),
@@ -501,15 +640,17 @@ async function check(w: World, m: Model): Promise<void> {
   expect(period, 'unbondingPeriod').toBe(m.period);
   expect(wallets, 'staker wallets').toEqual(m.wallet);
   for (const [i, { who, role }] of pairs.entries()) {
-    const [active, unbonding, requests, eligible] = positions[i] ?? [];
+    const [active, unbonding, requests, eligible, locked] = positions[i] ?? [];
     const p = m.pos(who, role);
     const label = `staker ${who} role ${role}`;
     expect(active, `${label} stakeOf`).toBe(nonNegative(p.active, 'active'));
+    expect(locked, `${label} lockedOf`).toBe(p.locked);
+    expect((active ?? 0n) >= (locked ?? 0n), `${label}: active stake is never below the locked stake`).toBe(true);
     expect(unbonding, `${label} unbondingOf`).toBe(nonNegative(m.unbonding(who, role), 'unbonding'));
     expect(
       requests?.map((u) => ({ amount: u.amount, releaseAt: u.releaseAt })),
       `${label} unbondingRequests`,
-    ).toEqual(p.queue);
+    ).toEqual(pending(p));
     expect(eligible, `${label} isEligible`).toBe(p.active !== 0n && p.active >= m.minimumOf(role));
   }
   for (const role of ROLES) {
@@ -524,7 +665,7 @@ async function check(w: World, m: Model): Promise<void> {
 describe('Staking (model-based)', () => {
   it('keeps balances, stakes, queues and the treasury in step with the model over random operations', async () => {
     const c = chain();
-    const [s0, s1, s2, slasher] = c.users as [HDAccount, HDAccount, HDAccount, HDAccount];
+    const [s0, s1, s2, slasher, locker] = c.users as [HDAccount, HDAccount, HDAccount, HDAccount, HDAccount];
     const stakers = [s0, s1, s2];
     const timelock = await c.impersonate(c.timelock.address);
     for (const s of stakers) {
@@ -532,6 +673,7 @@ describe('Staking (model-based)', () => {
       await send(c, s, { ...c.token, functionName: 'approve', args: [c.staking.address, maxUint256] });
     }
     await send(c, timelock, { ...c.staking, functionName: 'grantRole', args: [roleIds.SLASHER, slasher.address] });
+    await send(c, timelock, { ...c.staking, functionName: 'grantRole', args: [roleIds.LOCKER, locker.address] });
     const w: World = {
       c,
       reader: createPublicClient({
@@ -540,6 +682,7 @@ describe('Staking (model-based)', () => {
       }) as PublicClient,
       stakers,
       slasher,
+      locker,
       timelock,
       treasuryBefore: await c.clients.public.readContract({
         ...c.token,
@@ -548,7 +691,7 @@ describe('Staking (model-based)', () => {
       }),
     };
     // Every run starts from the same staked state (some stake in each role, requests unbonding at different
-    // times), reached through the model like any other step.
+    // times and under different periods, some stake locked), reached through the model like any other step.
     const start = new Model();
     const abs = (v: bigint): AmountSpec => ({ kind: 'abs', value: v * OPEN });
     const at = (who: number, role: Role) => ({ who, role, focus: false });
@@ -561,15 +704,47 @@ describe('Staking (model-based)', () => {
       { op: 'unstake', ...at(0, 0), amount: abs(3_000n) },
       { op: 'advance', seconds: 2n * DAY },
       { op: 'unstake', ...at(1, 1), amount: abs(1_000n) },
+      { op: 'lock', ...at(1, 1), amount: abs(2_000n), byLocker: true },
+      { op: 'lock', ...at(2, 0), amount: abs(12_000n), byLocker: true },
       { op: 'advance', seconds: DAY },
+      { op: 'setUnbondingPeriod', seconds: 2n * DAY },
       { op: 'unstake', ...at(2, 2), amount: abs(300n) },
+      { op: 'unstake', ...at(0, 0), amount: abs(1_000n) },
     ];
     for (const op of seed) {
       await step(w, start, op);
       await check(w, start);
     }
-    expect(start.totalUnbonding()).toBe(4_300n * OPEN);
+    expect(start.totalUnbonding()).toBe(5_300n * OPEN);
 
+    // Staker 0's validator position holds a 21-day request followed by a 2-day one (the period was shortened in
+    // between). These runs always go first: the second request matures first and is withdrawn around the first,
+    // leaving a hole behind it, which later slashes, unstakes and withdrawals must step over.
+    const frac = (bps: bigint): AmountSpec => ({ kind: 'frac', bps });
+    const examples: Op[][] = [
+      [
+        { op: 'toRelease', ...at(0, 0), nth: 1, delta: -1n },
+        { op: 'withdraw', ...at(0, 0) },
+        { op: 'advance', seconds: 1n },
+        { op: 'withdraw', ...at(0, 0) },
+        { op: 'lock', ...at(0, 0), amount: abs(5_000n), byLocker: true },
+        { op: 'unstake', ...at(0, 0), amount: abs(2_000n) },
+        { op: 'slash', ...at(0, 0), amount: frac(9_000n), bySlasher: true },
+        { op: 'toRelease', ...at(0, 0), nth: 0, delta: 0n },
+        { op: 'withdraw', ...at(0, 0) },
+      ],
+      [
+        { op: 'toRelease', ...at(0, 0), nth: 1, delta: 0n },
+        { op: 'withdraw', ...at(0, 0) },
+        { op: 'setUnbondingPeriod', seconds: DAY },
+        { op: 'unstake', ...at(0, 0), amount: abs(1_000n) },
+        { op: 'advance', seconds: DAY },
+        { op: 'withdraw', ...at(0, 0) },
+        { op: 'unlock', ...at(1, 1), amount: abs(500n), byLocker: true },
+        { op: 'unstake', ...at(1, 1), amount: { kind: 'all', delta: 0n } },
+        { op: 'slash', ...at(1, 1), amount: { kind: 'all', delta: 0n }, bySlasher: true },
+      ],
+    ];
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 6, maxLength: 15 }), async (ops) => {
         const test = c.clients.test();
@@ -584,7 +759,7 @@ describe('Staking (model-based)', () => {
           await test.revert({ id: snapshot });
         }
       }),
-      { numRuns: 40 },
+      { numRuns: 40, examples: examples.map((ops) => [ops]) },
     );
   });
 });

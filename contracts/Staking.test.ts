@@ -1,3 +1,8 @@
+/**
+ * Staking: stake (with an approval or a permit), unbonding and withdrawal (every matured request, wherever it is in
+ * the queue), slashing into the treasury, locks of stake behind unfinalized epochs (LOCKER_ROLE), parameters with
+ * their bounds, and the checkpointed views.
+ */
 import {
   type Address,
   type HDAccount,
@@ -12,6 +17,7 @@ import { describe, expect, it } from 'vitest';
 import {
   advanceTime,
   contractError,
+  deployContract,
   encodeCall,
   OPEN,
   passProposal,
@@ -27,7 +33,9 @@ const chain = useTestChain();
 const { validator, servingNode, agent } = stakingRoles;
 type Role = (typeof stakingRoles)[keyof typeof stakingRoles];
 const DAY = 86_400n;
-const UNBONDING = 7n * DAY;
+/** The deployment's unbonding period (src/chain/parameters.ts staking.unbondingPeriodSeconds). */
+const UNBONDING = 21n * DAY;
+const MIN_UNBONDING = DAY;
 const MINIMUM: Record<Role, bigint> = { 0: 10_000n * OPEN, 1: 1_000n * OPEN, 2: 100n * OPEN };
 const reason = (text: string) => keccak256(stringToHex(text));
 
@@ -51,6 +59,16 @@ const withdraw = (c: TestChain, who: HDAccount, role: Role) =>
   send(c, who, { ...c.staking, functionName: 'withdraw', args: [role] });
 const slash = (c: TestChain, slasher: HDAccount | Address, staker: Address, role: Role, amount: bigint, why = 'test') =>
   send(c, slasher, { ...c.staking, functionName: 'slash', args: [staker, role, amount, reason(why)] });
+const lock = (c: TestChain, locker: HDAccount | Address, staker: Address, role: Role, amount: bigint) =>
+  send(c, locker, { ...c.staking, functionName: 'lock', args: [staker, role, amount] });
+const unlock = (c: TestChain, locker: HDAccount | Address, staker: Address, role: Role, amount: bigint) =>
+  send(c, locker, { ...c.staking, functionName: 'unlock', args: [staker, role, amount] });
+const lockedOf = (c: TestChain, who: Address, role: Role) =>
+  c.clients.public.readContract({ ...c.staking, functionName: 'lockedOf', args: [who, role] });
+const lockEvents = (receipt: TransactionReceipt) =>
+  parseEventLogs({ abi: StakingArtifact.abi, logs: receipt.logs, eventName: 'StakeLockChanged' }).map((e) => e.args);
+const setUnbondingPeriod = async (c: TestChain, seconds: bigint) =>
+  send(c, await asTimelock(c), { ...c.staking, functionName: 'setUnbondingPeriod', args: [seconds] });
 /** The timelock (treasury, staking admin and slasher), impersonated on anvil. */
 const asTimelock = (c: TestChain) => c.impersonate(c.timelock.address);
 
@@ -91,8 +109,10 @@ describe('Staking: deployment', () => {
     expect(await read<bigint>('minimumStake', [agent])).toBe(100n * OPEN);
     expect(await read<bigint>('MAX_PENDING_UNBONDINGS')).toBe(32n);
     expect(await read<bigint>('MAX_UNBONDING_PERIOD')).toBe(365n * DAY);
+    expect(await read<bigint>('MIN_UNBONDING_PERIOD')).toBe(MIN_UNBONDING);
     expect(await read<string>('CLOCK_MODE')).toBe('mode=timestamp');
     expect(await read<string>('SLASHER_ROLE')).toBe(roleIds.SLASHER);
+    expect(await read<string>('LOCKER_ROLE')).toBe(roleIds.LOCKER);
     const hasRole = (role: `0x${string}`, who: Address) => read<boolean>('hasRole', [role, who]);
     expect(await hasRole(roleIds.DEFAULT_ADMIN, c.timelock.address)).toBe(true);
     expect(await hasRole(roleIds.SLASHER, c.timelock.address)).toBe(true);
@@ -100,6 +120,12 @@ describe('Staking: deployment', () => {
     expect(await hasRole(roleIds.SLASHER, c.deployer.address)).toBe(false);
     expect(await hasRole(roleIds.DEFAULT_ADMIN, c.governor.address)).toBe(false);
     expect(await hasRole(roleIds.SLASHER, c.governor.address)).toBe(false);
+    // The reward distributor locks stake behind unfinalized epochs and slashes lost disputes; nobody else locks.
+    const distributor = c.deployment.contracts.RewardDistributor;
+    expect(await hasRole(roleIds.LOCKER, distributor)).toBe(true);
+    expect(await hasRole(roleIds.SLASHER, distributor)).toBe(true);
+    for (const who of [c.timelock.address, c.deployer.address, c.governor.address])
+      expect(await hasRole(roleIds.LOCKER, who)).toBe(false);
     expect(await totals(c)).toEqual({ active: 0n, unbonding: 0n });
     expect(await balanceOf(c, c.staking.address)).toBe(0n);
   });
@@ -298,7 +324,7 @@ describe('Staking: unstake and withdraw', () => {
     expect(await balanceOf(c, c.staking.address)).toBe(12_000n * OPEN);
   });
 
-  it('moves stake to unbonding (releaseAt = now + 7 days) and returns it only after the period', async () => {
+  it('moves stake to unbonding (releaseAt = now + 21 days) and returns it only after the period', async () => {
     const c = chain();
     const [user] = users(c, 1) as [HDAccount];
     await fund(c, user, 20_000n * OPEN);
@@ -428,20 +454,99 @@ describe('Staking: unstake and withdraw', () => {
     await stake(c, user, agent, 1_000n * OPEN);
     const first = await requestUnstake(c, user, agent, 100n * OPEN);
     const firstRelease = (await blockTime(c, first)) + UNBONDING;
-    const tl = await asTimelock(c);
-    await send(c, tl, { ...c.staking, functionName: 'setUnbondingPeriod', args: [DAY] });
+    await setUnbondingPeriod(c, 30n * DAY);
     const second = await requestUnstake(c, user, agent, 100n * OPEN);
-    const secondRelease = (await blockTime(c, second)) + DAY;
+    const secondRelease = (await blockTime(c, second)) + 30n * DAY;
     expect(await unbondingRequests(c, user.address, agent)).toEqual([
       { amount: 100n * OPEN, releaseAt: firstRelease },
       { amount: 100n * OPEN, releaseAt: secondRelease },
     ]);
-    // Oldest first: the matured second request waits behind the first.
+    await warpTo(c, firstRelease);
+    await withdraw(c, user, agent);
+    expect(await balanceOf(c, user.address)).toBe(100n * OPEN);
+    await expectRevert(withdraw(c, user, agent), 'NothingToWithdraw', [user.address, agent, secondRelease]);
     await warpTo(c, secondRelease);
+    await withdraw(c, user, agent);
+    expect(await balanceOf(c, user.address)).toBe(200n * OPEN);
+  });
+
+  it('attack 8: a shortened unbonding period cannot block the withdrawal queue', async () => {
+    const c = chain();
+    const [user] = users(c, 1) as [HDAccount];
+    await fund(c, user, 1_000n * OPEN);
+    await stake(c, user, agent, 1_000n * OPEN);
+    // A request under the long period (the default 21 days)...
+    const first = await requestUnstake(c, user, agent, 100n * OPEN);
+    const firstRelease = (await blockTime(c, first)) + UNBONDING;
+    // ...then governance shortens the period (to its minimum), and a second request matures long before the first.
+    const set = await setUnbondingPeriod(c, MIN_UNBONDING);
+    expect(
+      parseEventLogs({ abi: StakingArtifact.abi, logs: set.logs, eventName: 'UnbondingPeriodSet' }).map((e) => e.args),
+    ).toEqual([{ secondsToUnbond: MIN_UNBONDING }]);
+    const second = await requestUnstake(c, user, agent, 200n * OPEN);
+    const secondRelease = (await blockTime(c, second)) + MIN_UNBONDING;
+    expect(secondRelease).toBeLessThan(firstRelease);
+    // Nothing matured yet: the refusal names the earliest release, the second request's.
+    await expectRevert(withdraw(c, user, agent), 'NothingToWithdraw', [user.address, agent, secondRelease]);
+    await warpTo(c, secondRelease);
+    // The matured second request is withdrawable although the first, ahead of it in the queue, is not.
+    const w = await withdraw(c, user, agent);
+    expect(
+      parseEventLogs({ abi: StakingArtifact.abi, logs: w.logs, eventName: 'Withdrawn' }).map((e) => e.args),
+    ).toEqual([{ staker: user.address, role: agent, amount: 200n * OPEN }]);
+    expect(await balanceOf(c, user.address)).toBe(200n * OPEN);
+    expect(await unbondingOf(c, user.address, agent)).toBe(100n * OPEN);
+    expect(await unbondingRequests(c, user.address, agent)).toEqual([{ amount: 100n * OPEN, releaseAt: firstRelease }]);
+    expect(await totals(c)).toEqual({ active: 700n * OPEN, unbonding: 100n * OPEN });
+    // The first is withdrawn on its own schedule, exactly once.
     await expectRevert(withdraw(c, user, agent), 'NothingToWithdraw', [user.address, agent, firstRelease]);
     await warpTo(c, firstRelease);
     await withdraw(c, user, agent);
-    expect(await balanceOf(c, user.address)).toBe(200n * OPEN);
+    expect(await balanceOf(c, user.address)).toBe(300n * OPEN);
+    expect(await unbondingRequests(c, user.address, agent)).toEqual([]);
+    expect(await totals(c)).toEqual({ active: 700n * OPEN, unbonding: 0n });
+    await expectRevert(withdraw(c, user, agent), 'NothingToWithdraw', [user.address, agent, 0n]);
+  });
+
+  it('withdraws matured requests out of order, lists only pending ones, and still slashes the newest first', async () => {
+    const c = chain();
+    const [user] = users(c, 1) as [HDAccount];
+    await fund(c, user, 1_000n * OPEN);
+    await stake(c, user, agent, 1_000n * OPEN);
+    // a: 21 days, b: 1 day, c: 21 days, d: 1 day — b and d mature first and leave holes between a and c.
+    const at = async (amount: bigint, period: bigint) => {
+      await setUnbondingPeriod(c, period);
+      return (await blockTime(c, await requestUnstake(c, user, agent, amount * OPEN))) + period;
+    };
+    const ra = await at(100n, UNBONDING);
+    const rb = await at(200n, DAY);
+    const rc = await at(300n, UNBONDING);
+    const rd = await at(50n, DAY);
+    expect(rb < ra && rd < ra).toBe(true);
+    await expectRevert(withdraw(c, user, agent), 'NothingToWithdraw', [user.address, agent, rb]);
+    await warpTo(c, rd);
+    const w = await withdraw(c, user, agent);
+    expect(parseEventLogs({ abi: StakingArtifact.abi, logs: w.logs, eventName: 'Withdrawn' })[0]?.args.amount).toBe(
+      250n * OPEN,
+    );
+    expect(await unbondingRequests(c, user.address, agent)).toEqual([
+      { amount: 100n * OPEN, releaseAt: ra },
+      { amount: 300n * OPEN, releaseAt: rc },
+    ]);
+    // A slash past the active stake takes the newest pending request (c) first, stepping over the holes.
+    const tl = await asTimelock(c);
+    const receipt = await slash(c, tl, user.address, agent, 350n * OPEN + 50n * OPEN);
+    const [event] = parseEventLogs({ abi: StakingArtifact.abi, logs: receipt.logs, eventName: 'Slashed' });
+    expect(event?.args).toMatchObject({ fromActive: 350n * OPEN, fromUnbonding: 50n * OPEN });
+    expect(await unbondingRequests(c, user.address, agent)).toEqual([
+      { amount: 100n * OPEN, releaseAt: ra },
+      { amount: 250n * OPEN, releaseAt: rc },
+    ]);
+    await warpTo(c, rc);
+    await withdraw(c, user, agent);
+    expect(await balanceOf(c, user.address)).toBe(600n * OPEN);
+    expect(await totals(c)).toEqual({ active: 0n, unbonding: 0n });
+    expect(await balanceOf(c, c.staking.address)).toBe(0n);
   });
 });
 
@@ -639,6 +744,171 @@ describe('Staking: slashing', () => {
   });
 });
 
+describe('Staking: locks', () => {
+  /** A staker with 5,000 OPEN serving-node stake and a locker granted LOCKER_ROLE by the timelock. */
+  async function setup(c: TestChain) {
+    const [user, locker, stranger] = users(c, 3) as [HDAccount, HDAccount, HDAccount];
+    await fund(c, user, 5_000n * OPEN);
+    await stake(c, user, servingNode, 5_000n * OPEN);
+    const tl = await asTimelock(c);
+    await send(c, tl, { ...c.staking, functionName: 'grantRole', args: [roleIds.LOCKER, locker.address] });
+    return { user, locker, stranger, tl };
+  }
+
+  it('only LOCKER_ROLE locks and unlocks (not the staker, the admin, the slasher or the governor)', async () => {
+    const c = chain();
+    const { user, locker, stranger, tl } = await setup(c);
+    for (const who of [stranger, user, c.deployer, tl, c.governor.address]) {
+      const address = typeof who === 'string' ? who : who.address;
+      await expectRevert(lock(c, who, user.address, servingNode, OPEN), 'AccessControlUnauthorizedAccount', [
+        address,
+        roleIds.LOCKER,
+      ]);
+      await expectRevert(unlock(c, who, user.address, servingNode, OPEN), 'AccessControlUnauthorizedAccount', [
+        address,
+        roleIds.LOCKER,
+      ]);
+    }
+    expect(await lockedOf(c, user.address, servingNode)).toBe(0n);
+    await lock(c, locker, user.address, servingNode, OPEN);
+    expect(await lockedOf(c, user.address, servingNode)).toBe(OPEN);
+    // The distributor holds the role from the deployment.
+    const distributor = await c.impersonate(c.deployment.contracts.RewardDistributor);
+    await unlock(c, distributor, user.address, servingNode, OPEN);
+    expect(await lockedOf(c, user.address, servingNode)).toBe(0n);
+  });
+
+  it('locks up to the unlocked active stake with StakeLockChanged; more is InsufficientUnlockedStake', async () => {
+    const c = chain();
+    const { user, locker } = await setup(c);
+    let receipt = await lock(c, locker, user.address, servingNode, 3_000n * OPEN);
+    expect(lockEvents(receipt)).toEqual([
+      {
+        staker: user.address,
+        role: servingNode,
+        delta: 3_000n * OPEN,
+        lockedAfter: 3_000n * OPEN,
+        locker: locker.address,
+      },
+    ]);
+    const err = await expectRevert(
+      lock(c, locker, user.address, servingNode, 2_000n * OPEN + 1n),
+      'InsufficientUnlockedStake',
+      [user.address, servingNode, 2_000n * OPEN + 1n, 2_000n * OPEN],
+    );
+    expect(err.message).toBe(
+      `Staking.lock reverted with InsufficientUnlockedStake("${user.address}", 1, "2000000000000000000001", "2000000000000000000000")`,
+    );
+    receipt = await lock(c, locker, user.address, servingNode, 2_000n * OPEN);
+    expect(lockEvents(receipt)).toEqual([
+      {
+        staker: user.address,
+        role: servingNode,
+        delta: 2_000n * OPEN,
+        lockedAfter: 5_000n * OPEN,
+        locker: locker.address,
+      },
+    ]);
+    await expectRevert(lock(c, locker, user.address, servingNode, 1n), 'InsufficientUnlockedStake', [
+      user.address,
+      servingNode,
+      1n,
+      0n,
+    ]);
+    // Another role's stake, and a staker with none, have nothing to lock; a zero lock is a no-op without an event.
+    await expectRevert(lock(c, locker, user.address, agent, 1n), 'InsufficientUnlockedStake', [
+      user.address,
+      agent,
+      1n,
+      0n,
+    ]);
+    expect(lockEvents(await lock(c, locker, user.address, agent, 0n))).toEqual([]);
+    expect(await lockedOf(c, user.address, servingNode)).toBe(5_000n * OPEN);
+    expect(await lockedOf(c, user.address, agent)).toBe(0n);
+  });
+
+  it('locked stake cannot be unstaked (StakeLocked); the unlocked rest can, and all of it once unlocked', async () => {
+    const c = chain();
+    const { user, locker } = await setup(c);
+    await lock(c, locker, user.address, servingNode, 3_000n * OPEN);
+    // Leaving entirely, or dipping one wei into the lock, is refused.
+    const err = await expectRevert(requestUnstake(c, user, servingNode, 5_000n * OPEN), 'StakeLocked', [
+      user.address,
+      servingNode,
+      3_000n * OPEN,
+      0n,
+    ]);
+    expect(err.message).toBe(
+      `Staking.requestUnstake reverted with StakeLocked("${user.address}", 1, "3000000000000000000000", "0")`,
+    );
+    await expectRevert(requestUnstake(c, user, servingNode, 2_000n * OPEN + 1n), 'StakeLocked', [
+      user.address,
+      servingNode,
+      3_000n * OPEN,
+      3_000n * OPEN - 1n,
+    ]);
+    await requestUnstake(c, user, servingNode, 2_000n * OPEN);
+    expect(await stakeOf(c, user.address, servingNode)).toBe(3_000n * OPEN);
+    await expectRevert(requestUnstake(c, user, servingNode, 1n), 'StakeLocked', [
+      user.address,
+      servingNode,
+      3_000n * OPEN,
+      3_000n * OPEN - 1n,
+    ]);
+    // Unlocking frees it step by step; unlocking more than is locked unlocks what there is.
+    let receipt = await unlock(c, locker, user.address, servingNode, 1_000n * OPEN);
+    expect(lockEvents(receipt)).toEqual([
+      {
+        staker: user.address,
+        role: servingNode,
+        delta: -1_000n * OPEN,
+        lockedAfter: 2_000n * OPEN,
+        locker: locker.address,
+      },
+    ]);
+    await requestUnstake(c, user, servingNode, 1_000n * OPEN);
+    receipt = await unlock(c, locker, user.address, servingNode, maxUint256);
+    expect(lockEvents(receipt)).toEqual([
+      { staker: user.address, role: servingNode, delta: -2_000n * OPEN, lockedAfter: 0n, locker: locker.address },
+    ]);
+    expect(lockEvents(await unlock(c, locker, user.address, servingNode, OPEN))).toEqual([]);
+    await requestUnstake(c, user, servingNode, 2_000n * OPEN);
+    expect(await stakeOf(c, user.address, servingNode)).toBe(0n);
+    expect(await unbondingOf(c, user.address, servingNode)).toBe(5_000n * OPEN);
+  });
+
+  it('a slash takes locked stake and clamps the lock to the active stake left', async () => {
+    const c = chain();
+    const { user, locker, tl } = await setup(c);
+    await lock(c, locker, user.address, servingNode, 4_000n * OPEN);
+    const treasuryBefore = await balanceOf(c, c.timelock.address);
+    // Locked stake is no shield: the slash lands in full and the lock shrinks to what is left.
+    const receipt = await slash(c, tl, user.address, servingNode, 3_000n * OPEN);
+    expect(
+      parseEventLogs({ abi: StakingArtifact.abi, logs: receipt.logs, eventName: 'Slashed' })[0]?.args,
+    ).toMatchObject({ amount: 3_000n * OPEN, fromActive: 3_000n * OPEN, fromUnbonding: 0n });
+    expect(await balanceOf(c, c.timelock.address)).toBe(treasuryBefore + 3_000n * OPEN);
+    expect(await stakeOf(c, user.address, servingNode)).toBe(2_000n * OPEN);
+    expect(await lockedOf(c, user.address, servingNode)).toBe(2_000n * OPEN);
+    await expectRevert(requestUnstake(c, user, servingNode, 1n), 'StakeLocked', [
+      user.address,
+      servingNode,
+      2_000n * OPEN,
+      2_000n * OPEN - 1n,
+    ]);
+    // A slash that leaves more active stake than is locked leaves the lock alone.
+    await unlock(c, locker, user.address, servingNode, 1_500n * OPEN);
+    await slash(c, tl, user.address, servingNode, 1_000n * OPEN);
+    expect(await lockedOf(c, user.address, servingNode)).toBe(500n * OPEN);
+    // Slashing everything clears the lock; the locker's later unlock of its old amount is harmless.
+    await slash(c, tl, user.address, servingNode, 1_000n * OPEN);
+    expect(await lockedOf(c, user.address, servingNode)).toBe(0n);
+    expect(lockEvents(await unlock(c, locker, user.address, servingNode, 4_000n * OPEN))).toEqual([]);
+    expect(await balanceOf(c, c.timelock.address)).toBe(treasuryBefore + 5_000n * OPEN);
+    expect(await totals(c)).toEqual({ active: 0n, unbonding: 0n });
+  });
+});
+
 describe('Staking: parameters', () => {
   it('refuses parameter changes from anyone but the admin (the timelock)', async () => {
     const c = chain();
@@ -716,14 +986,44 @@ describe('Staking: parameters', () => {
       [365n * DAY + 1n, 365n * DAY],
     );
     expect(err.message).toBe('Staking.setUnbondingPeriod reverted with UnbondingPeriodTooLong("31536001", "31536000")');
-    // Zero: withdrawable in the same block's time.
-    await send(c, tl, { ...c.staking, functionName: 'setUnbondingPeriod', args: [0n] });
+    // The minimum: withdrawable one day later.
+    await send(c, tl, { ...c.staking, functionName: 'setUnbondingPeriod', args: [MIN_UNBONDING] });
     const [user] = users(c, 1) as [HDAccount];
     await fund(c, user, 100n * OPEN);
     await stake(c, user, agent, 100n * OPEN);
-    await requestUnstake(c, user, agent, 100n * OPEN);
+    const r = await requestUnstake(c, user, agent, 100n * OPEN);
+    await warpTo(c, (await blockTime(c, r)) + MIN_UNBONDING);
     await withdraw(c, user, agent);
     expect(await balanceOf(c, user.address)).toBe(100n * OPEN);
+  });
+
+  it('refuses an unbonding period below 1 day (UnbondingPeriodTooShort), from the timelock and at deployment', async () => {
+    const c = chain();
+    const tl = await asTimelock(c);
+    for (const period of [0n, 1n, MIN_UNBONDING - 1n]) {
+      const err = await expectRevert(
+        send(c, tl, { ...c.staking, functionName: 'setUnbondingPeriod', args: [period] }),
+        'UnbondingPeriodTooShort',
+        [period, MIN_UNBONDING],
+      );
+      if (period === 0n)
+        expect(err.message).toBe('Staking.setUnbondingPeriod reverted with UnbondingPeriodTooShort("0", "86400")');
+    }
+    expect(await c.clients.public.readContract({ ...c.staking, functionName: 'unbondingPeriod' })).toBe(UNBONDING);
+    const deploy = (period: bigint) =>
+      deployContract(c.clients, c.deployer, StakingArtifact, [
+        c.token.address,
+        c.timelock.address,
+        c.timelock.address,
+        period,
+        [MINIMUM[0], MINIMUM[1], MINIMUM[2]],
+      ]);
+    await expectRevert(deploy(MIN_UNBONDING - 1n), 'UnbondingPeriodTooShort', [MIN_UNBONDING - 1n, MIN_UNBONDING]);
+    await expectRevert(deploy(365n * DAY + 1n), 'UnbondingPeriodTooLong', [365n * DAY + 1n, 365n * DAY]);
+    const { address } = await deploy(MIN_UNBONDING);
+    expect(
+      await c.clients.public.readContract({ address, abi: StakingArtifact.abi, functionName: 'unbondingPeriod' }),
+    ).toBe(MIN_UNBONDING);
   });
 
   it('lets the timelock move the treasury (never to the zero address or to Staking itself); slashes follow it', async () => {
