@@ -83,7 +83,8 @@ type Op =
   | ({ op: 'deposit'; amount: AmountSpec } & Target)
   | ({ op: 'request' } & Target)
   | ({ op: 'withdraw'; amount: AmountSpec } & Target)
-  | ({ op: 'forfeit'; by: 'owner' | 'curator' | 'stranger'; content: number; forge: Forge } & Target)
+  /** `replay`: aim at a contribution that already forfeited (when there is one), as a dishonest owner would. */
+  | ({ op: 'forfeit'; by: 'owner' | 'curator' | 'stranger'; content: number; forge: Forge; replay: boolean } & Target)
   | { op: 'advance'; seconds: bigint }
   /** Moves the clock to the position's unlock time plus `delta` seconds (if in the future). */
   | ({ op: 'toUnlock'; delta: bigint } & Target);
@@ -135,6 +136,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
         { arbitrary: fc.constant<Forge>('honest'), weight: 6 },
         { arbitrary: fc.constantFrom<Forge>('selfSigned', 'noSignature', 'otherContent', 'otherDataNet'), weight: 3 },
       ),
+      replay: fc.oneof({ arbitrary: fc.constant(false), weight: 3 }, { arbitrary: fc.constant(true), weight: 1 }),
     }),
     weight: 4,
   },
@@ -374,6 +376,13 @@ async function signContribution(w: World, signer: HDAccount, dn: Dn, contentHash
 
 /** The position an op acts on (see {@link Target}). */
 function retarget<T extends Op>(m: Model, op: T): T {
+  if (op.op === 'forfeit' && op.replay) {
+    const spent = DNS.flatMap((dn) =>
+      [0, 1, 2].flatMap((who) => m.pos(dn, who).forfeitedContents.map((content) => ({ dn, who, content }))),
+    );
+    const pick = spent[(op.who * CONTENTS + op.content) % Math.max(spent.length, 1)];
+    if (pick) return { ...op, ...pick };
+  }
   if (!('focus' in op) || !op.focus) return op;
   const useful = (p: Position): boolean => {
     switch (op.op) {
@@ -543,7 +552,9 @@ describe('DataNetRegistry bonds (model-based)', () => {
       { op: 'deposit', ...at(2, 1), amount: abs(10n * OPEN) },
       { op: 'request', ...at(1, 1) },
       { op: 'advance', seconds: DAY },
-      { op: 'forfeit', ...at(2, 1), by: 'curator', content: 0, forge: 'honest' },
+      { op: 'forfeit', ...at(2, 1), by: 'curator', content: 0, forge: 'honest', replay: false },
+      // The owner replays it: refused (AlreadyForfeited), whatever the bond.
+      { op: 'forfeit', ...at(2, 1), by: 'owner', content: 0, forge: 'honest', replay: false },
     ];
     for (const op of seed) {
       await step(w, start, op);

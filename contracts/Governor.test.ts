@@ -13,8 +13,13 @@ import {
 import { describe, expect, it } from 'vitest';
 import {
   contractError,
+  defaultDeployParameters,
+  delegateVotesLocally,
+  deployContract,
+  deployProtocol,
   encodeCall,
   OPEN,
+  OpenTokenArtifact,
   passProposal,
   roleIds,
   StakingArtifact,
@@ -106,7 +111,7 @@ async function giveVotes(c: TestChain, who: HDAccount, amount: bigint): Promise<
 }
 
 describe('Governor: parameters as deployed', () => {
-  it('has a 1-day delay, 2-week period, 100 OPEN threshold and 25% quorum on a timestamp clock', async () => {
+  it('has a 1-day delay, 2-week period, 100 OPEN threshold and a quorum of 25% of the votable supply on a timestamp clock', async () => {
     const c = chain();
     expect(await readGovernor<string>(c, 'name')).toBe('Tributary Governor');
     expect(await readGovernor<bigint>(c, 'votingDelay')).toBe(86_400n);
@@ -117,8 +122,9 @@ describe('Governor: parameters as deployed', () => {
     expect(await readGovernor<string>(c, 'CLOCK_MODE')).toBe('mode=timestamp');
     const now = await blockTime(c);
     expect(BigInt(await readGovernor<number>(c, 'clock'))).toBe(now);
-    expect(await readGovernor<bigint>(c, 'quorum', [now - 1n])).toBe(TOTAL_SUPPLY / 4n);
-    expect(await readGovernor<bigint>(c, 'quorum', [now - 1n])).toBe(250_000_000n * OPEN);
+    // 25% of the supply that can vote: the total minus the 61.71% the treasury holds, i.e. 9.5725% of the supply.
+    expect(await readGovernor<bigint>(c, 'quorum', [now - 1n])).toBe((TOTAL_SUPPLY - 617_100_000n * OPEN) / 4n);
+    expect(await readGovernor<bigint>(c, 'quorum', [now - 1n])).toBe(95_725_000n * OPEN);
     expect(await readGovernor<Address>(c, 'token')).toBe(c.token.address);
     expect(await readGovernor<Address>(c, 'timelock')).toBe(c.timelock.address);
     expect(await readTimelock<bigint>(c, 'getMinDelay')).toBe(86_400n);
@@ -220,7 +226,7 @@ describe('Governor: proposing and voting', () => {
     expect(await readGovernor<readonly bigint[]>(c, 'proposalVotes', [id])).toEqual([0n, 150_000_000n * OPEN, 0n]);
   });
 
-  it('ends Defeated without quorum (18.29% < 25%) and cannot be queued', async () => {
+  it('ends Defeated without quorum (5% besides the largest vote < 9.57%) and cannot be queued', async () => {
     const c = chain();
     const p = setValidatorMinimum(c, 1n);
     const id = await propose(c, c.investor, p);
@@ -234,7 +240,16 @@ describe('Governor: proposing and voting', () => {
       50_000_000n * OPEN,
     ]);
     const snapshot = await readGovernor<bigint>(c, 'proposalSnapshot', [id]);
-    expect(await readGovernor<bigint>(c, 'quorum', [snapshot])).toBe(250_000_000n * OPEN);
+    expect(await readGovernor<bigint>(c, 'quorum', [snapshot])).toBe(95_725_000n * OPEN);
+    // 23.29% took part, more than the quorum, but the investors' 18.29% is the largest vote and does not count.
+    expect(await readGovernor<readonly [Address, bigint]>(c, 'largestVote', [id])).toEqual([
+      c.investor.address,
+      182_900_000n * OPEN,
+    ]);
+    expect(await readGovernor<readonly bigint[]>(c, 'quorumProgress', [id])).toEqual([
+      50_000_000n * OPEN,
+      95_725_000n * OPEN,
+    ]);
     expect(await state(c, id)).toBe(State.Defeated);
     expect(await state(c, id)).toBe(3);
     await expectRevert(queue(c, c.investor, p), 'GovernorUnexpectedProposalState', [
@@ -508,5 +523,186 @@ describe('Governor: queue and execute through the timelock', () => {
     });
     expect(event?.args).toEqual({ oldDuration: DAY, newDuration: 2n * DAY });
     expect(await readTimelock<bigint>(c, 'getMinDelay')).toBe(2n * DAY);
+  });
+});
+
+describe('Governor: one insider block cannot pass proposals alone (issue 10, attack 7)', () => {
+  /**
+   * The deployment `tributary up --rpc` made when no beneficiaries were configured: the team and investor vesting
+   * wallets and the liquidity all belonged to the deployer, 38.29% of the votes against a 25% quorum, while the
+   * 61.71% community allocation sat undelegated in the timelock.
+   */
+  async function deployerOwnedDeployment(c: TestChain, deployer: HDAccount): Promise<TestChain> {
+    const deployment = await deployProtocol({
+      clients: c.clients,
+      deployer,
+      parameters: defaultDeployParameters({ deployer: deployer.address }),
+    });
+    await delegateVotesLocally(c.clients, deployment, [deployer]);
+    const k = deployment.contracts;
+    return {
+      ...c,
+      deployment,
+      deployer,
+      token: { address: k.OpenToken, abi: OpenTokenArtifact.abi, contract: 'OpenToken' },
+      staking: { address: k.Staking, abi: StakingArtifact.abi, contract: 'Staking' },
+      governor: { address: k.Governor, abi: TributaryGovernorArtifact.abi, contract: 'Governor' },
+      timelock: { address: k.Timelock, abi: TimelockArtifact.abi, contract: 'Timelock' },
+    };
+  }
+
+  it('attack: deployer alone cannot pass a proposal with the default allocation', async () => {
+    const [deployer, validator] = chain().users as [HDAccount, HDAccount];
+    const c = await deployerOwnedDeployment(chain(), deployer);
+    const votes = (who: Address) =>
+      c.clients.public.readContract({ ...c.token, functionName: 'getVotes', args: [who] });
+    const balance = (who: Address) =>
+      c.clients.public.readContract({ ...c.token, functionName: 'balanceOf', args: [who] });
+    expect(await votes(deployer.address)).toBe(382_900_000n * OPEN); // team 15% + investors 18.29% + liquidity 5%
+
+    // An honest validator stakes.
+    const stake = 20_000n * OPEN;
+    await send(c, deployer, { ...c.token, functionName: 'transfer', args: [validator.address, stake] });
+    await send(c, validator, { ...c.token, functionName: 'approve', args: [c.staking.address, stake] });
+    await send(c, validator, { ...c.staking, functionName: 'stake', args: [stakingRoles.validator, stake] });
+    await warpTo(c, (await blockTime(c)) + 1n);
+    const treasury = await balance(c.timelock.address);
+    expect(treasury).toBe(617_100_000n * OPEN);
+
+    // The deployer, alone, proposes to slash the validator and to move the treasury to itself, and votes for it.
+    const p = proposal(
+      [
+        {
+          target: c.staking.address,
+          data: encodeCall(StakingArtifact.abi, 'slash', [
+            validator.address,
+            stakingRoles.validator,
+            stake,
+            keccak256(stringToHex('made-up misconduct')),
+          ]),
+        },
+        { target: c.token.address, data: encodeCall(OpenTokenArtifact.abi, 'transfer', [deployer.address, treasury]) },
+      ],
+      'Slash a misbehaving validator; fund operations',
+    );
+    const id = await propose(c, deployer, p);
+    await afterVotingDelay(c, id);
+    await castVote(c, deployer, id, Vote.For);
+    await afterVotingPeriod(c, id);
+    expect(await readGovernor<readonly bigint[]>(c, 'proposalVotes', [id])).toEqual([
+      0n,
+      382_900_000n * OPEN - stake,
+      0n,
+    ]);
+
+    expect(await state(c, id)).toBe(State.Defeated);
+    // Its votes are all the votes there are, yet the largest vote never counts towards the quorum.
+    expect(await readGovernor<readonly [Address, bigint]>(c, 'largestVote', [id])).toEqual([
+      deployer.address,
+      382_900_000n * OPEN - stake,
+    ]);
+    expect(await readGovernor<readonly bigint[]>(c, 'quorumProgress', [id])).toEqual([0n, 95_725_000n * OPEN]);
+    await expectRevert(queue(c, deployer, p), 'GovernorUnexpectedProposalState', [
+      id,
+      State.Defeated,
+      bitmap(State.Succeeded),
+    ]);
+    expect(
+      await c.clients.public.readContract({
+        ...c.staking,
+        functionName: 'stakeOf',
+        args: [validator.address, stakingRoles.validator],
+      }),
+    ).toBe(stake);
+    expect(await balance(c.timelock.address)).toBe(treasury);
+  });
+});
+
+describe('Governor: quorum of the votable supply, met without the largest vote', () => {
+  it('measures the quorum against the supply that can vote at the snapshot: treasury grants raise it later only', async () => {
+    const c = chain();
+    const [holder] = c.users as [HDAccount];
+    const before = await blockTime(c);
+    const tl = await c.impersonate(c.timelock.address);
+    await send(c, tl, { ...c.token, functionName: 'transfer', args: [holder.address, 100_000_000n * OPEN] });
+    await warpTo(c, (await blockTime(c)) + 1n);
+    const after = (await blockTime(c)) - 1n;
+    const votable = (t: bigint) =>
+      c.clients.public.readContract({ ...c.token, functionName: 'getPastVotableSupply', args: [t] });
+    expect(await votable(before - 1n)).toBe(382_900_000n * OPEN);
+    expect(await votable(after)).toBe(482_900_000n * OPEN);
+    expect(await readGovernor<bigint>(c, 'quorum', [before - 1n])).toBe(95_725_000n * OPEN);
+    expect(await readGovernor<bigint>(c, 'quorum', [after])).toBe(120_725_000n * OPEN);
+  });
+
+  it('refuses a token whose treasury is not its timelock (GovernorTreasuryNotTimelock)', async () => {
+    const c = chain();
+    const err = await expectRevert(
+      deployContract(c.clients, c.deployer, TributaryGovernorArtifact, [
+        c.token.address,
+        c.staking.address,
+        86_400,
+        1_209_600,
+        100n * OPEN,
+        25n,
+      ]),
+      'GovernorTreasuryNotTimelock',
+      [c.timelock.address, c.staking.address],
+    );
+    expect(err.message).toBe(
+      `TributaryGovernor.constructor reverted with GovernorTreasuryNotTimelock("${c.timelock.address}", "${c.staking.address}")`,
+    );
+  });
+
+  it('a holder of one vesting allocation and the liquidity cannot pass however it splits its delegation', async () => {
+    const c = chain();
+    // One party holding the investors' wallet (18.29%, one delegate, nothing released before the cliff) and the
+    // liquidity (5%), spread over three delegates: the wallet is the largest vote, the rest is 5% < 9.57%.
+    const [second, third] = c.users as [HDAccount, HDAccount];
+    await giveVotes(c, second, 20_000_000n * OPEN);
+    await giveVotes(c, third, 10_000_000n * OPEN);
+    const p = setValidatorMinimum(c, 1n);
+    const id = await propose(c, c.investor, p);
+    await afterVotingDelay(c, id);
+    for (const who of [c.investor, c.deployer, second, third]) await castVote(c, who, id, Vote.For);
+    await afterVotingPeriod(c, id);
+    expect(await readGovernor<readonly bigint[]>(c, 'quorumProgress', [id])).toEqual([
+      50_000_000n * OPEN,
+      95_725_000n * OPEN,
+    ]);
+    expect(await state(c, id)).toBe(State.Defeated);
+  });
+
+  it('honest broad participation still passes: investors, team and a community holder vote for it', async () => {
+    const c = chain();
+    const [community] = c.users as [HDAccount];
+    // A community member received 10% of the supply from the treasury, by an earlier decision.
+    const tl = await c.impersonate(c.timelock.address);
+    await send(c, tl, { ...c.token, functionName: 'transfer', args: [community.address, 100_000_000n * OPEN] });
+    await send(c, community, { ...c.token, functionName: 'delegate', args: [community.address] });
+    await warpTo(c, (await blockTime(c)) + 1n);
+    const p = setValidatorMinimum(c, 25_000n * OPEN, 'Raise the validator minimum, broadly supported');
+    const id = await propose(c, community, p);
+    await afterVotingDelay(c, id);
+    await castVote(c, c.investor, id, Vote.For);
+    await castVote(c, c.team, id, Vote.For);
+    await castVote(c, community, id, Vote.Abstain);
+    await afterVotingPeriod(c, id);
+    // Votable 48.29% -> quorum 12.07%; besides the investors' 18.29%, team 15% + community 10% take part.
+    expect(await readGovernor<readonly bigint[]>(c, 'quorumProgress', [id])).toEqual([
+      250_000_000n * OPEN,
+      120_725_000n * OPEN,
+    ]);
+    expect(await state(c, id)).toBe(State.Succeeded);
+    await queue(c, community, p);
+    await warpTo(c, await readGovernor<bigint>(c, 'proposalEta', [id]));
+    await execute(c, community, p);
+    expect(
+      await c.clients.public.readContract({
+        ...c.staking,
+        functionName: 'minimumStake',
+        args: [stakingRoles.validator],
+      }),
+    ).toBe(25_000n * OPEN);
   });
 });

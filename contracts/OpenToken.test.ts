@@ -2,6 +2,7 @@ import { type Address, type HDAccount, zeroAddress } from 'viem';
 import { describe, expect, it } from 'vitest';
 import {
   advanceTime,
+  contractError,
   deployContract,
   OPEN,
   OpenTokenArtifact,
@@ -85,7 +86,7 @@ describe('OpenToken', () => {
       label: `0x${'00'.repeat(32)}` as const,
     });
     const err = await expectRevert(
-      deployContract(c.clients, c.deployer, OpenTokenArtifact, [[line(TOTAL_SUPPLY - 1n)]]),
+      deployContract(c.clients, c.deployer, OpenTokenArtifact, [[line(TOTAL_SUPPLY - 1n)], c.timelock.address]),
       'AllocationSumMismatch',
       [TOTAL_SUPPLY - 1n, TOTAL_SUPPLY],
     );
@@ -93,18 +94,57 @@ describe('OpenToken', () => {
       'OpenToken.constructor reverted with AllocationSumMismatch("999999999999999999999999999", "1000000000000000000000000000")',
     );
     await expectRevert(
-      deployContract(c.clients, c.deployer, OpenTokenArtifact, [[line(TOTAL_SUPPLY), line(1n)]]),
+      deployContract(c.clients, c.deployer, OpenTokenArtifact, [[line(TOTAL_SUPPLY), line(1n)], c.timelock.address]),
       'AllocationSumMismatch',
     );
-    await expectRevert(deployContract(c.clients, c.deployer, OpenTokenArtifact, [[]]), 'EmptyAllocation');
     await expectRevert(
-      deployContract(c.clients, c.deployer, OpenTokenArtifact, [[line(TOTAL_SUPPLY), line(0n)]]),
+      deployContract(c.clients, c.deployer, OpenTokenArtifact, [[], c.timelock.address]),
+      'EmptyAllocation',
+    );
+    await expectRevert(
+      deployContract(c.clients, c.deployer, OpenTokenArtifact, [[line(TOTAL_SUPPLY), line(0n)], c.timelock.address]),
       'ZeroAllocation',
       [1n],
     );
     await expectRevert(
-      deployContract(c.clients, c.deployer, OpenTokenArtifact, [[{ ...line(TOTAL_SUPPLY), recipient: zeroAddress }]]),
+      deployContract(c.clients, c.deployer, OpenTokenArtifact, [
+        [{ ...line(TOTAL_SUPPLY), recipient: zeroAddress }],
+        c.timelock.address,
+      ]),
       'ERC20InvalidReceiver',
+    );
+    await expectRevert(
+      deployContract(c.clients, c.deployer, OpenTokenArtifact, [[line(TOTAL_SUPPLY)], zeroAddress]),
+      'ZeroTreasury',
+    );
+  });
+
+  it('keeps the treasury balance history from the mint on, and the votable supply is the rest', async () => {
+    const c = chain();
+    const [user] = c.users as [HDAccount];
+    const read = (functionName: 'getPastTreasuryBalance' | 'getPastVotableSupply', t: bigint) =>
+      c.clients.public.readContract({ ...c.token, functionName, args: [t] });
+    expect(await c.clients.public.readContract({ ...c.token, functionName: 'treasury' })).toBe(c.timelock.address);
+    const deployedAt = BigInt(Date.parse(c.deployment.deployedAt) / 1000);
+    expect(await read('getPastTreasuryBalance', deployedAt - 1n)).toBe(0n);
+    const t0 = (await now(c)) - 1n;
+    expect(await read('getPastTreasuryBalance', t0)).toBe(617_100_000n * OPEN);
+    expect(await read('getPastVotableSupply', t0)).toBe(382_900_000n * OPEN);
+    // Into the treasury (as slashed stake does) and out of it (as a grant does), each checkpointed.
+    await sendTx(c.clients, c.deployer, { ...c.token, functionName: 'transfer', args: [c.timelock.address, OPEN] });
+    const tl = await c.impersonate(c.timelock.address);
+    await advanceTime(c.clients, 10);
+    const t1 = (await now(c)) - 1n;
+    await sendTx(c.clients, tl, { ...c.token, functionName: 'transfer', args: [user.address, 1_000n * OPEN] });
+    await advanceTime(c.clients, 10);
+    expect(await read('getPastTreasuryBalance', t1)).toBe(617_100_001n * OPEN);
+    expect(await read('getPastTreasuryBalance', (await now(c)) - 1n)).toBe(617_099_001n * OPEN);
+    expect(await read('getPastVotableSupply', (await now(c)) - 1n)).toBe(382_900_999n * OPEN);
+    await expectRevert(
+      read('getPastTreasuryBalance', await now(c)).catch((e: unknown) => {
+        throw contractError(e, 'OpenToken.getPastTreasuryBalance', OpenTokenArtifact.abi);
+      }),
+      'ERC5805FutureLookup',
     );
   });
 

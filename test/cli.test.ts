@@ -2,12 +2,12 @@
  * The `tributary` command as users run it: the built bin, real processes, real ports.
  */
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startAnvil } from '../src/chain/index.js';
+import { connectChain, devAccount, startAnvil } from '../src/chain/index.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'tributary.js');
 const cleanEnv = Object.fromEntries(
@@ -75,6 +75,15 @@ async function rpcAnswers(url: string): Promise<boolean> {
 
 const dir = () => mkdtempSync(join(tmpdir(), 'tributary-cli-'));
 
+/** anvil's dev key #9: any funded account works as a deployer on a real chain. */
+const DEPLOYER_KEY = '0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6';
+/** Explicit owners of the insider allocations, which a chain given by --rpc requires. */
+const BENEFICIARIES = {
+  TRIBUTARY_TEAM_BENEFICIARY: devAccount(2).address,
+  TRIBUTARY_INVESTOR_BENEFICIARY: devAccount(1).address,
+  TRIBUTARY_LIQUIDITY_RECIPIENT: devAccount(3).address,
+};
+
 describe('tributary up', () => {
   it('starts chain, contracts, database and API; prints one JSON line; stops everything on SIGTERM; restarts on the same data', async () => {
     const dataDir = dir();
@@ -106,6 +115,57 @@ describe('tributary up', () => {
       },
     });
     expect(r.stderr).toContain('error[CONFIG_INVALID]: Invalid port from flag --port');
+  });
+
+  it('attack: up --rpc refuses to deploy without explicit beneficiaries, naming the missing keys (exit 3)', async () => {
+    // Not the embedded local chain (a fresh anvil of our own stands in for a real one): before the fix the team and
+    // investor wallets and the liquidity went to the deployer, who then held every vote that exists.
+    const anvil = await startAnvil();
+    try {
+      const dataDir = dir();
+      const args = ['up', '--json', '--rpc', anvil.rpcUrl, '--data-dir', dataDir, '--port', '0'];
+      const none = await run(args, { TRIBUTARY_DEPLOYER_KEY: DEPLOYER_KEY });
+      expect(none.code).toBe(3);
+      expect(JSON.parse(none.stdout.trim())).toEqual({
+        ok: false,
+        error: {
+          code: 'CONFIG_INVALID',
+          message: `Deploying to ${anvil.rpcUrl} needs explicit token beneficiaries, or the deployer would hold every vote that exists at deployment: set TRIBUTARY_TEAM_BENEFICIARY, TRIBUTARY_INVESTOR_BENEFICIARY and TRIBUTARY_LIQUIDITY_RECIPIENT, or "teamBeneficiary", "investorBeneficiary" and "liquidityRecipient" in the config file`,
+          details: {
+            fields: ['teamBeneficiary', 'investorBeneficiary', 'liquidityRecipient'],
+            env: ['TRIBUTARY_TEAM_BENEFICIARY', 'TRIBUTARY_INVESTOR_BENEFICIARY', 'TRIBUTARY_LIQUIDITY_RECIPIENT'],
+          },
+          docs: 'docs/configuration.md',
+        },
+      });
+      expect(none.stderr).toContain('error[CONFIG_INVALID]: Deploying to');
+      // Only the missing ones are named; a config file counts as much as the environment.
+      writeFileSync(join(dataDir, 'tributary.json'), JSON.stringify({ teamBeneficiary: devAccount(2).address }));
+      const some = await run(args, {
+        TRIBUTARY_DEPLOYER_KEY: DEPLOYER_KEY,
+        TRIBUTARY_INVESTOR_BENEFICIARY: devAccount(2).address,
+      });
+      expect(some.code).toBe(3);
+      expect((JSON.parse(some.stdout) as { error: { message: string } }).error.message).toBe(
+        `Deploying to ${anvil.rpcUrl} needs explicit token beneficiaries, or the deployer would hold every vote that exists at deployment: set TRIBUTARY_LIQUIDITY_RECIPIENT, or "liquidityRecipient" in the config file`,
+      );
+      // One owner of both vesting wallets is refused too.
+      const same = await run(args, {
+        TRIBUTARY_DEPLOYER_KEY: DEPLOYER_KEY,
+        TRIBUTARY_INVESTOR_BENEFICIARY: devAccount(2).address,
+        TRIBUTARY_LIQUIDITY_RECIPIENT: devAccount(3).address,
+      });
+      expect(same.code).toBe(3);
+      expect((JSON.parse(same.stdout) as { error: { message: string } }).error.message).toBe(
+        `teamBeneficiary and investorBeneficiary are the same address ${devAccount(2).address}: one holder of both vesting wallets could pass proposals alone; name two different owners`,
+      );
+      // Nothing was deployed: no deployment file, no transaction from the deployer.
+      expect(existsSync(join(dataDir, 'deployment.json'))).toBe(false);
+      const clients = await connectChain(anvil.rpcUrl);
+      expect(await clients.public.getTransactionCount({ address: devAccount(9).address })).toBe(0);
+    } finally {
+      await anvil.stop();
+    }
   });
 
   it('exits 2 on an unknown command', async () => {
@@ -147,14 +207,23 @@ describe('tributary chain up', () => {
     expect((JSON.parse(noKey.stdout) as { error: { message: string } }).error.message).toBe(
       `Deploying to ${anvil.rpcUrl} needs a deployer key: set TRIBUTARY_DEPLOYER_KEY or "deployerKey" in the config file`,
     );
-    // anvil's dev key #9: any funded account works on a real chain.
-    const key = '0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6';
     const r = await run(['chain', 'up', '--json', '--rpc', anvil.rpcUrl, '--data-dir', dataDir], {
-      TRIBUTARY_DEPLOYER_KEY: key,
+      TRIBUTARY_DEPLOYER_KEY: DEPLOYER_KEY,
+      ...BENEFICIARIES,
     });
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { rpcUrl: string; chainId: number };
     expect(out).toMatchObject({ rpcUrl: anvil.rpcUrl, chainId: 31337 });
+    // The insider allocations went to the configured owners, none to the deployer.
+    const { allocations } = JSON.parse(readFileSync(join(dataDir, 'deployment.json'), 'utf8')) as {
+      allocations: { label: string; beneficiary: string }[];
+    };
+    expect(Object.fromEntries(allocations.map((a) => [a.label, a.beneficiary]))).toEqual({
+      community: expect.any(String),
+      investors: BENEFICIARIES.TRIBUTARY_INVESTOR_BENEFICIARY,
+      team: BENEFICIARIES.TRIBUTARY_TEAM_BENEFICIARY,
+      liquidity: BENEFICIARIES.TRIBUTARY_LIQUIDITY_RECIPIENT,
+    });
     // Second run finds the deployment file and reuses it.
     const again = await run(['chain', 'up', '--json', '--rpc', anvil.rpcUrl, '--data-dir', dataDir]);
     expect(again.code).toBe(0);
@@ -165,9 +234,13 @@ describe('tributary chain up', () => {
     const anvil = await startAnvil();
     anvils.push(anvil);
     const dataDir = dir();
-    const key = '0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6';
     expect(
-      (await run(['chain', 'up', '--rpc', anvil.rpcUrl, '--data-dir', dataDir], { TRIBUTARY_DEPLOYER_KEY: key })).code,
+      (
+        await run(['chain', 'up', '--rpc', anvil.rpcUrl, '--data-dir', dataDir], {
+          TRIBUTARY_DEPLOYER_KEY: DEPLOYER_KEY,
+          ...BENEFICIARIES,
+        })
+      ).code,
     ).toBe(0);
     const other = await startAnvil();
     anvils.push(other);

@@ -26,6 +26,12 @@ import { rejectionOf } from './fixtures/errors.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'tributary.js');
 const DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80'; // anvil dev account 0
+/** A chain given by --rpc needs explicit beneficiaries: anvil dev accounts 1 and 2, liquidity to the deployer. */
+const BENEFICIARIES = {
+  TRIBUTARY_INVESTOR_BENEFICIARY: devAccount(1).address,
+  TRIBUTARY_TEAM_BENEFICIARY: devAccount(2).address,
+  TRIBUTARY_LIQUIDITY_RECIPIENT: devAccount(0).address,
+};
 
 function startNode(
   rpcUrl: string,
@@ -36,7 +42,7 @@ function startNode(
       process.execPath,
       [BIN, 'up', '--json', '--rpc', rpcUrl, '--data-dir', dataDir, '--port', '0'],
       {
-        env: { ...process.env, TRIBUTARY_DEPLOYER_KEY: DEPLOYER_KEY, DATABASE_URL: '' },
+        env: { ...process.env, TRIBUTARY_DEPLOYER_KEY: DEPLOYER_KEY, ...BENEFICIARIES, DATABASE_URL: '' },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

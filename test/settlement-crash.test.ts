@@ -48,6 +48,10 @@ function startNode(rpcUrl: string, dataDir: string, failpoints = ''): Promise<{ 
         env: {
           ...process.env,
           TRIBUTARY_DEPLOYER_KEY: toHex(DEPLOYER.getHdKey().privateKey as Uint8Array),
+          // A chain given by --rpc needs explicit beneficiaries; the liquidity stays with the deployer, who funds below.
+          TRIBUTARY_INVESTOR_BENEFICIARY: devAccount(1).address,
+          TRIBUTARY_TEAM_BENEFICIARY: devAccount(2).address,
+          TRIBUTARY_LIQUIDITY_RECIPIENT: DEPLOYER.address,
           TRIBUTARY_NODE_KEY: toHex(NODE.getHdKey().privateKey as Uint8Array),
           TRIBUTARY_FAILPOINTS: failpoints,
           DATABASE_URL: '',

@@ -83,7 +83,8 @@ export async function deployProtocol({
     recipients.push(wallet.address);
   }
 
-  // 3. OPEN: the whole supply, minted once to the allocation list.
+  // 3. OPEN: the whole supply, minted once to the allocation list; it tracks the treasury's (the timelock's)
+  // balance, which the governor's quorum leaves out of the supply that can vote.
   const token = await step('OpenToken', () =>
     deployContract(clients, deployer, OpenTokenArtifact, [
       parameters.allocations.map((a, i) => ({
@@ -91,6 +92,7 @@ export async function deployProtocol({
         amount: amounts[i] as bigint,
         label: toHex(a.label, { size: 32 }),
       })),
+      timelock.address,
     ]),
   );
 

@@ -1,5 +1,12 @@
 export { type Anvil, type AnvilOptions, anvilBinaryPath, startAnvil } from './anvil.js';
 export {
+  type Beneficiaries,
+  beneficiarySettings,
+  type ConfiguredBeneficiaries,
+  configuredBeneficiaries,
+  requireBeneficiaries,
+} from './beneficiaries.js';
+export {
   type ChainClients,
   type ContractCall,
   connectChain,

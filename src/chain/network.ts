@@ -9,6 +9,7 @@ import type { Account } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { BaseError, type Logger, silentLogger } from '../core/index.js';
 import { type Anvil, startAnvil } from './anvil.js';
+import { type ConfiguredBeneficiaries, requireBeneficiaries } from './beneficiaries.js';
 import { type ChainClients, connectChain, sendTx } from './clients.js';
 import { deployProtocol } from './deploy.js';
 import { type Deployment, readDeployment, verifyDeployment, writeDeployment } from './deployment.js';
@@ -25,6 +26,11 @@ export interface ChainUpOptions {
   chainPort?: number;
   /** Deployer for a chain given by rpcUrl (the local chain uses anvil's first dev account). */
   deployerKey?: `0x${string}` | undefined;
+  /**
+   * Owners of the team and investor vesting wallets and the liquidity recipient, required to deploy to a chain
+   * given by rpcUrl; the local chain uses dev accounts 1 and 2 and the deployer.
+   */
+  beneficiaries?: ConfiguredBeneficiaries;
   log?: Logger;
 }
 
@@ -77,7 +83,10 @@ export async function chainUp(options: ChainUpOptions): Promise<ChainUp> {
               investors: devAccount(devRoles.investorBeneficiary).address,
               team: devAccount(devRoles.teamBeneficiary).address,
             }
-          : { deployer: deployer.address },
+          : {
+              deployer: deployer.address,
+              ...requireBeneficiaries(options.rpcUrl as string, options.beneficiaries ?? {}),
+            },
       );
       deployment = await deployProtocol({ clients, deployer, parameters, log });
       if (local) {

@@ -44,13 +44,16 @@ export interface DeployParameters {
 }
 
 /**
- * OpenLedger's published allocation and governance settings. Team and investor tokens vest in wallets whose
- * beneficiaries default to the deployer; pass real beneficiaries for a real chain.
+ * OpenLedger's published allocation and governance settings. Team and investor tokens vest in wallets for their
+ * beneficiaries; those and the liquidity recipient default to the deployer, which is for local chains and tests
+ * only: `chainUp` refuses any other chain without explicit ones (see beneficiaries.ts), since one holder of all three
+ * holds every vote that exists at deployment.
  */
 export function defaultDeployParameters(beneficiaries: {
   deployer: Address;
   team?: Address;
   investors?: Address;
+  liquidity?: Address;
 }): DeployParameters {
   const vesting = { cliffSeconds: 12 * MONTH, durationSeconds: 36 * MONTH };
   return {
@@ -58,7 +61,7 @@ export function defaultDeployParameters(beneficiaries: {
       { label: 'community', bps: 6171, recipient: 'treasury' },
       { label: 'investors', bps: 1829, recipient: beneficiaries.investors ?? beneficiaries.deployer, vesting },
       { label: 'team', bps: 1500, recipient: beneficiaries.team ?? beneficiaries.deployer, vesting },
-      { label: 'liquidity', bps: 500, recipient: beneficiaries.deployer },
+      { label: 'liquidity', bps: 500, recipient: beneficiaries.liquidity ?? beneficiaries.deployer },
     ],
     governor: {
       votingDelaySeconds: DAY,

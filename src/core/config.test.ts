@@ -20,6 +20,9 @@ describe('loadConfig', () => {
       logLevel: 'warn',
       deployerKey: undefined,
       nodeKey: undefined,
+      teamBeneficiary: undefined,
+      investorBeneficiary: undefined,
+      liquidityRecipient: undefined,
     });
   });
 
@@ -60,7 +63,7 @@ describe('loadConfig', () => {
     );
     writeFileSync(file, '{"prot": 1}');
     expect(errorOf(() => loadConfig({ flags: { config: file }, env: {}, cwd })).message).toBe(
-      `Config file ${file} has unknown key "prot"; known keys: dataDir, host, port, rpcUrl, chainPort, databaseUrl, logLevel, deployerKey, nodeKey`,
+      `Config file ${file} has unknown key "prot"; known keys: dataDir, host, port, rpcUrl, chainPort, databaseUrl, logLevel, deployerKey, nodeKey, teamBeneficiary, investorBeneficiary, liquidityRecipient`,
     );
     writeFileSync(file, '{"logLevel": "loud"}');
     expect(errorOf(() => loadConfig({ flags: { config: file }, env: {}, cwd })).message).toBe(
@@ -78,6 +81,19 @@ describe('loadConfig', () => {
     const e = errorOf(() => loadConfig({ env: { TRIBUTARY_DEPLOYER_KEY: '1234' }, cwd }));
     expect(e.message).toBe(
       'Invalid deployerKey from environment variable TRIBUTARY_DEPLOYER_KEY: expected a 32-byte hex private key starting with 0x, got "1234"',
+    );
+  });
+
+  it('reads the token beneficiaries from the environment or the config file, as addresses', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const team = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+    const investors = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
+    writeFileSync(join(dir, 'tributary.json'), JSON.stringify({ teamBeneficiary: team, liquidityRecipient: team }));
+    const c = loadConfig({ flags: { dataDir: dir }, env: { TRIBUTARY_INVESTOR_BENEFICIARY: investors }, cwd });
+    expect([c.teamBeneficiary, c.investorBeneficiary, c.liquidityRecipient]).toEqual([team, investors, team]);
+    const e = errorOf(() => loadConfig({ env: { TRIBUTARY_LIQUIDITY_RECIPIENT: 'treasury' }, cwd }));
+    expect(e.message).toBe(
+      'Invalid liquidityRecipient from environment variable TRIBUTARY_LIQUIDITY_RECIPIENT: expected a 20-byte hex address starting with 0x, got "treasury"',
     );
   });
 });

@@ -31,6 +31,15 @@ export interface Config {
    * must hold a validator stake for that). The local chain uses a staked dev account when absent.
    */
   nodeKey: `0x${string}` | undefined;
+  /**
+   * Deploying to a chain given by `rpcUrl`: owner of the team's vesting wallet (15% of OPEN). Required there, with
+   * `investorBeneficiary` and `liquidityRecipient`: without them the deployer would hold every vote at deployment.
+   */
+  teamBeneficiary: `0x${string}` | undefined;
+  /** Deploying to a chain given by `rpcUrl`: owner of the investors' vesting wallet (18.29%); not the team's. */
+  investorBeneficiary: `0x${string}` | undefined;
+  /** Deploying to a chain given by `rpcUrl`: receives the liquidity allocation (5%) outright. */
+  liquidityRecipient: `0x${string}` | undefined;
 }
 
 type Field = keyof Config;
@@ -65,6 +74,7 @@ const url = (protocols: string[]) =>
   );
 
 const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected a 32-byte hex private key starting with 0x');
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte hex address starting with 0x');
 
 const fields: Record<Field, FieldSpec> = {
   dataDir: {
@@ -91,6 +101,9 @@ const fields: Record<Field, FieldSpec> = {
   },
   deployerKey: { schema: privateKey, env: 'TRIBUTARY_DEPLOYER_KEY' },
   nodeKey: { schema: privateKey, env: 'TRIBUTARY_NODE_KEY' },
+  teamBeneficiary: { schema: address, env: 'TRIBUTARY_TEAM_BENEFICIARY' },
+  investorBeneficiary: { schema: address, env: 'TRIBUTARY_INVESTOR_BENEFICIARY' },
+  liquidityRecipient: { schema: address, env: 'TRIBUTARY_LIQUIDITY_RECIPIENT' },
 };
 
 export const configFields = Object.keys(fields) as Field[];

@@ -8,7 +8,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Address, LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { type ChainUp, chainUp, type Deployment, deploymentPath, devAccount, devRoles } from '../chain/index.js';
+import {
+  type ChainUp,
+  chainUp,
+  configuredBeneficiaries,
+  type Deployment,
+  deploymentPath,
+  devAccount,
+  devRoles,
+} from '../chain/index.js';
 import { BaseError, type Config, type Logger } from '../core/index.js';
 import { createDataNetService, type DataNetService, dataNetRoutes } from '../datanets/index.js';
 import {
@@ -177,6 +185,7 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
     rpcUrl: config.rpcUrl,
     chainPort: config.chainPort,
     deployerKey: config.deployerKey,
+    beneficiaries: configuredBeneficiaries(config),
     log,
   });
   let db: Db | undefined;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { chainUp } from '../../chain/index.js';
+import { chainUp, configuredBeneficiaries } from '../../chain/index.js';
 import { nodeUp } from '../../node/index.js';
 import { configFrom, isJson, loggerFor } from '../options.js';
 import { createOutput, untilSignal } from '../output.js';
@@ -65,6 +65,7 @@ export function registerChain(program: Command): void {
         rpcUrl: config.rpcUrl,
         chainPort: config.chainPort,
         deployerKey: config.deployerKey,
+        beneficiaries: configuredBeneficiaries(config),
         log: loggerFor(config),
       });
       const { deployment } = up;
