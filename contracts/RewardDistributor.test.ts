@@ -40,7 +40,7 @@ import {
   stakingRoles,
   standardLeaf,
 } from '../src/chain/index.js';
-import { signVoucher } from '../src/settlement/vouchers.js';
+import { signVoucher } from '../src/settlement/index.js';
 import { expectRevert, send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
 
 const chain = useTestChain();

@@ -170,17 +170,20 @@ describe('closing an epoch survives SIGKILL', () => {
       expect(closed.epoch).toBe(epoch);
       expect(closed.receipts).toBe(2);
       if (before) expect(closed.payoutRoot).toBe(before.payoutRoot);
-      expect(await clients.public.readContract({ ...distributor, functionName: 'epochCount' })).toBe(BigInt(epoch));
+      const state = await clients.public.readContract({
+        ...distributor,
+        functionName: 'nodeState',
+        args: [NODE.address],
+      });
+      expect(state.epochCount).toBe(BigInt(epoch));
       const posted = await clients.public.readContract({
         ...distributor,
         functionName: 'getEpoch',
-        args: [BigInt(epoch)],
+        args: [NODE.address, BigInt(epoch)],
       });
       expect(posted.payoutRoot).toBe(closed.payoutRoot);
       // Every wei charged was redeemed once: the distributor holds exactly the fees of all epochs.
-      expect(await clients.public.readContract({ ...distributor, functionName: 'feesReceived' })).toBe(
-        paying.charged(),
-      );
+      expect(state.feesReceived).toBe(paying.charged());
       expect((await api.request<{ ok: boolean }>('GET', `/v1/epochs/${epoch}/verify`)).ok).toBe(true);
     }
     await stop(node.child);
