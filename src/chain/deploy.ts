@@ -18,11 +18,12 @@ import {
   TributaryGovernorArtifact,
   VotingVestingWalletArtifact,
 } from './generated/index.js';
-import { allocationAmounts, type DeployParameters } from './parameters.js';
+import { allocationAmounts, checkUnbondingCoversGovernance, type DeployParameters } from './parameters.js';
 
 export const roleIds = {
   DEFAULT_ADMIN: '0x0000000000000000000000000000000000000000000000000000000000000000',
   SLASHER: keccak256(stringToHex('SLASHER_ROLE')),
+  LOCKER: keccak256(stringToHex('LOCKER_ROLE')),
   FEE_SOURCE: keccak256(stringToHex('FEE_SOURCE_ROLE')),
   RESOLVER: keccak256(stringToHex('RESOLVER_ROLE')),
   PROPOSER: keccak256(stringToHex('PROPOSER_ROLE')),
@@ -44,6 +45,7 @@ export async function deployProtocol({
   log = silentLogger(),
 }: DeployInput): Promise<Deployment> {
   const amounts = allocationAmounts(parameters.allocations);
+  checkUnbondingCoversGovernance(parameters);
   const startBlock = await clients.public.getBlock();
   const now = Number(startBlock.timestamp);
   const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
@@ -146,6 +148,7 @@ export async function deployProtocol({
         challengeWindow: BigInt(st8.challengeWindowSeconds),
         challengeBond: st8.challengeBondWei,
         platformTreasury: timelock.address,
+        resolutionPeriod: BigInt(st8.resolutionPeriodSeconds),
       },
     ]),
   );
@@ -158,7 +161,11 @@ export async function deployProtocol({
     ]),
   );
   const escrow = await step('InferenceEscrow', () =>
-    deployContract(clients, deployer, InferenceEscrowArtifact, [token.address, distributor.address]),
+    deployContract(clients, deployer, InferenceEscrowArtifact, [
+      token.address,
+      distributor.address,
+      BigInt(st8.settlementGraceSeconds),
+    ]),
   );
 
   // 8. Roles: the governor proposes and cancels on the timelock; the timelock slashes and administers staking;
@@ -169,6 +176,7 @@ export async function deployProtocol({
   await sendTx(clients, deployer, { ...tl, functionName: 'grantRole', args: [roleIds.CANCELLER, governor.address] });
   await sendTx(clients, deployer, { ...st, functionName: 'grantRole', args: [roleIds.SLASHER, timelock.address] });
   await sendTx(clients, deployer, { ...st, functionName: 'grantRole', args: [roleIds.SLASHER, distributor.address] });
+  await sendTx(clients, deployer, { ...st, functionName: 'grantRole', args: [roleIds.LOCKER, distributor.address] });
   const rd = {
     address: distributor.address,
     abi: RewardDistributorArtifact.abi,

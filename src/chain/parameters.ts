@@ -40,6 +40,10 @@ export interface DeployParameters {
     contributorShareBps: number;
     challengeWindowSeconds: number;
     challengeBondWei: bigint;
+    /** Governance's time to resolve a challenge; after it the challenged epoch is void (the default outcome). */
+    resolutionPeriodSeconds: number;
+    /** After a channel expires, the time only its node can redeem before the user may close it. */
+    settlementGraceSeconds: number;
   };
 }
 
@@ -71,7 +75,9 @@ export function defaultDeployParameters(beneficiaries: {
     },
     timelockDelaySeconds: DAY,
     staking: {
-      unbondingPeriodSeconds: 7 * DAY,
+      // Longer than a challenge window plus a whole governance vote (1 + 1 + 14 + 1 days), so a slash decided by
+      // vote still finds the stake; stake behind unfinalized epochs is locked on top of this.
+      unbondingPeriodSeconds: 21 * DAY,
       minimumStakeWei: { validator: 10_000n * OPEN, servingNode: 1_000n * OPEN, agent: 100n * OPEN },
     },
     // OpenLedger publishes the formula, not β/γ/δ; these defaults favour the people whose data did the work.
@@ -83,6 +89,8 @@ export function defaultDeployParameters(beneficiaries: {
       contributorShareBps: 5_000,
       challengeWindowSeconds: DAY,
       challengeBondWei: 1_000n * OPEN,
+      resolutionPeriodSeconds: 21 * DAY,
+      settlementGraceSeconds: DAY,
     },
   };
 }
@@ -110,4 +118,23 @@ export function allocationAmounts(allocations: AllocationSpec[]): bigint[] {
     );
   }
   return allocations.map((a) => (TOTAL_SUPPLY * BigInt(a.bps)) / 10_000n);
+}
+
+/**
+ * INVALID_ARGUMENT unless unbonding outlasts a challenge window plus a whole governance vote (delay, period,
+ * timelock): otherwise a staker could leave between the act and the slash that a vote decides.
+ */
+export function checkUnbondingCoversGovernance(p: DeployParameters): void {
+  const needed =
+    p.settlement.challengeWindowSeconds +
+    p.governor.votingDelaySeconds +
+    p.governor.votingPeriodSeconds +
+    p.timelockDelaySeconds;
+  if (p.staking.unbondingPeriodSeconds < needed) {
+    throw new BaseError(
+      'INVALID_ARGUMENT',
+      `staking.unbondingPeriodSeconds is ${p.staking.unbondingPeriodSeconds}; it must be at least ${needed} (challenge window + voting delay + voting period + timelock delay)`,
+      { details: { field: 'staking.unbondingPeriodSeconds', minimum: needed } },
+    );
+  }
 }
