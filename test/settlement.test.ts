@@ -27,7 +27,9 @@ import {
   computeFee,
   createPayingFetch,
   encodeVoucherHeader,
+  NO_FEE_CAP,
   openChannel,
+  paidRequestHeaders,
   parseEpochExport,
   paymentHeaders,
   signVoucher,
@@ -58,12 +60,8 @@ async function post(path: string, body: unknown, headers: Record<string, string>
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
-const chat = (headers: Record<string, string> = {}) =>
-  post(
-    '/v1/chat/completions',
-    { model: MODEL, max_tokens: 8, messages: [{ role: 'user', content: 'Tell me about rivers.' }] },
-    headers,
-  );
+const CHAT = { model: MODEL, max_tokens: 8, messages: [{ role: 'user', content: 'Tell me about rivers.' }] };
+const chat = (headers: Record<string, string> = {}) => post('/v1/chat/completions', CHAT, headers);
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'tributary-settlement-'));
@@ -224,12 +222,19 @@ describe('payable inference', () => {
     const domain = { chainId: deployment.chainId, escrow: deployment.contracts.InferenceEscrow };
     const owed = paying.charged();
     const v = { channelId, node: node.nodeAddress as Address, cumulativeAmount: owed };
-    const headers = (voucher: string) => ({
-      [paymentHeaders.channel]: channelId.toString(),
-      [paymentHeaders.voucher]: voucher,
+    // The user's authorization of the request (refused requests do not use up its nonce), with the voucher under test.
+    const auth = await paidRequestHeaders({
+      user: USER,
+      domain,
+      channelId,
+      node: node.nodeAddress as Address,
+      body: CHAT,
+      maxFee: NO_FEE_CAP,
+      nonce: paying.authNonce() + 1n,
     });
+    const headers = (voucher: string) => ({ ...auth, [paymentHeaders.voucher]: voucher });
 
-    const none = await chat({ [paymentHeaders.channel]: channelId.toString() });
+    const none = await chat(auth);
     expect(none.status).toBe(402);
     expect(none.body.error.message).toBe(
       `Channel ${channelId} owes ${owed} wei for earlier requests: send a voucher for cumulative amount ${owed}`,
@@ -388,9 +393,9 @@ describe('tributary ask', () => {
       `/v1/channels/${own}`,
     );
     expect(c.voucherWei).toBe(out.tributary.payment.fee);
-    // Someone else's key cannot spend on this channel.
+    // Someone else's key cannot spend on this channel (ask refuses it before asking; so would the node).
     const again = await run('11');
-    expect(again.code).not.toBe(0);
-    expect(again.stdout).toContain('PAYMENT_REQUIRED');
+    expect(again.code).toBe(6);
+    expect(again.stdout).toContain('UNAUTHORIZED');
   });
 });

@@ -1,4 +1,5 @@
-// Ask a paid model one question through the OpenAI client, paying with a voucher on your channel.
+// Ask a paid model one question through the OpenAI client, paying on your channel: each request carries your
+// signed authorization of its body (x-tributary-authorization), and a voucher pays for what was charged.
 //
 //   node docs/examples/paid-question.mjs --channel 1 --model zorblax-facts "How many moons does Zorblax have?"
 //
@@ -35,14 +36,17 @@ const get = async (path) => {
   return res.json();
 };
 const settlement = await get('/v1/settlement'); // the node to pay, the escrow and the chain: the voucher's domain
-const channel = await get(`/v1/channels/${values.channel}`); // what is already charged on the channel
+// The channel as the node sees it: what you already signed vouchers for, and the last authorization nonce used.
+const channel = await get(`/v1/channels/${values.channel}`);
 
 const paying = createPayingFetch({
   user,
   channelId: BigInt(values.channel),
   node: settlement.node,
   domain: { chainId: settlement.chainId, escrow: settlement.escrow },
-  charged: BigInt(channel.chargedWei),
+  // Start from what you signed, not from what the node says is charged: if more is owed, the node says so.
+  charged: BigInt(channel.voucherWei),
+  authNonce: BigInt(channel.authNonce),
 });
 const client = new OpenAI({ baseURL: `${api}/v1`, apiKey: 'unused', fetch: paying.fetch });
 const answer = await client.chat.completions.create({

@@ -62,6 +62,21 @@ export const voucherTypes = {
   ],
 } as const;
 
+/**
+ * A paid request, authorized by the channel's user before the node serves it (checked by the node, in the escrow's
+ * domain): this channel, this node, this request body (`requestHash`: keccak256 of the canonical JSON of the body),
+ * at most `maxFee` wei, and a nonce above every nonce used on the channel before (so it is good for one request).
+ */
+export const requestAuthorizationTypes = {
+  RequestAuthorization: [
+    { name: 'channelId', type: 'uint256' },
+    { name: 'node', type: 'address' },
+    { name: 'requestHash', type: 'bytes32' },
+    { name: 'maxFee', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+  ],
+} as const;
+
 /** Receipts are signed by the serving node in this domain (chainId and the RewardDistributor complete it). */
 export const receiptDomain = { name: 'Tributary Receipt', version: '1' } as const;
 

@@ -8,6 +8,7 @@ export {
   permitTypes,
   receiptDomain,
   receiptTypes,
+  requestAuthorizationTypes,
   voucherTypes,
 } from './eip712.js';
 export { BaseError, type BaseErrorOptions, type ErrorCode, errorCodes, isBaseError, toBaseError } from './errors.js';

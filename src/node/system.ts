@@ -145,6 +145,7 @@ function servingHooks(settlement: Settlement): PaymentHooks {
     ...(r.topP === undefined ? {} : { topP: r.topP }),
     ...(r.seed === undefined ? {} : { seed: r.seed }),
     ...(r.headers ? { headers: r.headers } : {}),
+    ...(r.body === undefined ? {} : { body: r.body }),
     ...(r.maxFee === undefined ? {} : { maxFee: r.maxFee }),
     ...(r.maxRoyalty === undefined ? {} : { maxRoyalty: r.maxRoyalty }),
   });

@@ -148,6 +148,11 @@ export function openAiRoutes(openlora: OpenLora) {
     root.setErrorHandler((e, _req, reply) => openAiError(e, reply));
     const app = root.withTypeProvider<ZodTypeProvider>();
     const tags = ['openai'];
+    // The JSON body as the client sent it (validation may normalize it): payment authorizations sign its hash.
+    const received = new WeakMap<FastifyRequest, unknown>();
+    const keepBody = async (req: FastifyRequest) => {
+      received.set(req, req.body);
+    };
 
     app.get('/v1/models', { schema: { tags, summary: 'Models this node serves (OpenAI format)' } }, async () => {
       const models = await openlora.listModels();
@@ -207,6 +212,7 @@ export function openAiRoutes(openlora: OpenLora) {
         maxTokens: o.maxTokens,
         signal: controller.signal,
         headers: req.headers,
+        body: received.get(req) ?? b,
         ...(b.temperature === undefined || b.temperature === null ? {} : { temperature: b.temperature }),
         ...(b.top_p === undefined || b.top_p === null ? {} : { topP: b.top_p }),
         ...(b.seed === undefined || b.seed === null ? {} : { seed: b.seed }),
@@ -347,7 +353,10 @@ export function openAiRoutes(openlora: OpenLora) {
 
     app.post(
       '/v1/completions',
-      { schema: { tags, summary: 'Text completion (OpenAI format; stream: true for SSE)', body: completionBody } },
+      {
+        schema: { tags, summary: 'Text completion (OpenAI format; stream: true for SSE)', body: completionBody },
+        preValidation: keepBody,
+      },
       async (req, reply) => {
         refuseUnsupported(req.body as Record<string, unknown>);
         const prompt = Array.isArray(req.body.prompt) ? (req.body.prompt[0] as string) : req.body.prompt;
@@ -364,7 +373,10 @@ export function openAiRoutes(openlora: OpenLora) {
 
     app.post(
       '/v1/chat/completions',
-      { schema: { tags, summary: 'Chat completion (OpenAI format; stream: true for SSE)', body: chatBody } },
+      {
+        schema: { tags, summary: 'Chat completion (OpenAI format; stream: true for SSE)', body: chatBody },
+        preValidation: keepBody,
+      },
       async (req, reply) => {
         refuseUnsupported(req.body as Record<string, unknown>);
         const messages: ChatMessage[] = req.body.messages.map((m) => ({

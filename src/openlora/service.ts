@@ -40,6 +40,8 @@ export interface InferenceRequest {
   onText?: (delta: string) => void;
   /** Request headers, for hooks (vouchers travel in a header). */
   headers?: Record<string, string | string[] | undefined>;
+  /** The request's JSON body as received, for hooks (a payment authorization signs its hash). */
+  body?: unknown;
   /** The caller's caps in wei on the fee and on the royalty (the fee less the platform's part), for hooks. */
   maxFee?: bigint;
   maxRoyalty?: bigint;

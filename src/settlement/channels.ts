@@ -2,15 +2,17 @@
  * Payment channels as this node sees them: the escrow's events mirrored (deposits, redemptions, closes), plus
  * what the node has charged, what it has reserved for requests in flight, and the latest voucher it holds.
  *
- * Payment rule: each request carries a voucher for everything charged before it (exact cumulative amounts, so
- * nobody pays for tokens never generated), and the channel must hold enough for the request's maximum fee. A user
- * who walks away owes at most one request; a node never serves beyond the deposit.
+ * Payment rule: each request is authorized by the channel's user (a RequestAuthorization of its body, with a fee
+ * cap and a nonce above the last one used), carries a voucher for everything charged before it (exact cumulative
+ * amounts, so nobody pays for tokens never generated), and the channel must hold enough for the request's maximum
+ * fee. A user who walks away owes at most one request; a node never serves beyond the deposit; someone who only
+ * knows a channel's id spends nothing on it.
  */
 import { type Address, getAddress, type Hex, isAddressEqual } from 'viem';
 import { type ChainClients, type Deployment, InferenceEscrowArtifact } from '../chain/index.js';
 import { BaseError } from '../core/index.js';
 import type { Db, Queryable } from '../store/index.js';
-import { voucherSigner } from './vouchers.js';
+import { paymentHeaders, requestAuthorizationSigner, voucherSigner } from './vouchers.js';
 
 const CURSOR = 'InferenceEscrow';
 const MAX_RANGE = 5_000n;
@@ -27,6 +29,8 @@ export interface ChannelRecord {
   reserved: bigint;
   voucherAmount: bigint;
   voucherSignature: Hex | null;
+  /** The highest request-authorization nonce used on the channel (0: none yet). */
+  authNonce: bigint;
 }
 
 type Row = {
@@ -41,6 +45,7 @@ type Row = {
   reserved: string;
   voucher_amount: string;
   voucher_signature: Hex | null;
+  auth_nonce: string;
 };
 
 const toRecord = (r: Row): ChannelRecord => ({
@@ -55,9 +60,30 @@ const toRecord = (r: Row): ChannelRecord => ({
   reserved: BigInt(r.reserved),
   voucherAmount: BigInt(r.voucher_amount),
   voucherSignature: r.voucher_signature,
+  authNonce: BigInt(r.auth_nonce),
 });
 
 type Event = { eventName: string; args: Record<string, unknown> };
+
+/** A request's authorization as read from its header, with the hash of the body it came with. */
+export interface RequestAuthorizationInput {
+  requestHash: Hex;
+  maxFee: bigint;
+  nonce: bigint;
+  signature: Hex;
+}
+
+const DOCS = 'docs/settlement.md#paying-for-a-request';
+
+const replayed = (channelId: bigint, nonce: bigint, last: bigint) =>
+  new BaseError(
+    'UNAUTHORIZED',
+    `${paymentHeaders.authorization} nonce ${nonce} on channel ${channelId} is not above the last one used (${last}): it was used already; sign this request with a new nonce`,
+    {
+      details: { field: paymentHeaders.authorization, nonce: nonce.toString(), authNonce: last.toString() },
+      docsPath: DOCS,
+    },
+  );
 
 export function createChannels(db: Db, clients: ChainClients, deployment: Deployment) {
   let running: Promise<number> | undefined;
@@ -165,6 +191,24 @@ export function createChannels(db: Db, clients: ChainClients, deployment: Deploy
     return get(c.id);
   }
 
+  /** Refuses (UNAUTHORIZED) a request authorization not signed by the channel's user for this body, or replayed. */
+  function checkAuthorization(c: ChannelRecord, a: RequestAuthorizationInput): void {
+    const field = paymentHeaders.authorization;
+    const signer = requestAuthorizationSigner(
+      domain,
+      { channelId: c.id, node: c.node, requestHash: a.requestHash, maxFee: a.maxFee, nonce: a.nonce },
+      a.signature,
+    );
+    if (!signer || !isAddressEqual(signer, c.user)) {
+      throw new BaseError(
+        'UNAUTHORIZED',
+        `${field} is not signed by channel ${c.id}'s user ${c.user} for this request body, node, escrow and chain`,
+        { details: { field, recovered: signer ?? null }, docsPath: DOCS },
+      );
+    }
+    if (a.nonce <= c.authNonce) throw replayed(c.id, a.nonce, c.authNonce);
+  }
+
   return {
     sync,
     get,
@@ -188,12 +232,16 @@ export function createChannels(db: Db, clients: ChainClients, deployment: Deploy
     },
 
     /**
-     * Before serving: takes the voucher (if any), checks that everything charged so far is paid, and reserves the
-     * request's maximum fee. Throws PAYMENT_REQUIRED saying exactly what is missing.
+     * Before serving: checks the channel user's authorization of this request (signer, body, fee cap, nonce), takes
+     * the voucher (if any), checks that everything charged so far is paid, and reserves the request's maximum fee
+     * while using up the authorization's nonce, in one statement. Throws UNAUTHORIZED for an authorization that is
+     * not the user's or was used before, PAYMENT_REQUIRED saying exactly what is missing otherwise; nothing is
+     * reserved or charged when it throws.
      */
     async reserve(o: {
       channelId: bigint;
       node: Address;
+      authorization: RequestAuthorizationInput;
       voucher?: { amount: bigint; signature: Hex };
       maxFee: bigint;
       nowSeconds: bigint;
@@ -216,6 +264,14 @@ export function createChannels(db: Db, clients: ChainClients, deployment: Deploy
           { details: { field: 'channel' } },
         );
       }
+      checkAuthorization(c, o.authorization);
+      if (o.maxFee > o.authorization.maxFee) {
+        throw new BaseError(
+          'PAYMENT_REQUIRED',
+          `This request may cost up to ${o.maxFee} wei, above the ${o.authorization.maxFee} wei its ${paymentHeaders.authorization} allows: lower max_tokens or sign a higher cap`,
+          { details: { field: paymentHeaders.authorization, maxFee: o.maxFee.toString() } },
+        );
+      }
       if (o.voucher && o.voucher.amount > c.voucherAmount) c = await takeVoucher(c, o.voucher);
       if (c.voucherAmount < c.charged) {
         throw new BaseError(
@@ -226,11 +282,15 @@ export function createChannels(db: Db, clients: ChainClients, deployment: Deploy
           },
         );
       }
+      // The nonce is used up only if the reservation is made, and only once: a concurrent replay finds it raised.
       const { rows } = await db.query<Row>(
-        `UPDATE channels SET reserved = reserved + $2 WHERE id = $1 AND deposit - charged - reserved >= $2 RETURNING *`,
-        [o.channelId.toString(), o.maxFee.toString()],
+        `UPDATE channels SET reserved = reserved + $2, auth_nonce = $3
+          WHERE id = $1 AND auth_nonce < $3 AND deposit - charged - reserved >= $2 RETURNING *`,
+        [o.channelId.toString(), o.maxFee.toString(), o.authorization.nonce.toString()],
       );
       if (!rows[0]) {
+        c = (await find(o.channelId)) ?? c;
+        if (o.authorization.nonce <= c.authNonce) throw replayed(c.id, o.authorization.nonce, c.authNonce);
         throw new BaseError(
           'PAYMENT_REQUIRED',
           `Channel ${o.channelId} has ${c.deposit - c.charged - c.reserved} wei left; this request may cost ${o.maxFee}: top it up`,

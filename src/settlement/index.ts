@@ -3,10 +3,8 @@ export {
   challengeEpoch,
   claimPayouts,
   closeChannel,
-  createPayingFetch,
   type OpenChannelInput,
   openChannel,
-  type PayingFetchOptions,
 } from './client.js';
 export { createEarnings, type Earnings, type EarningsLine } from './earnings.js';
 export {
@@ -21,6 +19,7 @@ export {
 export { createEpochs, type EpochRecord, type Epochs } from './epochs.js';
 export { computeFee, type FeeBreakdown, type FeeParams, type Prices } from './fees.js';
 export { createParamsReader, type ParamsReader } from './params.js';
+export { createPayingFetch, type PayingFetchOptions, tryWithoutAuthorization } from './paying.js';
 export {
   createPayments,
   type PayableModel,
@@ -50,9 +49,19 @@ export {
 export { earningsView, epochView, type SettlementRouteDeps, settlementRoutes } from './routes.js';
 export { createSettlement, type Settlement, type SettlementDeps } from './service.js';
 export {
+  encodeAuthorizationHeader,
   encodeVoucherHeader,
+  NO_FEE_CAP,
+  type PaidRequestInput,
+  paidRequestHeaders,
+  parseAuthorizationHeader,
   parseVoucherHeader,
   paymentHeaders,
+  type RequestAuthorization,
+  requestAuthorizationDigest,
+  requestAuthorizationSigner,
+  requestBodyHash,
+  signRequestAuthorization,
   signVoucher,
   type Voucher,
   type VoucherDomain,

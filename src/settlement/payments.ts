@@ -1,9 +1,10 @@
 /**
  * Payable inference, as hooks around OpenLoRA's generation. Before: the request is priced at its maximum (input
  * tokens + max output tokens at the model's registered prices, plus the platform fee), a caller's cap is honoured,
- * and the maximum is reserved on the caller's channel. After: the actual fee is charged, the answer attributed,
- * and a receipt — request, model, adapter, DataNet root, tokens, fee, attribution, output — signed by the node
- * and stored, all in one transaction.
+ * the channel user's authorization of this very request (x-tributary-authorization) is checked, and the maximum
+ * is reserved on the channel; a request without it is served nothing and charged nothing. After: the actual fee is
+ * charged, the answer attributed, and a receipt — request, model, adapter, DataNet root, tokens, fee, attribution,
+ * output — signed by the node and stored, all in one transaction.
  */
 import { type Address, getAddress, type Hex, type LocalAccount } from 'viem';
 import { type AttributionResult, attributionHash, serializeAttribution } from '../attribution/index.js';
@@ -14,7 +15,7 @@ import type { Channels } from './channels.js';
 import { computeFee, type FeeBreakdown, type Prices } from './fees.js';
 import type { ParamsReader } from './params.js';
 import { type ReceiptMessage, receiptId, receiptTypedData } from './receipts.js';
-import { parseVoucherHeader, paymentHeaders } from './vouchers.js';
+import { parseAuthorizationHeader, parseVoucherHeader, paymentHeaders, requestBodyHash } from './vouchers.js';
 
 /** What the serving side tells payments about a request (OpenLoRA's hook arguments, structurally). */
 export interface PayableModel {
@@ -36,6 +37,8 @@ export interface PayableRequest {
   topP?: number;
   seed?: number;
   headers?: Record<string, string | string[] | undefined>;
+  /** The JSON body as received: the request authorization signs its hash (`requestHash`). */
+  body?: unknown;
   /** The caller's caps in wei: on the whole fee, and on the royalty (the fee less the platform's part). */
   maxFee?: bigint;
   maxRoyalty?: bigint;
@@ -154,12 +157,27 @@ export function createPayments(deps: PaymentsDeps) {
           { details: { field: paymentHeaders.channel, maxFee: q.fee.toString(), node: getAddress(deps.node.address) } },
         );
       }
+      const channelId = BigInt(channel);
+      const rawAuthorization = header(r.request.headers, paymentHeaders.authorization);
+      if (!rawAuthorization) {
+        throw new BaseError(
+          'UNAUTHORIZED',
+          `Paid requests on channel ${channelId} must carry ${paymentHeaders.authorization}: "<nonce>:<max fee>:<signature>", the channel user's EIP-712 RequestAuthorization of this request body`,
+          {
+            details: { field: paymentHeaders.authorization, node: getAddress(deps.node.address) },
+            docsPath: 'docs/settlement.md#paying-for-a-request',
+          },
+        );
+      }
+      const authorization = parseAuthorizationHeader(rawAuthorization);
+      if (r.request.body === undefined)
+        throw new BaseError('INTERNAL', 'A paid request reached payments without its body to check the authorization');
       const rawVoucher = header(r.request.headers, paymentHeaders.voucher);
       const voucher = rawVoucher ? parseVoucherHeader(rawVoucher) : undefined;
-      const channelId = BigInt(channel);
       await deps.channels.reserve({
         channelId,
         node: deps.node.address,
+        authorization: { ...authorization, requestHash: requestBodyHash(r.request.body) },
         ...(voucher ? { voucher } : {}),
         maxFee: q.fee,
         nowSeconds: now(),

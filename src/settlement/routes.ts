@@ -175,7 +175,10 @@ export function settlementRoutes(d: SettlementRouteDeps) {
           chargedWei: s(c.charged),
           reservedWei: s(c.reserved),
           voucherWei: s(c.voucherAmount),
+          voucherSignature: c.voucherSignature,
           availableWei: s(c.deposit - c.charged - c.reserved),
+          // The next paid request's x-tributary-authorization must carry a nonce above this one.
+          authNonce: s(c.authNonce),
         };
       },
     );

@@ -1,12 +1,21 @@
 /**
- * `tributary ask`: one paid question from the command line. The answer is paid on the caller's channel with an
- * EIP-712 voucher signed here (the node never holds the caller's key), then the voucher for the new cumulative
- * charge is sent at once, so the receipt is settled with the next epoch.
+ * `tributary ask`: one paid question from the command line. Signed here with the caller's key (the node never
+ * holds it): an EIP-712 authorization of exactly this request (its body, a fee cap, the channel's next nonce), and
+ * after the answer a voucher for exactly what the caller owed before plus this answer's fee — never for a charge
+ * it did not make. If the node reports any other total, ask refuses to sign and says so.
  */
 import type { Command } from 'commander';
 import OpenAI from 'openai';
-import { type Address, formatUnits, type Hex } from 'viem';
-import { createPayingFetch } from '../../settlement/index.js';
+import { type Address, formatUnits, type Hex, isAddressEqual } from 'viem';
+import { BaseError, type ErrorCode, errorCodes } from '../../core/index.js';
+import {
+  encodeVoucherHeader,
+  NO_FEE_CAP,
+  paidRequestHeaders,
+  paymentHeaders,
+  signVoucher,
+  voucherSigner,
+} from '../../settlement/index.js';
 import { isJson } from '../options.js';
 import { createOutput } from '../output.js';
 import { publicApi, type RemoteOptions, signerFrom, withRemoteOptions } from '../remote.js';
@@ -21,11 +30,32 @@ interface Tributary {
   retrieved?: { id: string; contributor: string }[];
 }
 
+interface ChannelView {
+  user: Address;
+  node: Address;
+  chargedWei: string;
+  voucherWei: string;
+  voucherSignature: Hex | null;
+  availableWei: string;
+  authNonce: string;
+}
+
+/** The node's OpenAI-shaped error as a BaseError with its code (so the exit code says what went wrong). */
+function fromOpenAi(e: unknown): unknown {
+  if (!(e instanceof OpenAI.APIError)) return e;
+  const body = e.error as { message?: string; code?: string; param?: string | null } | undefined;
+  const code = (body?.code ?? '').toUpperCase();
+  return new BaseError((code in errorCodes ? code : 'INTERNAL') as ErrorCode, body?.message ?? e.message, {
+    details: { status: e.status, ...(body?.param ? { field: body.param } : {}) },
+    cause: e,
+  });
+}
+
 export function registerAsk(program: Command): void {
   withRemoteOptions(
     program
       .command('ask <question>')
-      .description('ask a model one question, paying on your channel with a voucher you sign')
+      .description('ask a model one question, paying on your channel with an authorization and a voucher you sign')
       .requiredOption('--model <model>', 'model name or id')
       .requiredOption('--channel <id>', 'your payment channel to the node (tributary channel open)')
       .option('--max-tokens <n>', 'most output tokens', '64')
@@ -41,25 +71,107 @@ export function registerAsk(program: Command): void {
       const api = publicApi(o);
       const user = signerFrom(o);
       const channelId = BigInt(positiveInt(o.channel, '--channel'));
+      const maxTokens = positiveInt(o.maxTokens, '--max-tokens');
+      const capped = o.maxFee ? openAmount(o.maxFee, '--max-fee') : undefined;
       const s = await api.request<{ node: Address; chainId: number; escrow: Address }>('GET', '/v1/settlement');
-      const channel = await api.request<{ chargedWei: string }>('GET', `/v1/channels/${channelId}`);
-      const paying = createPayingFetch({
-        user,
-        channelId,
-        node: s.node,
-        domain: { chainId: s.chainId, escrow: s.escrow },
-        charged: BigInt(channel.chargedWei),
-        ...(o.maxFee ? { maxFee: openAmount(o.maxFee, '--max-fee') } : {}),
-      });
-      const client = new OpenAI({ baseURL: `${api.baseUrl}/v1`, apiKey: 'unused', maxRetries: 0, fetch: paying.fetch });
-      const answer = await client.chat.completions.create({
-        model: o.model,
-        messages: [{ role: 'user', content: question }],
-        max_tokens: positiveInt(o.maxTokens, '--max-tokens'),
-        ...(o.retrieval ? { retrieval: true } : {}),
-      } as OpenAI.ChatCompletionCreateParamsNonStreaming);
-      await paying.payUp(api.baseUrl);
+      const domain = { chainId: s.chainId, escrow: s.escrow };
+      const channel = await api.request<ChannelView>('GET', `/v1/channels/${channelId}`);
+      if (!isAddressEqual(channel.user, user.address))
+        throw new BaseError(
+          'UNAUTHORIZED',
+          `Channel ${channelId} is ${channel.user}'s, not yours (${user.address}): ask on a channel you opened`,
+          { details: { field: '--channel' } },
+        );
+
+      // What this key already agreed to pay: the voucher it signed last (the node shows it; its signature proves it).
+      const signed = BigInt(channel.voucherWei);
+      if (
+        signed > 0n &&
+        (!channel.voucherSignature ||
+          !isAddressEqual(
+            voucherSigner(domain, { channelId, node: s.node, cumulativeAmount: signed }, channel.voucherSignature) ??
+              '0x0000000000000000000000000000000000000000',
+            user.address,
+          ))
+      ) {
+        throw new BaseError(
+          'CONFLICT',
+          `The node shows a voucher for ${signed} wei on channel ${channelId} that your key did not sign: not asking through this node`,
+          { details: { field: '--channel', voucherWei: channel.voucherWei } },
+        );
+      }
+      const before = BigInt(channel.chargedWei);
+      if (before > signed)
+        throw new BaseError(
+          'PAYMENT_REQUIRED',
+          `Channel ${channelId} shows ${before} wei charged, but your vouchers cover only ${signed}: ask signs only for its own request. Check the channel's receipts; if the rest is yours (an ask that did not finish), pay it with a voucher first`,
+          { details: { field: '--channel', chargedWei: channel.chargedWei, voucherWei: channel.voucherWei } },
+        );
+      // A cap the user chose, or what the channel still holds (a request can never cost more).
+      const maxFee = capped ?? (BigInt(channel.availableWei) > 0n ? BigInt(channel.availableWei) : NO_FEE_CAP);
+      const nonce = BigInt(channel.authNonce) + 1n;
+
+      // The authorization signs the body exactly as the OpenAI client sends it.
+      const authorizing: typeof fetch = async (input, init) => {
+        const headers = new Headers(init?.headers);
+        if (typeof init?.body === 'string') {
+          const paid = await paidRequestHeaders({
+            user,
+            domain,
+            channelId,
+            node: s.node,
+            body: init.body,
+            maxFee,
+            nonce,
+          });
+          for (const [k, v] of Object.entries(paid)) headers.set(k, v);
+          if (capped !== undefined) headers.set(paymentHeaders.maxFee, capped.toString());
+        }
+        return fetch(input, { ...init, headers });
+      };
+      const client = new OpenAI({ baseURL: `${api.baseUrl}/v1`, apiKey: 'unused', maxRetries: 0, fetch: authorizing });
+      const answer = await client.chat.completions
+        .create({
+          model: o.model,
+          messages: [{ role: 'user', content: question }],
+          max_tokens: maxTokens,
+          ...(o.retrieval ? { retrieval: true } : {}),
+        } as OpenAI.ChatCompletionCreateParamsNonStreaming)
+        .catch((e: unknown) => {
+          throw fromOpenAi(e);
+        });
       const t = (answer as unknown as { tributary: Tributary }).tributary;
+
+      if (t.payment) {
+        // Sign exactly what was owed before plus this answer's fee, and only if the node agrees.
+        const fee = BigInt(t.payment.fee);
+        const owed = before + fee;
+        if (fee > maxFee || BigInt(t.payment.charged) !== owed)
+          throw new BaseError(
+            'CONFLICT',
+            `The node reports ${t.payment.charged} wei charged on channel ${channelId} after request ${t.requestId}, but you owed ${before} before it and it cost ${t.payment.fee} (cap ${maxFee}): no voucher signed`,
+            {
+              details: {
+                field: '--channel',
+                requestId: t.requestId,
+                chargedWei: t.payment.charged,
+                expectedWei: owed.toString(),
+              },
+            },
+          );
+        if (owed > signed) {
+          const signature = await signVoucher(user, domain, { channelId, node: s.node, cumulativeAmount: owed });
+          const res = await fetch(`${api.baseUrl}/v1/channels/${channelId}/voucher`, {
+            method: 'POST',
+            headers: { [paymentHeaders.voucher]: encodeVoucherHeader(owed, signature) },
+          });
+          if (!res.ok)
+            throw new BaseError(
+              'PAYMENT_REQUIRED',
+              `The node refused the voucher for ${owed}: HTTP ${res.status} ${await res.text()}`,
+            );
+        }
+      }
       const text = answer.choices[0]?.message.content ?? '';
       out.result({ answer: text, usage: answer.usage, tributary: t }, () => {
         const lines = [text.trim(), '', `request ${t.requestId}`];

@@ -1,6 +1,7 @@
 /**
  * The demo's paying user: funded with OPEN by the deployer, with one payment channel to the node that the serving
- * and settlement stages share (opened once, with a permit).
+ * and settlement stages share (opened once, with a permit). Its fetch signs each paid request's authorization
+ * (x-tributary-authorization, nonces from 1 on the new channel) and pays with vouchers.
  */
 import { devAccount, devRoles, OPEN, OpenTokenArtifact, sendTx } from '../../chain/index.js';
 import type { NodeUp } from '../../node/index.js';
@@ -40,6 +41,7 @@ export function demoPayer(node: NodeUp) {
         channelId,
         node: node.nodeAddress,
         domain: { chainId: deployment.chainId, escrow: deployment.contracts.InferenceEscrow },
+        authNonce: 0n, // a new channel: no authorization used yet
       });
       return { ...paying, channelId };
     })();
