@@ -1,21 +1,35 @@
 /**
- * Model-based property tests of settlement against a real anvil, mirrored in TypeScript models. Every call the
- * model says must revert reverts with the predicted custom error and arguments; every other call succeeds and
- * moves exactly what the model says.
+ * Adversarial property tests of settlement (InferenceEscrow → RewardDistributor ← Staking) against a real anvil.
  *
- * 1. InferenceEscrow: random open / topUp / redeem (fresh, replayed, stale, too large, forged or misbound
- *    vouchers, wrong node) / close / time travel over several channels. No voucher ever pays twice, redeemed ≤
- *    deposit, the escrow holds Σ(deposit − redeemed) of open channels, the distributor's feesReceived = Σ redeemed.
- * 2. RewardDistributor: random epochs of non-decreasing cumulative payouts posted (some out of order, decreasing,
- *    or above the fees), finalized, challenged and resolved (upheld with a correction and a slash, or rejected),
- *    with random claims and batches (repeated, stale or pending proofs, inflated amounts). No account ever gets
- *    more than its entitlement in the finalized root, the distributor holds feesReceived − Σ claimed (+ a pending
- *    bond), Σ claimed ≤ the finalized epoch's cumulative total, and the treasury gets exactly forfeited bonds and
- *    slashes.
+ * fast-check generates command sequences in which three serving nodes redeem fees from channels and post epochs
+ * — node 0 always honestly, nodes 1 and 2 also dishonestly: roots with a leaf above the declared total, leaves
+ * that lower an account below the node's previous final root, leaves that add up to more than the declared total,
+ * totals above the node's fees or stake, out-of-order epochs — while they race requestUnstake / withdraw against
+ * their pending epochs, users try to close channels early, a staked watcher challenges (honest epochs too),
+ * governance (the impersonated timelock) upholds, rejects or never resolves, time jumps past windows, unbonding
+ * and resolution deadlines, watchers send fraud proofs, and anyone claims (claim and claimMany across nodes,
+ * with stale, foreign and inflated proofs).
+ *
+ * Each command's outcome is predicted from the chain state before it (a revert with the exact custom error, or
+ * success) and safety is asserted DIRECTLY after every command, from the chain:
+ * - no claim pays an account beyond its leaf under the node's final root (claimed ≤ the largest final leaf);
+ * - per node: claimed ≤ final declared total ≤ fees the node redeemed; payees hold exactly what they claimed;
+ * - the distributor's balance = Σ(fees − claimed) + bondsHeld (never pays beyond fees; bonds stay apart);
+ * - an upheld challenge or a fraud proof slashes at least what the epoch added over the previous final total
+ *   (the locked stake), whatever the node unstaked or withdrew in between (Slashed events = stake delta).
+ *   What is locked is only that addition: a root that merely redistributes the declared total (adds nothing)
+ *   locks nothing and, proven fraudulent, is slashed nothing — this file checks the guarantee as designed;
+ * - lockedOf ≤ stakeOf ≤ slashable, the lock is exactly the pending epoch's addition, and no requestUnstake
+ *   succeeds that would leave less active stake than is locked;
+ * - a user never closes a channel before expiry + grace, and a node can redeem until the channel is closed;
+ * - liveness: at the end of every run, once time passes, every node (restaking if it left) posts its next epoch:
+ *   its previous epoch always ends final or void (an unresolved challenge cannot wedge it), and every payee of the
+ *   honest node 0 can then claim its whole final leaf (another node's fraud never takes node 0's fees).
  */
 import fc from 'fast-check';
 import {
   type Address,
+  type ContractEventName,
   createPublicClient,
   type HDAccount,
   type Hex,
@@ -24,17 +38,17 @@ import {
   maxUint256,
   type PublicClient,
   parseEventLogs,
-  recoverTypedDataAddress,
   stringToHex,
   type TransactionReceipt,
   zeroHash,
 } from 'viem';
 import { privateKeyToAddress } from 'viem/accounts';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   InferenceEscrowArtifact,
   merkleTree,
   OPEN,
+  ProtocolConfigArtifact,
   RewardDistributorArtifact,
   roleIds,
   StakingArtifact,
@@ -46,874 +60,1008 @@ import { send, type TestChain, useTestChain, warpTo } from '../test/fixtures/cha
 
 const chain = useTestChain();
 
-const DAY = 86_400n;
-const WINDOW = DAY;
-const BOND = 1_000n * OPEN;
+const VALIDATOR = stakingRoles.validator;
+const PENDING = 1;
+const CHALLENGED = 2;
+const FINAL = 3;
+const VOID = 4;
+const NODES = 3;
+/** Node 0 only ever posts honest epochs; nodes 1 and 2 may lie. */
+const HONEST = 0;
+const PAYEES = 4;
+const PAYEE: Address[] = Array.from({ length: PAYEES }, (_, i) =>
+  privateKeyToAddress(keccak256(stringToHex(`settlement property payee ${i}`))),
+);
+/** Validator stake per node: node 2 is barely above the 10,000 OPEN minimum, so fees can outgrow its stake. */
+const NODE_STAKE = [30_000n * OPEN, 16_000n * OPEN, 10_500n * OPEN];
+/** Fees every node has redeemed (from its long channel) when a run starts. */
+const INITIAL_FEES = [4_000n * OPEN, 5_000n * OPEN, 3_000n * OPEN];
+const BASE_DEPOSIT = 200_000n * OPEN;
 
-// ----------------------------------------------------------------------------------------------- shared driver
+const max = (a: bigint, b: bigint) => (a > b ? a : b);
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+const sum = (xs: readonly bigint[]) => xs.reduce((s, x) => s + x, 0n);
+const key = (h: Hex) => h.toLowerCase() as Hex;
 
-/** What the model expects of a transaction: a revert with `error(args)`, or success, then `apply` at time `t`. */
-type Expectation =
-  | { error: string; args: unknown[] }
-  | { error?: undefined; apply: (t: bigint, receipt: TransactionReceipt) => void };
-interface Planned {
-  send: () => Promise<TransactionReceipt>;
-  expect: Expectation;
-}
-const refused = (send: () => Promise<TransactionReceipt>, error: string, args: unknown[]): Planned => ({
-  send,
-  expect: { error, args },
-});
+// ------------------------------------------------------------------------------------------------- contracts
 
-/** Runs a planned transaction and holds the chain to the model's expectation. */
-async function run(c: TestChain, planned: Planned, now: bigint): Promise<void> {
-  const outcome = await planned.send().then(
-    (receipt) => ({ receipt, error: undefined }),
-    (error: unknown) => ({ receipt: undefined, error }),
-  );
-  const expected = planned.expect;
-  if (expected.error !== undefined) {
-    expect(outcome.error, `expected ${expected.error}`).toBeInstanceOf(BaseError);
-    const err = outcome.error as BaseError;
-    expect(err.code, err.message).toBe('CONTRACT_REVERTED');
-    expect(err.details.error, err.message).toBe(expected.error);
-    expect(err.details.args, err.message).toEqual(expected.args.map((a) => (typeof a === 'bigint' ? a.toString() : a)));
-    return;
-  }
-  if (outcome.error !== undefined) throw outcome.error;
-  const receipt = outcome.receipt as TransactionReceipt;
-  const t = (await c.clients.public.getBlock({ blockNumber: receipt.blockNumber })).timestamp;
-  expect(t, 'the transaction is mined at the time it was simulated').toBe(now);
-  expected.apply(t, receipt);
-}
-
-const batchReader = (c: TestChain): PublicClient =>
-  createPublicClient({ chain: c.clients.chain, transport: http(c.clients.rpcUrl, { batch: true }) }) as PublicClient;
-
-const escrowOf = (c: TestChain) =>
-  ({
-    address: c.deployment.contracts.InferenceEscrow,
-    abi: InferenceEscrowArtifact.abi,
-    contract: 'InferenceEscrow',
-  }) as const;
 const distributorOf = (c: TestChain) =>
   ({
     address: c.deployment.contracts.RewardDistributor,
     abi: RewardDistributorArtifact.abi,
     contract: 'RewardDistributor',
   }) as const;
+const escrowOf = (c: TestChain) =>
+  ({
+    address: c.deployment.contracts.InferenceEscrow,
+    abi: InferenceEscrowArtifact.abi,
+    contract: 'InferenceEscrow',
+  }) as const;
+const configOf = (c: TestChain) =>
+  ({
+    address: c.deployment.contracts.ProtocolConfig,
+    abi: ProtocolConfigArtifact.abi,
+    contract: 'ProtocolConfig',
+  }) as const;
 
-const voucherTypes = {
-  Voucher: [
-    { name: 'channelId', type: 'uint256' },
-    { name: 'node', type: 'address' },
-    { name: 'cumulativeAmount', type: 'uint256' },
-  ],
-} as const;
-const voucherDomain = (c: TestChain) => ({
-  name: 'Tributary InferenceEscrow',
-  version: '1',
-  chainId: c.clients.chain.id,
-  verifyingContract: escrowOf(c).address,
-});
-interface Voucher {
-  channelId: bigint;
-  node: Address;
-  cumulativeAmount: bigint;
+// ----------------------------------------------------------------------------------------------------- trees
+
+/** A payout tree over the fixed payees, by cumulative amount. */
+interface Tree {
+  root: Hex;
+  amounts: bigint[];
+  proof(payee: number): Hex[];
 }
-const signVoucher = (c: TestChain, signer: HDAccount, message: Voucher): Promise<Hex> =>
-  signer.signTypedData({ domain: voucherDomain(c), types: voucherTypes, primaryType: 'Voucher', message });
-
-const balanceOf = (r: PublicClient, c: TestChain, who: Address) =>
-  r.readContract({ ...c.token, functionName: 'balanceOf', args: [who] });
-
-// ======================================================================================== 1. InferenceEscrow
-
-const USERS = 2;
-const NODES = 2;
-const WALLET = 1_000n * OPEN;
-
-type Amount =
-  | { kind: 'zero' }
-  | { kind: 'abs'; value: bigint }
-  /** The whole wallet plus `delta` wei (above it: the token refuses). */
-  | { kind: 'wallet'; delta: bigint };
-
-type VoucherKind =
-  /** redeemed + bps/10,000 of what is left (at least 1 wei). */
-  | { kind: 'next'; bps: bigint }
-  | { kind: 'exact' }
-  | { kind: 'over'; delta: bigint }
-  /** The very voucher last redeemed, byte for byte (or a zero voucher if none). */
-  | { kind: 'replay' }
-  /** An earlier signed voucher below what was redeemed (a replay if there is none). */
-  | { kind: 'stale'; pick: number }
-  /** A fresh amount signed by a stranger. */
-  | { kind: 'forged'; bps: bigint }
-  /** A fresh amount the user signed for another channel id. */
-  | { kind: 'otherChannel'; bps: bigint };
-
-interface ChannelPick {
-  ch: number;
-  unknown: boolean;
+const leafOf = (payee: number, amount: bigint) => standardLeaf(['address', 'uint256'], [PAYEE[payee]!, amount]);
+function buildTree(amounts: bigint[]): Tree {
+  const t = merkleTree(amounts.map((a, i) => leafOf(i, a)));
+  return { root: key(t.root), amounts: [...amounts], proof: (i) => t.proof(leafOf(i, amounts[i]!)) };
 }
-type EscrowOp =
-  | { op: 'open'; user: number; node: number; amount: Amount; duration: bigint }
-  | ({ op: 'topUp'; byUser: boolean; amount: Amount; extension: bigint } & ChannelPick)
-  | ({ op: 'redeem'; voucher: VoucherKind; byNode: boolean } & ChannelPick)
-  | ({ op: 'close'; byUser: boolean; warp: boolean; delta: bigint } & ChannelPick)
-  | { op: 'advance'; seconds: bigint };
+const ZERO_AMOUNTS = () => Array.from({ length: PAYEES }, () => 0n);
 
-const pickArb = {
-  ch: fc.nat({ max: 15 }),
-  unknown: fc.oneof({ arbitrary: fc.constant(false), weight: 12 }, { arbitrary: fc.constant(true), weight: 1 }),
-};
-const mostly = (weight: number) =>
-  fc.oneof({ arbitrary: fc.constant(true), weight }, { arbitrary: fc.constant(false), weight: 1 });
-const amountArb: fc.Arbitrary<Amount> = fc.oneof(
-  { arbitrary: fc.constant<Amount>({ kind: 'zero' }), weight: 1 },
-  { arbitrary: fc.bigInt(1n, 300n * OPEN).map((value): Amount => ({ kind: 'abs', value })), weight: 6 },
-  { arbitrary: fc.bigInt(1n, 50n).map((value): Amount => ({ kind: 'abs', value })), weight: 1 },
-  { arbitrary: fc.constantFrom(0n, 1n).map((delta): Amount => ({ kind: 'wallet', delta })), weight: 1 },
-);
-const bpsArb = fc.oneof(fc.bigInt(1n, 10_000n), fc.constantFrom(1n, 5_000n, 10_000n));
-const voucherArb: fc.Arbitrary<VoucherKind> = fc.oneof(
-  { arbitrary: bpsArb.map((bps): VoucherKind => ({ kind: 'next', bps })), weight: 8 },
-  { arbitrary: fc.constant<VoucherKind>({ kind: 'exact' }), weight: 2 },
-  { arbitrary: fc.bigInt(1n, OPEN).map((delta): VoucherKind => ({ kind: 'over', delta })), weight: 2 },
-  { arbitrary: fc.constant<VoucherKind>({ kind: 'replay' }), weight: 3 },
-  { arbitrary: fc.nat().map((pick): VoucherKind => ({ kind: 'stale', pick })), weight: 3 },
-  { arbitrary: bpsArb.map((bps): VoucherKind => ({ kind: 'forged', bps })), weight: 1 },
-  { arbitrary: bpsArb.map((bps): VoucherKind => ({ kind: 'otherChannel', bps })), weight: 1 },
-);
-const escrowOpArb: fc.Arbitrary<EscrowOp> = fc.oneof(
-  {
-    arbitrary: fc.record({
-      op: fc.constant('open' as const),
-      user: fc.nat({ max: USERS - 1 }),
-      node: fc.nat({ max: NODES - 1 }),
-      amount: amountArb,
-      duration: fc.oneof({ arbitrary: fc.constant(0n), weight: 1 }, { arbitrary: fc.bigInt(1n, 3n * DAY), weight: 8 }),
-    }),
-    weight: 4,
-  },
-  {
-    arbitrary: fc.record({
-      op: fc.constant('topUp' as const),
-      ...pickArb,
-      byUser: mostly(6),
-      amount: amountArb,
-      extension: fc.oneof(fc.constant(0n), fc.bigInt(1n, DAY)),
-    }),
-    weight: 2,
-  },
-  {
-    arbitrary: fc.record({ op: fc.constant('redeem' as const), ...pickArb, voucher: voucherArb, byNode: mostly(10) }),
-    weight: 9,
-  },
-  {
-    arbitrary: fc.record({
-      op: fc.constant('close' as const),
-      ...pickArb,
-      byUser: mostly(8),
-      warp: mostly(2),
-      delta: fc.constantFrom(-1n, 0n, 1n),
-    }),
-    weight: 2,
-  },
-  { arbitrary: fc.record({ op: fc.constant('advance' as const), seconds: fc.bigInt(1n, 2n * DAY) }), weight: 1 },
-);
+// ----------------------------------------------------------------------------------------------------- model
 
-interface ChannelModel {
+/** What the test knows about one posted epoch (the chain knows the rest). */
+interface EpochRec {
+  tree: Tree;
+  declared: bigint;
+  /** declared − the node's final total when posted: what the epoch must lock and, if fraudulent, lose. */
+  added: bigint;
+  /** What an honest node would have posted instead (governance's correction). */
+  honest: { tree: Tree; declared: bigint };
+  isHonest: boolean;
+}
+
+interface ChannelRec {
   id: bigint;
-  user: number;
+  payer: number;
   node: number;
   deposit: bigint;
   redeemed: bigint;
   expiresAt: bigint;
   closed: boolean;
-  /** Vouchers the user signed for this channel, in order. */
-  signed: { amount: bigint; signature: Hex }[];
-  /** The signature of the voucher last redeemed. */
-  lastRedeemed?: Hex;
 }
 
-class EscrowModel {
-  readonly channels: ChannelModel[] = [];
-  readonly wallet: bigint[] = Array.from({ length: USERS }, () => WALLET);
-  /** (channel, cumulative amount) of every voucher that paid. */
-  readonly paid = new Set<string>();
-  redeemedTotal(): bigint {
-    return this.channels.reduce((s, ch) => s + ch.redeemed, 0n);
+class Model {
+  readonly epochs: Map<bigint, EpochRec>[] = Array.from({ length: NODES }, () => new Map());
+  /** Every root ever built (posted, corrected, or refused), by root. */
+  readonly trees = new Map<Hex, Tree>();
+  /** Per node and payee: the largest leaf under any root that was ever the node's final root. */
+  readonly entitled: bigint[][] = Array.from({ length: NODES }, ZERO_AMOUNTS);
+  /** Whether the node requested an unstake while an epoch of it was pending (a race against its lock). */
+  readonly raced: boolean[] = Array.from({ length: NODES }, () => false);
+  constructor(readonly channels: ChannelRec[]) {}
+  tree(amounts: bigint[]): Tree {
+    const t = buildTree(amounts);
+    this.trees.set(t.root, t);
+    return t;
   }
-  held(): bigint {
-    return this.channels.filter((ch) => !ch.closed).reduce((s, ch) => s + ch.deposit - ch.redeemed, 0n);
+  /** The amounts under `root` (zeros for the empty root); throws for a root the test never built. */
+  amountsOf(root: Hex): bigint[] {
+    if (root === zeroHash) return ZERO_AMOUNTS();
+    const t = this.trees.get(key(root));
+    if (!t) throw new Error(`unknown root ${root}`);
+    return t.amounts;
   }
 }
 
-interface EscrowWorld {
+/** Counters of what the generators reached, so a property cannot pass by only producing refusals. */
+type Stats = Map<string, number>;
+const bump = (s: Stats, k: string) => s.set(k, (s.get(k) ?? 0) + 1);
+const count = (s: Stats, k: string) => s.get(k) ?? 0;
+
+// ------------------------------------------------------------------------------------------------------ world
+
+interface Terms {
+  window: bigint;
+  bond: bigint;
+  resolution: bigint;
+  unbonding: bigint;
+  grace: bigint;
+  minimum: bigint;
+}
+
+interface World {
   c: TestChain;
-  reader: PublicClient;
-  users: HDAccount[];
+  r: PublicClient;
   nodes: HDAccount[];
+  payers: HDAccount[];
+  /** A staked watcher: challenges, proves fraud, claims for others. */
+  watcher: HDAccount;
+  /** Holds no stake. */
   stranger: HDAccount;
-  feesBefore: bigint;
-  distributorBefore: bigint;
+  timelock: Address;
+  treasury: Address;
+  terms: Terms;
+  stats: Stats;
 }
 
-const at = <T>(xs: readonly T[], i: number): T => {
-  const x = xs[i];
-  if (x === undefined) throw new Error(`no element ${i}`);
-  return x;
-};
-
-function resolveAmount(a: Amount, wallet: bigint): bigint {
-  switch (a.kind) {
-    case 'zero':
-      return 0n;
-    case 'abs':
-      return a.value;
-    case 'wallet':
-      return wallet + a.delta;
-  }
+interface EpochView {
+  payoutRoot: Hex;
+  cumulativeTotal: bigint;
+  locked: bigint;
+  finalAt: bigint;
+  resolveBy: bigint;
+  status: number;
+  challenger: Address;
+  bond: bigint;
+}
+interface NodeView {
+  epochCount: bigint;
+  finalizedEpoch: bigint;
+  claimRoot: Hex;
+  finalTotal: bigint;
+  claimedTotal: bigint;
+  fees: bigint;
+  latest: EpochView | undefined;
+  stake: bigint;
+  locked: bigint;
+  slashable: bigint;
+  eligible: boolean;
+  claimed: bigint[];
+}
+interface View {
+  now: bigint;
+  nodes: NodeView[];
+  distributorBalance: bigint;
+  bondsHeld: bigint;
+  totalFees: bigint;
+  escrowBalance: bigint;
+  watcherBalance: bigint;
+  treasuryBalance: bigint;
+  payeeBalances: bigint[];
 }
 
-async function planEscrow(
-  w: EscrowWorld,
-  m: EscrowModel,
-  op: Exclude<EscrowOp, { op: 'advance' }>,
-  now: bigint,
-): Promise<Planned> {
-  const { c } = w;
-  const escrow = escrowOf(c);
-  if (op.op === 'open') {
-    const user = at(w.users, op.user);
-    const node = at(w.nodes, op.node);
-    const wallet = at(m.wallet, op.user);
-    const amount = resolveAmount(op.amount, wallet);
-    const call = () =>
-      send(c, user, { ...escrow, functionName: 'openChannel', args: [node.address, amount, op.duration] });
-    if (amount === 0n || op.duration === 0n) return refused(call, 'ZeroAmount', []);
-    if (amount > wallet) return refused(call, 'ERC20InsufficientBalance', [user.address, wallet, amount]);
-    const id = BigInt(m.channels.length + 1);
-    return {
-      send: call,
-      expect: {
-        apply: (t, receipt) => {
-          const [event] = parseEventLogs({ abi: escrow.abi, logs: receipt.logs, eventName: 'ChannelOpened' });
-          expect(event?.args).toEqual({
-            channelId: id,
-            user: user.address,
-            node: node.address,
-            deposit: amount,
-            expiresAt: t + op.duration,
-          });
-          m.channels.push({
-            id,
-            user: op.user,
-            node: op.node,
-            deposit: amount,
-            redeemed: 0n,
-            expiresAt: t + op.duration,
-            closed: false,
-            signed: [],
-          });
-          m.wallet[op.user] = wallet - amount;
-        },
-      },
-    };
+async function readView(w: World, m: Model): Promise<View> {
+  const { c, r } = w;
+  const d = distributorOf(c);
+  const bal = (a: Address) => r.readContract({ ...c.token, functionName: 'balanceOf', args: [a] });
+  // One JSON-RPC batch: the newest epoch is read at the count the model expects, and the count is checked.
+  const perNode = (n: HDAccount, i: number) => {
+    const count = BigInt(m.epochs[i]!.size);
+    return Promise.all([
+      r.readContract({ ...d, functionName: 'nodeState', args: [n.address] }),
+      count === 0n ? undefined : r.readContract({ ...d, functionName: 'getEpoch', args: [n.address, count] }),
+      r.readContract({ ...c.staking, functionName: 'stakeOf', args: [n.address, VALIDATOR] }),
+      r.readContract({ ...c.staking, functionName: 'lockedOf', args: [n.address, VALIDATOR] }),
+      r.readContract({ ...c.staking, functionName: 'slashableOf', args: [n.address, VALIDATOR] }),
+      r.readContract({ ...c.staking, functionName: 'isEligible', args: [n.address, VALIDATOR] }),
+      Promise.all(PAYEE.map((p) => r.readContract({ ...d, functionName: 'claimed', args: [n.address, p] }))),
+    ]);
+  };
+  const [
+    block,
+    nodes,
+    distributorBalance,
+    bondsHeld,
+    totalFees,
+    escrowBalance,
+    watcherBalance,
+    treasuryBalance,
+    payeeBalances,
+  ] = await Promise.all([
+    r.getBlock(),
+    Promise.all(w.nodes.map(perNode)),
+    bal(d.address),
+    r.readContract({ ...d, functionName: 'bondsHeld' }),
+    r.readContract({ ...d, functionName: 'totalFeesReceived' }),
+    bal(escrowOf(c).address),
+    bal(w.watcher.address),
+    bal(w.treasury),
+    Promise.all(PAYEE.map(bal)),
+  ]);
+  for (const [i, [s]] of nodes.entries()) {
+    expect(s.epochCount, `node ${i}: epochs posted`).toBe(BigInt(m.epochs[i]!.size));
   }
-
-  const ch = op.unknown || m.channels.length === 0 ? undefined : at(m.channels, op.ch % m.channels.length);
-  const id = ch?.id ?? BigInt(m.channels.length + 1);
-  const user = at(w.users, ch?.user ?? 0);
-  const node = at(w.nodes, ch?.node ?? 0);
-  const otherNode = at(w.nodes, ((ch?.node ?? 0) + 1) % NODES);
-
-  switch (op.op) {
-    case 'topUp': {
-      const who = op.byUser ? user : w.stranger;
-      const wallet = at(m.wallet, ch?.user ?? 0);
-      const amount = resolveAmount(op.amount, op.byUser ? wallet : 0n);
-      const call = () => send(c, who, { ...escrow, functionName: 'topUp', args: [id, amount, op.extension] });
-      if (!ch) return refused(call, 'UnknownChannel', [id]);
-      if (!op.byUser) return refused(call, 'NotChannelUser', [id, who.address]);
-      if (ch.closed) return refused(call, 'ChannelClosed', [id]);
-      if (amount === 0n) return refused(call, 'ZeroAmount', []);
-      if (amount > wallet) return refused(call, 'ERC20InsufficientBalance', [user.address, wallet, amount]);
+  return {
+    now: block.timestamp,
+    nodes: nodes.map(([s, e, stake, locked, slashable, eligible, claimed]) => {
       return {
-        send: call,
-        expect: {
-          apply: () => {
-            ch.deposit += amount;
-            ch.expiresAt += op.extension;
-            m.wallet[ch.user] = wallet - amount;
+        epochCount: s.epochCount,
+        finalizedEpoch: s.finalizedEpoch,
+        claimRoot: key(s.claimRoot),
+        finalTotal: s.finalTotal,
+        claimedTotal: s.claimedTotal,
+        fees: s.feesReceived,
+        latest: e && {
+          payoutRoot: key(e.payoutRoot),
+          cumulativeTotal: e.cumulativeTotal,
+          locked: e.locked,
+          finalAt: e.finalAt,
+          resolveBy: e.resolveBy,
+          status: e.status,
+          challenger: e.challenger,
+          bond: e.bond,
+        },
+        stake,
+        locked,
+        slashable,
+        eligible,
+        claimed: [...claimed],
+      };
+    }),
+    distributorBalance,
+    bondsHeld,
+    totalFees,
+    escrowBalance,
+    watcherBalance,
+    treasuryBalance,
+    payeeBalances,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------- invariants
+
+/** Safety, read from the chain after every command. */
+function checkInvariants(m: Model, prev: View, v: View): void {
+  let feesSum = 0n;
+  let owed = 0n;
+  let bonds = 0n;
+  const claimedByPayee = ZERO_AMOUNTS();
+  for (const [i, n] of v.nodes.entries()) {
+    const p = prev.nodes[i]!;
+    const tag = `node ${i}`;
+    expect(n.locked <= n.stake, `${tag}: lockedOf ${n.locked} ≤ stakeOf ${n.stake}`).toBe(true);
+    expect(n.stake <= n.slashable, `${tag}: stake ≤ slashable`).toBe(true);
+    const e = n.latest;
+    const open = e !== undefined && (e.status === PENDING || e.status === CHALLENGED);
+    expect(n.locked, `${tag}: the lock is exactly the pending epoch's`).toBe(open ? e.locked : 0n);
+    if (open) {
+      const rec = m.epochs[i]!.get(n.epochCount)!;
+      expect(e.locked, `${tag}: a pending epoch locks what it adds`).toBe(rec.added);
+      expect(e.payoutRoot, `${tag}: a pending epoch keeps its root`).toBe(rec.tree.root);
+    }
+    if (e?.status === FINAL) {
+      expect(n.claimRoot, `${tag}: claims use the newest final root`).toBe(e.payoutRoot);
+      expect(n.finalTotal).toBe(e.cumulativeTotal);
+    }
+    if (e?.status === CHALLENGED) bonds += e.bond;
+    expect(n.claimedTotal <= n.finalTotal, `${tag}: claimed ${n.claimedTotal} ≤ declared ${n.finalTotal}`).toBe(true);
+    expect(n.finalTotal <= n.fees, `${tag}: declared ${n.finalTotal} ≤ fees ${n.fees}`).toBe(true);
+    expect(n.finalTotal >= p.finalTotal, `${tag}: the final total never goes down`).toBe(true);
+    expect(sum(n.claimed), `${tag}: Σ claimed[node][·] = claimedTotal`).toBe(n.claimedTotal);
+    const leaves = m.amountsOf(n.claimRoot);
+    for (let a = 0; a < PAYEES; a++) {
+      const ent = m.entitled[i]!;
+      ent[a] = max(ent[a]!, leaves[a]!);
+      expect(n.claimed[a]! <= ent[a]!, `${tag} payee ${a}: claimed ${n.claimed[a]} ≤ final leaf ${ent[a]}`).toBe(true);
+      expect(n.claimed[a]! >= p.claimed[a]!, `${tag}: claims are cumulative`).toBe(true);
+      claimedByPayee[a]! += n.claimed[a]!;
+    }
+    const redeemed = sum(m.channels.filter((ch) => ch.node === i).map((ch) => ch.redeemed));
+    expect(n.fees, `${tag}: fees booked to the node = what its channels redeemed`).toBe(redeemed);
+    feesSum += n.fees;
+    owed += n.fees - n.claimedTotal;
+  }
+  expect(v.totalFees, 'totalFeesReceived = Σ node fees').toBe(feesSum);
+  expect(v.bondsHeld, 'bondsHeld = bonds of challenged epochs').toBe(bonds);
+  expect(v.distributorBalance >= owed + v.bondsHeld, 'the distributor never pays beyond fees or out of bonds').toBe(
+    true,
+  );
+  expect(v.distributorBalance, 'distributor balance = Σ(fees − claimed) + bondsHeld').toBe(owed + v.bondsHeld);
+  expect(v.payeeBalances, 'payees hold exactly what they claimed').toEqual(claimedByPayee);
+  const held = sum(m.channels.filter((ch) => !ch.closed).map((ch) => ch.deposit - ch.redeemed));
+  expect(v.escrowBalance, 'the escrow holds Σ(deposit − redeemed) of open channels').toBe(held);
+}
+
+// --------------------------------------------------------------------------------------------------- commands
+
+type PostKind =
+  | 'honest'
+  | 'leafAboveTotal'
+  | 'decrease'
+  | 'inflated'
+  | 'forged'
+  | 'aboveFees'
+  | 'aboveStake'
+  | 'outOfOrder'
+  /** The final root again, adding nothing (the liveness check's post for a node that lied before). */
+  | 'keep';
+type Source = 'final' | 'latest' | 'other' | 'inflated';
+type UnstakeKind = 'all' | 'unlocked' | 'overUnlocked' | 'aboveMinimum' | 'half';
+type WarpKind = 'window' | 'windowEdge' | 'resolution' | 'pastResolution' | 'unbonding' | 'small';
+interface ClaimItem {
+  node: number;
+  payee: number;
+  source: Source;
+}
+interface PostOp {
+  op: 'post';
+  node: number;
+  kind: PostKind;
+  /** Share (bps) of the fees not yet in the final root that an honest epoch would add. */
+  share: bigint;
+  weights: number[];
+  pick: number;
+  bump: bigint;
+  /** For 'forged': leaves as bps of the fees, and the declared total as bps of what could be declared. */
+  leaves: bigint[];
+  declaredBps: bigint;
+}
+type Op =
+  | { op: 'open'; payer: number; node: number; deposit: bigint; duration: bigint }
+  | { op: 'redeem'; ch: number; bps: bigint }
+  | { op: 'close'; ch: number; timing: 'now' | 'expiry' | 'inGrace' | 'afterGrace' }
+  | PostOp
+  | { op: 'finalize'; node: number }
+  | { op: 'challenge'; node: number; byStaker: boolean; older: boolean }
+  | { op: 'resolve'; node: number; verdict: 'correct' | 'uphold' | 'reject'; slash: bigint }
+  | { op: 'resolveExpired'; node: number }
+  /** payee −1: the most damning leaf. */
+  | { op: 'proveLeafAboveTotal'; node: number; payee: number }
+  | { op: 'proveDecrease'; node: number; payee: number }
+  | ({ op: 'claim' } & ClaimItem)
+  | { op: 'claimMany'; items: ClaimItem[] }
+  | { op: 'unstake'; node: number; amount: UnstakeKind }
+  | { op: 'withdraw'; node: number }
+  | { op: 'warp'; node: number; to: WarpKind; seconds: bigint };
+
+type After = (after: View) => void;
+type Outcome =
+  | { error: string; args?: readonly unknown[] }
+  | { error?: undefined; ok: (receipt: TransactionReceipt) => After | undefined };
+interface Planned {
+  label: string;
+  send: () => Promise<TransactionReceipt>;
+  outcome: Outcome;
+}
+const refuse = (label: string, sendTx: () => Promise<TransactionReceipt>, error: string, args?: unknown[]): Planned =>
+  args === undefined ? { label, send: sendTx, outcome: { error } } : { label, send: sendTx, outcome: { error, args } };
+
+/** Sends a planned transaction and holds it to its predicted outcome. */
+async function execute(w: World, p: Planned): Promise<After | undefined> {
+  const res = await p.send().then(
+    (receipt) => ({ receipt, error: undefined }),
+    (error: unknown) => ({ receipt: undefined, error }),
+  );
+  if (p.outcome.error !== undefined) {
+    const err = res.error as BaseError | undefined;
+    if (err === undefined) {
+      // Report after the invariants: what a transaction that should have been refused broke matters most.
+      const expected = p.outcome.error;
+      return () => expect.fail(`${p.label}: expected ${expected}, but it succeeded`);
+    }
+    expect(err).toBeInstanceOf(BaseError);
+    expect(err?.details.error, `${p.label}: ${err?.message}`).toBe(p.outcome.error);
+    if (p.outcome.args) {
+      const args = p.outcome.args.map((a) => (typeof a === 'bigint' ? a.toString() : a));
+      expect(err?.details.args, `${p.label}: ${err?.message}`).toEqual(args);
+    }
+    bump(w.stats, `refused:${p.outcome.error}`);
+    return undefined;
+  }
+  if (res.error !== undefined) {
+    const message = res.error instanceof Error ? res.error.message : String(res.error);
+    expect.fail(`${p.label}: expected to succeed, but ${message}`);
+  }
+  return p.outcome.ok(res.receipt as TransactionReceipt);
+}
+
+const eventsOf = <const N extends ContractEventName<typeof RewardDistributorArtifact.abi>>(
+  receipt: TransactionReceipt,
+  eventName: N,
+) => parseEventLogs({ abi: RewardDistributorArtifact.abi, logs: receipt.logs, eventName });
+
+/** Staking's Slashed events in a receipt. */
+const slashesIn = (receipt: TransactionReceipt) =>
+  parseEventLogs({ abi: StakingArtifact.abi, logs: receipt.logs, eventName: 'Slashed' });
+
+/**
+ * A slash must take at least the locked addition (the stake cannot have escaped): checks the distributor's
+ * `slashed`, the Staking events and the stake delta against each other.
+ */
+function checkSlash(
+  w: World,
+  m: Model,
+  v: View,
+  i: number,
+  rec: EpochRec,
+  receipt: TransactionReceipt,
+  slashed: bigint,
+): After {
+  const slashes = slashesIn(receipt);
+  expect(sum(slashes.map((s) => s.args.amount)), 'Slashed events = slashed').toBe(slashed);
+  for (const s of slashes) expect(s.args.staker).toBe(w.nodes[i]!.address);
+  expect(slashed >= rec.added, `node ${i}: slashed ${slashed} ≥ the locked addition ${rec.added}`).toBe(true);
+  const e = v.nodes[i]!.latest!;
+  expect(slashed >= e.locked, `node ${i}: slashed ≥ lockedOf the epoch`).toBe(true);
+  if (rec.added > 0n) bump(w.stats, m.raced[i] ? 'slash:afterRace' : 'slash');
+  return (after: View) => {
+    expect(v.nodes[i]!.slashable - after.nodes[i]!.slashable, 'the stake lost exactly what was slashed').toBe(slashed);
+    expect(after.treasuryBalance - v.treasuryBalance, 'the treasury got the slash').toBe(slashed);
+  };
+}
+
+function split(x: bigint, weights: number[]): bigint[] {
+  const ws = weights.map(BigInt);
+  const total = sum(ws);
+  if (total === 0n) return [x, ...ZERO_AMOUNTS().slice(1)];
+  const parts = ws.map((wt) => (x * wt) / total);
+  const first = ws.findIndex((wt) => wt > 0n);
+  parts[first] = parts[first]! + x - sum(parts);
+  return parts;
+}
+
+/** What the node's state is once its previous epoch is settled the way postEpoch settles it. */
+function settled(v: View, i: number) {
+  const n = v.nodes[i]!;
+  const e = n.latest;
+  let status = e?.status;
+  let finalRoot = n.claimRoot;
+  let finalTotal = n.finalTotal;
+  let locked = n.locked;
+  if (e && e.status === PENDING && v.now >= e.finalAt) {
+    status = FINAL;
+    finalRoot = e.payoutRoot;
+    finalTotal = e.cumulativeTotal;
+    locked -= min(locked, e.locked);
+  } else if (e && e.status === CHALLENGED && v.now > e.resolveBy) {
+    status = VOID;
+    locked -= min(locked, e.locked);
+  }
+  return { status, finalRoot, finalTotal, unlocked: n.stake - locked };
+}
+
+function planPost(w: World, m: Model, v: View, op: PostOp): Planned {
+  const { c } = w;
+  const i = op.node;
+  const n = v.nodes[i]!;
+  const node = w.nodes[i]!;
+  const kind: PostKind = i === HONEST && op.kind !== 'keep' ? 'honest' : op.kind;
+  const expected = n.epochCount + 1n;
+  const epoch = kind === 'outOfOrder' ? (op.pick % 2 === 0 ? expected + 1n : n.epochCount) : expected;
+  const s = settled(v, i);
+  const F = m.amountsOf(s.finalRoot);
+  const base = max(sum(F), s.finalTotal);
+  const room = n.fees > base ? n.fees - base : 0n;
+  const stakeRoom = s.unlocked > base - s.finalTotal ? s.unlocked - (base - s.finalTotal) : 0n;
+  const x = (min(room, stakeRoom) * op.share) / 10_000n;
+  const honestAmounts = F.map((a, k) => a + split(x, op.weights)[k]!);
+  const honestDeclared = max(sum(honestAmounts), s.finalTotal);
+  let amounts = [...honestAmounts];
+  let declared = honestDeclared;
+  const j = op.pick % PAYEES;
+  switch (kind) {
+    case 'honest':
+    case 'outOfOrder':
+      break;
+    case 'keep':
+      amounts = [...F];
+      declared = s.finalTotal;
+      break;
+    case 'leafAboveTotal':
+      amounts[j] = declared + 1n + (op.bump % (1_000n * OPEN));
+      break;
+    case 'decrease': {
+      const k = [0, 1, 2, 3].map((d) => (j + d) % PAYEES).find((q) => F[q]! > 0n);
+      if (k === undefined) {
+        amounts[j] = declared + 1n;
+        break;
+      }
+      const lowered = F[k]! - 1n - (op.bump % F[k]!);
+      const other = (k + 1) % PAYEES;
+      amounts[other] = amounts[other]! + amounts[k]! - lowered;
+      amounts[k] = lowered;
+      break;
+    }
+    case 'inflated':
+      amounts = amounts.map((a) => min(2n * a + (op.bump % OPEN), declared));
+      break;
+    case 'forged': {
+      amounts = op.leaves.map((bps) => (n.fees * bps) / 10_000n);
+      const ceiling = min(n.fees, s.finalTotal + s.unlocked);
+      declared = s.finalTotal + ((ceiling - s.finalTotal) * op.declaredBps) / 10_000n;
+      break;
+    }
+    case 'aboveFees':
+      declared = n.fees + 1n + (op.bump % OPEN);
+      break;
+    case 'aboveStake':
+      declared = s.finalTotal + s.unlocked + 1n + (op.bump % OPEN);
+      break;
+  }
+  const tree = m.tree(amounts);
+  const honest = { tree: m.tree(honestAmounts), declared: honestDeclared };
+  const added = declared - s.finalTotal;
+  const label = `node ${i} posts ${kind} epoch ${epoch}`;
+  const call = () =>
+    send(c, node, {
+      ...distributorOf(c),
+      functionName: 'postEpoch',
+      args: [epoch, tree.root, declared, keccak256(stringToHex(`receipts ${i} ${epoch}`)), `cid-${i}-${epoch}`],
+    });
+  if (!n.eligible) return refuse(label, call, 'NotAttestor', [node.address]);
+  if (epoch !== expected) return refuse(label, call, 'EpochOutOfOrder', [node.address, expected, epoch]);
+  if (expected > 1n && s.status !== FINAL && s.status !== VOID) {
+    return refuse(label, call, 'PreviousEpochNotFinal', [node.address, n.epochCount, s.status, n.latest!.finalAt]);
+  }
+  if (declared < s.finalTotal) return refuse(label, call, 'TotalDecreased', [s.finalTotal, declared]);
+  if (declared > n.fees) return refuse(label, call, 'ExceedsFees', [node.address, declared, n.fees]);
+  if (added > s.unlocked) return refuse(label, call, 'StakeTooLowForEpoch', [node.address, added, s.unlocked]);
+  const isHonest = tree.root === honest.tree.root && declared === honest.declared;
+  return {
+    label,
+    send: call,
+    outcome: {
+      ok: (receipt) => {
+        const [posted] = eventsOf(receipt, 'EpochPosted');
+        expect(posted?.args.locked, `${label}: locks what it adds`).toBe(added);
+        expect(posted?.args.finalAt).toBe(v.now + w.terms.window);
+        if (n.latest && n.latest.status !== s.status) {
+          const name = s.status === FINAL ? 'EpochFinalized' : 'EpochVoided';
+          expect(eventsOf(receipt, name).length, `${label}: settles the previous epoch`).toBe(1);
+          bump(w.stats, s.status === FINAL ? 'settle:final' : 'settle:void');
+        }
+        m.epochs[i]!.set(epoch, { tree, declared, added, honest, isHonest });
+        bump(w.stats, `post:${kind}${isHonest || kind === 'keep' ? '' : ':dishonest'}`);
+        return undefined;
+      },
+    },
+  };
+}
+
+/** Resolves each claim item to the (node, account, amount, proof) it sends. */
+function claimArgs(w: World, m: Model, v: View, item: ClaimItem) {
+  const n = v.nodes[item.node]!;
+  const latestTree = (i: number) => m.epochs[i]!.get(v.nodes[i]!.epochCount)?.tree;
+  const finalTree = (i: number) =>
+    v.nodes[i]!.claimRoot === zeroHash ? latestTree(i) : m.trees.get(v.nodes[i]!.claimRoot);
+  let tree: Tree | undefined;
+  switch (item.source) {
+    case 'final':
+    case 'inflated':
+      tree = finalTree(item.node);
+      break;
+    case 'latest':
+      tree = latestTree(item.node);
+      break;
+    case 'other':
+      tree = finalTree((item.node + 1) % NODES);
+      break;
+  }
+  if (!tree) return undefined;
+  const amount = tree.amounts[item.payee]! + (item.source === 'inflated' ? 1n : 0n);
+  return {
+    node: w.nodes[item.node]!.address,
+    account: PAYEE[item.payee]!,
+    cumulativeAmount: amount,
+    proof: tree.proof(item.payee),
+    valid: tree.root === n.claimRoot && item.source !== 'inflated',
+  };
+}
+
+function planClaims(w: World, m: Model, v: View, items: ClaimItem[], batch: boolean): Planned | undefined {
+  const { c } = w;
+  const resolved = items.map((it) => claimArgs(w, m, v, it));
+  if (resolved.some((x) => x === undefined) || resolved.length === 0) return undefined;
+  const reqs = resolved as NonNullable<(typeof resolved)[number]>[];
+  const label = `${batch ? 'claimMany' : 'claim'} ${items.map((it) => `${it.node}/${it.payee}/${it.source}`).join(' ')}`;
+  const call = batch
+    ? () =>
+        send(c, w.watcher, {
+          ...distributorOf(c),
+          functionName: 'claimMany',
+          args: [
+            reqs.map(({ node, account, cumulativeAmount, proof }) => ({ node, account, cumulativeAmount, proof })),
+          ],
+        })
+    : () =>
+        send(c, w.watcher, {
+          ...distributorOf(c),
+          functionName: 'claim',
+          args: [reqs[0]!.node, reqs[0]!.account, reqs[0]!.cumulativeAmount, reqs[0]!.proof],
+        });
+  const claimed = v.nodes.map((n) => [...n.claimed]);
+  const totals = v.nodes.map((n) => n.claimedTotal);
+  const paid: { node: Address; account: Address; epoch: bigint; amount: bigint; cumulative: bigint }[] = [];
+  for (const [k, q] of reqs.entries()) {
+    const i = items[k]!.node;
+    const n = v.nodes[i]!;
+    if (!q.valid) return refuse(label, call, 'InvalidProof', [q.account, q.cumulativeAmount]);
+    const already = claimed[i]![items[k]!.payee]!;
+    if (q.cumulativeAmount <= already) return refuse(label, call, 'NothingToClaim', [q.account, already]);
+    const after = totals[i]! + q.cumulativeAmount - already;
+    if (after > n.finalTotal) return refuse(label, call, 'ExceedsDeclaredTotal', [q.node, n.finalTotal, after]);
+    // Direct: a claim pays up to the account's leaf under the node's final root, never beyond it.
+    expect(q.cumulativeAmount).toBe(m.amountsOf(n.claimRoot)[items[k]!.payee]);
+    claimed[i]![items[k]!.payee] = q.cumulativeAmount;
+    totals[i] = after;
+    paid.push({
+      node: q.node,
+      account: q.account,
+      epoch: n.finalizedEpoch,
+      amount: q.cumulativeAmount - already,
+      cumulative: q.cumulativeAmount,
+    });
+  }
+  return {
+    label,
+    send: call,
+    outcome: {
+      ok: (receipt) => {
+        const events = eventsOf(receipt, 'Claimed');
+        expect(events.map((e) => e.args)).toEqual(paid);
+        for (const _ of paid) bump(w.stats, 'claim:paid');
+        return (after) => {
+          for (let a = 0; a < PAYEES; a++) {
+            const got = sum(paid.filter((p) => p.account === PAYEE[a]).map((p) => p.amount));
+            expect(after.payeeBalances[a]! - v.payeeBalances[a]!, `payee ${a} received what it claimed`).toBe(got);
+          }
+        };
+      },
+    },
+  };
+}
+
+async function plan(w: World, m: Model, v: View, op: Exclude<Op, { op: 'warp' }>): Promise<Planned | undefined> {
+  const { c } = w;
+  const d = distributorOf(c);
+  const escrow = escrowOf(c);
+  switch (op.op) {
+    case 'open': {
+      const payer = w.payers[op.payer]!;
+      const node = w.nodes[op.node]!;
+      return {
+        label: `payer ${op.payer} opens a channel to node ${op.node}`,
+        send: () =>
+          send(c, payer, { ...escrow, functionName: 'openChannel', args: [node.address, op.deposit, op.duration] }),
+        outcome: {
+          ok: () => {
+            m.channels.push({
+              id: BigInt(m.channels.length + 1),
+              payer: op.payer,
+              node: op.node,
+              deposit: op.deposit,
+              redeemed: 0n,
+              expiresAt: v.now + op.duration,
+              closed: false,
+            });
+            return undefined;
           },
         },
       };
     }
     case 'redeem': {
-      const by = op.byNode ? node : otherNode;
-      const redeemed = ch?.redeemed ?? 0n;
-      const deposit = ch?.deposit ?? 0n;
-      const fresh = (bps: bigint) => {
-        const step = ((deposit - redeemed) * bps) / 10_000n;
-        return redeemed + (step > 0n ? step : 1n);
-      };
-      const v = op.voucher;
-      let amount: bigint;
-      let signature: Hex | undefined;
-      let signer = user;
-      let signedFor = id;
-      switch (v.kind) {
-        case 'next':
-          amount = fresh(v.bps);
-          break;
-        case 'exact':
-          amount = deposit;
-          break;
-        case 'over':
-          amount = deposit + v.delta;
-          break;
-        case 'replay':
-          amount = redeemed;
-          signature = ch?.lastRedeemed;
-          break;
-        case 'stale': {
-          const older = (ch?.signed ?? []).filter((s) => s.amount < redeemed);
-          const pick = older[v.pick % Math.max(older.length, 1)];
-          amount = pick?.amount ?? redeemed;
-          signature = pick?.signature ?? ch?.lastRedeemed;
-          break;
-        }
-        case 'forged':
-          amount = fresh(v.bps);
-          signer = w.stranger;
-          break;
-        case 'otherChannel':
-          amount = fresh(v.bps);
-          signedFor = id + 1_000n;
-          break;
-      }
-      if (!signature) {
-        signature = await signVoucher(c, signer, {
-          channelId: signedFor,
-          node: node.address,
-          cumulativeAmount: amount,
-        });
-        if (ch && signer === user && signedFor === id) ch.signed.push({ amount, signature });
-      }
-      const sig = signature;
-      const call = () => send(c, by, { ...escrow, functionName: 'redeem', args: [id, amount, sig] });
-      if (!ch) return refused(call, 'UnknownChannel', [id]);
-      if (!op.byNode) return refused(call, 'NotChannelNode', [id, by.address]);
-      if (ch.closed) return refused(call, 'ChannelClosed', [id]);
-      if (amount <= redeemed) return refused(call, 'VoucherNotNewer', [redeemed, amount]);
-      if (amount > deposit) return refused(call, 'ExceedsDeposit', [deposit, amount]);
-      if (signer !== user) return refused(call, 'InvalidVoucherSignature', [id, signer.address]);
-      if (signedFor !== id) {
-        const recovered = await recoverTypedDataAddress({
-          domain: voucherDomain(c),
-          types: voucherTypes,
-          primaryType: 'Voucher',
-          message: { channelId: id, node: node.address, cumulativeAmount: amount },
-          signature: sig,
-        });
-        expect(recovered).not.toBe(user.address);
-        return refused(call, 'InvalidVoucherSignature', [id, recovered]);
-      }
+      const ch = m.channels[op.ch % m.channels.length]!;
+      const left = ch.deposit - ch.redeemed;
+      const step = (left * op.bps) / 10_000n;
+      const amount = left === 0n ? ch.deposit + 1n : ch.redeemed + (step > 0n ? step : 1n);
+      const node = w.nodes[ch.node]!;
+      const signature = await w.payers[ch.payer]!.signTypedData({
+        domain: {
+          name: 'Tributary InferenceEscrow',
+          version: '1',
+          chainId: c.clients.chain.id,
+          verifyingContract: escrow.address,
+        },
+        types: {
+          Voucher: [
+            { name: 'channelId', type: 'uint256' },
+            { name: 'node', type: 'address' },
+            { name: 'cumulativeAmount', type: 'uint256' },
+          ],
+        },
+        primaryType: 'Voucher',
+        message: { channelId: ch.id, node: node.address, cumulativeAmount: amount },
+      });
+      const label = `node ${ch.node} redeems channel ${ch.id}`;
+      const call = () => send(c, node, { ...escrow, functionName: 'redeem', args: [ch.id, amount, signature] });
+      if (ch.closed) return refuse(label, call, 'ChannelClosed', [ch.id]);
+      if (amount > ch.deposit) return refuse(label, call, 'ExceedsDeposit', [ch.deposit, amount]);
+      // Direct: until the user closes the channel, the node's voucher always pays, expired or not.
       return {
+        label,
         send: call,
-        expect: {
-          apply: (_t, receipt) => {
-            const key = `${id}:${amount}`;
-            expect(m.paid.has(key), `voucher ${key} paid twice`).toBe(false);
-            m.paid.add(key);
-            const [event] = parseEventLogs({ abi: escrow.abi, logs: receipt.logs, eventName: 'VoucherRedeemed' });
-            expect(event?.args).toEqual({
-              channelId: id,
-              node: node.address,
-              cumulativeAmount: amount,
-              amount: amount - redeemed,
-            });
+        outcome: {
+          ok: () => {
+            if (v.now >= ch.expiresAt) bump(w.stats, 'redeem:afterExpiry');
             ch.redeemed = amount;
-            ch.lastRedeemed = sig;
+            return undefined;
           },
         },
       };
     }
     case 'close': {
-      const who = op.byUser ? user : node;
-      const call = () => send(c, who, { ...escrow, functionName: 'close', args: [id] });
-      if (!ch) return refused(call, 'UnknownChannel', [id]);
-      if (!op.byUser) return refused(call, 'NotChannelUser', [id, who.address]);
-      if (ch.closed) return refused(call, 'ChannelClosed', [id]);
-      if (now < ch.expiresAt) return refused(call, 'ChannelNotExpired', [id, ch.expiresAt]);
+      const ch = m.channels[op.ch % m.channels.length]!;
+      const payer = w.payers[ch.payer]!;
+      const graceEnds = ch.expiresAt + w.terms.grace;
+      const label = `payer ${ch.payer} closes channel ${ch.id}`;
+      const call = () => send(c, payer, { ...escrow, functionName: 'close', args: [ch.id] });
+      if (ch.closed) return refuse(label, call, 'ChannelClosed', [ch.id]);
+      if (v.now < ch.expiresAt) return refuse(label, call, 'ChannelNotExpired', [ch.id, ch.expiresAt]);
+      if (v.now < graceEnds) return refuse(label, call, 'InSettlementGrace', [ch.id, graceEnds]);
       return {
+        label,
         send: call,
-        expect: {
-          apply: (_t, receipt) => {
-            const refund = ch.deposit - ch.redeemed;
-            const [event] = parseEventLogs({ abi: escrow.abi, logs: receipt.logs, eventName: 'ChannelClosedByUser' });
-            expect(event?.args).toEqual({ channelId: id, refund });
+        outcome: {
+          ok: (receipt) => {
+            expect(v.now >= graceEnds, 'a user never closes before expiry + grace').toBe(true);
+            const [closed] = parseEventLogs({
+              abi: escrow.abi,
+              logs: receipt.logs,
+              eventName: 'ChannelClosedByUser',
+            });
+            expect(closed?.args.refund).toBe(ch.deposit - ch.redeemed);
             ch.closed = true;
-            m.wallet[ch.user] = at(m.wallet, ch.user) + refund;
+            bump(w.stats, 'close:ok');
+            return undefined;
           },
         },
       };
     }
-  }
-}
-
-async function escrowStep(w: EscrowWorld, m: EscrowModel, op: EscrowOp): Promise<void> {
-  const { c } = w;
-  let now = (await c.clients.public.getBlock()).timestamp;
-  if (op.op === 'advance') return warpTo(c, now + op.seconds);
-  if (op.op === 'close' && op.warp && !op.unknown && m.channels.length > 0) {
-    const target = at(m.channels, op.ch % m.channels.length).expiresAt + op.delta;
-    if (target > now) {
-      await warpTo(c, target);
-      now = target;
-    }
-  }
-  await run(c, await planEscrow(w, m, op, now), now);
-}
-
-async function escrowCheck(w: EscrowWorld, m: EscrowModel): Promise<void> {
-  const { c, reader } = w;
-  const escrow = escrowOf(c);
-  const distributor = distributorOf(c);
-  const [held, fees, distributorHeld, count, wallets, channels] = await Promise.all([
-    balanceOf(reader, c, escrow.address),
-    reader.readContract({ ...distributor, functionName: 'feesReceived' }),
-    balanceOf(reader, c, distributor.address),
-    reader.readContract({ ...escrow, functionName: 'channelCount' }),
-    Promise.all(w.users.map((u) => balanceOf(reader, c, u.address))),
-    Promise.all(m.channels.map((ch) => reader.readContract({ ...escrow, functionName: 'getChannel', args: [ch.id] }))),
-  ]);
-  const redeemed = m.redeemedTotal();
-  expect(held, 'the escrow holds Σ(deposit − redeemed) of open channels').toBe(m.held());
-  expect(fees - w.feesBefore, 'feesReceived grew by Σ redeemed').toBe(redeemed);
-  expect(distributorHeld - w.distributorBefore, 'the distributor received Σ redeemed').toBe(redeemed);
-  expect(count).toBe(BigInt(m.channels.length));
-  expect(wallets, 'user wallets').toEqual(m.wallet);
-  for (const [i, ch] of m.channels.entries()) {
-    const onChain = channels[i];
-    expect(onChain && { ...onChain }, `channel ${ch.id}`).toEqual({
-      user: at(w.users, ch.user).address,
-      node: at(w.nodes, ch.node).address,
-      deposit: ch.deposit,
-      redeemed: ch.redeemed,
-      expiresAt: ch.expiresAt,
-      closed: ch.closed,
-    });
-    expect(ch.redeemed <= ch.deposit, `channel ${ch.id}: redeemed ≤ deposit`).toBe(true);
-  }
-}
-
-// ===================================================================================== 2. RewardDistributor
-
-const PAYEES = 4;
-const PAYEE_ADDRESSES: Address[] = Array.from({ length: PAYEES }, (_, i) =>
-  privateKeyToAddress(keccak256(stringToHex(`settlement property payee ${i}`))),
-);
-const INITIAL_FEES = 5_000n * OPEN;
-const ATTESTOR_STAKE = 20_000n * OPEN;
-
-interface Tree {
-  root: Hex;
-  total: bigint;
-  amounts: bigint[];
-  proof(i: number): Hex[];
-}
-function buildTree(amounts: bigint[]): Tree {
-  const leaf = (i: number) => standardLeaf(['address', 'uint256'], [at(PAYEE_ADDRESSES, i), at(amounts, i)]);
-  const tree = merkleTree(amounts.map((_, i) => leaf(i)));
-  return {
-    root: tree.root,
-    total: amounts.reduce((s, a) => s + a, 0n),
-    amounts: [...amounts],
-    proof: (i) => tree.proof(leaf(i)),
-  };
-}
-
-interface EpochModel {
-  tree: Tree;
-  finalAt: bigint;
-  challenged: boolean;
-  bond: bigint;
-}
-
-class DistributorModel {
-  readonly epochs: EpochModel[] = [];
-  /** Every tree ever posted or used as a correction (claims may use any of them: stale proofs). */
-  readonly trees: Tree[] = [];
-  readonly claimed: bigint[] = Array.from({ length: PAYEES }, () => 0n);
-  finalized = 0;
-  fees = INITIAL_FEES;
-  heldBond = 0n;
-  toTreasury = 0n;
-  slashable = ATTESTOR_STAKE;
-  upheld = 0;
-
-  epoch(n: number): EpochModel {
-    return at(this.epochs, n - 1);
-  }
-  claimRoot(): Hex {
-    return this.finalized === 0 ? zeroHash : this.epoch(this.finalized).tree.root;
-  }
-  /** Cumulative payouts of the newest posted epoch (zero before any). */
-  latest(): bigint[] {
-    return this.epochs.at(-1)?.tree.amounts ?? PAYEE_ADDRESSES.map(() => 0n);
-  }
-  totalOf(n: number): bigint {
-    return n === 0 ? 0n : this.epoch(n).tree.total;
-  }
-}
-
-type PostMode = 'ok' | 'decrease' | 'exceed' | 'outOfOrder' | 'notAttestor';
-type TreeSource =
-  /** A tree from everything ever built, by index (often not the claim root: a stale or pending proof). */
-  | { kind: 'any'; pick: number }
-  /** The finalized tree. */
-  | { kind: 'final' }
-  /** The finalized tree's proof with the amount plus one. */
-  | { kind: 'inflated' };
-type DistributorOp =
-  | { op: 'post'; increments: bigint[]; mode: PostMode; pick: number }
-  | { op: 'finalize'; which: number }
-  | { op: 'claim'; payee: number; source: TreeSource }
-  | { op: 'claimMany'; payees: number[]; source: TreeSource }
-  | { op: 'challenge'; byStaker: boolean; which: number }
-  | { op: 'resolve'; upheld: boolean; increments: bigint[]; exceed: boolean; slash: bigint; which: number }
-  | { op: 'addFees'; amount: bigint }
-  | { op: 'toFinal'; delta: bigint }
-  | { op: 'advance'; seconds: bigint };
-
-const incrementsArb = fc.array(
-  fc.oneof(
-    { arbitrary: fc.constant(0n), weight: 2 },
-    { arbitrary: fc.bigInt(1n, 400n * OPEN), weight: 5 },
-    { arbitrary: fc.bigInt(1n, 1_000n), weight: 1 },
-  ),
-  { minLength: PAYEES, maxLength: PAYEES },
-);
-const sourceArb: fc.Arbitrary<TreeSource> = fc.oneof(
-  { arbitrary: fc.constant<TreeSource>({ kind: 'final' }), weight: 4 },
-  { arbitrary: fc.nat().map((pick): TreeSource => ({ kind: 'any', pick })), weight: 3 },
-  { arbitrary: fc.constant<TreeSource>({ kind: 'inflated' }), weight: 1 },
-);
-/** Which epoch an op names: 0 → the newest, 1 → the newest + 1, 2 → the finalized one, 3+ → arbitrary (mod). */
-const whichArb = fc.oneof({ arbitrary: fc.constant(0), weight: 8 }, { arbitrary: fc.nat({ max: 6 }), weight: 2 });
-const distributorOpArb: fc.Arbitrary<DistributorOp> = fc.oneof(
-  {
-    arbitrary: fc.record({
-      op: fc.constant('post' as const),
-      increments: incrementsArb,
-      mode: fc.oneof(
-        { arbitrary: fc.constant<PostMode>('ok'), weight: 12 },
-        { arbitrary: fc.constantFrom<PostMode>('decrease', 'exceed', 'outOfOrder', 'notAttestor'), weight: 3 },
-      ),
-      pick: fc.nat({ max: PAYEES - 1 }),
-    }),
-    weight: 5,
-  },
-  { arbitrary: fc.record({ op: fc.constant('finalize' as const), which: whichArb }), weight: 2 },
-  {
-    arbitrary: fc.record({ op: fc.constant('claim' as const), payee: fc.nat({ max: PAYEES - 1 }), source: sourceArb }),
-    weight: 6,
-  },
-  {
-    arbitrary: fc.record({
-      op: fc.constant('claimMany' as const),
-      payees: fc.array(fc.nat({ max: PAYEES - 1 }), { minLength: 1, maxLength: PAYEES }),
-      source: sourceArb,
-    }),
-    weight: 3,
-  },
-  {
-    arbitrary: fc.record({ op: fc.constant('challenge' as const), byStaker: mostly(8), which: whichArb }),
-    weight: 4,
-  },
-  {
-    arbitrary: fc.record({
-      op: fc.constant('resolve' as const),
-      upheld: fc.boolean(),
-      increments: incrementsArb,
-      exceed: fc.oneof({ arbitrary: fc.constant(false), weight: 8 }, { arbitrary: fc.constant(true), weight: 1 }),
-      slash: fc.oneof(fc.constant(0n), fc.bigInt(1n, 100n * OPEN)),
-      which: whichArb,
-    }),
-    weight: 3,
-  },
-  { arbitrary: fc.record({ op: fc.constant('addFees' as const), amount: fc.bigInt(1n, 2_000n * OPEN) }), weight: 1 },
-  {
-    arbitrary: fc.record({ op: fc.constant('toFinal' as const), delta: fc.constantFrom(-1n, 0n, 1n, 60n) }),
-    weight: 3,
-  },
-  { arbitrary: fc.record({ op: fc.constant('advance' as const), seconds: fc.bigInt(1n, DAY) }), weight: 1 },
-);
-
-interface DistributorWorld {
-  c: TestChain;
-  reader: PublicClient;
-  attestor: HDAccount;
-  challenger: HDAccount;
-  claimer: HDAccount;
-  payer: HDAccount;
-  node: HDAccount;
-  timelock: Address;
-  channelId: bigint;
-  treasuryBefore: bigint;
-}
-
-/** The epoch number an op names (see whichArb). */
-function named(m: DistributorModel, which: number): number {
-  const count = m.epochs.length;
-  if (which === 0) return count;
-  if (which === 1) return count + 1;
-  if (which === 2) return m.finalized;
-  return which % (count + 2);
-}
-
-function treeFor(m: DistributorModel, source: TreeSource): { tree: Tree | undefined; inflate: boolean } {
-  switch (source.kind) {
-    case 'final':
-      return { tree: m.finalized === 0 ? m.trees.at(-1) : m.epoch(m.finalized).tree, inflate: false };
-    case 'inflated':
-      return { tree: m.finalized === 0 ? m.trees.at(-1) : m.epoch(m.finalized).tree, inflate: true };
-    case 'any':
-      return { tree: m.trees[source.pick % Math.max(m.trees.length, 1)], inflate: false };
-  }
-}
-
-/** What one claim of payee `i` for `amount` does to `claimed`: an error, or the amount paid. */
-function claimOutcome(
-  m: DistributorModel,
-  claimed: bigint[],
-  i: number,
-  tree: Tree,
-  amount: bigint,
-): { error: string; args: unknown[] } | { paid: bigint } {
-  const account = at(PAYEE_ADDRESSES, i);
-  const valid = tree.root === m.claimRoot() && amount === at(tree.amounts, i);
-  if (!valid) return { error: 'InvalidProof', args: [account, amount] };
-  const already = at(claimed, i);
-  if (amount <= already) return { error: 'NothingToClaim', args: [account, already] };
-  claimed[i] = amount;
-  return { paid: amount - already };
-}
-
-async function planDistributor(
-  w: DistributorWorld,
-  m: DistributorModel,
-  op: Exclude<DistributorOp, { op: 'toFinal' } | { op: 'advance' }>,
-  now: bigint,
-): Promise<Planned | undefined> {
-  const { c } = w;
-  const d = distributorOf(c);
-  const count = m.epochs.length;
-  switch (op.op) {
-    case 'post': {
-      const previous = m.latest();
-      let amounts = previous.map((a, i) => a + at(op.increments, i));
-      if (op.mode === 'decrease') {
-        // One account goes down, nobody goes up: the total decreases (unless there is nothing to decrease).
-        amounts = previous.map((a, i) => (i === op.pick && a > 0n ? a - 1n - (at(op.increments, 0) % a) : a));
-      }
-      if (op.mode === 'exceed') {
-        const rest = amounts.reduce((s, a) => s + a, 0n) - at(amounts, op.pick);
-        const over = m.fees - rest + 1n + at(op.increments, 0);
-        amounts = amounts.map((a, i) => (i === op.pick ? (over > a ? over : a) : a));
-      }
-      const tree = buildTree(amounts);
-      // Even a refused post leaves a tree behind: its proofs are among those claims may try.
-      m.trees.push(tree);
-      const skipAhead = op.pick % 2 === 0;
-      const epoch = op.mode === 'outOfOrder' ? (skipAhead ? BigInt(count + 2) : 0n) : BigInt(count + 1);
-      const who = op.mode === 'notAttestor' ? w.claimer : w.attestor;
-      const call = () =>
-        send(c, who, {
-          ...d,
-          functionName: 'postEpoch',
-          args: [epoch, tree.root, tree.total, keccak256(stringToHex(`receipts ${epoch}`)), `cid-${epoch}`],
-        });
-      if (op.mode === 'notAttestor') return refused(call, 'NotAttestor', [who.address]);
-      if (epoch !== BigInt(count + 1)) return refused(call, 'EpochOutOfOrder', [BigInt(count + 1), epoch]);
-      let finalizesPrevious = false;
-      if (count > 0 && m.finalized < count) {
-        const prev = m.epoch(count);
-        if (prev.challenged || now < prev.finalAt)
-          return refused(call, 'PreviousEpochNotFinal', [BigInt(count), prev.finalAt, prev.challenged]);
-        finalizesPrevious = true;
-      }
-      const previousTotal = m.totalOf(count);
-      if (tree.total < previousTotal) return refused(call, 'TotalDecreased', [previousTotal, tree.total]);
-      if (tree.total > m.fees) return refused(call, 'ExceedsFees', [tree.total, m.fees]);
-      return {
-        send: call,
-        expect: {
-          apply: (t, receipt) => {
-            const finalized = parseEventLogs({ abi: d.abi, logs: receipt.logs, eventName: 'EpochFinalized' });
-            expect(finalized.map((e) => e.args.epoch)).toEqual(finalizesPrevious ? [BigInt(count)] : []);
-            if (finalizesPrevious) m.finalized = count;
-            m.epochs.push({ tree, finalAt: t + WINDOW, challenged: false, bond: 0n });
-          },
-        },
-      };
-    }
+    case 'post':
+      return planPost(w, m, v, op);
     case 'finalize': {
-      const n = named(m, op.which);
-      const call = () => send(c, w.claimer, { ...d, functionName: 'finalize', args: [BigInt(n)] });
-      if (n === 0 || n > count) return refused(call, 'UnknownEpoch', [BigInt(n)]);
-      const e = m.epoch(n);
-      if (n !== m.finalized + 1 || e.challenged || now < e.finalAt)
-        return refused(call, 'NotFinal', [BigInt(n), e.finalAt, e.challenged]);
-      return {
-        send: call,
-        expect: {
-          apply: () => {
-            m.finalized = n;
-          },
-        },
-      };
-    }
-    case 'claim':
-    case 'claimMany': {
-      const { tree, inflate } = treeFor(m, op.source);
-      if (!tree) return undefined;
-      const payees = op.op === 'claim' ? [op.payee] : op.payees;
-      const amounts = payees.map((i) => at(tree.amounts, i) + (inflate ? 1n : 0n));
-      const proofs = payees.map((i) => tree.proof(i));
-      const accounts = payees.map((i) => at(PAYEE_ADDRESSES, i));
-      const call =
-        op.op === 'claim'
-          ? () =>
-              send(c, w.claimer, {
-                ...d,
-                functionName: 'claim',
-                args: [at(accounts, 0), at(amounts, 0), at(proofs, 0)],
-              })
-          : () => send(c, w.claimer, { ...d, functionName: 'claimMany', args: [accounts, amounts, proofs] });
-      const claimed = [...m.claimed];
-      const paid: bigint[] = [];
-      for (const [k, i] of payees.entries()) {
-        const outcome = claimOutcome(m, claimed, i, tree, at(amounts, k));
-        if ('error' in outcome) return refused(call, outcome.error, outcome.args);
-        paid.push(outcome.paid);
+      const n = v.nodes[op.node]!;
+      const node = w.nodes[op.node]!.address;
+      const label = `finalize node ${op.node} epoch ${n.epochCount}`;
+      const call = () => send(c, w.stranger, { ...d, functionName: 'finalize', args: [node, n.epochCount] });
+      const e = n.latest;
+      if (!e) return refuse(label, call, 'UnknownEpoch', [node, 0n]);
+      if (e.status !== PENDING || v.now < e.finalAt) {
+        return refuse(label, call, 'NotFinal', [node, n.epochCount, e.status, e.finalAt]);
       }
       return {
+        label,
         send: call,
-        expect: {
-          apply: (_t, receipt) => {
-            const events = parseEventLogs({ abi: d.abi, logs: receipt.logs, eventName: 'Claimed' });
-            expect(events.map((e) => e.args)).toEqual(
-              payees.map((i, k) => ({
-                account: at(PAYEE_ADDRESSES, i),
-                epoch: BigInt(m.finalized),
-                amount: at(paid, k),
-                cumulative: at(amounts, k),
-              })),
-            );
-            m.claimed.splice(0, PAYEES, ...claimed);
+        outcome: {
+          ok: () => {
+            bump(w.stats, 'finalize');
+            return undefined;
           },
         },
       };
     }
     case 'challenge': {
-      const n = named(m, op.which);
-      const who = op.byStaker ? w.challenger : w.claimer;
-      const call = () => send(c, who, { ...d, functionName: 'challenge', args: [BigInt(n)] });
-      if (!op.byStaker) return refused(call, 'NotStaker', [who.address]);
-      if (n === 0 || n > count) return refused(call, 'UnknownEpoch', [BigInt(n)]);
-      const e = m.epoch(n);
-      if (e.challenged) return refused(call, 'AlreadyChallenged', [BigInt(n)]);
-      if (n !== count || n <= m.finalized || now >= e.finalAt) return refused(call, 'NotChallengeable', [BigInt(n)]);
+      const n = v.nodes[op.node]!;
+      const node = w.nodes[op.node]!.address;
+      const who = op.byStaker ? w.watcher : w.stranger;
+      const epoch = op.older && n.epochCount > 1n ? n.epochCount - 1n : n.epochCount;
+      const label = `challenge node ${op.node} epoch ${epoch}`;
+      const call = () => send(c, who, { ...d, functionName: 'challenge', args: [node, epoch] });
+      if (!op.byStaker) return refuse(label, call, 'NotStaker', [who.address]);
+      const e = n.latest;
+      if (!e) return refuse(label, call, 'UnknownEpoch', [node, 0n]);
+      if (epoch !== n.epochCount || e.status !== PENDING || v.now >= e.finalAt) {
+        return refuse(label, call, 'NotChallengeable', [node, epoch]);
+      }
       return {
+        label,
         send: call,
-        expect: {
-          apply: () => {
-            e.challenged = true;
-            e.bond = BOND;
-            m.heldBond += BOND;
+        outcome: {
+          ok: (receipt) => {
+            const [ev] = eventsOf(receipt, 'EpochChallenged');
+            expect(ev?.args.resolveBy).toBe(v.now + w.terms.resolution);
+            expect(ev?.args.bond).toBe(w.terms.bond);
+            bump(w.stats, 'challenge');
+            return (after) => expect(v.watcherBalance - after.watcherBalance, 'the bond is taken').toBe(w.terms.bond);
           },
         },
       };
     }
     case 'resolve': {
-      const n = named(m, op.which);
-      const base = n >= 1 && n <= count ? (n === 1 ? PAYEE_ADDRESSES.map(() => 0n) : m.epoch(n - 1).tree.amounts) : [];
-      let amounts = base.map((a, i) => a + at(op.increments, i));
-      if (op.exceed && amounts.length > 0) amounts = amounts.map((a, i) => (i === 0 ? a + m.fees + 1n : a));
-      const tree = amounts.length > 0 ? buildTree(amounts) : buildTree(PAYEE_ADDRESSES.map(() => 0n));
-      const fix = {
-        payoutRoot: tree.root,
-        cumulativeTotal: tree.total,
-        receiptsRoot: keccak256(stringToHex(`corrected receipts ${n}`)),
-        receiptsCID: `cid-${n}-corrected`,
+      const n = v.nodes[op.node]!;
+      const node = w.nodes[op.node]!.address;
+      const epoch = n.epochCount;
+      const rec = m.epochs[op.node]!.get(epoch);
+      const upheld = op.verdict === 'correct' ? !(rec?.isHonest ?? true) : op.verdict === 'uphold';
+      const fix = rec?.honest ?? { tree: m.tree(ZERO_AMOUNTS()), declared: 0n };
+      const correction = {
+        payoutRoot: fix.tree.root,
+        cumulativeTotal: fix.declared,
+        receiptsRoot: keccak256(stringToHex(`corrected receipts ${op.node} ${epoch}`)),
+        receiptsCID: `cid-${op.node}-${epoch}-corrected`,
       };
+      const label = `governance ${upheld ? 'upholds' : 'rejects'} the challenge of node ${op.node} epoch ${epoch}`;
       const call = () =>
-        send(c, w.timelock, { ...d, functionName: 'resolveChallenge', args: [BigInt(n), op.upheld, fix, op.slash] });
-      if (n === 0 || n > count) return refused(call, 'UnknownEpoch', [BigInt(n)]);
-      const e = m.epoch(n);
-      if (!e.challenged) return refused(call, 'NotChallenged', [BigInt(n)]);
-      if (op.upheld) {
-        const previousTotal = m.totalOf(n - 1);
-        if (tree.total < previousTotal) return refused(call, 'TotalDecreased', [previousTotal, tree.total]);
-        if (tree.total > m.fees) return refused(call, 'ExceedsFees', [tree.total, m.fees]);
+        send(c, w.timelock, {
+          ...d,
+          functionName: 'resolveChallenge',
+          args: [node, epoch, upheld, correction, op.slash],
+        });
+      const e = n.latest;
+      if (!e || !rec) return refuse(label, call, 'UnknownEpoch', [node, 0n]);
+      if (e.status !== CHALLENGED) return refuse(label, call, 'NotChallenged', [node, epoch]);
+      if (v.now > e.resolveBy) return refuse(label, call, 'ResolutionExpired', [node, epoch, e.resolveBy]);
+      if (upheld) {
+        if (fix.declared < n.finalTotal) return refuse(label, call, 'TotalDecreased', [n.finalTotal, fix.declared]);
+        if (fix.declared > n.fees) return refuse(label, call, 'ExceedsFees', [node, fix.declared, n.fees]);
       }
       return {
+        label,
         send: call,
-        expect: {
-          apply: (t, receipt) => {
-            const bond = e.bond;
-            m.heldBond -= bond;
-            e.bond = 0n;
-            e.challenged = false;
-            e.finalAt = t;
-            if (op.upheld) {
-              const slashed = op.slash < m.slashable ? op.slash : m.slashable;
-              const [upheld] = parseEventLogs({ abi: d.abi, logs: receipt.logs, eventName: 'ChallengeUpheld' });
-              expect(upheld?.args).toEqual({ epoch: BigInt(n), oldRoot: e.tree.root, newRoot: tree.root, slashed });
-              const slashes = parseEventLogs({ abi: StakingArtifact.abi, logs: receipt.logs, eventName: 'Slashed' });
-              expect(slashes.map((s) => s.args.amount)).toEqual(slashed > 0n ? [slashed] : []);
-              m.slashable -= slashed;
-              m.upheld += 1;
-              m.toTreasury += slashed;
-              e.tree = tree;
-              m.trees.push(tree);
-            } else {
-              const [rejected] = parseEventLogs({ abi: d.abi, logs: receipt.logs, eventName: 'ChallengeRejected' });
-              expect(rejected?.args).toEqual({ epoch: BigInt(n), bondForfeited: bond });
-              m.toTreasury += bond;
+        outcome: {
+          ok: (receipt) => {
+            if (!upheld) {
+              const [ev] = eventsOf(receipt, 'ChallengeRejected');
+              expect(ev?.args.finalAt, 'a rejection reopens the window').toBe(max(e.finalAt, v.now + w.terms.window));
+              bump(w.stats, 'reject');
+              return (after) => {
+                expect(after.treasuryBalance - v.treasuryBalance, 'a rejected bond goes to the treasury').toBe(e.bond);
+                expect(after.watcherBalance).toBe(v.watcherBalance);
+              };
             }
-            m.finalized = n;
+            const [ev] = eventsOf(receipt, 'ChallengeUpheld');
+            const slashed = ev!.args.slashed;
+            const slashCheck = checkSlash(w, m, v, op.node, rec, receipt, slashed);
+            expect(slashed).toBe(min(max(op.slash, e.locked), n.slashable));
+            expect(key(ev!.args.newRoot)).toBe(fix.tree.root);
+            bump(w.stats, rec.isHonest ? 'uphold:honest' : 'uphold');
+            return (after) => {
+              slashCheck(after);
+              expect(after.watcherBalance - v.watcherBalance, 'an upheld bond goes back').toBe(e.bond);
+              expect(after.nodes[op.node]!.claimRoot).toBe(fix.tree.root);
+            };
           },
         },
       };
     }
-    case 'addFees': {
-      const channel = await w.reader.readContract({
-        ...escrowOf(c),
-        functionName: 'getChannel',
-        args: [w.channelId],
-      });
-      const cumulativeAmount = channel.redeemed + op.amount;
-      const signature = await signVoucher(c, w.payer, {
-        channelId: w.channelId,
-        node: w.node.address,
-        cumulativeAmount,
-      });
+    case 'resolveExpired': {
+      const n = v.nodes[op.node]!;
+      const node = w.nodes[op.node]!.address;
+      const epoch = n.epochCount;
+      const label = `resolveExpired node ${op.node} epoch ${epoch}`;
+      const call = () => send(c, w.stranger, { ...d, functionName: 'resolveExpired', args: [node, epoch] });
+      const e = n.latest;
+      if (!e) return refuse(label, call, 'UnknownEpoch', [node, 0n]);
+      if (e.status !== CHALLENGED) return refuse(label, call, 'NotChallenged', [node, epoch]);
+      if (v.now <= e.resolveBy) return refuse(label, call, 'ResolutionPending', [node, epoch, e.resolveBy]);
       return {
-        send: () =>
-          send(c, w.node, {
-            ...escrowOf(c),
-            functionName: 'redeem',
-            args: [w.channelId, cumulativeAmount, signature],
-          }),
-        expect: {
-          apply: () => {
-            m.fees += op.amount;
+        label,
+        send: call,
+        outcome: {
+          ok: (receipt) => {
+            const [ev] = eventsOf(receipt, 'EpochVoided');
+            expect(ev?.args).toMatchObject({ reason: 0, slashed: 0n });
+            expect(slashesIn(receipt)).toEqual([]);
+            bump(w.stats, 'expired');
+            return (after) => {
+              expect(after.watcherBalance - v.watcherBalance, 'an expired challenge returns the bond').toBe(e.bond);
+              expect(after.nodes[op.node]!.claimRoot, 'a void epoch never pays').toBe(n.claimRoot);
+            };
+          },
+        },
+      };
+    }
+    case 'proveLeafAboveTotal':
+    case 'proveDecrease': {
+      const n = v.nodes[op.node]!;
+      const node = w.nodes[op.node]!.address;
+      const epoch = n.epochCount;
+      const rec = m.epochs[op.node]!.get(epoch);
+      const e = n.latest;
+      if (!e || !rec) return undefined;
+      const above = op.op === 'proveLeafAboveTotal';
+      if (!above && n.claimRoot === zeroHash) return undefined;
+      const F = m.amountsOf(n.claimRoot);
+      const score = (k: number) => (above ? rec.tree.amounts[k]! : F[k]! - rec.tree.amounts[k]!);
+      let j = op.payee;
+      if (j < 0) j = [0, 1, 2, 3].reduce((best, k) => (score(k) > score(best) ? k : best), 0);
+      const amount = rec.tree.amounts[j]!;
+      const label = `${op.op} node ${op.node} epoch ${epoch} payee ${j}`;
+      const call = above
+        ? () =>
+            send(c, w.watcher, {
+              ...d,
+              functionName: 'proveLeafAboveTotal',
+              args: [node, epoch, PAYEE[j]!, amount, rec.tree.proof(j)],
+            })
+        : () =>
+            send(c, w.watcher, {
+              ...d,
+              functionName: 'proveDecrease',
+              args: [node, epoch, PAYEE[j]!, F[j]!, m.trees.get(n.claimRoot)!.proof(j), amount, rec.tree.proof(j)],
+            });
+      if (e.status !== PENDING && e.status !== CHALLENGED) {
+        return refuse(label, call, 'NotDisputable', [node, epoch, e.status]);
+      }
+      if (above ? amount <= rec.declared : amount >= F[j]!) return refuse(label, call, 'NotFraud', []);
+      return {
+        label,
+        send: call,
+        outcome: {
+          ok: (receipt) => {
+            const [ev] = eventsOf(receipt, 'EpochVoided');
+            expect(ev?.args.reason).toBe(above ? 2 : 1);
+            const slashed = ev!.args.slashed;
+            expect(rec.isHonest, 'only a dishonest epoch can be proven fraudulent').toBe(false);
+            const slashCheck = checkSlash(w, m, v, op.node, rec, receipt, slashed);
+            expect(slashed).toBe(min(e.locked, n.slashable));
+            bump(w.stats, above ? 'fraud:leafAboveTotal' : 'fraud:decrease');
+            return (after) => {
+              slashCheck(after);
+              expect(after.watcherBalance - v.watcherBalance, 'a pending bond goes back').toBe(e.bond);
+              expect(after.nodes[op.node]!.claimRoot, 'a void epoch never pays').toBe(n.claimRoot);
+            };
+          },
+        },
+      };
+    }
+    case 'claim':
+      return planClaims(w, m, v, [op], false);
+    case 'claimMany':
+      return planClaims(w, m, v, op.items, true);
+    case 'unstake': {
+      const n = v.nodes[op.node]!;
+      const node = w.nodes[op.node]!;
+      const free = n.stake - n.locked;
+      const amount = {
+        all: n.stake,
+        unlocked: free,
+        overUnlocked: free + 1n,
+        aboveMinimum: n.stake > w.terms.minimum ? n.stake - w.terms.minimum : 0n,
+        half: free / 2n,
+      }[op.amount];
+      const label = `node ${op.node} requests unstaking ${amount} (${op.amount})`;
+      const call = () => send(c, node, { ...c.staking, functionName: 'requestUnstake', args: [VALIDATOR, amount] });
+      if (amount === 0n) return refuse(label, call, 'ZeroAmount', []);
+      if (amount > n.stake) return refuse(label, call, 'InsufficientStake', [amount, n.stake]);
+      const remaining = n.stake - amount;
+      if (remaining !== 0n && remaining < w.terms.minimum) {
+        return refuse(label, call, 'BelowMinimumStake', [VALIDATOR, remaining, w.terms.minimum]);
+      }
+      if (remaining < n.locked)
+        return refuse(label, call, 'StakeLocked', [node.address, VALIDATOR, n.locked, remaining]);
+      return {
+        label,
+        send: call,
+        outcome: {
+          ok: () => {
+            // Direct: the stake behind a pending epoch never starts unbonding.
+            expect(remaining >= n.locked, 'an unstake never touches locked stake').toBe(true);
+            if (n.locked > 0n) m.raced[op.node] = true;
+            bump(w.stats, n.locked > 0n ? 'unstake:whileLocked' : 'unstake');
+            return undefined;
+          },
+        },
+      };
+    }
+    case 'withdraw': {
+      const node = w.nodes[op.node]!;
+      const queue = await w.r.readContract({
+        ...c.staking,
+        functionName: 'unbondingRequests',
+        args: [node.address, VALIDATOR],
+      });
+      const matured = sum(queue.filter((u) => u.releaseAt <= v.now).map((u) => u.amount));
+      const later = queue.filter((u) => u.releaseAt > v.now).map((u) => u.releaseAt);
+      const next = later.length === 0 ? 0n : later.reduce(min);
+      const label = `node ${op.node} withdraws`;
+      const call = () => send(c, node, { ...c.staking, functionName: 'withdraw', args: [VALIDATOR] });
+      if (matured === 0n) return refuse(label, call, 'NothingToWithdraw', [node.address, VALIDATOR, next]);
+      return {
+        label,
+        send: call,
+        outcome: {
+          ok: () => {
+            if (v.nodes[op.node]!.locked > 0n) m.raced[op.node] = true;
+            bump(w.stats, 'withdraw');
+            return (after) => {
+              const [b, a] = [v.nodes[op.node]!, after.nodes[op.node]!];
+              expect(a.stake, 'a withdrawal never touches active stake').toBe(b.stake);
+              expect(a.locked).toBe(b.locked);
+              expect(b.slashable - a.slashable).toBe(matured);
+            };
           },
         },
       };
@@ -921,71 +1069,266 @@ async function planDistributor(
   }
 }
 
-async function distributorStep(w: DistributorWorld, m: DistributorModel, op: DistributorOp): Promise<void> {
+/** Node −1 in a command names the first node where the command can bite (else node 0). */
+function retarget(m: Model, v: View, op: Op): Op {
+  if (!('node' in op) || op.node !== -1) return op;
+  const open = (i: number) => {
+    const e = v.nodes[i]!.latest;
+    return e !== undefined && (e.status === PENDING || e.status === CHALLENGED);
+  };
+  const pred: Record<string, (i: number) => boolean> = {
+    challenge: (i) => open(i) && v.nodes[i]!.latest!.status === PENDING && v.now < v.nodes[i]!.latest!.finalAt,
+    resolve: (i) => v.nodes[i]!.latest?.status === CHALLENGED,
+    resolveExpired: (i) => v.nodes[i]!.latest?.status === CHALLENGED,
+    warp: (i) => v.nodes[i]!.latest?.status === CHALLENGED,
+    proveLeafAboveTotal: (i) => open(i) && !m.epochs[i]!.get(v.nodes[i]!.epochCount)!.isHonest,
+    proveDecrease: (i) => open(i) && !m.epochs[i]!.get(v.nodes[i]!.epochCount)!.isHonest,
+  };
+  const found = [0, 1, 2].find((i) => pred[op.op]?.(i) ?? false);
+  return { ...op, node: found ?? 0 };
+}
+
+/** Runs one command; returns the checks that need the state after it. */
+async function step(w: World, m: Model, v: View, original: Op): Promise<After | undefined> {
+  const { c, terms } = w;
+  const op = retarget(m, v, original);
+  if (op.op === 'warp') {
+    const e = v.nodes[op.node]!.latest;
+    const target = {
+      window: e?.finalAt,
+      windowEdge: e && e.finalAt - 1n,
+      resolution: e && e.status === CHALLENGED ? e.resolveBy : undefined,
+      pastResolution: e && e.status === CHALLENGED ? e.resolveBy + 1n : undefined,
+      unbonding: v.now + terms.unbonding + 1n,
+      small: v.now + op.seconds,
+    }[op.to];
+    await warpTo(c, target !== undefined && target > v.now ? target : v.now + op.seconds);
+    return undefined;
+  }
+  let view = v;
+  if (op.op === 'close' && op.timing !== 'now') {
+    const ch = m.channels[op.ch % m.channels.length]!;
+    const target = {
+      expiry: ch.expiresAt,
+      inGrace: ch.expiresAt + terms.grace - 1n,
+      afterGrace: ch.expiresAt + terms.grace,
+    }[op.timing];
+    if (target > v.now) {
+      await warpTo(c, target);
+      view = { ...v, now: target };
+    }
+  }
+  const planned = await plan(w, m, view, op);
+  return planned && execute(w, planned);
+}
+
+/** Runs `ops` from the current chain state, checking invariants after each, then the liveness epilogue. */
+async function runSequence(w: World, m: Model, ops: Op[]): Promise<void> {
+  let v = await readView(w, m);
+  checkInvariants(m, v, v);
+  for (const op of ops) {
+    const after = await step(w, m, v, op);
+    const next = await readView(w, m);
+    checkInvariants(m, v, next);
+    after?.(next);
+    v = next;
+  }
+  await liveness(w, m, v);
+}
+
+const POST_DEFAULTS = { weights: [1, 1, 1, 1], pick: 0, bump: 0n, leaves: [0n, 0n, 0n, 0n], declaredBps: 10_000n };
+
+/**
+ * Time passes; every node (restaking if it left) must be able to post its next epoch — its previous one ends final
+ * or void — and then every payee of the honest node claims its whole final leaf.
+ */
+async function liveness(w: World, m: Model, v0: View): Promise<void> {
   const { c } = w;
-  const now = (await c.clients.public.getBlock()).timestamp;
-  if (op.op === 'advance') return warpTo(c, now + op.seconds);
-  if (op.op === 'toFinal') {
-    const newest = m.epochs.at(-1);
-    const target = newest ? newest.finalAt + op.delta : now + 1n;
-    if (target > now) await warpTo(c, target);
-    return;
+  let target = v0.now + 1n;
+  for (const n of v0.nodes) if (n.latest) target = max(target, max(n.latest.finalAt, n.latest.resolveBy + 1n));
+  await warpTo(c, target);
+  let v = await readView(w, m);
+  for (const [i, n] of v.nodes.entries()) {
+    if (n.eligible) continue;
+    const amount = n.stake < w.terms.minimum ? w.terms.minimum - n.stake : 1n;
+    await send(c, w.nodes[i]!, { ...c.staking, functionName: 'stake', args: [VALIDATOR, amount] });
   }
-  const planned = await planDistributor(w, m, op, now);
-  if (planned) await run(c, planned, now);
+  v = await readView(w, m);
+  for (let i = 0; i < NODES; i++) {
+    const previous = v.nodes[i]!.epochCount;
+    const op: PostOp = {
+      op: 'post',
+      node: i,
+      kind: i === HONEST ? 'honest' : 'keep',
+      share: 10_000n,
+      ...POST_DEFAULTS,
+    };
+    const planned = planPost(w, m, v, op);
+    expect(planned.outcome.error, `node ${i} is wedged`).toBeUndefined();
+    await execute(w, planned);
+    const next = await readView(w, m);
+    checkInvariants(m, v, next);
+    v = next;
+    if (previous > 0n) {
+      const e = await w.r.readContract({
+        ...distributorOf(c),
+        functionName: 'getEpoch',
+        args: [w.nodes[i]!.address, previous],
+      });
+      expect([FINAL, VOID], `node ${i}: its previous epoch ended final or void`).toContain(e.status);
+    }
+  }
+  // Drain: everything every final root owes, claimed in batches (one refusal per node is sent on its own).
+  for (let i = 0; i < NODES; i++) {
+    const n = v.nodes[i]!;
+    if (n.claimRoot === zeroHash) continue;
+    const leaves = m.amountsOf(n.claimRoot);
+    const items: ClaimItem[] = [];
+    let refused: ClaimItem | undefined;
+    let total = n.claimedTotal;
+    for (let a = 0; a < PAYEES; a++) {
+      const owed = leaves[a]! - n.claimed[a]!;
+      if (leaves[a]! <= n.claimed[a]!) continue;
+      if (total + owed > n.finalTotal) refused ??= { node: i, payee: a, source: 'final' };
+      else {
+        items.push({ node: i, payee: a, source: 'final' });
+        total += owed;
+      }
+    }
+    for (const batch of [items, ...(refused ? [[refused]] : [])]) {
+      if (batch.length === 0) continue;
+      const planned = planClaims(w, m, v, batch, batch.length > 1)!;
+      const after = await execute(w, planned);
+      const next = await readView(w, m);
+      checkInvariants(m, v, next);
+      after?.(next);
+      v = next;
+    }
+    if (i === HONEST) {
+      // Nobody else's fraud took the honest node's fees: each of its payees got its whole final leaf.
+      expect(v.nodes[i]!.claimed, 'the honest node pays out in full').toEqual(leaves);
+    }
+  }
 }
 
-async function distributorCheck(w: DistributorWorld, m: DistributorModel): Promise<void> {
-  const { c, reader } = w;
-  const d = distributorOf(c);
-  const [held, fees, count, finalized, claimRoot, claimed, received, treasury, epochs] = await Promise.all([
-    balanceOf(reader, c, d.address),
-    reader.readContract({ ...d, functionName: 'feesReceived' }),
-    reader.readContract({ ...d, functionName: 'epochCount' }),
-    reader.readContract({ ...d, functionName: 'finalizedEpoch' }),
-    reader.readContract({ ...d, functionName: 'claimRoot' }),
-    Promise.all(PAYEE_ADDRESSES.map((a) => reader.readContract({ ...d, functionName: 'claimed', args: [a] }))),
-    Promise.all(PAYEE_ADDRESSES.map((a) => balanceOf(reader, c, a))),
-    balanceOf(reader, c, w.timelock),
-    Promise.all(m.epochs.map((_, i) => reader.readContract({ ...d, functionName: 'getEpoch', args: [BigInt(i + 1)] }))),
-  ]);
-  const totalClaimed = m.claimed.reduce((s, a) => s + a, 0n);
-  expect(fees, 'feesReceived').toBe(m.fees);
-  expect(held, 'the distributor holds feesReceived − Σ claimed (+ a pending bond)').toBe(
-    fees - totalClaimed + m.heldBond,
-  );
-  expect(count, 'epochCount').toBe(BigInt(m.epochs.length));
-  expect(finalized, 'finalizedEpoch').toBe(BigInt(m.finalized));
-  expect(claimRoot, 'claimRoot').toBe(m.claimRoot());
-  expect(claimed, 'claimed').toEqual(m.claimed);
-  expect(received, 'payees received exactly what they claimed').toEqual(m.claimed);
-  expect(treasury - w.treasuryBefore, 'the treasury got forfeited bonds and slashes').toBe(m.toTreasury);
-  const entitlement = m.finalized === 0 ? PAYEE_ADDRESSES.map(() => 0n) : m.epoch(m.finalized).tree.amounts;
-  for (const [i, a] of m.claimed.entries())
-    expect(a <= at(entitlement, i), `payee ${i} claimed ${a}, entitled to ${at(entitlement, i)}`).toBe(true);
-  expect(totalClaimed <= m.totalOf(m.finalized), 'Σ claimed ≤ the finalized cumulative total').toBe(true);
-  for (const [i, e] of m.epochs.entries()) {
-    const onChain = epochs[i];
-    expect(
-      onChain && {
-        payoutRoot: onChain.payoutRoot,
-        cumulativeTotal: onChain.cumulativeTotal,
-        finalAt: onChain.finalAt,
-        challenged: onChain.challenged,
-        bond: onChain.bond,
-      },
-      `epoch ${i + 1}`,
-    ).toEqual({
-      payoutRoot: e.tree.root,
-      cumulativeTotal: e.tree.total,
-      finalAt: e.finalAt,
-      challenged: e.challenged,
-      bond: e.bond,
-    });
-  }
-}
+// ----------------------------------------------------------------------------------------------- arbitraries
 
-// ================================================================================================== the tests
+const node = fc.nat({ max: NODES - 1 });
+const payee = fc.nat({ max: PAYEES - 1 });
+/** A node, or −1: the first node where the command can bite (see retarget). */
+const targeted = fc.oneof({ arbitrary: fc.constant(-1), weight: 2 }, { arbitrary: node, weight: 1 });
+const weight = (arbitrary: fc.Arbitrary<Op>, w: number) => ({ arbitrary, weight: w });
+const sourceArb = fc.oneof(
+  { arbitrary: fc.constant<Source>('final'), weight: 6 },
+  { arbitrary: fc.constantFrom<Source>('latest', 'other', 'inflated'), weight: 2 },
+);
+const claimItem = fc.record({ node, payee, source: sourceArb });
+const postArb = (kinds: fc.Arbitrary<PostKind>, nodes: fc.Arbitrary<number> = node): fc.Arbitrary<Op> =>
+  fc.record({
+    op: fc.constant('post' as const),
+    node: nodes,
+    kind: kinds,
+    share: fc.oneof(fc.bigInt(0n, 10_000n), fc.constant(10_000n)),
+    weights: fc.array(fc.nat({ max: 5 }), { minLength: PAYEES, maxLength: PAYEES }),
+    pick: fc.nat({ max: 7 }),
+    bump: fc.bigInt(0n, 100n * OPEN),
+    leaves: fc.array(fc.bigInt(0n, 30_000n), { minLength: PAYEES, maxLength: PAYEES }),
+    declaredBps: fc.bigInt(0n, 10_000n),
+  });
+const anyKind = fc.oneof(
+  { arbitrary: fc.constant<PostKind>('honest'), weight: 4 },
+  { arbitrary: fc.constantFrom<PostKind>('leafAboveTotal', 'decrease', 'inflated', 'forged'), weight: 4 },
+  { arbitrary: fc.constantFrom<PostKind>('aboveFees', 'aboveStake', 'outOfOrder'), weight: 1 },
+);
+const fraudKind = fc.oneof(
+  { arbitrary: fc.constantFrom<PostKind>('leafAboveTotal', 'decrease', 'forged'), weight: 3 },
+  { arbitrary: fc.constant<PostKind>('inflated'), weight: 1 },
+);
+const warpArb = (to: fc.Arbitrary<WarpKind>, nodes: fc.Arbitrary<number> = node): fc.Arbitrary<Op> =>
+  fc.record({ op: fc.constant('warp' as const), node: nodes, to, seconds: fc.bigInt(1n, 12n * 3_600n) });
+const unstakeArb = (nodes: fc.Arbitrary<number>): fc.Arbitrary<Op> =>
+  fc.record({
+    op: fc.constant('unstake' as const),
+    node: nodes,
+    amount: fc.constantFrom<UnstakeKind>('all', 'unlocked', 'overUnlocked', 'aboveMinimum', 'half'),
+  });
+const challengeArb = (nodes: fc.Arbitrary<number>): fc.Arbitrary<Op> =>
+  fc.record({
+    op: fc.constant('challenge' as const),
+    node: nodes,
+    byStaker: fc.oneof({ arbitrary: fc.constant(true), weight: 8 }, { arbitrary: fc.constant(false), weight: 1 }),
+    older: fc.oneof({ arbitrary: fc.constant(false), weight: 8 }, { arbitrary: fc.constant(true), weight: 1 }),
+  });
+const resolveArb = (nodes: fc.Arbitrary<number>): fc.Arbitrary<Op> =>
+  fc.record({
+    op: fc.constant('resolve' as const),
+    node: nodes,
+    verdict: fc.oneof(
+      { arbitrary: fc.constant('correct' as const), weight: 5 },
+      { arbitrary: fc.constantFrom('uphold' as const, 'reject' as const), weight: 2 },
+    ),
+    slash: fc.oneof(fc.constant(0n), fc.bigInt(1n, 20_000n * OPEN)),
+  });
+const proofArb = (nodes: fc.Arbitrary<number>): fc.Arbitrary<Op> =>
+  fc.record({
+    op: fc.constantFrom('proveLeafAboveTotal' as const, 'proveDecrease' as const),
+    node: nodes,
+    payee: fc.oneof({ arbitrary: fc.constant(-1), weight: 3 }, { arbitrary: payee, weight: 1 }),
+  });
+
+const mixedOp: fc.Arbitrary<Op> = fc.oneof(
+  weight(postArb(anyKind), 6),
+  weight(fc.record({ op: fc.constant('finalize' as const), node }), 2),
+  weight(challengeArb(targeted), 5),
+  weight(resolveArb(targeted), 4),
+  weight(fc.record({ op: fc.constant('resolveExpired' as const), node: targeted }), 2),
+  weight(proofArb(targeted), 4),
+  weight(fc.record({ op: fc.constant('claim' as const), node, payee, source: sourceArb }), 4),
+  weight(
+    fc.record({ op: fc.constant('claimMany' as const), items: fc.array(claimItem, { minLength: 1, maxLength: 5 }) }),
+    2,
+  ),
+  weight(unstakeArb(node), 2),
+  weight(fc.record({ op: fc.constant('withdraw' as const), node }), 1),
+  weight(
+    warpArb(
+      fc.oneof(
+        { arbitrary: fc.constantFrom<WarpKind>('window', 'windowEdge', 'small'), weight: 3 },
+        { arbitrary: fc.constantFrom<WarpKind>('resolution', 'pastResolution', 'unbonding'), weight: 2 },
+      ),
+      targeted,
+    ),
+    4,
+  ),
+  weight(fc.record({ op: fc.constant('redeem' as const), ch: fc.nat({ max: 20 }), bps: fc.bigInt(1n, 10_000n) }), 3),
+  weight(
+    fc.record({
+      op: fc.constant('open' as const),
+      payer: fc.nat({ max: 1 }),
+      node,
+      deposit: fc.bigInt(100n * OPEN, 15_000n * OPEN),
+      duration: fc.bigInt(3_600n, 2n * 86_400n),
+    }),
+    1,
+  ),
+  weight(
+    fc.record({
+      op: fc.constant('close' as const),
+      ch: fc.nat({ max: 20 }),
+      timing: fc.constantFrom('now' as const, 'expiry' as const, 'inGrace' as const, 'afterGrace' as const),
+    }),
+    2,
+  ),
+);
+
+// ---------------------------------------------------------------------------------------------------- setup
+
+/**
+ * Runs and a time limit: each run is a few dozen transactions on anvil. The limit (checked between runs, shrinking
+ * included) keeps a failing property's shrinking inside the test timeout, so that its runs end before the next
+ * test's snapshot; a failure found before the limit is still reported, with the smallest counterexample so far.
+ */
+const budget = (numRuns: number) => ({ numRuns, interruptAfterTimeLimit: 30_000 });
 
 async function withSnapshot(c: TestChain, body: () => Promise<void>): Promise<void> {
   const test = c.clients.test();
@@ -997,126 +1340,215 @@ async function withSnapshot(c: TestChain, body: () => Promise<void>): Promise<vo
   }
 }
 
-describe('Settlement (model-based)', () => {
-  it('InferenceEscrow: no voucher pays twice or beyond its deposit; every OPEN is accounted for', async () => {
-    const c = chain();
-    const [u0, u1, n0, n1, stranger] = c.users as [HDAccount, HDAccount, HDAccount, HDAccount, HDAccount];
-    const users = [u0, u1];
-    for (const u of users) {
-      await send(c, c.deployer, { ...c.token, functionName: 'transfer', args: [u.address, WALLET] });
-      await send(c, u, { ...c.token, functionName: 'approve', args: [escrowOf(c).address, maxUint256] });
-    }
-    const reader = batchReader(c);
-    const w: EscrowWorld = {
-      c,
-      reader,
-      users,
-      nodes: [n0, n1],
-      stranger,
-      feesBefore: await reader.readContract({ ...distributorOf(c), functionName: 'feesReceived' }),
-      distributorBefore: await balanceOf(reader, c, distributorOf(c).address),
-    };
-    let redemptions = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(escrowOpArb, { minLength: 8, maxLength: 24 }), (ops) =>
-        withSnapshot(c, async () => {
-          const m = new EscrowModel();
-          // Every run starts with one channel per user, so that most operations act on a channel.
-          const seed: EscrowOp[] = [
-            { op: 'open', user: 0, node: 0, amount: { kind: 'abs', value: 200n * OPEN }, duration: DAY },
-            { op: 'open', user: 1, node: 1, amount: { kind: 'abs', value: 50n * OPEN }, duration: 2n * DAY },
-          ];
-          for (const op of [...seed, ...ops]) {
-            await escrowStep(w, m, op);
-            await escrowCheck(w, m);
-          }
-          redemptions += m.paid.size;
-        }),
-      ),
-      { numRuns: 30 },
+/** Three staked nodes with fees from one long channel each, two payers, a staked watcher with bonds. */
+async function setUp(c: TestChain): Promise<{ w: World; channels: ChannelRec[] }> {
+  const [n0, n1, n2, p0, p1, watcher] = c.users as [HDAccount, HDAccount, HDAccount, HDAccount, HDAccount, HDAccount];
+  const nodes = [n0, n1, n2];
+  const payers = [p0, p1];
+  const d = distributorOf(c);
+  const r = createPublicClient({
+    chain: c.clients.chain,
+    transport: http(c.clients.rpcUrl, { batch: true }),
+  }) as PublicClient;
+  const cfg = configOf(c);
+  const [window, bond, resolution, treasury, unbonding, minimum, grace] = await Promise.all([
+    r.readContract({ ...cfg, functionName: 'challengeWindow' }),
+    r.readContract({ ...cfg, functionName: 'challengeBond' }),
+    r.readContract({ ...cfg, functionName: 'resolutionPeriod' }),
+    r.readContract({ ...cfg, functionName: 'platformTreasury' }),
+    r.readContract({ ...c.staking, functionName: 'unbondingPeriod' }),
+    r.readContract({ ...c.staking, functionName: 'minimumStake', args: [VALIDATOR] }),
+    r.readContract({ ...escrowOf(c), functionName: 'settlementGrace' }),
+  ]);
+  expect(await r.readContract({ ...c.staking, functionName: 'treasury' })).toBe(treasury);
+  const timelock = await c.impersonate(c.timelock.address);
+  expect(await r.readContract({ ...d, functionName: 'hasRole', args: [roleIds.RESOLVER, timelock] })).toBe(true);
+  const fund = (to: Address, amount: bigint) =>
+    send(c, c.deployer, { ...c.token, functionName: 'transfer', args: [to, amount] });
+  for (const [i, n] of nodes.entries()) {
+    await fund(n.address, NODE_STAKE[i]! + 50_000n * OPEN);
+    await send(c, n, { ...c.token, functionName: 'approve', args: [c.staking.address, maxUint256] });
+    await send(c, n, { ...c.staking, functionName: 'stake', args: [VALIDATOR, NODE_STAKE[i]!] });
+  }
+  for (const p of payers) {
+    await fund(p.address, 2_000_000n * OPEN);
+    await send(c, p, { ...c.token, functionName: 'approve', args: [escrowOf(c).address, maxUint256] });
+  }
+  await fund(watcher.address, 200n * bond + 100n * OPEN);
+  await send(c, watcher, { ...c.token, functionName: 'approve', args: [c.staking.address, maxUint256] });
+  await send(c, watcher, { ...c.staking, functionName: 'stake', args: [stakingRoles.agent, 100n * OPEN] });
+  await send(c, watcher, { ...c.token, functionName: 'approve', args: [d.address, maxUint256] });
+  const stranger = c.team;
+  expect(await r.readContract({ ...d, functionName: 'totalFeesReceived' })).toBe(0n);
+  expect(await r.readContract({ ...c.token, functionName: 'balanceOf', args: [d.address] })).toBe(0n);
+  for (const a of PAYEE) expect(await r.readContract({ ...c.token, functionName: 'balanceOf', args: [a] })).toBe(0n);
+  const w: World = {
+    c,
+    r,
+    nodes,
+    payers,
+    watcher,
+    stranger,
+    timelock,
+    treasury,
+    terms: { window, bond, resolution, unbonding, grace, minimum: minimum },
+    stats: new Map(),
+  };
+  // One long channel per node, with some fees already redeemed.
+  const m = new Model([]);
+  let v = await readView(w, m);
+  for (let i = 0; i < NODES; i++) {
+    await execute(
+      w,
+      (await plan(w, m, v, { op: 'open', payer: i % 2, node: i, deposit: BASE_DEPOSIT, duration: 365n * 86_400n }))!,
     );
-    // The generator reaches paying states, not only refusals.
-    expect(redemptions).toBeGreaterThan(30);
+    v = await readView(w, m);
+    const bps = (INITIAL_FEES[i]! * 10_000n) / BASE_DEPOSIT;
+    await execute(w, (await plan(w, m, v, { op: 'redeem', ch: i, bps }))!);
+    v = await readView(w, m);
+  }
+  checkInvariants(m, v, v);
+  return { w, channels: m.channels };
+}
+
+const freshModel = (channels: ChannelRec[]) => new Model(channels.map((ch) => ({ ...ch })));
+
+// ----------------------------------------------------------------------------------------------------- tests
+
+describe('Settlement under dishonest nodes (property-based, real contracts)', () => {
+  // After the chain fixture's beforeAll, before its per-test snapshot: every test starts from this setup.
+  let setup: { w: World; channels: ChannelRec[] } | undefined;
+  beforeAll(async () => {
+    setup = await setUp(chain());
+  });
+  const world = () => {
+    if (!setup) throw new Error('not set up');
+    setup.w.stats = new Map();
+    return setup;
+  };
+
+  it('mixed honest and dishonest nodes, challenges, proofs, unstakes, claims: safety after every command and no node wedged', async () => {
+    const c = chain();
+    const { w, channels } = world();
+    const seed = (i: number): Op => ({ op: 'post', node: i, kind: 'honest', share: 6_000n, ...POST_DEFAULTS });
+    const ops = fc
+      .tuple(
+        postArb(anyKind, fc.constant(1)),
+        postArb(anyKind, fc.constant(2)),
+        fc.array(mixedOp, { minLength: 12, maxLength: 24 }),
+      )
+      .map(([first, second, rest]): Op[] => [
+        // Every run starts with a final honest epoch per node, then the next epochs of the nodes in their window.
+        seed(0),
+        seed(1),
+        seed(2),
+        { op: 'warp', node: 0, to: 'window', seconds: 1n },
+        { op: 'redeem', ch: 0, bps: 100n },
+        { op: 'redeem', ch: 1, bps: 100n },
+        seed(0),
+        first,
+        second,
+        ...rest,
+      ]);
+    await fc.assert(
+      fc.asyncProperty(ops, (seq) => withSnapshot(c, () => runSequence(w, freshModel(channels), seq))),
+      budget(10),
+    );
+    const s = w.stats;
+    expect(count(s, 'claim:paid')).toBeGreaterThan(10);
+    expect(count(s, 'challenge')).toBeGreaterThan(0);
+    expect(count(s, 'fraud:leafAboveTotal') + count(s, 'fraud:decrease') + count(s, 'uphold')).toBeGreaterThan(0);
+    // Unresolved challenges reached their deadline (voided by resolveExpired or by the node's next post).
+    expect(count(s, 'expired') + count(s, 'settle:void')).toBeGreaterThan(0);
   });
 
-  it('RewardDistributor: nobody gets more than the finalized entitlement; balances always add up', async () => {
+  it('claims beyond the declared total: an unchallenged forged root never pays more than it declared, nor out of another node', async () => {
     const c = chain();
-    const [payer, node, , claimer, challenger, attestor] = c.users as [
-      HDAccount,
-      HDAccount,
-      HDAccount,
-      HDAccount,
-      HDAccount,
-      HDAccount,
-    ];
-    const escrow = escrowOf(c);
-    const d = distributorOf(c);
-    // Fees in through a channel, a validator attestor, a staked challenger with bonds approved.
-    await send(c, c.deployer, { ...c.token, functionName: 'transfer', args: [payer.address, 1_000_000n * OPEN] });
-    await send(c, payer, { ...c.token, functionName: 'approve', args: [escrow.address, maxUint256] });
-    await send(c, payer, {
-      ...escrow,
-      functionName: 'openChannel',
-      args: [node.address, 1_000_000n * OPEN, 365n * DAY],
-    });
-    const channelId = await c.clients.public.readContract({ ...escrow, functionName: 'channelCount' });
-    const first = await signVoucher(c, payer, { channelId, node: node.address, cumulativeAmount: INITIAL_FEES });
-    await send(c, node, { ...escrow, functionName: 'redeem', args: [channelId, INITIAL_FEES, first] });
-    for (const [who, role, amount] of [
-      [attestor, stakingRoles.validator, ATTESTOR_STAKE],
-      [challenger, stakingRoles.agent, 100n * OPEN],
-    ] as const) {
-      await send(c, c.deployer, { ...c.token, functionName: 'transfer', args: [who.address, amount] });
-      await send(c, who, { ...c.token, functionName: 'approve', args: [c.staking.address, maxUint256] });
-      await send(c, who, { ...c.staking, functionName: 'stake', args: [role, amount] });
-    }
-    await send(c, c.deployer, { ...c.token, functionName: 'transfer', args: [challenger.address, 100n * BOND] });
-    await send(c, challenger, { ...c.token, functionName: 'approve', args: [d.address, maxUint256] });
-    const timelock = await c.impersonate(c.timelock.address);
-    expect(
-      await c.clients.public.readContract({ ...d, functionName: 'hasRole', args: [roleIds.RESOLVER, timelock] }),
-    ).toBe(true);
-    const reader = batchReader(c);
-    const w: DistributorWorld = {
-      c,
-      reader,
-      attestor,
-      challenger,
-      claimer,
-      payer,
-      node,
-      timelock,
-      channelId,
-      treasuryBefore: await balanceOf(reader, c, c.timelock.address),
-    };
-    expect(await reader.readContract({ ...d, functionName: 'feesReceived' })).toBe(INITIAL_FEES);
-
-    const reached = { finalized: 0, claims: 0, upheld: 0 };
+    const { w, channels } = world();
+    const liar = fc.constantFrom(1, 2);
+    const ops = fc
+      .tuple(
+        postArb(fc.constantFrom<PostKind>('forged', 'inflated'), liar),
+        postArb(fc.constant<PostKind>('honest'), fc.constant(HONEST)),
+        fc.array(
+          fc.oneof(
+            weight(fc.record({ op: fc.constant('claim' as const), node, payee, source: sourceArb }), 3),
+            weight(
+              fc.record({
+                op: fc.constant('claimMany' as const),
+                items: fc.array(claimItem, { minLength: 1, maxLength: 6 }),
+              }),
+              2,
+            ),
+            weight(
+              fc.record({ op: fc.constant('redeem' as const), ch: fc.nat({ max: 2 }), bps: fc.bigInt(1n, 500n) }),
+              1,
+            ),
+          ),
+          { minLength: 4, maxLength: 10 },
+        ),
+      )
+      .map(([forged, honest, claims]): Op[] => [
+        forged,
+        honest,
+        { op: 'warp', node: 0, to: 'window', seconds: 1n },
+        { op: 'finalize', node: 0 },
+        { op: 'finalize', node: 1 },
+        { op: 'finalize', node: 2 },
+        ...claims,
+      ]);
     await fc.assert(
-      fc.asyncProperty(fc.array(distributorOpArb, { minLength: 10, maxLength: 30 }), (ops) =>
-        withSnapshot(c, async () => {
-          const m = new DistributorModel();
-          // Every run starts with a final epoch 1 and an epoch 2 in its window, reached like any other steps.
-          const seed: DistributorOp[] = [
-            { op: 'post', increments: [OPEN, 2n * OPEN, 0n, 3n], mode: 'ok', pick: 0 },
-            { op: 'toFinal', delta: 0n },
-            { op: 'post', increments: [OPEN, 0n, 5n * OPEN, 1n], mode: 'ok', pick: 0 },
-          ];
-          for (const op of [...seed, ...ops]) {
-            await distributorStep(w, m, op);
-            await distributorCheck(w, m);
-          }
-          reached.finalized += m.finalized;
-          reached.claims += m.claimed.filter((a) => a > 0n).length;
-          reached.upheld += m.upheld;
-          console.log(m.upheld);
-        }),
-      ),
-      { numRuns: 30 },
+      fc.asyncProperty(ops, (seq) => withSnapshot(c, () => runSequence(w, freshModel(channels), seq))),
+      budget(10),
     );
-    // The generator reaches final epochs and paying claims, not only refusals.
-    expect(reached.finalized).toBeGreaterThan(10);
-    expect(reached.claims).toBeGreaterThan(10);
-    expect(reached.upheld).toBeGreaterThan(0);
+    expect(count(w.stats, 'refused:ExceedsDeclaredTotal')).toBeGreaterThan(0);
+    expect(count(w.stats, 'claim:paid')).toBeGreaterThan(10);
+  });
+
+  it('unbond escape: a lying node racing requestUnstake / withdraw against its pending epoch still loses the locked stake', async () => {
+    const c = chain();
+    const { w, channels } = world();
+    // Node 1: 16,000 OPEN staked, about 15,000 OPEN of fees — a lie can lock more than the minimum stake.
+    const liar = fc.constant(1);
+    const race = fc.oneof(
+      weight(unstakeArb(liar), 4),
+      weight(fc.record({ op: fc.constant('withdraw' as const), node: liar }), 3),
+      weight(warpArb(fc.constantFrom<WarpKind>('small', 'unbonding', 'windowEdge', 'resolution'), liar), 3),
+      weight(challengeArb(liar), 2),
+      weight(fc.record({ op: fc.constant('resolveExpired' as const), node: liar }), 1),
+    );
+    const ops = fc
+      .tuple(
+        fc.bigInt(2_000n, 10_000n),
+        postArb(fraudKind, liar),
+        fc.constantFrom<UnstakeKind>('unlocked', 'aboveMinimum', 'half'),
+        fc.array(race, { minLength: 3, maxLength: 8 }),
+        fc.shuffledSubarray(
+          [
+            { op: 'proveLeafAboveTotal', node: 1, payee: -1 } as Op,
+            { op: 'proveDecrease', node: 1, payee: -1 } as Op,
+            { op: 'resolve', node: 1, verdict: 'uphold', slash: 0n } as Op,
+          ],
+          { minLength: 3 },
+        ),
+      )
+      .map(([share, lie, amount, racing, detect]): Op[] => [
+        // A final honest root first, so that a later root can lower an account below it.
+        { op: 'post', node: 1, kind: 'honest', share, ...POST_DEFAULTS },
+        { op: 'warp', node: 1, to: 'window', seconds: 1n },
+        // New fees, so that the lie adds (and locks) a lot of stake.
+        { op: 'redeem', ch: 1, bps: 500n },
+        { ...(lie as PostOp), share: 10_000n },
+        // The node at once unstakes what it can; the race then tries for more.
+        { op: 'unstake', node: 1, amount },
+        ...racing,
+        ...detect,
+      ]);
+    await fc.assert(
+      fc.asyncProperty(ops, (seq) => withSnapshot(c, () => runSequence(w, freshModel(channels), seq))),
+      budget(12),
+    );
+    expect(count(w.stats, 'slash:afterRace')).toBeGreaterThan(0);
+    expect(count(w.stats, 'refused:StakeLocked')).toBeGreaterThan(0);
   });
 });
