@@ -309,14 +309,22 @@ describe('payable inference', () => {
       address: deployment.contracts.RewardDistributor,
       abi: RewardDistributorArtifact.abi,
     } as const;
-    expect(await clients.public.readContract({ ...distributor, functionName: 'feesReceived' })).toBe(paying.charged());
+    const nodeAddress = node.settlement.node as Address;
+    expect(
+      (await clients.public.readContract({ ...distributor, functionName: 'nodeState', args: [nodeAddress] }))
+        .feesReceived,
+    ).toBe(paying.charged());
 
     // A challenger's check, from the export alone; a tampered export does not verify.
     const api = createApiClient(node.api);
     expect(await api.request<{ ok: boolean }>('GET', '/v1/epochs/1/verify')).toMatchObject({ ok: true, problems: [] });
     const text = await (await api.raw('GET', '/v1/epochs/1/receipts')).text();
     const exported = parseEpochExport(text);
-    const posted = await clients.public.readContract({ ...distributor, functionName: 'getEpoch', args: [1n] });
+    const posted = await clients.public.readContract({
+      ...distributor,
+      functionName: 'getEpoch',
+      args: [nodeAddress, 1n],
+    });
     const tampered = structuredClone(exported);
     (tampered.receipts[0] as { fee: { owner: bigint } }).fee.owner += 1n;
     const v = await verifyEpochExport(tampered, new Map(), posted);
@@ -337,7 +345,12 @@ describe('payable inference', () => {
     expect(BigInt(p.claimableWei)).toBe(BigInt(epoch.payoutsWei.modelOwner as string));
     const token = { address: deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi } as const;
     const before = await clients.public.readContract({ ...token, functionName: 'balanceOf', args: [OWNER.address] });
-    const claim = { account: getAddress(OWNER.address), cumulative: BigInt(p.cumulativeWei), proof: p.proof };
+    const claim = {
+      node: nodeAddress,
+      account: getAddress(OWNER.address),
+      cumulative: BigInt(p.cumulativeWei),
+      proof: p.proof,
+    };
     await expectRevert(
       claimPayouts(clients, deployment, STRANGER, [{ ...claim, cumulative: claim.cumulative + 1n }]),
       'InvalidProof',

@@ -237,6 +237,7 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
       dataNetTreasury: async (id) => (await datanets.get(id).catch(() => undefined))?.treasury ?? null,
     });
     openlora.setHooks(servingHooks(settlement));
+    const stopRedeemer = settlement.startRedeemer();
     openlora.setRetrieval((r) => attribution.retrieve(r));
     const token = operatorToken(config.dataDir);
     const requireOperator = operatorGuard(token, config.dataDir);
@@ -281,6 +282,7 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
       stop: () => {
         stopped ??= (async () => {
           await server.close();
+          await stopRedeemer();
           await runner.stop();
           await openlora.close();
           await runtime.dispose();

@@ -1,6 +1,6 @@
 /**
  * The paying side: open a channel (one permit-backed transaction), then send requests through a `fetch` that adds
- * the channel and a voucher for everything charged so far. Works with any OpenAI client that accepts a custom
+ * the channel, the user's authorization of each request and a voucher for everything charged so far. Works with any OpenAI client that accepts a custom
  * fetch. The user signs only amounts backed by node-signed receipts it has seen (or, after a restart, the node's
  * account of the channel, capped by the deposit the user chose).
  */
@@ -16,7 +16,14 @@ import {
   signPermit,
 } from '../chain/index.js';
 import { BaseError } from '../core/index.js';
-import { encodeVoucherHeader, paymentHeaders, signVoucher, type VoucherDomain } from './vouchers.js';
+import {
+  encodeVoucherHeader,
+  NO_FEE_CAP,
+  paidRequestHeaders,
+  paymentHeaders,
+  signVoucher,
+  type VoucherDomain,
+} from './vouchers.js';
 
 export interface OpenChannelInput {
   clients: ChainClients;
@@ -72,27 +79,53 @@ export interface PayingFetchOptions {
   domain: VoucherDomain;
   /** What was already charged on this channel (e.g. from GET /v1/channels/:id after a restart). */
   charged?: bigint;
-  /** Per-request caps sent to the node (refused before generation if exceeded). */
+  /** The last authorization nonce used on the channel (GET /v1/channels/:id gives authNonce; 0 for a new one). */
+  authNonce?: bigint;
+  /** The most one request may cost: signed into each request's authorization and sent as a cap. */
   maxFee?: bigint;
   fetch?: typeof fetch;
 }
 
-/** A fetch that pays: channel + voucher headers on each request; learns the new charge from each answer. */
+/**
+ * A fetch that pays: on each request the channel header, the user's authorization of that exact body (fee cap and
+ * the next nonce; requests go one after another so nonces arrive in order) and a voucher for everything charged so
+ * far. It learns each new charge from the answer and vouches only for charges it can account for: a node that
+ * reports a total other than the previous one plus this answer's fee gets no voucher for it (CONFLICT).
+ */
 export function createPayingFetch(o: PayingFetchOptions) {
   const inner = o.fetch ?? fetch;
   let charged = o.charged ?? 0n;
   let paidFees = 0n;
+  let nonce = o.authNonce ?? 0n;
+  let disputed: BaseError | undefined;
   const signed = new Map<bigint, Hex>();
 
   const learn = (t: unknown) => {
     const p = (t as { tributary?: { payment?: { charged?: string; fee?: string } } } | null)?.tributary?.payment;
-    if (p?.charged && BigInt(p.charged) > charged) {
-      charged = BigInt(p.charged);
-      paidFees += BigInt(p.fee ?? '0');
+    if (!p?.charged) return;
+    const reported = BigInt(p.charged);
+    const fee = BigInt(p.fee ?? '0');
+    if (reported === charged) return;
+    if (reported !== charged + fee || (o.maxFee !== undefined && fee > o.maxFee)) {
+      disputed = new BaseError(
+        'CONFLICT',
+        `Node reports channel ${o.channelId} charged ${reported} wei after an answer of ${fee}; this client accounts for ${charged + fee}: no voucher is signed for the difference`,
+        {
+          details: {
+            channelId: o.channelId.toString(),
+            reported: reported.toString(),
+            expected: (charged + fee).toString(),
+          },
+        },
+      );
+      return;
     }
+    charged = reported;
+    paidFees += fee;
   };
 
   async function voucher(): Promise<string | undefined> {
+    if (disputed) throw disputed;
     if (charged === 0n) return undefined;
     let sig = signed.get(charged);
     if (!sig) {
@@ -109,6 +142,27 @@ export function createPayingFetch(o: PayingFetchOptions) {
     const v = await voucher();
     if (v) headers.set(paymentHeaders.voucher, v);
     if (o.maxFee !== undefined) headers.set(paymentHeaders.maxFee, o.maxFee.toString());
+    if (typeof init?.body === 'string') {
+      let body: unknown;
+      try {
+        body = JSON.parse(init.body);
+      } catch {
+        body = undefined; // not JSON: nothing to authorize (the node refuses it anyway)
+      }
+      if (body !== undefined) {
+        nonce += 1n;
+        const auth = await paidRequestHeaders({
+          user: o.user,
+          domain: o.domain,
+          channelId: o.channelId,
+          node: o.node,
+          body,
+          maxFee: o.maxFee ?? NO_FEE_CAP,
+          nonce,
+        });
+        headers.set(paymentHeaders.authorization, auth[paymentHeaders.authorization] as string);
+      }
+    }
     const res = await inner(input, { ...init, headers });
     const type = res.headers.get('content-type') ?? '';
     if (type.includes('application/json')) {
@@ -170,7 +224,30 @@ export function createPayingFetch(o: PayingFetchOptions) {
     charged: () => charged,
     /** Sum of fees this client paid through this fetch. */
     paidFees: () => paidFees,
+    /** The last authorization nonce this client used. */
+    authNonce: () => nonce,
   };
+}
+
+/**
+ * What someone who knows only a channel's id gets when they try to spend on it: the request is sent with the
+ * channel header and no authorization of the channel's user. The node answers 401 (`unauthorized`), naming
+ * x-tributary-authorization, and serves, reserves and charges nothing.
+ */
+export async function tryWithoutAuthorization(o: {
+  api: string;
+  channelId: bigint;
+  body: unknown;
+  path?: string;
+  headers?: Record<string, string>;
+}): Promise<{ status: number; code: string | null; message: string | null }> {
+  const res = await fetch(`${o.api.replace(/\/+$/, '')}${o.path ?? '/v1/chat/completions'}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...o.headers, [paymentHeaders.channel]: o.channelId.toString() },
+    body: JSON.stringify(o.body),
+  });
+  const e = ((await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null)?.error;
+  return { status: res.status, code: e?.code ?? null, message: e?.message ?? null };
 }
 
 /**

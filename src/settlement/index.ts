@@ -3,8 +3,11 @@ export {
   challengeEpoch,
   claimPayouts,
   closeChannel,
+  createPayingFetch,
   type OpenChannelInput,
   openChannel,
+  type PayingFetchOptions,
+  tryWithoutAuthorization,
 } from './client.js';
 export { createEarnings, type Earnings, type EarningsLine } from './earnings.js';
 export {
@@ -19,7 +22,6 @@ export {
 export { createEpochs, type EpochRecord, type Epochs } from './epochs.js';
 export { computeFee, type FeeBreakdown, type FeeParams, type Prices } from './fees.js';
 export { createParamsReader, type ParamsReader } from './params.js';
-export { createPayingFetch, type PayingFetchOptions, tryWithoutAuthorization } from './paying.js';
 export {
   createPayments,
   type PayableModel,

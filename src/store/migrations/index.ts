@@ -6,6 +6,16 @@ import models from './004_models.js';
 import usage from './005_usage.js';
 import settlement from './006_settlement.js';
 import requestAuthorizations from './007_request_authorizations.js';
+import epochSafety from './008_epoch_safety.js';
 
 /** Every schema change, in order. Append only: an applied migration must never change (its checksum is kept). */
-export const migrations: readonly Migration[] = [nodeMeta, datanets, jobs, models, usage, settlement, requestAuthorizations];
+export const migrations: readonly Migration[] = [
+  nodeMeta,
+  datanets,
+  jobs,
+  models,
+  usage,
+  settlement,
+  requestAuthorizations,
+  epochSafety,
+];
