@@ -259,6 +259,24 @@ export function settlementRoutes(d: SettlementRouteDeps) {
       items: (await settlement.epochs().list()).map(epochView),
     }));
 
+    app.get(
+      '/v1/epochs/unredeemable',
+      {
+        schema: {
+          tags,
+          summary: 'Receipts left out of settlement: their channel was closed before the node redeemed its voucher',
+        },
+      },
+      async () => ({
+        items: (await settlement.epochs().unredeemable()).map((r) => ({
+          id: r.id,
+          channelId: s(r.channelId),
+          feeWei: s(r.fee),
+          chargedAfterWei: s(r.chargedAfter),
+        })),
+      }),
+    );
+
     app.get('/v1/epochs/:epoch', { schema: { tags, summary: 'One epoch', params: epochParam } }, async (req) => {
       const e = await settlement.epochs().get(req.params.epoch);
       if (!e)
