@@ -46,9 +46,10 @@ interface IChallengeTerms {
 /// node's sequence, so several nodes settle concurrently and independently.
 ///
 /// Safety rules, each enforced here:
-/// - What an epoch adds to its node's declared total is locked from the node's validator stake until the epoch is
-///   final (or void): fraud can only move as much as the node has at stake, and that stake cannot unbond away
-///   from a pending challenge.
+/// - Everything an epoch's root could still pay out (its declared total less what the node's payees already claimed)
+///   is locked from the node's validator stake until the epoch is final (or void): a wrong root — one that inflates
+///   the total or merely moves unclaimed amounts between accounts — can only move as much as the node has at stake,
+///   and that stake cannot unbond away from a pending challenge.
 /// - A root's declared total is at most the node's fees, and everything claimed under a node's roots is at most
 ///   the declared total of its final root; challenge bonds are accounted apart from fees.
 /// - A challenge has a resolution deadline: governance (RESOLVER_ROLE) upholds (root corrected, the locked stake and
@@ -154,8 +155,8 @@ contract RewardDistributor is AccessControl, ReentrancyGuardTransient, IFeeSink 
     error TotalDecreased(uint256 previous, uint256 given);
     /// @notice The payouts exceed the fees this node actually redeemed.
     error ExceedsFees(address node, uint256 cumulativeTotal, uint256 feesReceived);
-    /// @notice The node's unlocked validator stake cannot back what this epoch adds.
-    error StakeTooLowForEpoch(address node, uint256 added, uint256 unlockedStake);
+    /// @notice The node's unlocked validator stake cannot back what this epoch's root could pay out.
+    error StakeTooLowForEpoch(address node, uint256 atRisk, uint256 unlockedStake);
     /// @notice No such epoch.
     error UnknownEpoch(address node, uint256 epoch);
     /// @notice The epoch cannot be challenged now (not pending, or outside its window).
@@ -228,7 +229,8 @@ contract RewardDistributor is AccessControl, ReentrancyGuardTransient, IFeeSink 
 
     /// @notice Posts the caller's epoch `epoch` (must be its next) as a root over cumulative payouts of the fees it
     /// redeemed. Settles the caller's previous epoch first when its window or resolution deadline has passed.
-    /// Locks `cumulativeTotal − previous final total` of the caller's validator stake until this epoch is final.
+    /// Locks `cumulativeTotal − already claimed` of the caller's validator stake (all the root could pay) until this
+    /// epoch is final or void.
     /// @param cumulativeTotal Sum of all cumulative payouts under the root; at most the fees this node redeemed.
     /// @param receiptsRoot Merkle root of the epoch's receipts, so anyone can recompute the payouts.
     /// @param receiptsCID Content id of the receipts export.
@@ -244,22 +246,23 @@ contract RewardDistributor is AccessControl, ReentrancyGuardTransient, IFeeSink 
         uint256 baseline = n.finalTotal;
         if (cumulativeTotal < baseline) revert TotalDecreased(baseline, cumulativeTotal);
         if (cumulativeTotal > n.feesReceived) revert ExceedsFees(node, cumulativeTotal, n.feesReceived);
-        uint128 added = uint128(cumulativeTotal - baseline);
+        // claimedTotal ≤ finalTotal = baseline ≤ cumulativeTotal: what this root could still pay out.
+        uint128 atRisk = cumulativeTotal - n.claimedTotal;
         uint256 unlocked = staking.stakeOf(node, VALIDATOR) - staking.lockedOf(node, VALIDATOR);
-        if (added > unlocked) revert StakeTooLowForEpoch(node, added, unlocked);
+        if (atRisk > unlocked) revert StakeTooLowForEpoch(node, atRisk, unlocked);
         uint64 finalAt = uint64(block.timestamp) + config.challengeWindow();
         n.epochCount = uint64(epoch);
         Epoch storage e = _epochs[node][epoch];
         e.payoutRoot = payoutRoot;
         e.receiptsRoot = receiptsRoot;
         e.cumulativeTotal = cumulativeTotal;
-        e.locked = added;
+        e.locked = atRisk;
         e.postedAt = uint64(block.timestamp);
         e.finalAt = finalAt;
         e.status = Status.Pending;
         e.receiptsCID = receiptsCID;
-        emit EpochPosted(node, epoch, payoutRoot, cumulativeTotal, receiptsRoot, receiptsCID, finalAt, added);
-        staking.lock(node, VALIDATOR, added);
+        emit EpochPosted(node, epoch, payoutRoot, cumulativeTotal, receiptsRoot, receiptsCID, finalAt, atRisk);
+        staking.lock(node, VALIDATOR, atRisk);
     }
 
     /// @notice Makes a pending epoch final once its window has passed unchallenged (anyone may call).

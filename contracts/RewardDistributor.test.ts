@@ -1,8 +1,8 @@
 /**
  * RewardDistributor, one sequence of epochs per serving node: fees a node redeems on the escrow are booked to it;
  * the node (holding an eligible validator stake) posts its own numbered epochs, each a Merkle root of cumulative
- * payouts of its fees, and what an epoch adds to the node's declared total is locked from its validator stake until
- * the epoch is final or void. After the challenge window anyone claims for anyone with a proof, never above the
+ * payouts of its fees, and everything its root could still pay out (its declared total less what the node's payees
+ * already claimed) is locked from the node's validator stake until the epoch is final or void. After the challenge window anyone claims for anyone with a proof, never above the
  * final root's declared total. A staker challenges with a bond; the timelock (governance) upholds (root replaced,
  * at least the locked stake slashed, bond back) or rejects (bond to the treasury, window reopened) before the
  * resolution deadline, after which the epoch is void. Objective fraud proofs (a decreased leaf, a leaf above the
@@ -375,7 +375,7 @@ describe('RewardDistributor: recordFees', () => {
 });
 
 describe('RewardDistributor: postEpoch', () => {
-  it("records the epoch, emits EpochPosted with finalAt = now + window, and locks the added total of the node's stake", async () => {
+  it("records the epoch, emits EpochPosted with finalAt = now + window, and locks what the root could pay out of the node's stake", async () => {
     const c = chain();
     const { node } = cast(c);
     const p = payouts([
@@ -471,14 +471,15 @@ describe('RewardDistributor: postEpoch', () => {
     await warpTo(c, (await getEpoch(c, node.address, 2n)).resolveBy + 1n);
     await resolveExpired(c, challenger, node.address, 2n);
     await expectRevert(postEpoch(c, node, 3n, lower.root, lower.total), 'TotalDecreased', [500n, 499n]);
+    // The lock is all that epoch 3's root could pay out: nothing was claimed, so its whole total.
     const { locked } = await post(c, node, 3n, payouts([[B, 600n]]));
-    expect(locked).toBe(100n);
-    expect(await lockedOf(c, node.address)).toBe(100n);
+    expect(locked).toBe(600n);
+    expect(await lockedOf(c, node.address)).toBe(600n);
   });
 
-  it("refuses to add more than the node's unlocked validator stake (StakeTooLowForEpoch); the lock follows the final total", async () => {
+  it("refuses a root that could pay out more than the node's unlocked validator stake (StakeTooLowForEpoch); the lock follows the claimed total", async () => {
     const c = chain();
-    const { node } = cast(c);
+    const { node, bob } = cast(c);
     await addFees(c, node, 15_000n * OPEN);
     const all = payouts([[A, FEES + 15_000n * OPEN]]);
     await expectRevert(postEpoch(c, node, 1n, all.root, all.total), 'StakeTooLowForEpoch', [
@@ -494,11 +495,22 @@ describe('RewardDistributor: postEpoch', () => {
       over.total,
       15_000n * OPEN,
     ]);
-    const { locked, finalAt } = await post(c, node, 1n, payouts([[A, 15_000n * OPEN]]));
+    const first = payouts([[A, 15_000n * OPEN]]);
+    const { locked, finalAt } = await post(c, node, 1n, first);
     expect(locked).toBe(15_000n * OPEN);
     expect(await lockedOf(c, node.address)).toBe(15_000n * OPEN);
-    // Once epoch 1 is final its stake is free again, and epoch 2 locks only what it adds to the final total.
+    // Once epoch 1 is final its stake is free again, but epoch 2's root could pay out all of its total while
+    // nothing is claimed: more than the stake.
     await warpTo(c, finalAt);
+    await finalize(c, node.address, 1n);
+    expect(await lockedOf(c, node.address)).toBe(0n);
+    await expectRevert(postEpoch(c, node, 2n, all.root, all.total), 'StakeTooLowForEpoch', [
+      node.address,
+      all.total,
+      15_000n * OPEN,
+    ]);
+    // Once A claims its 15,000 under epoch 1's root, epoch 2 locks only what is still unclaimed.
+    await claim(c, bob, node.address, A, first);
     const next = await post(c, node, 2n, all);
     expect(next.locked).toBe(all.total - 15_000n * OPEN);
     expect(await lockedOf(c, node.address)).toBe(next.locked);
@@ -541,7 +553,8 @@ describe('RewardDistributor: postEpoch', () => {
     const { finalAt } = await post(c, node, 1n, p1);
     await warpTo(c, finalAt);
     const { receipt, locked } = await post(c, node, 2n, p2);
-    expect(locked).toBe(100n);
+    // Nothing was claimed under epoch 1: epoch 2's root could pay out its whole total.
+    expect(locked).toBe(200n);
     expect(events(receipt, 'EpochFinalized')).toEqual([
       { node: node.address, epoch: 1n, payoutRoot: p1.root, cumulativeTotal: 100n },
     ]);
@@ -549,7 +562,7 @@ describe('RewardDistributor: postEpoch', () => {
     expect(names).toEqual(['EpochFinalized', 'EpochPosted']);
     expect(stakingEvents(receipt, 'StakeLockChanged').map((e) => [e.delta, e.lockedAfter])).toEqual([
       [-100n, 0n],
-      [100n, 100n],
+      [200n, 200n],
     ]);
     expect(await nodeState(c, node.address)).toMatchObject({
       epochCount: 2n,
@@ -558,6 +571,51 @@ describe('RewardDistributor: postEpoch', () => {
       finalTotal: 100n,
     });
     expect((await getEpoch(c, node.address, 1n)).status).toBe(Status.Final);
+  });
+
+  it('the lock covers unclaimed payouts: claims made before a post shrink it', async () => {
+    const c = chain();
+    const { node, bob } = cast(c);
+    const n = node.address;
+    const p1 = payouts([
+      [A, 100n],
+      [B, 250n],
+    ]);
+    const p2 = payouts([
+      [A, 100n],
+      [B, 250n],
+      [C, 50n],
+    ]);
+    await postFinal(c, node, 1n, p1);
+    expect(await nodeState(c, n)).toMatchObject({ finalTotal: 350n, claimedTotal: 0n });
+    // A claims its 100 before epoch 2 is posted: epoch 2's root could pay out only 400 − 100.
+    await claim(c, bob, n, A, p1);
+    const second = await post(c, node, 2n, p2);
+    expect(second.locked).toBe(300n);
+    expect(events(second.receipt, 'EpochPosted')[0]?.locked).toBe(300n);
+    expect((await getEpoch(c, n, 2n)).locked).toBe(300n);
+    expect(await lockedOf(c, n)).toBe(300n);
+    // The lock is fixed when the epoch is posted: B's claim under epoch 1 meanwhile leaves it as it is.
+    await claim(c, bob, n, B, p1);
+    expect(await nodeState(c, n)).toMatchObject({ finalizedEpoch: 1n, claimedTotal: 350n });
+    expect(await lockedOf(c, n)).toBe(300n);
+    expect((await getEpoch(c, n, 2n)).locked).toBe(300n);
+    // Epoch 3 declares the same total (it adds nothing) yet still locks what its root could pay: C's unclaimed 50.
+    await warpTo(c, second.finalAt);
+    const third = await post(c, node, 3n, p2);
+    expect(third.locked).toBe(50n);
+    expect(stakingEvents(third.receipt, 'StakeLockChanged').map((e) => [e.delta, e.lockedAfter])).toEqual([
+      [-300n, 0n],
+      [50n, 50n],
+    ]);
+    // Once everything is claimed, a root that adds nothing locks nothing.
+    await warpTo(c, third.finalAt);
+    await finalize(c, n, 3n);
+    await claim(c, bob, n, C, p2);
+    expect(await nodeState(c, n)).toMatchObject({ finalTotal: 400n, claimedTotal: 400n });
+    const fourth = await post(c, node, 4n, p2);
+    expect(fourth.locked).toBe(0n);
+    expect(await lockedOf(c, n)).toBe(0n);
   });
 
   it('posting after an unresolved deadline voids the challenged previous epoch first (EpochVoided, bond back)', async () => {
@@ -981,7 +1039,8 @@ describe('RewardDistributor: resolveChallenge', () => {
     ]);
     await postFinal(c, node, 1n, payouts([[A, 50n * OPEN]]));
     const { finalAt, locked } = await post(c, node, 2n, wrong);
-    expect(locked).toBe(950n * OPEN);
+    // All the wrong root could pay out: its whole total, as nothing was claimed under epoch 1.
+    expect(locked).toBe(1_000n * OPEN);
     await challenge(c, challenger, n, 2n);
     const timelock = await c.impersonate(c.timelock.address);
     const [treasuryBefore, challengerBefore] = [
@@ -1286,7 +1345,8 @@ describe('RewardDistributor: proveDecrease', () => {
     ]);
     await postFinal(c, node, 1n, p1);
     const { locked } = await post(c, node, 2n, p2);
-    expect(locked).toBe(540n * OPEN - 110n * OPEN);
+    // Nothing claimed under epoch 1: the whole 540 the root could pay out, not just the 430 it adds.
+    expect(locked).toBe(540n * OPEN);
     const receipt = await prove(c, bob, n, 2n, A, p1.of(A), p2.of(A));
     expect(events(receipt, 'EpochVoided')).toEqual([
       { node: n, epoch: 2n, reason: VoidReason.DecreasedLeaf, by: bob.address, slashed: locked },
@@ -1344,7 +1404,8 @@ describe('RewardDistributor: proveDecrease', () => {
     await challenge(c, challenger, n, 2n);
     const before = await balanceOf(c, challenger.address);
     const receipt = await prove(c, bob, n, 2n, A, p1.of(A), p2.of(A));
-    expect(events(receipt, 'EpochVoided')[0]).toMatchObject({ reason: VoidReason.DecreasedLeaf, slashed: 101n });
+    // The lock (and the slash) is all the root could pay out: 201, nothing having been claimed.
+    expect(events(receipt, 'EpochVoided')[0]).toMatchObject({ reason: VoidReason.DecreasedLeaf, slashed: 201n });
     expect(await balanceOf(c, challenger.address)).toBe(before + BOND);
     expect(await bondsHeld(c)).toBe(0n);
     // The node's next epoch follows at once.

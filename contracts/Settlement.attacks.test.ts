@@ -4,6 +4,7 @@
  * RewardDistributor backed by its validator stake; governance (the timelock) resolves challenges.
  *
  * 1. An attestor posts a root paying itself and unbonds before governance can slash it.
+ * 1b. An attestor posts a root with an unchanged total that only moves unclaimed amounts to a sock puppet.
  * 3. A root declaring a tiny total whose leaves sum to more than the fees drains the challengers' bonds.
  * 4. A challenge governance never resolves freezes settlement for everyone.
  * 5. A stranger posts into a node's epoch sequence and blocks it.
@@ -268,6 +269,62 @@ describe('Settlement attacks', () => {
     expect(slashed?.amount).toBeGreaterThanOrEqual(MIN_STAKE);
     expect(stakeBefore - (await stakeOf(c, n))).toBeGreaterThanOrEqual(MIN_STAKE);
     expect(await lockedOf(c, n)).toBe(0n);
+  });
+
+  it('attack 1b: a root that only moves unclaimed amounts between accounts still puts the unclaimed total at stake', async () => {
+    const c = chain();
+    const { node, puppet, bob } = cast(c);
+    const n = node.address;
+    // An honest epoch becomes final; nobody claims yet.
+    const honest = payouts([
+      [A, 6_000n * OPEN],
+      [B, 2_000n * OPEN],
+    ]);
+    const unclaimed = honest.total;
+    const { finalAt } = await post(c, node, 1n, honest);
+    await warpTo(c, finalAt);
+    await finalize(c, n, 1n);
+    expect(await nodeState(c, n)).toMatchObject({ finalTotal: unclaimed, claimedTotal: 0n });
+    expect(await lockedOf(c, n)).toBe(0n);
+    // The next root declares the same total — it adds nothing — but lowers A and pays the difference to a puppet.
+    const moved = payouts([
+      [A, 1_000n * OPEN],
+      [B, 2_000n * OPEN],
+      [puppet.address, 5_000n * OPEN],
+    ]);
+    expect(moved.total).toBe(unclaimed);
+    const { receipt, locked } = await post(c, node, 2n, moved);
+    // Everything the root could pay out is locked: the whole unclaimed total (it was 0, what the root adds).
+    expect(locked).toBe(unclaimed);
+    expect(distributorEvents(receipt, 'EpochPosted')[0]?.locked).toBe(unclaimed);
+    expect(await lockedOf(c, n)).toBe(unclaimed);
+    // So the node cannot unbond away from it.
+    await expectRevert(
+      send(c, node, { ...c.staking, functionName: 'requestUnstake', args: [validator, MIN_STAKE] }),
+      'StakeLocked',
+      [n, validator, unclaimed, 0n],
+    );
+    // A's lowered leaf proves the fraud: the epoch is void and at least the unclaimed total is slashed.
+    const stakeBefore = await stakeOf(c, n);
+    const prev = honest.of(A);
+    const cur = moved.of(A);
+    const proved = await send(c, bob, {
+      ...distributor(c),
+      functionName: 'proveDecrease',
+      args: [n, 2n, A, prev.amount, prev.proof, cur.amount, cur.proof],
+    });
+    const [voided] = distributorEvents(proved, 'EpochVoided');
+    expect(voided).toMatchObject({ node: n, epoch: 2n, reason: VoidReason.DecreasedLeaf, slashed: locked });
+    expect(voided?.slashed).toBeGreaterThanOrEqual(unclaimed);
+    expect(slashedEvents(proved)[0]?.amount).toBeGreaterThanOrEqual(unclaimed);
+    expect(stakeBefore - (await stakeOf(c, n))).toBeGreaterThanOrEqual(unclaimed);
+    expect(await lockedOf(c, n)).toBe(0n);
+    expect((await getEpoch(c, n, 2n)).status).toBe(Status.Void);
+    // The puppet's root never pays; the honest root still pays A in full.
+    expect(await nodeState(c, n)).toMatchObject({ finalizedEpoch: 1n, claimRoot: honest.root });
+    await expectRevert(claim(c, n, puppet.address, moved), 'InvalidProof', [puppet.address, 5_000n * OPEN]);
+    await claim(c, n, A, honest);
+    expect(await balanceOf(c, A)).toBe(6_000n * OPEN);
   });
 
   it('attack 3: claims beyond the declared total are refused; bonds are apart from fees', async () => {

@@ -15,14 +15,15 @@
  * - no claim pays an account beyond its leaf under the node's final root (claimed ≤ the largest final leaf);
  * - per node: claimed ≤ final declared total ≤ fees the node redeemed; payees hold exactly what they claimed;
  * - the distributor's balance = Σ(fees − claimed) + bondsHeld (never pays beyond fees; bonds stay apart);
- * - an upheld challenge or a fraud proof slashes at least what the epoch added over the previous final total
- *   (the locked stake), whatever the node unstaked or withdrew in between (Slashed events = stake delta).
- *   What is locked is only that addition: a root that merely redistributes the declared total (adds nothing)
- *   locks nothing and, proven fraudulent, is slashed nothing — this file checks the guarantee as designed;
- * - lockedOf ≤ stakeOf ≤ slashable, the lock is exactly the pending epoch's addition, and no requestUnstake
- *   succeeds that would leave less active stake than is locked;
+ * - an upheld challenge or a fraud proof slashes at least everything the epoch's root could pay out (its declared
+ *   total less what the node's payees had claimed when it was posted: the locked stake), whatever the node
+ *   unstaked or withdrew in between (Slashed events = stake delta). A root that merely moves unclaimed amounts
+ *   between accounts (adds nothing to the declared total) thus locks, and proven fraudulent loses, those amounts;
+ * - lockedOf ≤ stakeOf ≤ slashable, the lock is exactly what the pending epoch's root could pay out, and no
+ *   requestUnstake succeeds that would leave less active stake than is locked;
  * - a user never closes a channel before expiry + grace, and a node can redeem until the channel is closed;
- * - liveness: at the end of every run, once time passes, every node (restaking if it left) posts its next epoch:
+ * - liveness: at the end of every run, once time passes, every node (restaking if it left, or if what its final root
+ *   could still pay out outgrew its stake) posts its next epoch:
  *   its previous epoch always ends final or void (an unresolved challenge cannot wedge it), and every payee of the
  *   honest node 0 can then claim its whole final leaf (another node's fraud never takes node 0's fees).
  */
@@ -125,8 +126,11 @@ const ZERO_AMOUNTS = () => Array.from({ length: PAYEES }, () => 0n);
 interface EpochRec {
   tree: Tree;
   declared: bigint;
-  /** declared − the node's final total when posted: what the epoch must lock and, if fraudulent, lose. */
-  added: bigint;
+  /**
+   * declared − the node's claimed total when posted: everything the root could pay out, so what the epoch must lock
+   * and, if fraudulent, lose.
+   */
+  atRisk: bigint;
   /** What an honest node would have posted instead (governance's correction). */
   honest: { tree: Tree; declared: bigint };
   isHonest: boolean;
@@ -328,7 +332,7 @@ function checkInvariants(m: Model, prev: View, v: View): void {
     expect(n.locked, `${tag}: the lock is exactly the pending epoch's`).toBe(open ? e.locked : 0n);
     if (open) {
       const rec = m.epochs[i]!.get(n.epochCount)!;
-      expect(e.locked, `${tag}: a pending epoch locks what it adds`).toBe(rec.added);
+      expect(e.locked, `${tag}: a pending epoch locks all its root could pay out`).toBe(rec.atRisk);
       expect(e.payoutRoot, `${tag}: a pending epoch keeps its root`).toBe(rec.tree.root);
     }
     if (e?.status === FINAL) {
@@ -467,8 +471,8 @@ const slashesIn = (receipt: TransactionReceipt) =>
   parseEventLogs({ abi: StakingArtifact.abi, logs: receipt.logs, eventName: 'Slashed' });
 
 /**
- * A slash must take at least the locked addition (the stake cannot have escaped): checks the distributor's
- * `slashed`, the Staking events and the stake delta against each other.
+ * A slash must take at least what the root could pay out (the locked stake, which cannot have escaped): checks the
+ * distributor's `slashed`, the Staking events and the stake delta against each other.
  */
 function checkSlash(
   w: World,
@@ -482,10 +486,10 @@ function checkSlash(
   const slashes = slashesIn(receipt);
   expect(sum(slashes.map((s) => s.args.amount)), 'Slashed events = slashed').toBe(slashed);
   for (const s of slashes) expect(s.args.staker).toBe(w.nodes[i]!.address);
-  expect(slashed >= rec.added, `node ${i}: slashed ${slashed} ≥ the locked addition ${rec.added}`).toBe(true);
+  expect(slashed >= rec.atRisk, `node ${i}: slashed ${slashed} ≥ what the root could pay out ${rec.atRisk}`).toBe(true);
   const e = v.nodes[i]!.latest!;
   expect(slashed >= e.locked, `node ${i}: slashed ≥ lockedOf the epoch`).toBe(true);
-  if (rec.added > 0n) bump(w.stats, m.raced[i] ? 'slash:afterRace' : 'slash');
+  if (rec.atRisk > 0n) bump(w.stats, m.raced[i] ? 'slash:afterRace' : 'slash');
   return (after: View) => {
     expect(v.nodes[i]!.slashable - after.nodes[i]!.slashable, 'the stake lost exactly what was slashed').toBe(slashed);
     expect(after.treasuryBalance - v.treasuryBalance, 'the treasury got the slash').toBe(slashed);
@@ -533,8 +537,11 @@ function planPost(w: World, m: Model, v: View, op: PostOp): Planned {
   const s = settled(v, i);
   const F = m.amountsOf(s.finalRoot);
   const base = max(sum(F), s.finalTotal);
+  // Posting claims nothing: what the node's payees claimed so far is what the new root cannot pay again.
+  const claimed = n.claimedTotal;
   const room = n.fees > base ? n.fees - base : 0n;
-  const stakeRoom = s.unlocked > base - s.finalTotal ? s.unlocked - (base - s.finalTotal) : 0n;
+  // An honest epoch's root could pay out its base (less what was claimed) plus what it adds: keep that within stake.
+  const stakeRoom = s.unlocked > base - claimed ? s.unlocked - (base - claimed) : 0n;
   const x = (min(room, stakeRoom) * op.share) / 10_000n;
   const honestAmounts = F.map((a, k) => a + split(x, op.weights)[k]!);
   const honestDeclared = max(sum(honestAmounts), s.finalTotal);
@@ -569,7 +576,7 @@ function planPost(w: World, m: Model, v: View, op: PostOp): Planned {
       break;
     case 'forged': {
       amounts = op.leaves.map((bps) => (n.fees * bps) / 10_000n);
-      const ceiling = min(n.fees, s.finalTotal + s.unlocked);
+      const ceiling = max(s.finalTotal, min(n.fees, claimed + s.unlocked));
       declared = s.finalTotal + ((ceiling - s.finalTotal) * op.declaredBps) / 10_000n;
       break;
     }
@@ -577,12 +584,12 @@ function planPost(w: World, m: Model, v: View, op: PostOp): Planned {
       declared = n.fees + 1n + (op.bump % OPEN);
       break;
     case 'aboveStake':
-      declared = s.finalTotal + s.unlocked + 1n + (op.bump % OPEN);
+      declared = max(s.finalTotal, claimed + s.unlocked + 1n + (op.bump % OPEN));
       break;
   }
   const tree = m.tree(amounts);
   const honest = { tree: m.tree(honestAmounts), declared: honestDeclared };
-  const added = declared - s.finalTotal;
+  const atRisk = declared - claimed;
   const label = `node ${i} posts ${kind} epoch ${epoch}`;
   const call = () =>
     send(c, node, {
@@ -597,7 +604,7 @@ function planPost(w: World, m: Model, v: View, op: PostOp): Planned {
   }
   if (declared < s.finalTotal) return refuse(label, call, 'TotalDecreased', [s.finalTotal, declared]);
   if (declared > n.fees) return refuse(label, call, 'ExceedsFees', [node.address, declared, n.fees]);
-  if (added > s.unlocked) return refuse(label, call, 'StakeTooLowForEpoch', [node.address, added, s.unlocked]);
+  if (atRisk > s.unlocked) return refuse(label, call, 'StakeTooLowForEpoch', [node.address, atRisk, s.unlocked]);
   const isHonest = tree.root === honest.tree.root && declared === honest.declared;
   return {
     label,
@@ -605,14 +612,14 @@ function planPost(w: World, m: Model, v: View, op: PostOp): Planned {
     outcome: {
       ok: (receipt) => {
         const [posted] = eventsOf(receipt, 'EpochPosted');
-        expect(posted?.args.locked, `${label}: locks what it adds`).toBe(added);
+        expect(posted?.args.locked, `${label}: locks all its root could pay out`).toBe(atRisk);
         expect(posted?.args.finalAt).toBe(v.now + w.terms.window);
         if (n.latest && n.latest.status !== s.status) {
           const name = s.status === FINAL ? 'EpochFinalized' : 'EpochVoided';
           expect(eventsOf(receipt, name).length, `${label}: settles the previous epoch`).toBe(1);
           bump(w.stats, s.status === FINAL ? 'settle:final' : 'settle:void');
         }
-        m.epochs[i]!.set(epoch, { tree, declared, added, honest, isHonest });
+        m.epochs[i]!.set(epoch, { tree, declared, atRisk, honest, isHonest });
         bump(w.stats, `post:${kind}${isHonest || kind === 'keep' ? '' : ':dishonest'}`);
         return undefined;
       },
@@ -1139,8 +1146,9 @@ async function runSequence(w: World, m: Model, ops: Op[]): Promise<void> {
 const POST_DEFAULTS = { weights: [1, 1, 1, 1], pick: 0, bump: 0n, leaves: [0n, 0n, 0n, 0n], declaredBps: 10_000n };
 
 /**
- * Time passes; every node (restaking if it left) must be able to post its next epoch — its previous one ends final
- * or void — and then every payee of the honest node claims its whole final leaf.
+ * Time passes; every node (restaking if it left, or if what its final root could still pay out outgrew its unlocked
+ * stake after unstakes and slashes) must be able to post its next epoch — its previous one ends final or void — and
+ * then every payee of the honest node claims its whole final leaf.
  */
 async function liveness(w: World, m: Model, v0: View): Promise<void> {
   const { c } = w;
@@ -1149,8 +1157,13 @@ async function liveness(w: World, m: Model, v0: View): Promise<void> {
   await warpTo(c, target);
   let v = await readView(w, m);
   for (const [i, n] of v.nodes.entries()) {
-    if (n.eligible) continue;
-    const amount = n.stake < w.terms.minimum ? w.terms.minimum - n.stake : 1n;
+    // What the next root could pay out at least: the final total kept, or (honest node) its final leaves.
+    const s = settled(v, i);
+    const next = i === HONEST ? max(sum(m.amountsOf(s.finalRoot)), s.finalTotal) : s.finalTotal;
+    const atRisk = next - n.claimedTotal;
+    let amount = atRisk > s.unlocked ? atRisk - s.unlocked : 0n;
+    if (!n.eligible) amount = max(amount, n.stake < w.terms.minimum ? w.terms.minimum - n.stake : 1n);
+    if (amount === 0n) continue;
     await send(c, w.nodes[i]!, { ...c.staking, functionName: 'stake', args: [VALIDATOR, amount] });
   }
   v = await readView(w, m);
@@ -1536,7 +1549,7 @@ describe('Settlement under dishonest nodes (property-based, real contracts)', ()
         // A final honest root first, so that a later root can lower an account below it.
         { op: 'post', node: 1, kind: 'honest', share, ...POST_DEFAULTS },
         { op: 'warp', node: 1, to: 'window', seconds: 1n },
-        // New fees, so that the lie adds (and locks) a lot of stake.
+        // New fees, so that the lie's root could pay out (and so locks) a lot of stake.
         { op: 'redeem', ch: 1, bps: 500n },
         { ...(lie as PostOp), share: 10_000n },
         // The node at once unstakes what it can; the race then tries for more.
