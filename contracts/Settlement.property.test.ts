@@ -1341,7 +1341,9 @@ const mixedOp: fc.Arbitrary<Op> = fc.oneof(
  * included) keeps a failing property's shrinking inside the test timeout, so that its runs end before the next
  * test's snapshot; a failure found before the limit is still reported, with the smallest counterexample so far.
  */
-const budget = (numRuns: number) => ({ numRuns, interruptAfterTimeLimit: 30_000 });
+// A fixed seed: the same dishonest sequences every run, so the checks below that each property reached its
+// interesting paths (slashes, voids, refusals) cannot fail by chance. Change the seed to explore others.
+const budget = (numRuns: number) => ({ numRuns, interruptAfterTimeLimit: 30_000, seed: 20_261_207 });
 
 async function withSnapshot(c: TestChain, body: () => Promise<void>): Promise<void> {
   const test = c.clients.test();
