@@ -49,7 +49,12 @@ describe.each(storeBackends())('job runner on $name', (backend) => {
     await until(
       async () => (await queue.get(ok.id)).status === 'succeeded' && (await queue.get(bad.id)).status === 'failed',
     );
-    await until(async () => (await queue.get(flaky.id)).status === 'queued');
+    // The runner emits 'retrying' right after it re-queues the job: wait for both, not only the row.
+    await until(
+      async () =>
+        (await queue.get(flaky.id)).status === 'queued' &&
+        events.some((e) => e.jobId === flaky.id.toString() && e.type === 'retrying'),
+    );
     await runner.stop();
     expect((await queue.get(ok.id)).result).toEqual({ y: 9 });
     expect((await queue.get(bad.id)).error).toEqual({ message: 'x must not be negative', code: 'INVALID_ARGUMENT' });
