@@ -378,9 +378,17 @@ describe('tributary demo', () => {
           unattributedPpm: number;
         };
         settlement: Record<string, unknown>;
+        adversarial: { attacks: Record<string, string> };
       };
     };
     expect(last.ok).toBe(true);
+    expect(last.stages.adversarial.attacks).toEqual({
+      unbondEscape: 'blocked',
+      epochSquat: 'blocked',
+      closeBeforeRedeem: 'blocked',
+      claimBeyondTotal: 'blocked',
+      strangerSpend: 'blocked',
+    });
     const attribution = last.stages.attribution;
     expect(attribution.deterministic).toBe(true);
     expect(attribution.cliVerified).toBe(true);
@@ -397,5 +405,5 @@ describe('tributary demo', () => {
     };
     expect(BigInt(slash.remaining)).toBe(BigInt(slash.staked) - BigInt(slash.slashed));
     expect(slash.treasuryReceived).toBe(slash.slashed);
-  }, 300_000);
+  }, 600_000);
 });
