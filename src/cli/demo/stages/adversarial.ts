@@ -245,6 +245,15 @@ export const adversarialStage: DemoStage = {
         args: [squatNumber, oneLeafRoot(squatter.address, 0n), 0n, zeroHash, 'bafy-squat'],
       }),
     );
+    // What the squatter can post is its own sequence's first epoch (if the squat was not already that), nothing of
+    // the node's.
+    if (squat !== null) {
+      await sendTx(clients, squatter, {
+        ...c.distributor,
+        functionName: 'postEpoch',
+        args: [1n, oneLeafRoot(squatter.address, 0n), 0n, zeroHash, 'bafy-squat'],
+      });
+    }
     const ops = createApiClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
     const closed = await ops
       .request<{ epoch: number; status: string; payoutRoot: Hex; receipts: number; feesWei: string }>(
@@ -273,6 +282,7 @@ export const adversarialStage: DemoStage = {
     };
     figures.epochSquat = {
       squatterPost: squat ?? 'landed in the squatter’s own sequence',
+      squatterOwnEpoch: 1,
       nodeEpoch: closed instanceof BaseError ? closed.message : closed.epoch,
     };
     out.note(
@@ -287,6 +297,9 @@ export const adversarialStage: DemoStage = {
       const claimer = devAccount(CLAIMER);
       await validatorWithMinimum(clients, d, claimer, 1n * OPEN);
       await selfFees(clients, d, claimer, 1n * OPEN);
+      // A watcher's bond sits in the distributor (it challenges the squatter's epoch): the attack aims at it.
+      await sendTx(clients, deployer, { ...c.token, functionName: 'approve', args: [c.distributor.address, bond] });
+      await sendTx(clients, deployer, { ...c.distributor, functionName: 'challenge', args: [squatter.address, 1n] });
       const bondsHeld = await read({ ...c.distributor, functionName: 'bondsHeld' });
       const balanceBefore = await read({ ...c.token, functionName: 'balanceOf', args: [c.distributor.address] });
       const leaf = 1n * OPEN + bond;
@@ -305,11 +318,17 @@ export const adversarialStage: DemoStage = {
         }),
       );
       const balanceAfter = await read({ ...c.token, functionName: 'balanceOf', args: [c.distributor.address] });
+      const bondsAfter = await read({ ...c.distributor, functionName: 'bondsHeld' });
       attacks.claimBeyondTotal =
-        claim === 'ExceedsDeclaredTotal' && balanceAfter === balanceBefore ? 'blocked' : 'succeeded';
+        claim === 'ExceedsDeclaredTotal' &&
+        balanceAfter === balanceBefore &&
+        bondsAfter === bondsHeld &&
+        bondsHeld >= bond
+          ? 'blocked'
+          : 'succeeded';
       figures.claimBeyondTotal = {
         claim,
-        bondsHeldWei: bondsHeld.toString(),
+        bondsHeldWei: bondsAfter.toString(),
         distributorKept: balanceAfter === balanceBefore,
       };
       out.note(`  claimBeyondTotal: claiming ${leaf} wei under a root declaring 1 wei → ${claim}`);
