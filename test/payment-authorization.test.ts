@@ -4,15 +4,13 @@
  * a strictly increasing nonce) before anything is served, reserved or charged.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Address, type Hex, parseUnits } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { devAccount, devRoles, OPEN, OpenTokenArtifact, sendTx } from '../src/chain/index.js';
-import { createApiClient, loadConfig, silentLogger } from '../src/core/index.js';
-import { type NodeUp, nodeUp } from '../src/node/index.js';
+import { devAccount, OPEN } from '../src/chain/index.js';
+import { createApiClient } from '../src/core/index.js';
+import type { NodeUp } from '../src/node/index.js';
 import {
   encodeVoucherHeader,
   NO_FEE_CAP,
@@ -22,7 +20,7 @@ import {
   signVoucher,
   tryWithoutAuthorization,
 } from '../src/settlement/index.js';
-import { registerTestModel } from './fixtures/models.js';
+import { startPaidNode } from './fixtures/paid-node.js';
 
 const USER = devAccount(11);
 const STRANGER = devAccount(12);
@@ -31,7 +29,6 @@ const MODEL = 'guarded-model';
 const prices = { priceInPer1k: parseUnits('0.001', 18), priceOutPer1k: parseUnits('0.002', 18) };
 
 let node: NodeUp;
-let dataDir: string;
 
 const domain = () => ({
   chainId: node.chain.deployment.chainId,
@@ -96,25 +93,21 @@ async function open(user = USER): Promise<bigint> {
   });
 }
 
+let stopNode: () => Promise<void>;
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'tributary-payauth-'));
-  node = await nodeUp(loadConfig({ flags: { dataDir, port: 0 }, env: {} }), silentLogger());
-  const { clients, deployment } = node.chain;
-  await registerTestModel({ api: node.api, clients, deployment, owner: OWNER, name: MODEL, prices });
-  for (const who of [USER, STRANGER]) {
-    await sendTx(clients, devAccount(devRoles.deployer), {
-      address: deployment.contracts.OpenToken,
-      abi: OpenTokenArtifact.abi,
-      contract: 'OpenToken',
-      functionName: 'transfer',
-      args: [who.address, 10n * OPEN],
-    });
-  }
+  const started = await startPaidNode({
+    name: 'payauth',
+    model: MODEL,
+    owner: OWNER,
+    prices,
+    fund: { accounts: [USER, STRANGER], amount: 10n * OPEN },
+  });
+  node = started.node;
+  stopNode = started.stop;
 }, 120_000);
 
 afterAll(async () => {
-  await node?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stopNode?.();
 });
 
 describe('request authorization', () => {

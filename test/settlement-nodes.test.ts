@@ -4,7 +4,7 @@
  * concurrently and a payee claims from both in one transaction; a channel closed before its node redeemed never
  * wedges that node's settlement, and the node redeems channels close to expiry on its own.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -14,7 +14,6 @@ import {
   advanceTime,
   deploymentPath,
   devAccount,
-  devRoles,
   InferenceEscrowArtifact,
   OPEN,
   OpenTokenArtifact,
@@ -27,7 +26,8 @@ import { createApiClient, loadConfig, silentLogger } from '../src/core/index.js'
 import { type NodeUp, nodeUp } from '../src/node/index.js';
 import { claimPayouts, createPayingFetch, openChannel } from '../src/settlement/index.js';
 import { expectRevert } from './fixtures/chain.js';
-import { registerTestModel, uploadTestAdapter } from './fixtures/models.js';
+import { uploadTestAdapter } from './fixtures/models.js';
+import { startPaidNode } from './fixtures/paid-node.js';
 
 const USER = devAccount(11);
 const OWNER = devAccount(2);
@@ -37,24 +37,26 @@ const prices = { priceInPer1k: parseUnits('0.001', 18), priceOutPer1k: parseUnit
 
 let a: NodeUp;
 let b: NodeUp;
-const dirs: string[] = [];
-
-function tempDir(name: string) {
-  const d = mkdtempSync(join(tmpdir(), `tributary-${name}-`));
-  dirs.push(d);
-  return d;
-}
+let stopA: () => Promise<void>;
+let dirB: string;
 
 beforeAll(async () => {
-  a = await nodeUp(loadConfig({ flags: { dataDir: tempDir('node-a'), port: 0 }, env: {} }), silentLogger());
+  const first = await startPaidNode({
+    name: 'node-a',
+    model: MODEL,
+    owner: OWNER,
+    prices,
+    fund: { accounts: [USER, SECOND_NODE], amount: 20_000n * OPEN },
+  });
+  a = first.node;
+  stopA = first.stop;
   const { clients, deployment } = a.chain;
-  const deployer = devAccount(devRoles.deployer);
-  const token = { address: deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi, contract: 'OpenToken' } as const;
   // The second node: its own key (staked as a validator, which backs the epochs it posts) and its own database,
   // on the same chain and deployment.
-  await sendTx(clients, deployer, { ...token, functionName: 'transfer', args: [SECOND_NODE.address, 20_000n * OPEN] });
   await sendTx(clients, SECOND_NODE, {
-    ...token,
+    address: deployment.contracts.OpenToken,
+    abi: OpenTokenArtifact.abi,
+    contract: 'OpenToken',
     functionName: 'approve',
     args: [deployment.contracts.Staking, 20_000n * OPEN],
   });
@@ -65,9 +67,7 @@ beforeAll(async () => {
     functionName: 'stake',
     args: [stakingRoles.validator, 20_000n * OPEN],
   });
-  await sendTx(clients, deployer, { ...token, functionName: 'transfer', args: [USER.address, 100n * OPEN] });
-  const dirB = tempDir('node-b');
-  mkdirSync(dirB, { recursive: true });
+  dirB = mkdtempSync(join(tmpdir(), 'tributary-node-b-'));
   copyFileSync(deploymentPath(a.dataDir), deploymentPath(dirB));
   b = await nodeUp(
     loadConfig({
@@ -76,15 +76,21 @@ beforeAll(async () => {
     }),
     silentLogger(),
   );
-  const { adapter } = await registerTestModel({ api: a.api, clients, deployment, owner: OWNER, name: MODEL, prices });
-  await uploadTestAdapter(b.api, adapter);
+  await uploadTestAdapter(b.api, first.adapter);
 }, 240_000);
 
 afterAll(async () => {
   await b?.stop();
-  await a?.stop();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  await stopA?.();
+  if (dirB) rmSync(dirB, { recursive: true, force: true });
 });
+
+const escrowOf = () =>
+  ({
+    address: a.chain.deployment.contracts.InferenceEscrow,
+    abi: InferenceEscrowArtifact.abi,
+    contract: 'InferenceEscrow',
+  }) as const;
 
 /** A user's paid questions to one node through a new channel; returns what was charged and paid. */
 async function payNode(node: NodeUp, user: HDAccount, questions: string[], durationSeconds = 30 * 86_400) {
@@ -183,12 +189,8 @@ describe('settlement across nodes', () => {
   }, 240_000);
 
   it('attack 2: a channel closed before its node redeemed never wedges settlement; the rest settles and the loss is reported', async () => {
-    const { clients, deployment } = a.chain;
-    const escrow = {
-      address: deployment.contracts.InferenceEscrow,
-      abi: InferenceEscrowArtifact.abi,
-      contract: 'InferenceEscrow',
-    } as const;
+    const { clients } = a.chain;
+    const escrow = escrowOf();
     const grace = Number(await clients.public.readContract({ ...escrow, functionName: 'settlementGrace' }));
     // Node b is away (its redeemer only looks at channels close to expiry, and we jump past expiry and grace).
     const lost = await payNode(b, USER, ['Mountains?'], 3_600);
@@ -215,12 +217,8 @@ describe('settlement across nodes', () => {
   }, 240_000);
 
   it('redeems channels close to expiry on its own, before the user may close them', async () => {
-    const { clients, deployment } = a.chain;
-    const escrow = {
-      address: deployment.contracts.InferenceEscrow,
-      abi: InferenceEscrowArtifact.abi,
-      contract: 'InferenceEscrow',
-    } as const;
+    const { clients } = a.chain;
+    const escrow = escrowOf();
     const paid = await payNode(a, USER, ['Forests?'], 3_600);
     await advanceTime(clients, 3_600 + 1);
     await expectRevert(

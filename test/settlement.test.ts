@@ -4,24 +4,14 @@
  * recomputed from its public export, finalized and claimed.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { type Address, getAddress, type Hex, parseUnits } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  advanceTime,
-  devAccount,
-  devRoles,
-  OPEN,
-  OpenTokenArtifact,
-  RewardDistributorArtifact,
-  sendTx,
-} from '../src/chain/index.js';
-import { createApiClient, loadConfig, silentLogger } from '../src/core/index.js';
+import { advanceTime, devAccount, OPEN, OpenTokenArtifact, RewardDistributorArtifact } from '../src/chain/index.js';
+import { createApiClient } from '../src/core/index.js';
 import { bundledBaseModel } from '../src/engine/index.js';
-import { type NodeUp, nodeUp } from '../src/node/index.js';
+import type { NodeUp } from '../src/node/index.js';
 import {
   claimPayouts,
   computeFee,
@@ -37,7 +27,7 @@ import {
 } from '../src/settlement/index.js';
 import { expectRevert } from './fixtures/chain.js';
 import { rejectionOf } from './fixtures/errors.js';
-import { registerTestModel } from './fixtures/models.js';
+import { startPaidNode } from './fixtures/paid-node.js';
 
 const USER = devAccount(11);
 const STRANGER = devAccount(12);
@@ -46,7 +36,6 @@ const MODEL = 'paid-model';
 const prices = { priceInPer1k: parseUnits('0.001', 18), priceOutPer1k: parseUnits('0.002', 18) };
 
 let node: NodeUp;
-let dataDir: string;
 let channelId: bigint;
 let paying: ReturnType<typeof createPayingFetch>;
 
@@ -63,25 +52,21 @@ async function post(path: string, body: unknown, headers: Record<string, string>
 const CHAT = { model: MODEL, max_tokens: 8, messages: [{ role: 'user', content: 'Tell me about rivers.' }] };
 const chat = (headers: Record<string, string> = {}) => post('/v1/chat/completions', CHAT, headers);
 
+let stopNode: () => Promise<void>;
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'tributary-settlement-'));
-  node = await nodeUp(loadConfig({ flags: { dataDir, port: 0 }, env: {} }), silentLogger());
-  const { clients, deployment } = node.chain;
-  await registerTestModel({ api: node.api, clients, deployment, owner: OWNER, name: MODEL, prices });
-  for (const who of [USER, STRANGER]) {
-    await sendTx(clients, devAccount(devRoles.deployer), {
-      address: deployment.contracts.OpenToken,
-      abi: OpenTokenArtifact.abi,
-      contract: 'OpenToken',
-      functionName: 'transfer',
-      args: [who.address, 10n * OPEN],
-    });
-  }
+  const started = await startPaidNode({
+    name: 'settlement',
+    model: MODEL,
+    owner: OWNER,
+    prices,
+    fund: { accounts: [USER, STRANGER], amount: 10n * OPEN },
+  });
+  node = started.node;
+  stopNode = started.stop;
 }, 120_000);
 
 afterAll(async () => {
-  await node?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stopNode?.();
 });
 
 describe('payable inference', () => {
@@ -291,7 +276,7 @@ describe('payable inference', () => {
     const unauthorized = await post('/v1/epochs/close', {});
     expect(unauthorized.status).toBe(401);
     expect(unauthorized.body.error.message).toBe(
-      `POST /v1/epochs/close is for the node's operator: send "Authorization: Bearer <token>" with the token in ${join(dataDir, 'operator-token')}`,
+      `POST /v1/epochs/close is for the node's operator: send "Authorization: Bearer <token>" with the token in ${join(node.dataDir, 'operator-token')}`,
     );
     const ops = createApiClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
     const epoch = await ops.request<{
