@@ -18,169 +18,75 @@ import {
   keccak256,
   maxUint256,
   parseEventLogs,
-  stringToHex,
   type TransactionReceipt,
   zeroAddress,
   zeroHash,
 } from 'viem';
-import { privateKeyToAddress } from 'viem/accounts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  contractError,
   deployContract,
   encodeCall,
-  InferenceEscrowArtifact,
-  merkleTree,
   OPEN,
-  ProtocolConfigArtifact,
   passProposal,
   RewardDistributorArtifact,
   roleIds,
-  StakingArtifact,
   stakingRoles,
-  standardLeaf,
 } from '../src/chain/index.js';
-import { signVoucher } from '../src/settlement/index.js';
 import { expectRevert, send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
+import {
+  addFees,
+  BOND,
+  balanceOf,
+  bondsHeld,
+  CID,
+  cast,
+  challenge,
+  claim,
+  claimedOf,
+  config,
+  correction,
+  DAY,
+  distributor,
+  distributorEvents,
+  escrow,
+  finalize,
+  fundBonds,
+  getEpoch,
+  leafOf,
+  lockedOf,
+  noCorrection,
+  nodeState,
+  type Payouts,
+  payee,
+  payouts,
+  post,
+  postEpoch,
+  receiptsRoot,
+  resolve,
+  Status,
+  stake,
+  stakeOf,
+  stakingEvents,
+  VoidReason,
+} from '../test/fixtures/settlement.js';
 
 const chain = useTestChain();
 
-const DAY = 86_400n;
 const WINDOW = DAY;
 const RESOLUTION = 21n * DAY;
-const BOND = 1_000n * OPEN;
 const NODE_STAKE = 20_000n * OPEN;
 /** Fees each node has redeemed into the distributor when each test starts. */
 const FEES = 10_000n * OPEN;
-const CID = 'bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi';
 const { validator, servingNode, agent } = stakingRoles;
-/** RewardDistributor.Status. */
-const Status = { None: 0, Pending: 1, Challenged: 2, Final: 3, Void: 4 } as const;
-/** RewardDistributor.VoidReason. */
-const VoidReason = { ResolutionExpired: 0, DecreasedLeaf: 1, LeafAboveTotal: 2 } as const;
 
 // ------------------------------------------------------------------------------------------------- helpers
 
-const distributor = (c: TestChain) =>
-  ({
-    address: c.deployment.contracts.RewardDistributor,
-    abi: RewardDistributorArtifact.abi,
-    contract: 'RewardDistributor',
-  }) as const;
-const escrow = (c: TestChain) =>
-  ({
-    address: c.deployment.contracts.InferenceEscrow,
-    abi: InferenceEscrowArtifact.abi,
-    contract: 'InferenceEscrow',
-  }) as const;
-const config = (c: TestChain) =>
-  ({
-    address: c.deployment.contracts.ProtocolConfig,
-    abi: ProtocolConfigArtifact.abi,
-    contract: 'ProtocolConfig',
-  }) as const;
-
-const balanceOf = (c: TestChain, who: Address) =>
-  c.clients.public.readContract({ ...c.token, functionName: 'balanceOf', args: [who] });
 const read = <T>(c: TestChain, functionName: string, args: readonly unknown[] = []) =>
   c.clients.public.readContract({ ...distributor(c), functionName, args } as never) as Promise<T>;
-const claimedOf = (c: TestChain, node: Address, who: Address) => read<bigint>(c, 'claimed', [node, who]);
-const bondsHeld = (c: TestChain) => read<bigint>(c, 'bondsHeld');
-const nodeState = (c: TestChain, node: Address) =>
-  c.clients.public.readContract({ ...distributor(c), functionName: 'nodeState', args: [node] }).then((s) => ({ ...s }));
-const getEpoch = (c: TestChain, node: Address, epoch: bigint) =>
-  c.clients.public
-    .readContract({ ...distributor(c), functionName: 'getEpoch', args: [node, epoch] })
-    .then((e) => ({ ...e }))
-    .catch((e: unknown) => {
-      throw contractError(e, 'RewardDistributor.getEpoch', RewardDistributorArtifact.abi);
-    });
-const stakeOf = (c: TestChain, who: Address) =>
-  c.clients.public.readContract({ ...c.staking, functionName: 'stakeOf', args: [who, validator] });
-const lockedOf = (c: TestChain, who: Address) =>
-  c.clients.public.readContract({ ...c.staking, functionName: 'lockedOf', args: [who, validator] });
 const blockTime = async (c: TestChain, receipt?: TransactionReceipt) =>
   (await c.clients.public.getBlock(receipt ? { blockNumber: receipt.blockNumber } : {})).timestamp;
 
-/** A deterministic address with no keys in use anywhere else (a payee that has never held anything). */
-const payee = (label: string): Address => privateKeyToAddress(keccak256(stringToHex(`payee ${label}`)));
-
-/** A payout tree over (account, cumulative amount). */
-interface Payouts {
-  root: Hex;
-  total: bigint;
-  /** [cumulative, proof] for `account`. */
-  of(account: Address): { amount: bigint; proof: Hex[] };
-}
-const leafOf = (a: Address, amount: bigint) => standardLeaf(['address', 'uint256'], [a, amount]);
-function payouts(entries: readonly (readonly [Address, bigint])[]): Payouts {
-  const tree = merkleTree(entries.map(([a, amount]) => leafOf(a, amount)));
-  const amounts = new Map(entries.map(([a, amount]) => [a, amount] as const));
-  return {
-    root: tree.root,
-    total: entries.reduce((s, [, amount]) => s + amount, 0n),
-    of(account) {
-      const amount = amounts.get(account);
-      if (amount === undefined) throw new Error(`${account} is not a payee`);
-      return { amount, proof: tree.proof(leafOf(account, amount)) };
-    },
-  };
-}
-
-const receiptsRoot = (epoch: bigint) => keccak256(stringToHex(`receipts of epoch ${epoch}`));
-
-interface Cast {
-  payer: HDAccount;
-  node: HDAccount;
-  node2: HDAccount;
-  challenger: HDAccount;
-  alice: HDAccount;
-  bob: HDAccount;
-}
-function cast(c: TestChain): Cast {
-  const [payer, node, node2, challenger, alice, bob] = c.users as [
-    HDAccount,
-    HDAccount,
-    HDAccount,
-    HDAccount,
-    HDAccount,
-    HDAccount,
-  ];
-  return { payer, node, node2, challenger, alice, bob };
-}
-
 const CHANNEL_DEPOSIT = 1_000_000n * OPEN;
-/** The payer's channel to each node (opened in this order in beforeAll). */
-const channelOf = (c: TestChain, node: Address) => (node === cast(c).node.address ? 1n : 2n);
-
-/** `node` redeems a voucher `amount` above what its channel has redeemed: fees booked to `node`. */
-async function addFees(c: TestChain, node: HDAccount, amount: bigint): Promise<TransactionReceipt> {
-  const channelId = channelOf(c, node.address);
-  const { redeemed } = await c.clients.public.readContract({
-    ...escrow(c),
-    functionName: 'getChannel',
-    args: [channelId],
-  });
-  const cumulativeAmount = redeemed + amount;
-  const signature = await signVoucher(
-    cast(c).payer,
-    { chainId: c.clients.chain.id, escrow: escrow(c).address },
-    { channelId, node: node.address, cumulativeAmount },
-  );
-  return send(c, node, { ...escrow(c), functionName: 'redeem', args: [channelId, cumulativeAmount, signature] });
-}
-
-async function stake(c: TestChain, who: HDAccount, role: number, amount: bigint): Promise<void> {
-  await send(c, c.deployer, { ...c.token, functionName: 'transfer', args: [who.address, amount] });
-  await send(c, who, { ...c.token, functionName: 'approve', args: [c.staking.address, maxUint256] });
-  await send(c, who, { ...c.staking, functionName: 'stake', args: [role, amount] });
-}
-
-/** Gives `who` OPEN for bonds and approves the distributor. */
-async function fundBonds(c: TestChain, who: HDAccount): Promise<void> {
-  await send(c, c.deployer, { ...c.token, functionName: 'transfer', args: [who.address, 10n * BOND] });
-  await send(c, who, { ...c.token, functionName: 'approve', args: [distributor(c).address, maxUint256] });
-}
 
 /** Once per file (the per-test snapshots start from here): two validator nodes with FEES each, a challenger. */
 beforeAll(async () => {
@@ -198,26 +104,6 @@ beforeAll(async () => {
   await fundBonds(c, challenger);
 });
 
-const postEpoch = (c: TestChain, who: Account, epoch: bigint, root: Hex, total: bigint, cid: string = CID) =>
-  send(c, who, { ...distributor(c), functionName: 'postEpoch', args: [epoch, root, total, receiptsRoot(epoch), cid] });
-
-/** `node` posts `p` as its epoch `epoch` (declaring `total`, p's sum by default). */
-async function post(
-  c: TestChain,
-  node: HDAccount,
-  epoch: bigint,
-  p: Payouts,
-  total: bigint = p.total,
-): Promise<{ receipt: TransactionReceipt; finalAt: bigint; locked: bigint }> {
-  const receipt = await postEpoch(c, node, epoch, p.root, total);
-  const [event] = parseEventLogs({ abi: RewardDistributorArtifact.abi, logs: receipt.logs, eventName: 'EpochPosted' });
-  if (!event) throw new Error('no EpochPosted');
-  return { receipt, finalAt: event.args.finalAt, locked: event.args.locked };
-}
-
-const finalize = (c: TestChain, node: Address, epoch: bigint, by: Account = cast(c).bob) =>
-  send(c, by, { ...distributor(c), functionName: 'finalize', args: [node, epoch] });
-
 /** Posts `p` as `node`'s `epoch`, lets its window pass and finalizes it. */
 async function postFinal(c: TestChain, node: HDAccount, epoch: bigint, p: Payouts): Promise<void> {
   const { finalAt } = await post(c, node, epoch, p);
@@ -225,52 +111,15 @@ async function postFinal(c: TestChain, node: HDAccount, epoch: bigint, p: Payout
   await finalize(c, node.address, epoch);
 }
 
-const claim = (c: TestChain, by: Account, node: Address, account: Address, p: Payouts, amount?: bigint) => {
-  const { amount: owed, proof } = p.of(account);
-  return send(c, by, { ...distributor(c), functionName: 'claim', args: [node, account, amount ?? owed, proof] });
-};
 const request = (node: Address, account: Address, p: Payouts) => {
   const { amount, proof } = p.of(account);
   return { node, account, cumulativeAmount: amount, proof };
 };
 const claimMany = (c: TestChain, by: Account, requests: ReturnType<typeof request>[]) =>
   send(c, by, { ...distributor(c), functionName: 'claimMany', args: [requests] });
-const challenge = (c: TestChain, who: Account, node: Address, epoch: bigint) =>
-  send(c, who, { ...distributor(c), functionName: 'challenge', args: [node, epoch] });
 const resolveExpired = (c: TestChain, who: Account, node: Address, epoch: bigint) =>
   send(c, who, { ...distributor(c), functionName: 'resolveExpired', args: [node, epoch] });
 
-interface Correction {
-  payoutRoot: Hex;
-  cumulativeTotal: bigint;
-  receiptsRoot: Hex;
-  receiptsCID: string;
-}
-const correction = (p: Payouts, epoch: bigint): Correction => ({
-  payoutRoot: p.root,
-  cumulativeTotal: p.total,
-  receiptsRoot: keccak256(stringToHex(`corrected receipts of epoch ${epoch}`)),
-  receiptsCID: `${CID}-corrected`,
-});
-const noCorrection: Correction = { payoutRoot: zeroHash, cumulativeTotal: 0n, receiptsRoot: zeroHash, receiptsCID: '' };
-const resolve = (
-  c: TestChain,
-  who: Account | Address,
-  node: Address,
-  epoch: bigint,
-  upheld: boolean,
-  fix: Correction,
-  slash: bigint,
-) => send(c, who, { ...distributor(c), functionName: 'resolveChallenge', args: [node, epoch, upheld, fix, slash] });
-
-const events = (receipt: TransactionReceipt, eventName: string) =>
-  parseEventLogs({ abi: RewardDistributorArtifact.abi, logs: receipt.logs })
-    .filter((e) => e.eventName === eventName)
-    .map((e) => e.args as Record<string, unknown>);
-const stakingEvents = (receipt: TransactionReceipt, eventName: 'Slashed' | 'StakeLockChanged') =>
-  parseEventLogs({ abi: StakingArtifact.abi, logs: receipt.logs, eventName }).map(
-    (e) => e.args as Record<string, unknown>,
-  );
 const slashReason = (node: Address, epoch: bigint) =>
   keccak256(
     encodeAbiParameters(
@@ -359,7 +208,7 @@ describe('RewardDistributor: recordFees', () => {
     const c = chain();
     const { bob, node, node2 } = cast(c);
     const receipt = await addFees(c, node2, 7n);
-    expect(events(receipt, 'FeesRecorded')).toEqual([
+    expect(distributorEvents(receipt, 'FeesRecorded')).toEqual([
       { node: node2.address, channelId: 2n, amount: 7n, nodeFeesReceived: FEES + 7n },
     ]);
     expect((await nodeState(c, node2.address)).feesReceived).toBe(FEES + 7n);
@@ -367,7 +216,7 @@ describe('RewardDistributor: recordFees', () => {
     const timelock = await c.impersonate(c.timelock.address);
     await send(c, timelock, { ...distributor(c), functionName: 'grantRole', args: [roleIds.FEE_SOURCE, bob.address] });
     const direct = await send(c, bob, { ...distributor(c), functionName: 'recordFees', args: [node.address, 9n, 5n] });
-    expect(events(direct, 'FeesRecorded')).toEqual([
+    expect(distributorEvents(direct, 'FeesRecorded')).toEqual([
       { node: node.address, channelId: 9n, amount: 5n, nodeFeesReceived: FEES + 5n },
     ]);
     expect(await read<bigint>(c, 'totalFeesReceived')).toBe(2n * FEES + 12n);
@@ -386,7 +235,7 @@ describe('RewardDistributor: postEpoch', () => {
     const t = await blockTime(c, receipt);
     expect(finalAt).toBe(t + WINDOW);
     expect(locked).toBe(350n);
-    expect(events(receipt, 'EpochPosted')).toEqual([
+    expect(distributorEvents(receipt, 'EpochPosted')).toEqual([
       {
         node: node.address,
         epoch: 1n,
@@ -398,7 +247,7 @@ describe('RewardDistributor: postEpoch', () => {
         locked: 350n,
       },
     ]);
-    expect(events(receipt, 'EpochFinalized')).toEqual([]);
+    expect(distributorEvents(receipt, 'EpochFinalized')).toEqual([]);
     expect(stakingEvents(receipt, 'StakeLockChanged')).toEqual([
       { staker: node.address, role: validator, delta: 350n, lockedAfter: 350n, locker: distributor(c).address },
     ]);
@@ -555,7 +404,7 @@ describe('RewardDistributor: postEpoch', () => {
     const { receipt, locked } = await post(c, node, 2n, p2);
     // Nothing was claimed under epoch 1: epoch 2's root could pay out its whole total.
     expect(locked).toBe(200n);
-    expect(events(receipt, 'EpochFinalized')).toEqual([
+    expect(distributorEvents(receipt, 'EpochFinalized')).toEqual([
       { node: node.address, epoch: 1n, payoutRoot: p1.root, cumulativeTotal: 100n },
     ]);
     const names = parseEventLogs({ abi: RewardDistributorArtifact.abi, logs: receipt.logs }).map((e) => e.eventName);
@@ -592,7 +441,7 @@ describe('RewardDistributor: postEpoch', () => {
     await claim(c, bob, n, A, p1);
     const second = await post(c, node, 2n, p2);
     expect(second.locked).toBe(300n);
-    expect(events(second.receipt, 'EpochPosted')[0]?.locked).toBe(300n);
+    expect(distributorEvents(second.receipt, 'EpochPosted')[0]?.locked).toBe(300n);
     expect((await getEpoch(c, n, 2n)).locked).toBe(300n);
     expect(await lockedOf(c, n)).toBe(300n);
     // The lock is fixed when the epoch is posted: B's claim under epoch 1 meanwhile leaves it as it is.
@@ -627,7 +476,7 @@ describe('RewardDistributor: postEpoch', () => {
     await warpTo(c, resolveBy + 1n);
     const before = await balanceOf(c, challenger.address);
     const { receipt } = await post(c, node, 2n, payouts([[A, 100n]]));
-    expect(events(receipt, 'EpochVoided')).toEqual([
+    expect(distributorEvents(receipt, 'EpochVoided')).toEqual([
       { node: node.address, epoch: 1n, reason: VoidReason.ResolutionExpired, by: node.address, slashed: 0n },
     ]);
     expect(await balanceOf(c, challenger.address)).toBe(before + BOND);
@@ -642,7 +491,7 @@ describe('RewardDistributor: postEpoch', () => {
     const { node } = cast(c);
     await postFinal(c, node, 1n, payouts([[A, 100n]]));
     const { receipt } = await post(c, node, 2n, payouts([[A, 100n]]));
-    expect(events(receipt, 'EpochFinalized')).toEqual([]);
+    expect(distributorEvents(receipt, 'EpochFinalized')).toEqual([]);
     expect((await nodeState(c, node.address)).finalizedEpoch).toBe(1n);
   });
 
@@ -670,7 +519,7 @@ describe('RewardDistributor: finalize', () => {
     await expectRevert(finalize(c, node.address, 1n), 'NotFinal', [node.address, 1n, Status.Pending, finalAt]);
     await warpTo(c, finalAt);
     const receipt = await finalize(c, node.address, 1n);
-    expect(events(receipt, 'EpochFinalized')).toEqual([
+    expect(distributorEvents(receipt, 'EpochFinalized')).toEqual([
       { node: node.address, epoch: 1n, payoutRoot: p.root, cumulativeTotal: 1n },
     ]);
     expect(stakingEvents(receipt, 'StakeLockChanged')).toEqual([
@@ -705,7 +554,7 @@ describe('RewardDistributor: claim', () => {
     await postFinal(c, node, 1n, p);
     const bobBefore = await balanceOf(c, bob.address);
     const receipt = await claim(c, bob, node.address, A, p);
-    expect(events(receipt, 'Claimed')).toEqual([
+    expect(distributorEvents(receipt, 'Claimed')).toEqual([
       { node: node.address, account: A, epoch: 1n, amount: 3n * OPEN, cumulative: 3n * OPEN },
     ]);
     expect(await balanceOf(c, A)).toBe(3n * OPEN);
@@ -809,14 +658,14 @@ describe('RewardDistributor: claim', () => {
     await finalize(c, node.address, 1n);
     await finalize(c, node2.address, 1n);
     const empty = await claimMany(c, bob, []);
-    expect(events(empty, 'Claimed')).toEqual([]);
+    expect(distributorEvents(empty, 'Claimed')).toEqual([]);
     const receipt = await claimMany(c, bob, [
       request(node.address, A, p1),
       request(node2.address, A, p2),
       request(node.address, B, p1),
       request(node2.address, C, p2),
     ]);
-    expect(events(receipt, 'Claimed')).toEqual([
+    expect(distributorEvents(receipt, 'Claimed')).toEqual([
       { node: node.address, account: A, epoch: 1n, amount: 10n, cumulative: 10n },
       { node: node2.address, account: A, epoch: 1n, amount: 5n, cumulative: 5n },
       { node: node.address, account: B, epoch: 1n, amount: 20n, cumulative: 20n },
@@ -858,7 +707,9 @@ describe('RewardDistributor: claim', () => {
     await post(c, node, 3n, p3);
     expect((await nodeState(c, n)).claimRoot).toBe(p2.root);
     const receipt = await claim(c, bob, n, A, p2);
-    expect(events(receipt, 'Claimed')).toEqual([{ node: n, account: A, epoch: 2n, amount: 60n, cumulative: 160n }]);
+    expect(distributorEvents(receipt, 'Claimed')).toEqual([
+      { node: n, account: A, epoch: 2n, amount: 60n, cumulative: 160n },
+    ]);
     await expectRevert(claim(c, bob, n, B, p2), 'NothingToClaim', [B, 50n]);
     await expectRevert(claim(c, bob, n, A, p1), 'InvalidProof', [A, 100n]);
     await claim(c, bob, n, C, p2);
@@ -877,7 +728,7 @@ describe('RewardDistributor: claim', () => {
     ]);
     await postFinal(c, node, 3n, p3);
     const receipt = await claim(c, bob, node.address, A, p3);
-    expect(events(receipt, 'Claimed')).toEqual([
+    expect(distributorEvents(receipt, 'Claimed')).toEqual([
       { node: node.address, account: A, epoch: 3n, amount: 70n, cumulative: 70n },
     ]);
   });
@@ -892,7 +743,7 @@ describe('RewardDistributor: challenge', () => {
     const before = await balanceOf(c, challenger.address);
     const receipt = await challenge(c, challenger, node.address, 1n);
     const resolveBy = (await blockTime(c, receipt)) + RESOLUTION;
-    expect(events(receipt, 'EpochChallenged')).toEqual([
+    expect(distributorEvents(receipt, 'EpochChallenged')).toEqual([
       { node: node.address, epoch: 1n, challenger: challenger.address, bond: BOND, resolveBy },
     ]);
     expect(await balanceOf(c, challenger.address)).toBe(before - BOND);
@@ -949,7 +800,7 @@ describe('RewardDistributor: challenge', () => {
     await send(c, timelock, { ...config(c), functionName: 'setChallengeTerms', args: [WINDOW, 2n * BOND] });
     const before = await balanceOf(c, challenger.address);
     const receipt = await challenge(c, challenger, node.address, 1n);
-    expect(events(receipt, 'EpochChallenged')[0]?.bond).toBe(2n * BOND);
+    expect(distributorEvents(receipt, 'EpochChallenged')[0]?.bond).toBe(2n * BOND);
     expect(await balanceOf(c, challenger.address)).toBe(before - 2n * BOND);
     expect(await bondsHeld(c)).toBe(2n * BOND);
   });
@@ -1051,10 +902,10 @@ describe('RewardDistributor: resolveChallenge', () => {
     // Governance asks for less than the locked stake: the locked stake is slashed anyway.
     const receipt = await resolve(c, timelock, n, 2n, true, fix, 10n * OPEN);
     const t = await blockTime(c, receipt);
-    expect(events(receipt, 'ChallengeUpheld')).toEqual([
+    expect(distributorEvents(receipt, 'ChallengeUpheld')).toEqual([
       { node: n, epoch: 2n, oldRoot: wrong.root, newRoot: right.root, slashed: locked },
     ]);
-    expect(events(receipt, 'EpochFinalized')).toEqual([
+    expect(distributorEvents(receipt, 'EpochFinalized')).toEqual([
       { node: n, epoch: 2n, payoutRoot: right.root, cumulativeTotal: right.total },
     ]);
     expect(stakingEvents(receipt, 'Slashed')).toEqual([
@@ -1101,7 +952,7 @@ describe('RewardDistributor: resolveChallenge', () => {
     await post(c, node, 1n, payouts([[A, 1n]]));
     await challenge(c, challenger, node.address, 1n);
     const receipt = await resolve(c, timelock, node.address, 1n, true, correction(payouts([[A, 2n]]), 1n), maxUint256);
-    expect(events(receipt, 'ChallengeUpheld')[0]?.slashed).toBe(NODE_STAKE);
+    expect(distributorEvents(receipt, 'ChallengeUpheld')[0]?.slashed).toBe(NODE_STAKE);
     expect(stakingEvents(receipt, 'Slashed')[0]).toMatchObject({
       amount: NODE_STAKE,
       fromActive: 15_000n * OPEN,
@@ -1120,7 +971,7 @@ describe('RewardDistributor: resolveChallenge', () => {
     await post(c, node2, 1n, payouts([[A, 1n]]));
     await challenge(c, challenger, node2.address, 1n);
     const some = await resolve(c, timelock, node2.address, 1n, true, correction(payouts([[A, 1n]]), 1n), 3n * OPEN);
-    expect(events(some, 'ChallengeUpheld')[0]?.slashed).toBe(3n * OPEN);
+    expect(distributorEvents(some, 'ChallengeUpheld')[0]?.slashed).toBe(3n * OPEN);
     expect(await stakeOf(c, node2.address)).toBe(NODE_STAKE - 3n * OPEN);
   });
 
@@ -1166,11 +1017,11 @@ describe('RewardDistributor: resolveChallenge', () => {
     ];
     const receipt = await resolve(c, timelock, n, 1n, false, correction(payouts([[A, 1n]]), 1n), OPEN);
     const reopened = (await blockTime(c, receipt)) + WINDOW;
-    expect(events(receipt, 'ChallengeRejected')).toEqual([
+    expect(distributorEvents(receipt, 'ChallengeRejected')).toEqual([
       { node: n, epoch: 1n, bondForfeited: BOND, finalAt: reopened },
     ]);
-    expect(events(receipt, 'ChallengeUpheld')).toEqual([]);
-    expect(events(receipt, 'EpochFinalized')).toEqual([]);
+    expect(distributorEvents(receipt, 'ChallengeUpheld')).toEqual([]);
+    expect(distributorEvents(receipt, 'EpochFinalized')).toEqual([]);
     expect(stakingEvents(receipt, 'Slashed')).toEqual([]);
     expect(await balanceOf(c, c.timelock.address)).toBe(treasuryBefore + BOND);
     expect(await balanceOf(c, challenger.address)).toBe(challengerBefore);
@@ -1205,7 +1056,7 @@ describe('RewardDistributor: resolveChallenge', () => {
     // send() pins blocks to the latest timestamp: the challenge and the verdict land in the posting second.
     const receipt = await resolve(c, timelock, node.address, 1n, false, noCorrection, 0n);
     expect(await blockTime(c, receipt)).toBe(finalAt - WINDOW);
-    expect(events(receipt, 'ChallengeRejected')[0]?.finalAt).toBe(finalAt);
+    expect(distributorEvents(receipt, 'ChallengeRejected')[0]?.finalAt).toBe(finalAt);
     expect((await getEpoch(c, node.address, 1n)).finalAt).toBe(finalAt);
   });
 
@@ -1253,7 +1104,7 @@ describe('RewardDistributor: resolveChallenge', () => {
       description: 'Epoch 1 of the node paid the node instead of the contributors: replace the root and slash',
     });
     expect(await blockTime(c, receipts.execute)).toBeLessThanOrEqual((await getEpoch(c, n, 1n)).postedAt + RESOLUTION);
-    expect(events(receipts.execute, 'ChallengeUpheld')).toEqual([
+    expect(distributorEvents(receipts.execute, 'ChallengeUpheld')).toEqual([
       { node: n, epoch: 1n, oldRoot: wrong.root, newRoot: right.root, slashed: 6_000n * OPEN },
     ]);
     expect(stakingEvents(receipts.execute, 'Slashed')[0]).toMatchObject({
@@ -1294,7 +1145,7 @@ describe('RewardDistributor: resolveExpired', () => {
     await warpTo(c, resolveBy + 1n);
     const before = await balanceOf(c, challenger.address);
     const receipt = await resolveExpired(c, bob, n, 1n);
-    expect(events(receipt, 'EpochVoided')).toEqual([
+    expect(distributorEvents(receipt, 'EpochVoided')).toEqual([
       { node: n, epoch: 1n, reason: VoidReason.ResolutionExpired, by: bob.address, slashed: 0n },
     ]);
     expect(stakingEvents(receipt, 'StakeLockChanged')).toEqual([
@@ -1348,7 +1199,7 @@ describe('RewardDistributor: proveDecrease', () => {
     // Nothing claimed under epoch 1: the whole 540 the root could pay out, not just the 430 it adds.
     expect(locked).toBe(540n * OPEN);
     const receipt = await prove(c, bob, n, 2n, A, p1.of(A), p2.of(A));
-    expect(events(receipt, 'EpochVoided')).toEqual([
+    expect(distributorEvents(receipt, 'EpochVoided')).toEqual([
       { node: n, epoch: 2n, reason: VoidReason.DecreasedLeaf, by: bob.address, slashed: locked },
     ]);
     expect(stakingEvents(receipt, 'Slashed')[0]).toMatchObject({
@@ -1405,7 +1256,10 @@ describe('RewardDistributor: proveDecrease', () => {
     const before = await balanceOf(c, challenger.address);
     const receipt = await prove(c, bob, n, 2n, A, p1.of(A), p2.of(A));
     // The lock (and the slash) is all the root could pay out: 201, nothing having been claimed.
-    expect(events(receipt, 'EpochVoided')[0]).toMatchObject({ reason: VoidReason.DecreasedLeaf, slashed: 201n });
+    expect(distributorEvents(receipt, 'EpochVoided')[0]).toMatchObject({
+      reason: VoidReason.DecreasedLeaf,
+      slashed: 201n,
+    });
     expect(await balanceOf(c, challenger.address)).toBe(before + BOND);
     expect(await bondsHeld(c)).toBe(0n);
     // The node's next epoch follows at once.
@@ -1433,7 +1287,7 @@ describe('RewardDistributor: proveLeafAboveTotal', () => {
     ]);
     const { locked } = await post(c, node, 1n, p, 2n * OPEN);
     const receipt = await prove(c, bob, n, 1n, n, p);
-    expect(events(receipt, 'EpochVoided')).toEqual([
+    expect(distributorEvents(receipt, 'EpochVoided')).toEqual([
       { node: n, epoch: 1n, reason: VoidReason.LeafAboveTotal, by: bob.address, slashed: locked },
     ]);
     expect(stakingEvents(receipt, 'Slashed')[0]).toMatchObject({ staker: n, amount: 2n * OPEN });

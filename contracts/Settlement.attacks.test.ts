@@ -10,131 +10,51 @@
  * 5. A stranger posts into a node's epoch sequence and blocks it.
  * 8. A sock puppet challenges the attestor's own epoch and gets it rejected, cutting the window short.
  */
-import {
-  type Account,
-  type Address,
-  type HDAccount,
-  type Hex,
-  keccak256,
-  maxUint256,
-  parseEventLogs,
-  stringToHex,
-  type TransactionReceipt,
-} from 'viem';
-import { privateKeyToAddress } from 'viem/accounts';
+import { type Address, type Hex, maxUint256 } from 'viem';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { OPEN, stakingRoles } from '../src/chain/index.js';
+import { expectRevert, send, useTestChain, warpTo } from '../test/fixtures/chain.js';
 import {
-  InferenceEscrowArtifact,
-  merkleTree,
-  OPEN,
-  RewardDistributorArtifact,
-  StakingArtifact,
-  stakingRoles,
-  standardLeaf,
-} from '../src/chain/index.js';
-import { signVoucher } from '../src/settlement/index.js';
-import { expectRevert, send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
+  BOND,
+  balanceOf,
+  bondsHeld,
+  cast,
+  challenge,
+  claim,
+  DAY,
+  distributor,
+  distributorEvents,
+  epochArgs,
+  escrow,
+  finalize,
+  fundBonds,
+  getEpoch,
+  lockedOf,
+  nodeState,
+  type Payouts,
+  payee,
+  payouts,
+  post,
+  postEpoch,
+  redeem,
+  Status,
+  stake,
+  stakeOf,
+  stakingEvents,
+  timelockResolves,
+  VoidReason,
+} from '../test/fixtures/settlement.js';
 
 const chain = useTestChain();
 
-const DAY = 86_400n;
-const BOND = 1_000n * OPEN;
 /** The validator minimum: the attacking node stakes exactly this. */
 const MIN_STAKE = 10_000n * OPEN;
 /** Fees each node has redeemed when each test starts (more than the minimum stake). */
 const FEES = 12_000n * OPEN;
 const { validator, agent } = stakingRoles;
-const Status = { Pending: 1, Challenged: 2, Final: 3, Void: 4 } as const;
-const VoidReason = { ResolutionExpired: 0, DecreasedLeaf: 1, LeafAboveTotal: 2 } as const;
 
-const distributor = (c: TestChain) =>
-  ({
-    address: c.deployment.contracts.RewardDistributor,
-    abi: RewardDistributorArtifact.abi,
-    contract: 'RewardDistributor',
-  }) as const;
-const escrow = (c: TestChain) =>
-  ({
-    address: c.deployment.contracts.InferenceEscrow,
-    abi: InferenceEscrowArtifact.abi,
-    contract: 'InferenceEscrow',
-  }) as const;
-
-const balanceOf = (c: TestChain, who: Address) =>
-  c.clients.public.readContract({ ...c.token, functionName: 'balanceOf', args: [who] });
-const bondsHeld = (c: TestChain) => c.clients.public.readContract({ ...distributor(c), functionName: 'bondsHeld' });
-const nodeState = (c: TestChain, node: Address) =>
-  c.clients.public.readContract({ ...distributor(c), functionName: 'nodeState', args: [node] });
-const getEpoch = (c: TestChain, node: Address, epoch: bigint) =>
-  c.clients.public.readContract({ ...distributor(c), functionName: 'getEpoch', args: [node, epoch] });
-const stakeOf = (c: TestChain, who: Address) =>
-  c.clients.public.readContract({ ...c.staking, functionName: 'stakeOf', args: [who, validator] });
-const lockedOf = (c: TestChain, who: Address) =>
-  c.clients.public.readContract({ ...c.staking, functionName: 'lockedOf', args: [who, validator] });
-
-const payee = (label: string): Address => privateKeyToAddress(keccak256(stringToHex(`attack payee ${label}`)));
 const A = payee('A');
 const B = payee('B');
-
-interface Payouts {
-  root: Hex;
-  total: bigint;
-  of(account: Address): { amount: bigint; proof: Hex[] };
-}
-const leafOf = (a: Address, amount: bigint) => standardLeaf(['address', 'uint256'], [a, amount]);
-function payouts(entries: readonly (readonly [Address, bigint])[]): Payouts {
-  const tree = merkleTree(entries.map(([a, amount]) => leafOf(a, amount)));
-  const amounts = new Map(entries);
-  return {
-    root: tree.root,
-    total: entries.reduce((s, [, amount]) => s + amount, 0n),
-    of(account) {
-      const amount = amounts.get(account);
-      if (amount === undefined) throw new Error(`${account} is not a payee`);
-      return { amount, proof: tree.proof(leafOf(account, amount)) };
-    },
-  };
-}
-
-interface Cast {
-  payer: HDAccount;
-  /** The attacking (or attacked) serving node: a validator stake of exactly the minimum. */
-  node: HDAccount;
-  /** Another serving node with its own validator stake (the stranger of attack 5). */
-  node2: HDAccount;
-  /** An honest watcher (agent stake, OPEN for bonds). */
-  challenger: HDAccount;
-  /** The node's sock puppet (agent stake, OPEN for bonds). */
-  puppet: HDAccount;
-  bob: HDAccount;
-}
-function cast(c: TestChain): Cast {
-  const [payer, node, node2, challenger, puppet, bob] = c.users as [
-    HDAccount,
-    HDAccount,
-    HDAccount,
-    HDAccount,
-    HDAccount,
-    HDAccount,
-  ];
-  return { payer, node, node2, challenger, puppet, bob };
-}
-
-async function stake(c: TestChain, who: HDAccount, role: number, amount: bigint): Promise<void> {
-  await send(c, c.deployer, { ...c.token, functionName: 'transfer', args: [who.address, amount] });
-  await send(c, who, { ...c.token, functionName: 'approve', args: [c.staking.address, maxUint256] });
-  await send(c, who, { ...c.staking, functionName: 'stake', args: [role, amount] });
-}
-
-/** `node` redeems a voucher for `cumulativeAmount` on channel `channelId` (the payer's channel to it). */
-async function redeem(c: TestChain, node: HDAccount, channelId: bigint, cumulativeAmount: bigint): Promise<void> {
-  const signature = await signVoucher(
-    cast(c).payer,
-    { chainId: c.clients.chain.id, escrow: escrow(c).address },
-    { channelId, node: node.address, cumulativeAmount },
-  );
-  await send(c, node, { ...escrow(c), functionName: 'redeem', args: [channelId, cumulativeAmount, signature] });
-}
 
 beforeAll(async () => {
   const c = chain();
@@ -149,50 +69,9 @@ beforeAll(async () => {
   await stake(c, node2, validator, MIN_STAKE);
   for (const watcher of [challenger, puppet]) {
     await stake(c, watcher, agent, 100n * OPEN);
-    await send(c, c.deployer, { ...c.token, functionName: 'transfer', args: [watcher.address, 10n * BOND] });
-    await send(c, watcher, { ...c.token, functionName: 'approve', args: [distributor(c).address, maxUint256] });
+    await fundBonds(c, watcher);
   }
 });
-
-const receiptsRoot = (epoch: bigint) => keccak256(stringToHex(`attack receipts ${epoch}`));
-const postArgs = (epoch: bigint, p: Payouts, total: bigint) =>
-  [epoch, p.root, total, receiptsRoot(epoch), `bafy-attack-${epoch}`] as const;
-async function post(c: TestChain, node: Account, epoch: bigint, p: Payouts, total: bigint = p.total) {
-  const receipt = await send(c, node, {
-    ...distributor(c),
-    functionName: 'postEpoch',
-    args: postArgs(epoch, p, total),
-  });
-  const [event] = parseEventLogs({ abi: RewardDistributorArtifact.abi, logs: receipt.logs, eventName: 'EpochPosted' });
-  if (!event) throw new Error('no EpochPosted');
-  return { receipt, finalAt: event.args.finalAt, locked: event.args.locked };
-}
-const finalize = (c: TestChain, node: Address, epoch: bigint) =>
-  send(c, cast(c).bob, { ...distributor(c), functionName: 'finalize', args: [node, epoch] });
-const challenge = (c: TestChain, who: Account, node: Address, epoch: bigint) =>
-  send(c, who, { ...distributor(c), functionName: 'challenge', args: [node, epoch] });
-const claim = (c: TestChain, node: Address, account: Address, p: Payouts) => {
-  const { amount, proof } = p.of(account);
-  return send(c, cast(c).bob, { ...distributor(c), functionName: 'claim', args: [node, account, amount, proof] });
-};
-const correction = (p: Payouts) => ({
-  payoutRoot: p.root,
-  cumulativeTotal: p.total,
-  receiptsRoot: keccak256(stringToHex('corrected receipts')),
-  receiptsCID: 'bafy-corrected',
-});
-const resolve = async (c: TestChain, node: Address, epoch: bigint, upheld: boolean, fix: Payouts, slash: bigint) =>
-  send(c, await c.impersonate(c.timelock.address), {
-    ...distributor(c),
-    functionName: 'resolveChallenge',
-    args: [node, epoch, upheld, correction(fix), slash],
-  });
-const distributorEvents = (receipt: TransactionReceipt, eventName: 'EpochVoided' | 'EpochPosted' | 'Claimed') =>
-  parseEventLogs({ abi: RewardDistributorArtifact.abi, logs: receipt.logs, eventName }).map(
-    (e) => e.args as Record<string, unknown>,
-  );
-const slashedEvents = (receipt: TransactionReceipt) =>
-  parseEventLogs({ abi: StakingArtifact.abi, logs: receipt.logs, eventName: 'Slashed' }).map((e) => e.args);
 
 describe('Settlement attacks', () => {
   it('attack 1: attestor cannot escape slashing by unbonding', async () => {
@@ -201,11 +80,7 @@ describe('Settlement attacks', () => {
     const n = node.address;
     // Paying itself all its fees would add more than its whole stake: refused.
     const everything = payouts([[n, FEES]]);
-    await expectRevert(
-      send(c, node, { ...distributor(c), functionName: 'postEpoch', args: postArgs(1n, everything, FEES) }),
-      'StakeTooLowForEpoch',
-      [n, FEES, MIN_STAKE],
-    );
+    await expectRevert(postEpoch(c, node, 1n, everything.root, FEES), 'StakeTooLowForEpoch', [n, FEES, MIN_STAKE]);
     // As much as its stake backs: its whole stake is locked.
     const theft = payouts([[n, MIN_STAKE]]);
     const test = c.clients.test();
@@ -219,7 +94,7 @@ describe('Settlement attacks', () => {
         await wallet.writeContract({
           ...distributor(c),
           functionName: 'postEpoch',
-          args: postArgs(1n, theft, MIN_STAKE),
+          args: epochArgs(1n, theft.root, MIN_STAKE),
           account: node,
           chain: c.clients.chain,
           gas: 600_000n,
@@ -263,8 +138,8 @@ describe('Settlement attacks', () => {
       'StakeLocked',
       [n, validator, MIN_STAKE, 0n],
     );
-    const receipt = await resolve(c, n, 1n, true, payouts([[A, MIN_STAKE]]), 0n);
-    const [slashed] = slashedEvents(receipt);
+    const receipt = await timelockResolves(c, n, 1n, true, payouts([[A, MIN_STAKE]]), 0n);
+    const [slashed] = stakingEvents(receipt, 'Slashed');
     expect(slashed?.staker).toBe(n);
     expect(slashed?.amount).toBeGreaterThanOrEqual(MIN_STAKE);
     expect(stakeBefore - (await stakeOf(c, n))).toBeGreaterThanOrEqual(MIN_STAKE);
@@ -316,14 +191,17 @@ describe('Settlement attacks', () => {
     const [voided] = distributorEvents(proved, 'EpochVoided');
     expect(voided).toMatchObject({ node: n, epoch: 2n, reason: VoidReason.DecreasedLeaf, slashed: locked });
     expect(voided?.slashed).toBeGreaterThanOrEqual(unclaimed);
-    expect(slashedEvents(proved)[0]?.amount).toBeGreaterThanOrEqual(unclaimed);
+    expect(stakingEvents(proved, 'Slashed')[0]?.amount).toBeGreaterThanOrEqual(unclaimed);
     expect(stakeBefore - (await stakeOf(c, n))).toBeGreaterThanOrEqual(unclaimed);
     expect(await lockedOf(c, n)).toBe(0n);
     expect((await getEpoch(c, n, 2n)).status).toBe(Status.Void);
     // The puppet's root never pays; the honest root still pays A in full.
     expect(await nodeState(c, n)).toMatchObject({ finalizedEpoch: 1n, claimRoot: honest.root });
-    await expectRevert(claim(c, n, puppet.address, moved), 'InvalidProof', [puppet.address, 5_000n * OPEN]);
-    await claim(c, n, A, honest);
+    await expectRevert(claim(c, cast(c).bob, n, puppet.address, moved), 'InvalidProof', [
+      puppet.address,
+      5_000n * OPEN,
+    ]);
+    await claim(c, cast(c).bob, n, A, honest);
     expect(await balanceOf(c, A)).toBe(6_000n * OPEN);
   });
 
@@ -347,8 +225,8 @@ describe('Settlement attacks', () => {
     await post(c, node, 2n, next);
     await challenge(c, challenger, n, 2n);
     expect(await bondsHeld(c)).toBe(BOND);
-    await claim(c, n, A, lie);
-    await expectRevert(claim(c, n, n, lie), 'ExceedsDeclaredTotal', [n, 1n, FEES + BOND]);
+    await claim(c, cast(c).bob, n, A, lie);
+    await expectRevert(claim(c, cast(c).bob, n, n, lie), 'ExceedsDeclaredTotal', [n, 1n, FEES + BOND]);
     const { claimedTotal } = await nodeState(c, n);
     expect(claimedTotal).toBe(1n);
     expect(await bondsHeld(c)).toBe(BOND);
@@ -356,7 +234,7 @@ describe('Settlement attacks', () => {
     expect(await balanceOf(c, distributor(c).address)).toBeGreaterThanOrEqual(unclaimedFees + (await bondsHeld(c)));
     // Governance can still pay the bond back.
     const before = await balanceOf(c, challenger.address);
-    await resolve(c, n, 2n, true, next, 0n);
+    await timelockResolves(c, n, 2n, true, next, 0n);
     expect(await balanceOf(c, challenger.address)).toBe(before + BOND);
     expect(await bondsHeld(c)).toBe(0n);
   });
@@ -377,7 +255,7 @@ describe('Settlement attacks', () => {
     const { finalAt: q2Final } = await post(c, node2, 2n, q2);
     await warpTo(c, q2Final);
     await finalize(c, n2, 2n);
-    await claim(c, n2, B, q2);
+    await claim(c, cast(c).bob, n2, B, q2);
     expect(await balanceOf(c, B)).toBe(20n * OPEN);
     expect(q2Final).toBeLessThan(resolveBy);
     // Governance never acts; after the deadline the node's next post voids the epoch and goes on.
@@ -389,7 +267,7 @@ describe('Settlement attacks', () => {
     ]);
     await warpTo(c, finalAt);
     await finalize(c, n, 2n);
-    await claim(c, n, A, p2);
+    await claim(c, cast(c).bob, n, A, p2);
     expect(await balanceOf(c, A)).toBe(150n * OPEN);
     // The same through resolveExpired, by anyone, on node2.
     await post(c, node2, 3n, payouts([[B, 30n * OPEN]]));
@@ -416,7 +294,7 @@ describe('Settlement attacks', () => {
     expect(distributorEvents(proved, 'EpochVoided')).toEqual([
       { node: n, epoch: 3n, reason: VoidReason.DecreasedLeaf, by: bob.address, slashed: locked },
     ]);
-    expect(slashedEvents(proved)[0]?.amount).toBe(locked);
+    expect(stakingEvents(proved, 'Slashed')[0]?.amount).toBe(locked);
     expect(await stakeOf(c, n)).toBe(stakeBefore - locked);
     expect((await getEpoch(c, n, 3n)).status).toBe(Status.Void);
     expect(await nodeState(c, n)).toMatchObject({ epochCount: 3n, finalizedEpoch: 2n, claimRoot: p2.root });
@@ -462,7 +340,7 @@ describe('Settlement attacks', () => {
     await warpTo(c, finalAt);
     await finalize(c, n, 1n);
     await finalize(c, n2, 1n);
-    await expectRevert(claim(c, n, n2, strangers), 'InvalidProof', [n2, 5_000n * OPEN]);
+    await expectRevert(claim(c, cast(c).bob, n, n2, strangers), 'InvalidProof', [n2, 5_000n * OPEN]);
     // Both nodes' second epochs, then one claimMany pays A from both nodes in one transaction.
     const mine2 = payouts([
       [A, 400n * OPEN],
@@ -504,23 +382,24 @@ describe('Settlement attacks', () => {
     // The node's puppet challenges at once with nothing; governance rejects it after the original window ended.
     await challenge(c, puppet, n, 1n);
     await warpTo(c, finalAt + 2n * DAY);
-    const rejected = await resolve(c, n, 1n, false, payouts([[A, 1n]]), 0n);
+    const rejected = await timelockResolves(c, n, 1n, false, payouts([[A, 1n]]), 0n);
     const t = (await c.clients.public.getBlock({ blockNumber: rejected.blockNumber })).timestamp;
     const epoch = await getEpoch(c, n, 1n);
     expect(epoch.status).toBe(Status.Pending);
     expect(epoch.finalAt).toBe(t + DAY);
     // Not final yet: neither finalize nor the node's next post can make it so.
     await expectRevert(finalize(c, n, 1n), 'NotFinal', [n, 1n, Status.Pending, t + DAY]);
-    await expectRevert(
-      send(c, node, { ...distributor(c), functionName: 'postEpoch', args: postArgs(2n, theft, theft.total) }),
-      'PreviousEpochNotFinal',
-      [n, 1n, Status.Pending, t + DAY],
-    );
+    await expectRevert(postEpoch(c, node, 2n, theft.root, theft.total), 'PreviousEpochNotFinal', [
+      n,
+      1n,
+      Status.Pending,
+      t + DAY,
+    ]);
     // The honest watcher still challenges in the reopened window, and the theft is slashed.
     await warpTo(c, t + DAY - 1n);
     await challenge(c, challenger, n, 1n);
-    const upheld = await resolve(c, n, 1n, true, payouts([[A, 5_000n * OPEN]]), 0n);
-    expect(slashedEvents(upheld)[0]?.amount).toBe(locked);
+    const upheld = await timelockResolves(c, n, 1n, true, payouts([[A, 5_000n * OPEN]]), 0n);
+    expect(stakingEvents(upheld, 'Slashed')[0]?.amount).toBe(locked);
     expect(await stakeOf(c, n)).toBe(MIN_STAKE - locked);
     expect((await nodeState(c, n)).claimRoot).not.toBe(theft.root);
   });

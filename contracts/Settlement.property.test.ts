@@ -30,7 +30,6 @@
 import fc from 'fast-check';
 import {
   type Address,
-  type ContractEventName,
   createPublicClient,
   type HDAccount,
   type Hex,
@@ -45,19 +44,10 @@ import {
 } from 'viem';
 import { privateKeyToAddress } from 'viem/accounts';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  InferenceEscrowArtifact,
-  merkleTree,
-  OPEN,
-  ProtocolConfigArtifact,
-  RewardDistributorArtifact,
-  roleIds,
-  StakingArtifact,
-  stakingRoles,
-  standardLeaf,
-} from '../src/chain/index.js';
+import { merkleTree, OPEN, roleIds, stakingRoles, standardLeaf } from '../src/chain/index.js';
 import { BaseError } from '../src/core/index.js';
 import { send, type TestChain, useTestChain, warpTo } from '../test/fixtures/chain.js';
+import { config, distributor, distributorEvents, escrow, stake, stakingEvents } from '../test/fixtures/settlement.js';
 
 const chain = useTestChain();
 
@@ -83,27 +73,6 @@ const max = (a: bigint, b: bigint) => (a > b ? a : b);
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
 const sum = (xs: readonly bigint[]) => xs.reduce((s, x) => s + x, 0n);
 const key = (h: Hex) => h.toLowerCase() as Hex;
-
-// ------------------------------------------------------------------------------------------------- contracts
-
-const distributorOf = (c: TestChain) =>
-  ({
-    address: c.deployment.contracts.RewardDistributor,
-    abi: RewardDistributorArtifact.abi,
-    contract: 'RewardDistributor',
-  }) as const;
-const escrowOf = (c: TestChain) =>
-  ({
-    address: c.deployment.contracts.InferenceEscrow,
-    abi: InferenceEscrowArtifact.abi,
-    contract: 'InferenceEscrow',
-  }) as const;
-const configOf = (c: TestChain) =>
-  ({
-    address: c.deployment.contracts.ProtocolConfig,
-    abi: ProtocolConfigArtifact.abi,
-    contract: 'ProtocolConfig',
-  }) as const;
 
 // ----------------------------------------------------------------------------------------------------- trees
 
@@ -238,7 +207,7 @@ interface View {
 
 async function readView(w: World, m: Model): Promise<View> {
   const { c, r } = w;
-  const d = distributorOf(c);
+  const d = distributor(c);
   const bal = (a: Address) => r.readContract({ ...c.token, functionName: 'balanceOf', args: [a] });
   // One JSON-RPC batch: the newest epoch is read at the count the model expects, and the count is checked.
   const perNode = (n: HDAccount, i: number) => {
@@ -269,7 +238,7 @@ async function readView(w: World, m: Model): Promise<View> {
     bal(d.address),
     r.readContract({ ...d, functionName: 'bondsHeld' }),
     r.readContract({ ...d, functionName: 'totalFeesReceived' }),
-    bal(escrowOf(c).address),
+    bal(escrow(c).address),
     bal(w.watcher.address),
     bal(w.treasury),
     Promise.all(PAYEE.map(bal)),
@@ -461,15 +430,6 @@ async function execute(w: World, p: Planned): Promise<After | undefined> {
   return p.outcome.ok(res.receipt as TransactionReceipt);
 }
 
-const eventsOf = <const N extends ContractEventName<typeof RewardDistributorArtifact.abi>>(
-  receipt: TransactionReceipt,
-  eventName: N,
-) => parseEventLogs({ abi: RewardDistributorArtifact.abi, logs: receipt.logs, eventName });
-
-/** Staking's Slashed events in a receipt. */
-const slashesIn = (receipt: TransactionReceipt) =>
-  parseEventLogs({ abi: StakingArtifact.abi, logs: receipt.logs, eventName: 'Slashed' });
-
 /**
  * A slash must take at least what the root could pay out (the locked stake, which cannot have escaped): checks the
  * distributor's `slashed`, the Staking events and the stake delta against each other.
@@ -483,9 +443,9 @@ function checkSlash(
   receipt: TransactionReceipt,
   slashed: bigint,
 ): After {
-  const slashes = slashesIn(receipt);
-  expect(sum(slashes.map((s) => s.args.amount)), 'Slashed events = slashed').toBe(slashed);
-  for (const s of slashes) expect(s.args.staker).toBe(w.nodes[i]!.address);
+  const slashes = stakingEvents(receipt, 'Slashed');
+  expect(sum(slashes.map((s) => s.amount)), 'Slashed events = slashed').toBe(slashed);
+  for (const s of slashes) expect(s.staker).toBe(w.nodes[i]!.address);
   expect(slashed >= rec.atRisk, `node ${i}: slashed ${slashed} ≥ what the root could pay out ${rec.atRisk}`).toBe(true);
   const e = v.nodes[i]!.latest!;
   expect(slashed >= e.locked, `node ${i}: slashed ≥ lockedOf the epoch`).toBe(true);
@@ -593,7 +553,7 @@ function planPost(w: World, m: Model, v: View, op: PostOp): Planned {
   const label = `node ${i} posts ${kind} epoch ${epoch}`;
   const call = () =>
     send(c, node, {
-      ...distributorOf(c),
+      ...distributor(c),
       functionName: 'postEpoch',
       args: [epoch, tree.root, declared, keccak256(stringToHex(`receipts ${i} ${epoch}`)), `cid-${i}-${epoch}`],
     });
@@ -611,12 +571,12 @@ function planPost(w: World, m: Model, v: View, op: PostOp): Planned {
     send: call,
     outcome: {
       ok: (receipt) => {
-        const [posted] = eventsOf(receipt, 'EpochPosted');
-        expect(posted?.args.locked, `${label}: locks all its root could pay out`).toBe(atRisk);
-        expect(posted?.args.finalAt).toBe(v.now + w.terms.window);
+        const [posted] = distributorEvents(receipt, 'EpochPosted');
+        expect(posted?.locked, `${label}: locks all its root could pay out`).toBe(atRisk);
+        expect(posted?.finalAt).toBe(v.now + w.terms.window);
         if (n.latest && n.latest.status !== s.status) {
           const name = s.status === FINAL ? 'EpochFinalized' : 'EpochVoided';
-          expect(eventsOf(receipt, name).length, `${label}: settles the previous epoch`).toBe(1);
+          expect(distributorEvents(receipt, name).length, `${label}: settles the previous epoch`).toBe(1);
           bump(w.stats, s.status === FINAL ? 'settle:final' : 'settle:void');
         }
         m.epochs[i]!.set(epoch, { tree, declared, atRisk, honest, isHonest });
@@ -666,7 +626,7 @@ function planClaims(w: World, m: Model, v: View, items: ClaimItem[], batch: bool
   const call = batch
     ? () =>
         send(c, w.watcher, {
-          ...distributorOf(c),
+          ...distributor(c),
           functionName: 'claimMany',
           args: [
             reqs.map(({ node, account, cumulativeAmount, proof }) => ({ node, account, cumulativeAmount, proof })),
@@ -674,7 +634,7 @@ function planClaims(w: World, m: Model, v: View, items: ClaimItem[], batch: bool
         })
     : () =>
         send(c, w.watcher, {
-          ...distributorOf(c),
+          ...distributor(c),
           functionName: 'claim',
           args: [reqs[0]!.node, reqs[0]!.account, reqs[0]!.cumulativeAmount, reqs[0]!.proof],
         });
@@ -706,8 +666,8 @@ function planClaims(w: World, m: Model, v: View, items: ClaimItem[], batch: bool
     send: call,
     outcome: {
       ok: (receipt) => {
-        const events = eventsOf(receipt, 'Claimed');
-        expect(events.map((e) => e.args)).toEqual(paid);
+        const events = distributorEvents(receipt, 'Claimed');
+        expect(events).toEqual(paid);
         for (const _ of paid) bump(w.stats, 'claim:paid');
         return (after) => {
           for (let a = 0; a < PAYEES; a++) {
@@ -722,8 +682,8 @@ function planClaims(w: World, m: Model, v: View, items: ClaimItem[], batch: bool
 
 async function plan(w: World, m: Model, v: View, op: Exclude<Op, { op: 'warp' }>): Promise<Planned | undefined> {
   const { c } = w;
-  const d = distributorOf(c);
-  const escrow = escrowOf(c);
+  const d = distributor(c);
+  const esc = escrow(c);
   switch (op.op) {
     case 'open': {
       const payer = w.payers[op.payer]!;
@@ -731,7 +691,7 @@ async function plan(w: World, m: Model, v: View, op: Exclude<Op, { op: 'warp' }>
       return {
         label: `payer ${op.payer} opens a channel to node ${op.node}`,
         send: () =>
-          send(c, payer, { ...escrow, functionName: 'openChannel', args: [node.address, op.deposit, op.duration] }),
+          send(c, payer, { ...esc, functionName: 'openChannel', args: [node.address, op.deposit, op.duration] }),
         outcome: {
           ok: () => {
             m.channels.push({
@@ -759,7 +719,7 @@ async function plan(w: World, m: Model, v: View, op: Exclude<Op, { op: 'warp' }>
           name: 'Tributary InferenceEscrow',
           version: '1',
           chainId: c.clients.chain.id,
-          verifyingContract: escrow.address,
+          verifyingContract: esc.address,
         },
         types: {
           Voucher: [
@@ -772,7 +732,7 @@ async function plan(w: World, m: Model, v: View, op: Exclude<Op, { op: 'warp' }>
         message: { channelId: ch.id, node: node.address, cumulativeAmount: amount },
       });
       const label = `node ${ch.node} redeems channel ${ch.id}`;
-      const call = () => send(c, node, { ...escrow, functionName: 'redeem', args: [ch.id, amount, signature] });
+      const call = () => send(c, node, { ...esc, functionName: 'redeem', args: [ch.id, amount, signature] });
       if (ch.closed) return refuse(label, call, 'ChannelClosed', [ch.id]);
       if (amount > ch.deposit) return refuse(label, call, 'ExceedsDeposit', [ch.deposit, amount]);
       // Direct: until the user closes the channel, the node's voucher always pays, expired or not.
@@ -793,7 +753,7 @@ async function plan(w: World, m: Model, v: View, op: Exclude<Op, { op: 'warp' }>
       const payer = w.payers[ch.payer]!;
       const graceEnds = ch.expiresAt + w.terms.grace;
       const label = `payer ${ch.payer} closes channel ${ch.id}`;
-      const call = () => send(c, payer, { ...escrow, functionName: 'close', args: [ch.id] });
+      const call = () => send(c, payer, { ...esc, functionName: 'close', args: [ch.id] });
       if (ch.closed) return refuse(label, call, 'ChannelClosed', [ch.id]);
       if (v.now < ch.expiresAt) return refuse(label, call, 'ChannelNotExpired', [ch.id, ch.expiresAt]);
       if (v.now < graceEnds) return refuse(label, call, 'InSettlementGrace', [ch.id, graceEnds]);
@@ -804,7 +764,7 @@ async function plan(w: World, m: Model, v: View, op: Exclude<Op, { op: 'warp' }>
           ok: (receipt) => {
             expect(v.now >= graceEnds, 'a user never closes before expiry + grace').toBe(true);
             const [closed] = parseEventLogs({
-              abi: escrow.abi,
+              abi: esc.abi,
               logs: receipt.logs,
               eventName: 'ChannelClosedByUser',
             });
@@ -857,9 +817,9 @@ async function plan(w: World, m: Model, v: View, op: Exclude<Op, { op: 'warp' }>
         send: call,
         outcome: {
           ok: (receipt) => {
-            const [ev] = eventsOf(receipt, 'EpochChallenged');
-            expect(ev?.args.resolveBy).toBe(v.now + w.terms.resolution);
-            expect(ev?.args.bond).toBe(w.terms.bond);
+            const [ev] = distributorEvents(receipt, 'EpochChallenged');
+            expect(ev?.resolveBy).toBe(v.now + w.terms.resolution);
+            expect(ev?.bond).toBe(w.terms.bond);
             bump(w.stats, 'challenge');
             return (after) => expect(v.watcherBalance - after.watcherBalance, 'the bond is taken').toBe(w.terms.bond);
           },
@@ -900,19 +860,19 @@ async function plan(w: World, m: Model, v: View, op: Exclude<Op, { op: 'warp' }>
         outcome: {
           ok: (receipt) => {
             if (!upheld) {
-              const [ev] = eventsOf(receipt, 'ChallengeRejected');
-              expect(ev?.args.finalAt, 'a rejection reopens the window').toBe(max(e.finalAt, v.now + w.terms.window));
+              const [ev] = distributorEvents(receipt, 'ChallengeRejected');
+              expect(ev?.finalAt, 'a rejection reopens the window').toBe(max(e.finalAt, v.now + w.terms.window));
               bump(w.stats, 'reject');
               return (after) => {
                 expect(after.treasuryBalance - v.treasuryBalance, 'a rejected bond goes to the treasury').toBe(e.bond);
                 expect(after.watcherBalance).toBe(v.watcherBalance);
               };
             }
-            const [ev] = eventsOf(receipt, 'ChallengeUpheld');
-            const slashed = ev!.args.slashed;
+            const [ev] = distributorEvents(receipt, 'ChallengeUpheld');
+            const slashed = ev!.slashed;
             const slashCheck = checkSlash(w, m, v, op.node, rec, receipt, slashed);
             expect(slashed).toBe(min(max(op.slash, e.locked), n.slashable));
-            expect(key(ev!.args.newRoot)).toBe(fix.tree.root);
+            expect(key(ev!.newRoot)).toBe(fix.tree.root);
             bump(w.stats, rec.isHonest ? 'uphold:honest' : 'uphold');
             return (after) => {
               slashCheck(after);
@@ -938,9 +898,9 @@ async function plan(w: World, m: Model, v: View, op: Exclude<Op, { op: 'warp' }>
         send: call,
         outcome: {
           ok: (receipt) => {
-            const [ev] = eventsOf(receipt, 'EpochVoided');
-            expect(ev?.args).toMatchObject({ reason: 0, slashed: 0n });
-            expect(slashesIn(receipt)).toEqual([]);
+            const [ev] = distributorEvents(receipt, 'EpochVoided');
+            expect(ev).toMatchObject({ reason: 0, slashed: 0n });
+            expect(stakingEvents(receipt, 'Slashed')).toEqual([]);
             bump(w.stats, 'expired');
             return (after) => {
               expect(after.watcherBalance - v.watcherBalance, 'an expired challenge returns the bond').toBe(e.bond);
@@ -988,9 +948,9 @@ async function plan(w: World, m: Model, v: View, op: Exclude<Op, { op: 'warp' }>
         send: call,
         outcome: {
           ok: (receipt) => {
-            const [ev] = eventsOf(receipt, 'EpochVoided');
-            expect(ev?.args.reason).toBe(above ? 2 : 1);
-            const slashed = ev!.args.slashed;
+            const [ev] = distributorEvents(receipt, 'EpochVoided');
+            expect(ev?.reason).toBe(above ? 2 : 1);
+            const slashed = ev!.slashed;
             expect(rec.isHonest, 'only a dishonest epoch can be proven fraudulent').toBe(false);
             const slashCheck = checkSlash(w, m, v, op.node, rec, receipt, slashed);
             expect(slashed).toBe(min(e.locked, n.slashable));
@@ -1184,7 +1144,7 @@ async function liveness(w: World, m: Model, v0: View): Promise<void> {
     v = next;
     if (previous > 0n) {
       const e = await w.r.readContract({
-        ...distributorOf(c),
+        ...distributor(c),
         functionName: 'getEpoch',
         args: [w.nodes[i]!.address, previous],
       });
@@ -1360,12 +1320,12 @@ async function setUp(c: TestChain): Promise<{ w: World; channels: ChannelRec[] }
   const [n0, n1, n2, p0, p1, watcher] = c.users as [HDAccount, HDAccount, HDAccount, HDAccount, HDAccount, HDAccount];
   const nodes = [n0, n1, n2];
   const payers = [p0, p1];
-  const d = distributorOf(c);
+  const d = distributor(c);
   const r = createPublicClient({
     chain: c.clients.chain,
     transport: http(c.clients.rpcUrl, { batch: true }),
   }) as PublicClient;
-  const cfg = configOf(c);
+  const cfg = config(c);
   const [window, bond, resolution, treasury, unbonding, minimum, grace] = await Promise.all([
     r.readContract({ ...cfg, functionName: 'challengeWindow' }),
     r.readContract({ ...cfg, functionName: 'challengeBond' }),
@@ -1373,25 +1333,19 @@ async function setUp(c: TestChain): Promise<{ w: World; channels: ChannelRec[] }
     r.readContract({ ...cfg, functionName: 'platformTreasury' }),
     r.readContract({ ...c.staking, functionName: 'unbondingPeriod' }),
     r.readContract({ ...c.staking, functionName: 'minimumStake', args: [VALIDATOR] }),
-    r.readContract({ ...escrowOf(c), functionName: 'settlementGrace' }),
+    r.readContract({ ...escrow(c), functionName: 'settlementGrace' }),
   ]);
   expect(await r.readContract({ ...c.staking, functionName: 'treasury' })).toBe(treasury);
   const timelock = await c.impersonate(c.timelock.address);
   expect(await r.readContract({ ...d, functionName: 'hasRole', args: [roleIds.RESOLVER, timelock] })).toBe(true);
   const fund = (to: Address, amount: bigint) =>
     send(c, c.deployer, { ...c.token, functionName: 'transfer', args: [to, amount] });
-  for (const [i, n] of nodes.entries()) {
-    await fund(n.address, NODE_STAKE[i]! + 50_000n * OPEN);
-    await send(c, n, { ...c.token, functionName: 'approve', args: [c.staking.address, maxUint256] });
-    await send(c, n, { ...c.staking, functionName: 'stake', args: [VALIDATOR, NODE_STAKE[i]!] });
-  }
+  for (const [i, n] of nodes.entries()) await stake(c, n, VALIDATOR, NODE_STAKE[i]!, NODE_STAKE[i]! + 50_000n * OPEN);
   for (const p of payers) {
     await fund(p.address, 2_000_000n * OPEN);
-    await send(c, p, { ...c.token, functionName: 'approve', args: [escrowOf(c).address, maxUint256] });
+    await send(c, p, { ...c.token, functionName: 'approve', args: [escrow(c).address, maxUint256] });
   }
-  await fund(watcher.address, 200n * bond + 100n * OPEN);
-  await send(c, watcher, { ...c.token, functionName: 'approve', args: [c.staking.address, maxUint256] });
-  await send(c, watcher, { ...c.staking, functionName: 'stake', args: [stakingRoles.agent, 100n * OPEN] });
+  await stake(c, watcher, stakingRoles.agent, 100n * OPEN, 200n * bond + 100n * OPEN);
   await send(c, watcher, { ...c.token, functionName: 'approve', args: [d.address, maxUint256] });
   const stranger = c.team;
   expect(await r.readContract({ ...d, functionName: 'totalFeesReceived' })).toBe(0n);
