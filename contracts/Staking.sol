@@ -266,8 +266,12 @@ contract Staking is AccessControl, ReentrancyGuardTransient {
         uint256 fromUnbonding = amount - fromActive;
         if (fromActive != 0) _setActive(staker, role, p, p.active - fromActive);
         if (fromUnbonding != 0) _slashUnbonding(p, fromUnbonding);
-        // A lock can never exceed what is left to lock.
-        if (p.locked > p.active) p.locked = p.active;
+        // A lock can never exceed what is left to lock; the event keeps indexers of lockedOf in step.
+        if (p.locked > p.active) {
+            uint256 cut = p.locked - p.active;
+            p.locked = p.active;
+            emit StakeLockChanged(staker, role, -int256(cut), p.locked, msg.sender);
+        }
 
         emit Slashed(staker, role, amount, fromActive, fromUnbonding, reasonHash, msg.sender);
         token.safeTransfer(treasury, amount);

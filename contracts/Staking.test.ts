@@ -890,6 +890,9 @@ describe('Staking: locks', () => {
     expect(await balanceOf(c, c.timelock.address)).toBe(treasuryBefore + 3_000n * OPEN);
     expect(await stakeOf(c, user.address, servingNode)).toBe(2_000n * OPEN);
     expect(await lockedOf(c, user.address, servingNode)).toBe(2_000n * OPEN);
+    expect(lockEvents(receipt)).toEqual([
+      { staker: user.address, role: servingNode, delta: -2_000n * OPEN, lockedAfter: 2_000n * OPEN, locker: tl },
+    ]);
     await expectRevert(requestUnstake(c, user, servingNode, 1n), 'StakeLocked', [
       user.address,
       servingNode,
