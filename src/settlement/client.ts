@@ -81,9 +81,39 @@ export interface PayingFetchOptions {
   charged?: bigint;
   /** The last authorization nonce used on the channel (GET /v1/channels/:id gives authNonce; 0 for a new one). */
   authNonce?: bigint;
-  /** The most one request may cost: signed into each request's authorization and sent as a cap. */
+  /** The most one request may cost: sent as a cap (refused before generation if exceeded). */
   maxFee?: bigint;
+  /** The fee cap signed into each request's authorization (default: maxFee, else no cap). */
+  authorizationCap?: bigint;
   fetch?: typeof fetch;
+}
+
+/**
+ * CONFLICT unless a node's new total for a channel is exactly what was owed before plus this answer's fee, within
+ * the signed cap: a client signs vouchers only for charges it made.
+ */
+export function unaccountedCharge(o: {
+  channelId: bigint;
+  before: bigint;
+  reported: bigint;
+  fee: bigint;
+  cap: bigint;
+  requestId?: string | undefined;
+}): BaseError | undefined {
+  const owed = o.before + o.fee;
+  if (o.reported === owed && o.fee <= o.cap) return undefined;
+  return new BaseError(
+    'CONFLICT',
+    `The node reports ${o.reported} wei charged on channel ${o.channelId} after request ${o.requestId ?? '(unknown)'}, but you owed ${o.before} before it and it cost ${o.fee} (cap ${o.cap}): no voucher signed`,
+    {
+      details: {
+        field: '--channel',
+        ...(o.requestId ? { requestId: o.requestId } : {}),
+        chargedWei: o.reported.toString(),
+        expectedWei: owed.toString(),
+      },
+    },
+  );
 }
 
 /**
@@ -100,26 +130,24 @@ export function createPayingFetch(o: PayingFetchOptions) {
   let disputed: BaseError | undefined;
   const signed = new Map<bigint, Hex>();
 
+  const cap = o.authorizationCap ?? o.maxFee ?? NO_FEE_CAP;
   const learn = (t: unknown) => {
-    const p = (t as { tributary?: { payment?: { charged?: string; fee?: string } } } | null)?.tributary?.payment;
+    const tributary = (t as { tributary?: { requestId?: string; payment?: { charged?: string; fee?: string } } } | null)
+      ?.tributary;
+    const p = tributary?.payment;
     if (!p?.charged) return;
     const reported = BigInt(p.charged);
     const fee = BigInt(p.fee ?? '0');
     if (reported === charged) return;
-    if (reported !== charged + fee || (o.maxFee !== undefined && fee > o.maxFee)) {
-      disputed = new BaseError(
-        'CONFLICT',
-        `Node reports channel ${o.channelId} charged ${reported} wei after an answer of ${fee}; this client accounts for ${charged + fee}: no voucher is signed for the difference`,
-        {
-          details: {
-            channelId: o.channelId.toString(),
-            reported: reported.toString(),
-            expected: (charged + fee).toString(),
-          },
-        },
-      );
-      return;
-    }
+    disputed = unaccountedCharge({
+      channelId: o.channelId,
+      before: charged,
+      reported,
+      fee,
+      cap,
+      requestId: tributary?.requestId,
+    });
+    if (disputed) return;
     charged = reported;
     paidFees += fee;
   };
@@ -157,7 +185,7 @@ export function createPayingFetch(o: PayingFetchOptions) {
           channelId: o.channelId,
           node: o.node,
           body,
-          maxFee: o.maxFee ?? NO_FEE_CAP,
+          maxFee: cap,
           nonce,
         });
         headers.set(paymentHeaders.authorization, auth[paymentHeaders.authorization] as string);

@@ -8,14 +8,7 @@ import type { Command } from 'commander';
 import OpenAI from 'openai';
 import { type Address, formatUnits, type Hex, isAddressEqual } from 'viem';
 import { BaseError, type ErrorCode, errorCodes } from '../../core/index.js';
-import {
-  encodeVoucherHeader,
-  NO_FEE_CAP,
-  paidRequestHeaders,
-  paymentHeaders,
-  signVoucher,
-  voucherSigner,
-} from '../../settlement/index.js';
+import { createPayingFetch, NO_FEE_CAP, voucherSigner } from '../../settlement/index.js';
 import { isJson } from '../options.js';
 import { createOutput } from '../output.js';
 import { publicApi, type RemoteOptions, signerFrom, withRemoteOptions } from '../remote.js';
@@ -109,27 +102,17 @@ export function registerAsk(program: Command): void {
         );
       // A cap the user chose, or what the channel still holds (a request can never cost more).
       const maxFee = capped ?? (BigInt(channel.availableWei) > 0n ? BigInt(channel.availableWei) : NO_FEE_CAP);
-      const nonce = BigInt(channel.authNonce) + 1n;
-
-      // The authorization signs the body exactly as the OpenAI client sends it.
-      const authorizing: typeof fetch = async (input, init) => {
-        const headers = new Headers(init?.headers);
-        if (typeof init?.body === 'string') {
-          const paid = await paidRequestHeaders({
-            user,
-            domain,
-            channelId,
-            node: s.node,
-            body: init.body,
-            maxFee,
-            nonce,
-          });
-          for (const [k, v] of Object.entries(paid)) headers.set(k, v);
-          if (capped !== undefined) headers.set(paymentHeaders.maxFee, capped.toString());
-        }
-        return fetch(input, { ...init, headers });
-      };
-      const client = new OpenAI({ baseURL: `${api.baseUrl}/v1`, apiKey: 'unused', maxRetries: 0, fetch: authorizing });
+      const paying = createPayingFetch({
+        user,
+        channelId,
+        node: s.node,
+        domain,
+        charged: before,
+        authNonce: BigInt(channel.authNonce),
+        authorizationCap: maxFee,
+        ...(capped !== undefined ? { maxFee: capped } : {}),
+      });
+      const client = new OpenAI({ baseURL: `${api.baseUrl}/v1`, apiKey: 'unused', maxRetries: 0, fetch: paying.fetch });
       const answer = await client.chat.completions
         .create({
           model: o.model,
@@ -141,37 +124,9 @@ export function registerAsk(program: Command): void {
           throw fromOpenAi(e);
         });
       const t = (answer as unknown as { tributary: Tributary }).tributary;
-
-      if (t.payment) {
-        // Sign exactly what was owed before plus this answer's fee, and only if the node agrees.
-        const fee = BigInt(t.payment.fee);
-        const owed = before + fee;
-        if (fee > maxFee || BigInt(t.payment.charged) !== owed)
-          throw new BaseError(
-            'CONFLICT',
-            `The node reports ${t.payment.charged} wei charged on channel ${channelId} after request ${t.requestId}, but you owed ${before} before it and it cost ${t.payment.fee} (cap ${maxFee}): no voucher signed`,
-            {
-              details: {
-                field: '--channel',
-                requestId: t.requestId,
-                chargedWei: t.payment.charged,
-                expectedWei: owed.toString(),
-              },
-            },
-          );
-        if (owed > signed) {
-          const signature = await signVoucher(user, domain, { channelId, node: s.node, cumulativeAmount: owed });
-          const res = await fetch(`${api.baseUrl}/v1/channels/${channelId}/voucher`, {
-            method: 'POST',
-            headers: { [paymentHeaders.voucher]: encodeVoucherHeader(owed, signature) },
-          });
-          if (!res.ok)
-            throw new BaseError(
-              'PAYMENT_REQUIRED',
-              `The node refused the voucher for ${owed}: HTTP ${res.status} ${await res.text()}`,
-            );
-        }
-      }
+      // A voucher for exactly what was owed before plus this answer's fee; CONFLICT (nothing signed) if the node
+      // reported any other total.
+      if (t.payment) await paying.payUp(api.baseUrl);
       const text = answer.choices[0]?.message.content ?? '';
       out.result({ answer: text, usage: answer.usage, tributary: t }, () => {
         const lines = [text.trim(), '', `request ${t.requestId}`];
