@@ -24,9 +24,8 @@ import {
   OPEN,
   OpenTokenArtifact,
   RewardDistributorArtifact,
-  StakingArtifact,
   sendTx,
-  stakingRoles,
+  stakeFromDeployer,
   startAnvil,
 } from '../src/chain/index.js';
 import { canonicalJson } from '../src/core/index.js';
@@ -49,22 +48,8 @@ const DAY = 86_400;
 /** Deterministic throw-away accounts (payees). */
 const payee = (i: number) => privateKeyToAccount(keccak256(toHex(`tributary-bench-payee-${i}`))).address;
 
-async function stakeValidator(clients: ChainClients, deployment: Deployment, who: ReturnType<typeof devAccount>) {
-  const stake = 20_000n * OPEN;
-  const token = { address: deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi, contract: 'OpenToken' } as const;
-  await sendTx(clients, devAccount(devRoles.deployer), {
-    ...token,
-    functionName: 'transfer',
-    args: [who.address, stake],
-  });
-  await sendTx(clients, who, { ...token, functionName: 'approve', args: [deployment.contracts.Staking, stake] });
-  await sendTx(clients, who, {
-    address: deployment.contracts.Staking,
-    abi: StakingArtifact.abi,
-    contract: 'Staking',
-    functionName: 'stake',
-    args: [stakingRoles.validator, stake],
-  });
+function stakeValidator(clients: ChainClients, deployment: Deployment, who: ReturnType<typeof devAccount>) {
+  return stakeFromDeployer(clients, deployment, who, 'validator', 20_000n * OPEN);
 }
 
 function tree(entries: [Address, bigint][]) {

@@ -18,9 +18,8 @@ import {
   OPEN,
   OpenTokenArtifact,
   RewardDistributorArtifact,
-  StakingArtifact,
   sendTx,
-  stakingRoles,
+  stakeFromDeployer,
 } from '../src/chain/index.js';
 import { createApiClient, loadConfig, silentLogger } from '../src/core/index.js';
 import { type NodeUp, nodeUp } from '../src/node/index.js';
@@ -46,27 +45,14 @@ beforeAll(async () => {
     model: MODEL,
     owner: OWNER,
     prices,
-    fund: { accounts: [USER, SECOND_NODE], amount: 20_000n * OPEN },
+    fund: { accounts: [USER], amount: 100n * OPEN },
   });
   a = first.node;
   stopA = first.stop;
   const { clients, deployment } = a.chain;
   // The second node: its own key (staked as a validator, which backs the epochs it posts) and its own database,
   // on the same chain and deployment.
-  await sendTx(clients, SECOND_NODE, {
-    address: deployment.contracts.OpenToken,
-    abi: OpenTokenArtifact.abi,
-    contract: 'OpenToken',
-    functionName: 'approve',
-    args: [deployment.contracts.Staking, 20_000n * OPEN],
-  });
-  await sendTx(clients, SECOND_NODE, {
-    address: deployment.contracts.Staking,
-    abi: StakingArtifact.abi,
-    contract: 'Staking',
-    functionName: 'stake',
-    args: [stakingRoles.validator, 20_000n * OPEN],
-  });
+  await stakeFromDeployer(clients, deployment, SECOND_NODE, 'validator', 20_000n * OPEN);
   dirB = mkdtempSync(join(tmpdir(), 'tributary-node-b-'));
   copyFileSync(deploymentPath(a.dataDir), deploymentPath(dirB));
   b = await nodeUp(

@@ -34,7 +34,14 @@ export {
   passProposal,
 } from './governance.js';
 export { type MerkleTree, merkleTree, standardLeaf, verifyMerkleProof } from './merkle.js';
-export { type ChainUp, type ChainUpOptions, chainUp, deploymentPath, LOCAL_NODE_STAKE } from './network.js';
+export {
+  type ChainUp,
+  type ChainUpOptions,
+  chainUp,
+  deploymentPath,
+  LOCAL_NODE_STAKE,
+  stakeFromDeployer,
+} from './network.js';
 export {
   type AllocationSpec,
   allocationAmounts,

@@ -16,7 +16,7 @@ import { type Deployment, readDeployment, verifyDeployment, writeDeployment } fr
 import { devAccount, devRoles } from './dev-accounts.js';
 import { OpenTokenArtifact, StakingArtifact } from './generated/index.js';
 import { delegateVotesLocally } from './governance.js';
-import { defaultDeployParameters, OPEN, stakingRoles } from './parameters.js';
+import { defaultDeployParameters, OPEN, type StakingRole, stakingRoles } from './parameters.js';
 
 export interface ChainUpOptions {
   dataDir: string;
@@ -107,17 +107,31 @@ export async function chainUp(options: ChainUpOptions): Promise<ChainUp> {
 /** OPEN the local node stakes as a validator, so `tributary up` can post epochs out of the box. */
 export const LOCAL_NODE_STAKE = 20_000n * OPEN;
 
-async function stakeLocalNode(clients: ChainClients, deployment: Deployment): Promise<void> {
-  const node = devAccount(devRoles.localNode);
+function stakeLocalNode(clients: ChainClients, deployment: Deployment): Promise<void> {
+  return stakeFromDeployer(clients, deployment, devAccount(devRoles.localNode), 'validator', LOCAL_NODE_STAKE);
+}
+
+/**
+ * Local chains (dev deployer): sends `amount + keep` OPEN from the deployer's liquidity to `who`, which stakes
+ * `amount` for `role` and keeps the rest.
+ */
+export async function stakeFromDeployer(
+  clients: ChainClients,
+  deployment: Deployment,
+  who: Account,
+  role: StakingRole,
+  amount: bigint,
+  keep = 0n,
+): Promise<void> {
   const token = { address: deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi, contract: 'OpenToken' } as const;
   const staking = { address: deployment.contracts.Staking, abi: StakingArtifact.abi, contract: 'Staking' } as const;
   await sendTx(clients, devAccount(devRoles.deployer), {
     ...token,
     functionName: 'transfer',
-    args: [node.address, LOCAL_NODE_STAKE],
+    args: [who.address, amount + keep],
   });
-  await sendTx(clients, node, { ...token, functionName: 'approve', args: [staking.address, LOCAL_NODE_STAKE] });
-  await sendTx(clients, node, { ...staking, functionName: 'stake', args: [stakingRoles.validator, LOCAL_NODE_STAKE] });
+  await sendTx(clients, who, { ...token, functionName: 'approve', args: [staking.address, amount] });
+  await sendTx(clients, who, { ...staking, functionName: 'stake', args: [stakingRoles[role], amount] });
 }
 
 function deployerFor(options: ChainUpOptions, local: boolean): Account {

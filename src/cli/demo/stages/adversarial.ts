@@ -27,6 +27,7 @@ import {
   RewardDistributorArtifact,
   StakingArtifact,
   sendTx,
+  stakeFromDeployer,
   stakingRoles,
 } from '../../../chain/index.js';
 import { BaseError, createApiClient, toBaseError } from '../../../core/index.js';
@@ -74,20 +75,8 @@ function contracts(d: Deployment) {
 }
 
 /** Funds `who` from the deployer's liquidity and stakes it as a validator with exactly the minimum. */
-async function validatorWithMinimum(clients: ChainClients, d: Deployment, who: LocalAccount, extra: bigint) {
-  const c = contracts(d);
-  const deployer = devAccount(devRoles.deployer);
-  await sendTx(clients, deployer, {
-    ...c.token,
-    functionName: 'transfer',
-    args: [who.address, VALIDATOR_MINIMUM + extra],
-  });
-  await sendTx(clients, who, { ...c.token, functionName: 'approve', args: [c.staking.address, VALIDATOR_MINIMUM] });
-  await sendTx(clients, who, {
-    ...c.staking,
-    functionName: 'stake',
-    args: [stakingRoles.validator, VALIDATOR_MINIMUM],
-  });
+function validatorWithMinimum(clients: ChainClients, d: Deployment, who: LocalAccount, extra: bigint) {
+  return stakeFromDeployer(clients, d, who, 'validator', VALIDATOR_MINIMUM, extra);
 }
 
 /** The attacker pays its own node through a channel, so the distributor books `amount` of fees to it. */

@@ -12,7 +12,7 @@ import {
   OpenTokenArtifact,
   passProposal,
   StakingArtifact,
-  sendTx,
+  stakeFromDeployer,
   stakingRoles,
 } from '../../../chain/index.js';
 import { keccak256 } from '../../../core/index.js';
@@ -37,11 +37,9 @@ export const chainStage: DemoStage = {
     const totalSupply = await clients.public.readContract({ ...token, functionName: 'totalSupply' });
     out.note(`  OPEN total supply: ${formatUnits(totalSupply, 18)} OPEN, minted once at deployment`);
 
-    const deployer = devAccount(devRoles.deployer);
+    const _deployer = devAccount(devRoles.deployer);
     const validator = devAccount(devRoles.firstUser);
-    await sendTx(clients, deployer, { ...token, functionName: 'transfer', args: [validator.address, STAKE] });
-    await sendTx(clients, validator, { ...token, functionName: 'approve', args: [staking.address, STAKE] });
-    await sendTx(clients, validator, { ...staking, functionName: 'stake', args: [stakingRoles.validator, STAKE] });
+    await stakeFromDeployer(clients, deployment, validator, 'validator', STAKE);
     out.note(`  validator ${validator.address} staked ${formatUnits(STAKE, 18)} OPEN`);
 
     const reason = 'demo: validator attested a wrong epoch root';
