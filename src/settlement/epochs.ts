@@ -8,7 +8,7 @@
  *   2. compute   the receipts those redemptions paid for → payouts (deterministic) → export + root; one
  *                transaction. Receipts of a channel closed before its voucher was redeemed can never be paid:
  *                they are marked unredeemable and reported, and never block an epoch.
- *   3. post      the root on chain (the node's validator stake backs what the epoch adds)
+ *   3. post      the root on chain (the node's validator stake backs all the root could still pay out)
  *   4. finalize  after the challenge window, so claims use the root
  *
  * Channels close to expiry are also redeemed in the background (redeemExpiring), well inside the escrow's
