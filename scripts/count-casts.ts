@@ -1,0 +1,68 @@
+/**
+ * Counts type assertions (`x as T`, `as unknown as`) in src/ outside tests and generated code, per folder.
+ * `as const` is not a cast, and neither are import/export renames. Comments and string literals are skipped.
+ * Usage: tsx scripts/count-casts.ts [--list]   (prints JSON: {total, unknownAs, byFolder})
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = join(dir, name);
+    if (name === 'generated' || name.startsWith('.')) return [];
+    if (statSync(full).isDirectory()) return files(full);
+    return name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.d.ts') ? [full] : [];
+  });
+}
+
+/** Replaces comments and the insides of string literals with spaces, keeping line numbers. */
+export function codeOnly(source: string): string {
+  let out = '';
+  let i = 0;
+  while (i < source.length) {
+    const c = source[i] as string;
+    const next = source[i + 1];
+    if (c === '/' && next === '/') {
+      while (i < source.length && source[i] !== '\n') i++;
+    } else if (c === '/' && next === '*') {
+      const end = source.indexOf('*/', i + 2);
+      const stop = end < 0 ? source.length : end + 2;
+      out += source.slice(i, stop).replace(/[^\n]/g, ' ');
+      i = stop;
+    } else if (c === "'" || c === '"' || c === '`') {
+      let j = i + 1;
+      while (j < source.length && source[j] !== c) j += source[j] === '\\' ? 2 : 1;
+      out += `${c}${source.slice(i + 1, j).replace(/[^\n]/g, ' ')}${c}`;
+      i = j + 1;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+const CAST = /\bas\s+(?!const\b)[A-Za-z_{([`]/g;
+const IMPORT_EXPORT = /^\s*(?:import|export)\s[^;]*?(?:from\s*'[^']*'|\})\s*;/gms;
+
+const root = join(import.meta.dirname, '..');
+const byFolder: Record<string, number> = {};
+const list: string[] = [];
+let total = 0;
+let unknownAs = 0;
+for (const file of files(join(root, 'src'))) {
+  const code = codeOnly(readFileSync(file, 'utf8')).replace(IMPORT_EXPORT, (m) => m.replace(/[^\n]/g, ' '));
+  const lines = code.split('\n');
+  lines.forEach((line, n) => {
+    const hits = [...line.matchAll(CAST)].filter((m) => !/\*\s*$/.test(line.slice(0, m.index)));
+    if (hits.length === 0) return;
+    const rel = relative(root, file);
+    const folder = rel.split('/')[1] as string;
+    byFolder[folder] = (byFolder[folder] ?? 0) + hits.length;
+    total += hits.length;
+    unknownAs += (line.match(/\bas\s+unknown\s+as\b/g) ?? []).length;
+    list.push(`${rel}:${n + 1}: ${line.trim()}`);
+  });
+}
+if (process.argv.includes('--list')) console.log(list.join('\n'));
+console.log(JSON.stringify({ total, unknownAs, byFolder }));
