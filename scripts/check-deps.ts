@@ -1,6 +1,7 @@
 /**
  * Enforces DESIGN.md's architecture: domain folders under src/ depend one way
- * (cli, node → factory, openlora, settlement → datanets, attribution, engine → chain, store → core),
+ * (cli, node → factory, openlora, settlement → datanets, attribution, engine → chain, store → core, with the
+ * protocol layer — the wire shapes — above core and below every domain that crosses a boundary),
  * another folder is imported only through its index.ts, and there are no import cycles between files.
  * Tests, benches and scripts may use any domain, but only through its index.ts (or a test fixture).
  */
@@ -11,16 +12,40 @@ import { fileURLToPath } from 'node:url';
 /** Which folders each src/ folder may import. Same-layer edges are listed explicitly, never implied. */
 export const allowedImports: Record<string, string[]> = {
   core: [],
+  protocol: ['core'],
   chain: ['core'],
   store: ['core'],
   engine: ['core', 'store'],
-  datanets: ['core', 'chain', 'store'],
-  attribution: ['core', 'chain', 'store', 'engine', 'datanets'],
-  factory: ['core', 'chain', 'store', 'engine', 'datanets', 'attribution'],
-  openlora: ['core', 'chain', 'store', 'engine', 'attribution'],
-  settlement: ['core', 'chain', 'store', 'datanets', 'attribution'],
-  node: ['core', 'chain', 'store', 'engine', 'datanets', 'attribution', 'factory', 'openlora', 'settlement'],
-  cli: ['core', 'chain', 'store', 'engine', 'datanets', 'attribution', 'factory', 'openlora', 'settlement', 'node'],
+  datanets: ['core', 'protocol', 'chain', 'store'],
+  attribution: ['core', 'protocol', 'chain', 'store', 'engine', 'datanets'],
+  factory: ['core', 'protocol', 'chain', 'store', 'engine', 'datanets', 'attribution'],
+  openlora: ['core', 'protocol', 'chain', 'store', 'engine', 'attribution'],
+  settlement: ['core', 'protocol', 'chain', 'store', 'datanets', 'attribution'],
+  node: [
+    'core',
+    'protocol',
+    'chain',
+    'store',
+    'engine',
+    'datanets',
+    'attribution',
+    'factory',
+    'openlora',
+    'settlement',
+  ],
+  cli: [
+    'core',
+    'protocol',
+    'chain',
+    'store',
+    'engine',
+    'datanets',
+    'attribution',
+    'factory',
+    'openlora',
+    'settlement',
+    'node',
+  ],
 };
 
 const IMPORT = /(?:^|[\s;])(?:import|export)\s(?:[^'";]*?\sfrom\s)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
