@@ -6,15 +6,11 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import {
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { bytesToHex } from 'viem';
 import type { ChainClients, Deployment } from '../chain/index.js';
 import { BaseError, type Logger, sha256, version } from '../core/index.js';
+import { nodeApi, serve } from '../protocol/index.js';
 import type { BlobStore, Db } from '../store/index.js';
 import { httpStatusByCode } from './http-errors.js';
 
@@ -36,60 +32,28 @@ function blobRoutes(blobs: BlobStore) {
       { parseAs: 'buffer', bodyLimit: MAX_BLOB_BYTES },
       (_req, body, done) => done(null, body),
     );
-    app.withTypeProvider<ZodTypeProvider>().post(
-      '/v1/blobs',
-      {
-        bodyLimit: MAX_BLOB_BYTES,
-        schema: {
-          tags: ['node'],
-          summary: 'Store content-addressed bytes (application/octet-stream)',
-          description: 'Returns the CID and sha-256; storing the same bytes twice is a no-op.',
-        },
-      },
-      async (req, reply) => {
-        if (!Buffer.isBuffer(req.body))
-          throw new BaseError('INVALID_ARGUMENT', 'Send the bytes as application/octet-stream', {
-            details: { field: 'body' },
-          });
-        const bytes = new Uint8Array(req.body);
-        const cid = await blobs.put(bytes);
-        return reply
-          .status(201)
-          .send({ cid, sha256: `0x${Buffer.from(sha256(bytes)).toString('hex')}`, bytes: bytes.length });
-      },
-    );
-    app.withTypeProvider<ZodTypeProvider>().get(
-      '/v1/blobs/:cid',
-      {
-        schema: {
-          tags: ['node'],
-          summary: 'Content-addressed bytes by CID (manifests, receipts, adapters)',
-          params: z.object({ cid: z.string() }),
-        },
-      },
-      async (req, reply) => {
-        const bytes = await blobs.get(req.params.cid);
-        if (!bytes)
-          throw new BaseError('NOT_FOUND', `No blob ${req.params.cid} on this node`, {
-            details: { cid: req.params.cid },
-          });
-        return reply.type('application/octet-stream').send(Buffer.from(bytes));
-      },
-    );
+    serve(app, nodeApi.putBlob, async (req) => {
+      if (!Buffer.isBuffer(req.body))
+        throw new BaseError('INVALID_ARGUMENT', 'Send the bytes as application/octet-stream', {
+          details: { field: 'body' },
+        });
+      const bytes = new Uint8Array(req.body);
+      const cid = await blobs.put(bytes);
+      return { cid, sha256: bytesToHex(sha256(bytes)), bytes: bytes.length };
+    });
+    serve(app, nodeApi.getBlob, async (req, reply) => {
+      const bytes = await blobs.get(req.params.cid);
+      if (!bytes)
+        throw new BaseError('NOT_FOUND', `No blob ${req.params.cid} on this node`, {
+          details: { cid: req.params.cid },
+        });
+      return reply.type('application/octet-stream').send(Buffer.from(bytes));
+    });
   };
 }
 
 /** A domain's routes, as a Fastify plugin (see e.g. dataNetRoutes). */
 export type RoutePlugin = (app: FastifyInstance) => Promise<void>;
-
-export const errorBody = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    details: z.record(z.string(), z.unknown()).optional(),
-    docs: z.string().optional(),
-  }),
-});
 
 /** Fastify's own error codes that are the client's fault, mapped to ours. */
 const fastifyClientErrors: Record<string, BaseError['code']> = {
@@ -158,76 +122,30 @@ export async function createServer(ctx: NodeContext, routes: RoutePlugin[] = [])
   return app;
 }
 
-const healthResponse = z.object({
-  status: z.enum(['ok', 'degraded']),
-  version: z.string(),
-  chain: z.object({ ok: z.boolean(), chainId: z.number(), blockNumber: z.string().nullable() }),
-  store: z.object({ ok: z.boolean(), dialect: z.string() }),
-});
-
 function healthRoutes(ctx: NodeContext) {
   return async (app: FastifyInstance) => {
-    app.withTypeProvider<ZodTypeProvider>().get(
-      '/health',
-      {
-        schema: {
-          summary: 'Liveness and dependencies',
-          description: 'Checks the chain (latest block) and the database. 503 when either is down.',
-          tags: ['node'],
-          response: { 200: healthResponse, 503: healthResponse },
-        },
-      },
-      async (_request, reply) => {
-        const [block, store] = await Promise.all([
-          ctx.clients.public.getBlockNumber().then(String, () => null),
-          ctx.db.query('SELECT 1').then(
-            () => true,
-            () => false,
-          ),
-        ]);
-        const ok = block !== null && store;
-        return reply.status(ok ? 200 : 503).send({
-          status: ok ? 'ok' : 'degraded',
-          version,
-          chain: { ok: block !== null, chainId: ctx.deployment.chainId, blockNumber: block },
-          store: { ok: store, dialect: ctx.db.dialect },
-        });
-      },
-    );
-
-    app.withTypeProvider<ZodTypeProvider>().get(
-      '/v1/deployment',
-      {
-        schema: {
-          summary: 'The protocol deployment this node uses',
-          description: 'Chain id, contract addresses, the deployment block and the initial OPEN allocation.',
-          tags: ['node'],
-          response: {
-            200: z.object({
-              chainId: z.number(),
-              rpcUrl: z.string(),
-              block: z.number(),
-              contracts: z.record(z.string(), z.string()),
-              allocations: z.array(
-                z.object({
-                  label: z.string(),
-                  recipient: z.string(),
-                  beneficiary: z.string(),
-                  amount: z.string(),
-                  vested: z.boolean(),
-                }),
-              ),
-            }),
-          },
-        },
-      },
-      async () => ({
-        chainId: ctx.deployment.chainId,
-        rpcUrl: ctx.clients.rpcUrl,
-        block: ctx.deployment.block,
-        contracts: ctx.deployment.contracts,
-        allocations: ctx.deployment.allocations,
-      }),
-    );
+    serve(app, nodeApi.health, async (_request, reply) => {
+      const [block, store] = await Promise.all([
+        ctx.clients.public.getBlockNumber().then(String, () => null),
+        ctx.db.query('SELECT 1').then(
+          () => true,
+          () => false,
+        ),
+      ]);
+      const ok = block !== null && store;
+      return reply.status(ok ? 200 : 503).send({
+        status: ok ? 'ok' : 'degraded',
+        version,
+        chain: { ok: block !== null, chainId: ctx.deployment.chainId, blockNumber: block },
+        store: { ok: store, dialect: ctx.db.dialect },
+      });
+    });
+    serve(app, nodeApi.getDeployment, async () => ({
+      chainId: ctx.deployment.chainId,
+      rpcUrl: ctx.clients.rpcUrl,
+      block: ctx.deployment.block,
+      contracts: ctx.deployment.contracts,
+      allocations: ctx.deployment.allocations,
+    }));
   };
 }

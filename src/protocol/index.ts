@@ -11,6 +11,7 @@ export {
   type NodeClient,
   type NodeClientOptions,
 } from './client.js';
+export * as nodeApi from './http/node.js';
 export {
   address,
   bytes32,

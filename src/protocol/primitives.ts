@@ -16,6 +16,9 @@ export const uintString = z
   })
   .meta({ type: 'string', pattern: '^\\d{1,78}$', description: 'non-negative integer, decimal string' });
 
+/** A non-negative integer kept as its decimal string (where the value stays a string on both sides). */
+export const decimal = z.string().regex(/^\d{1,78}$/, 'expected a non-negative integer as a decimal string');
+
 /** An amount in wei: a decimal string (or a safe JSON integer, from hand-written requests) ⇄ bigint. */
 export const wei = z
   .codec(
