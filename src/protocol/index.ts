@@ -12,6 +12,17 @@ export {
   type NodeClientOptions,
 } from './client.js';
 export * as nodeApi from './http/node.js';
+export type {
+  ChannelView,
+  EarningsView,
+  EpochVerificationView,
+  EpochView,
+  PayoutView,
+  Quote,
+  QuoteRequest,
+  SettlementInfo,
+} from './http/settlement.js';
+export * as settlementApi from './http/settlement.js';
 export {
   address,
   bytes32,

@@ -412,7 +412,7 @@ export function createEpochs(deps: EpochsDeps) {
     redeemExpiring: (seconds: bigint) => redeemVouchers(seconds),
     /** Receipts left out of settlement because their channel closed before redemption (newest first). */
     async unredeemable(limit = 100) {
-      const { rows } = await deps.db.query<{ id: string; channel_id: bigint; fee: string; charged_after: string }>(
+      const { rows } = await deps.db.query<{ id: Hex; channel_id: bigint; fee: string; charged_after: string }>(
         `SELECT id, channel_id, fee, charged_after FROM receipts WHERE unredeemable_at IS NOT NULL ORDER BY seq DESC LIMIT $1`,
         [limit],
       );

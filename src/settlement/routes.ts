@@ -1,13 +1,15 @@
 /**
  * Settlement over HTTP: quotes, channels, receipts, epochs (with their public exports and a verifier), payout
- * proofs for claims, and earnings. Closing and finalizing epochs spend the node's gas: operator only.
+ * proofs for claims, and earnings. Closing and finalizing epochs spend the node's gas: operator only. The routes'
+ * shapes are declared in src/protocol/http/settlement.ts; the views below only rename fields for the wire.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { getAddress, isAddress } from 'viem';
+import type { Address } from 'viem';
 import { z } from 'zod';
 import { attributionHash } from '../attribution/index.js';
 import { BaseError } from '../core/index.js';
+import { type EarningsView, type EpochView, serve, settlementApi } from '../protocol/index.js';
 import type { Earnings } from './earnings.js';
 import type { EpochRecord } from './epochs.js';
 import { type PayableModel, refuseOverCap } from './payments.js';
@@ -26,28 +28,19 @@ export interface SettlementRouteDeps {
   /** Throws UNAUTHORIZED unless the request carries the node operator's token. */
   requireOperator(req: FastifyRequest): void;
   chainId: number;
-  distributor: `0x${string}`;
+  distributor: Address;
 }
 
-const wei = z
-  .union([z.string().regex(/^\d{1,78}$/, 'expected an amount in wei (digits only)'), z.number().int().nonnegative()])
-  .transform((v) => BigInt(v));
-const address = z
-  .string()
-  .refine((v) => isAddress(v, { strict: false }), 'expected a 0x-prefixed 20-byte address')
-  .transform((v) => getAddress(v));
 const epochParam = z.object({ epoch: z.coerce.number().int().min(1, 'expected an epoch number from 1') });
 
-const s = (v: bigint) => v.toString();
-
-export const epochView = (e: EpochRecord) => ({
+export const epochView = (e: EpochRecord): EpochView => ({
   epoch: e.epoch,
   status: e.status,
   receipts: e.receipts,
-  feesWei: s(e.fees),
+  feesWei: e.fees,
   payoutsWei: e.byRole,
   payoutRoot: e.payoutRoot,
-  cumulativeTotal: s(e.cumulativeTotal),
+  cumulativeTotal: e.cumulativeTotal,
   receiptsRoot: e.receiptsRoot,
   receiptsCid: e.receiptsCid,
   payoutsCid: e.payoutsCid,
@@ -55,30 +48,19 @@ export const epochView = (e: EpochRecord) => ({
   postGas: e.postGas === null ? null : Number(e.postGas),
 });
 
-export const earningsView = (e: Earnings) => ({
+export const earningsView = (e: Earnings): EarningsView => ({
   address: e.address,
-  cumulativeWei: s(e.cumulative),
-  claimedWei: s(e.claimed),
-  claimableWei: s(e.claimable),
-  pendingWei: s(e.pending),
-  roundingWei: s(e.roundingWei),
-  settled: e.settled.map((x) => ({ epoch: x.epoch, amountWei: s(x.amount), cumulativeWei: s(x.cumulative) })),
-  byModel: e.byModel.map((x) => ({ model: x.model, receipts: x.receipts, wei: s(x.wei) })),
-  byContribution: e.byContribution.map((x) => ({
-    contributionId: x.contributionId,
-    dataNetId: x.dataNetId,
-    receipts: x.receipts,
-    wei: s(x.wei),
-  })),
-  byDataNet: e.byDataNet.map((x) => ({ dataNetId: x.dataNetId, receipts: x.receipts, wei: s(x.wei) })),
-  asStaker: e.asStaker.map((x) => ({
-    epoch: x.epoch,
-    stake: s(x.stake),
-    totalStake: s(x.totalStake),
-    poolWei: s(x.pool),
-    wei: s(x.wei),
-  })),
-  lines: e.lines.map((l) => ({ ...l, wei: s(l.wei) })),
+  cumulativeWei: e.cumulative,
+  claimedWei: e.claimed,
+  claimableWei: e.claimable,
+  pendingWei: e.pending,
+  roundingWei: e.roundingWei,
+  settled: e.settled.map((x) => ({ epoch: x.epoch, amountWei: x.amount, cumulativeWei: x.cumulative })),
+  byModel: e.byModel,
+  byContribution: e.byContribution,
+  byDataNet: e.byDataNet,
+  asStaker: e.asStaker.map((x) => ({ ...x, poolWei: x.pool })),
+  lines: e.lines,
 });
 
 export function settlementRoutes(d: SettlementRouteDeps) {
@@ -87,120 +69,58 @@ export function settlementRoutes(d: SettlementRouteDeps) {
     const app = root.withTypeProvider<ZodTypeProvider>();
     const tags = ['settlement'];
 
-    app.get(
-      '/v1/settlement',
-      { schema: { tags, summary: 'Where to pay: the node, the escrow, the chain and the fee parameters' } },
-      async () => {
-        const p = await settlement.params();
-        return {
-          chainId: d.chainId,
-          node: settlement.node,
-          escrow: settlement.channels.domain.escrow,
-          distributor: d.distributor,
-          params: { ...p, platformFeeFlat: s(p.platformFeeFlat), challengeWindow: Number(p.challengeWindow) },
-        };
-      },
-    );
+    serve(root, settlementApi.getSettlement, async () => {
+      const p = await settlement.params();
+      return {
+        chainId: d.chainId,
+        node: settlement.node,
+        escrow: settlement.channels.domain.escrow,
+        distributor: d.distributor,
+        params: { ...p, challengeWindow: Number(p.challengeWindow) },
+      };
+    });
 
-    app.post(
-      '/v1/quote',
-      {
-        schema: {
-          tags,
-          summary: 'The most a request can cost, and how the fee splits, before anything is spent',
-          body: z
-            .object({
-              model: z.string().min(1),
-              prompt: z.string().optional(),
-              messages: z
-                .array(z.object({ role: z.string(), content: z.string() }))
-                .min(1)
-                .optional(),
-              max_tokens: z.number().int().min(1).max(4096).default(64),
-              max_fee: wei.optional(),
-              max_royalty: wei.optional(),
-            })
-            .refine((b) => (b.prompt === undefined) !== (b.messages === undefined), {
-              message: 'give exactly one of prompt or messages',
-              path: ['prompt'],
-            }),
-        },
-      },
-      async (req) => {
-        const b = req.body;
-        const { model, promptTokens } = await d.measure({ model: b.model, prompt: b.prompt, messages: b.messages });
-        const q = await settlement.quote(model, promptTokens, b.max_tokens);
-        refuseOverCap(
-          q,
-          b.max_fee === undefined ? undefined : { value: b.max_fee, field: 'max_fee' },
-          b.max_royalty === undefined ? undefined : { value: b.max_royalty, field: 'max_royalty' },
-        );
-        return {
-          model: model.name,
-          node: settlement.node,
-          inputTokens: promptTokens,
-          maxOutputTokens: b.max_tokens,
-          prices: { inPer1k: s(q.prices.inPer1k), outPer1k: s(q.prices.outPer1k) },
-          maxFeeWei: s(q.fee),
-          maxRoyaltyWei: s(q.net),
-          split: {
-            platform: s(q.platform),
-            modelOwner: s(q.owner),
-            stakers: s(q.stakers),
-            contributors: s(q.contributors),
-          },
-        };
-      },
-    );
+    serve(root, settlementApi.quote, async (req) => {
+      const b = req.body;
+      const maxTokens = b.max_tokens ?? 64;
+      const { model, promptTokens } = await d.measure({ model: b.model, prompt: b.prompt, messages: b.messages });
+      const q = await settlement.quote(model, promptTokens, maxTokens);
+      refuseOverCap(
+        q,
+        b.max_fee === undefined ? undefined : { value: b.max_fee, field: 'max_fee' },
+        b.max_royalty === undefined ? undefined : { value: b.max_royalty, field: 'max_royalty' },
+      );
+      return {
+        model: model.name,
+        node: settlement.node,
+        inputTokens: promptTokens,
+        maxOutputTokens: maxTokens,
+        prices: q.prices,
+        maxFeeWei: q.fee,
+        maxRoyaltyWei: q.net,
+        split: { platform: q.platform, modelOwner: q.owner, stakers: q.stakers, contributors: q.contributors },
+      };
+    });
 
-    app.get(
-      '/v1/channels/:id',
-      {
-        schema: {
-          tags,
-          summary: 'A payment channel as this node sees it',
-          params: z.object({ id: z.string().regex(/^\d+$/, 'expected a channel id') }),
-        },
-      },
-      async (req) => {
-        const c = await settlement.channels.get(BigInt(req.params.id));
-        return {
-          id: s(c.id),
-          user: c.user,
-          node: c.node,
-          depositWei: s(c.deposit),
-          expiresAt: Number(c.expiresAt),
-          closed: c.closed,
-          redeemedWei: s(c.redeemed),
-          chargedWei: s(c.charged),
-          reservedWei: s(c.reserved),
-          voucherWei: s(c.voucherAmount),
-          voucherSignature: c.voucherSignature,
-          availableWei: s(c.deposit - c.charged - c.reserved),
-          // The next paid request's x-tributary-authorization must carry a nonce above this one.
-          authNonce: s(c.authNonce),
-        };
-      },
-    );
+    serve(root, settlementApi.getChannel, async (req) => {
+      const c = await settlement.channels.get(req.params.id);
+      return {
+        ...c,
+        depositWei: c.deposit,
+        expiresAt: Number(c.expiresAt),
+        redeemedWei: c.redeemed,
+        chargedWei: c.charged,
+        reservedWei: c.reserved,
+        voucherWei: c.voucherAmount,
+        availableWei: c.deposit - c.charged - c.reserved,
+      };
+    });
 
-    app.post(
-      '/v1/channels/:id/voucher',
-      {
-        schema: {
-          tags,
-          summary: 'Send a voucher on its own (header x-tributary-voucher: "<cumulative amount>:<signature>")',
-          params: z.object({ id: z.string().regex(/^\d+$/, 'expected a channel id') }),
-        },
-      },
-      async (req) => {
-        const raw = req.headers[paymentHeaders.voucher];
-        const c = await settlement.acceptVoucher(
-          BigInt(req.params.id),
-          parseVoucherHeader(typeof raw === 'string' ? raw : ''),
-        );
-        return { id: s(c.id), voucherWei: s(c.voucherAmount), chargedWei: s(c.charged) };
-      },
-    );
+    serve(root, settlementApi.sendVoucher, async (req) => {
+      const raw = req.headers[paymentHeaders.voucher];
+      const c = await settlement.acceptVoucher(req.params.id, parseVoucherHeader(typeof raw === 'string' ? raw : ''));
+      return { id: c.id, voucherWei: c.voucherAmount, chargedWei: c.charged };
+    });
 
     app.get(
       '/v1/receipts/:id',
@@ -255,29 +175,20 @@ export function settlementRoutes(d: SettlementRouteDeps) {
       },
     );
 
-    app.get('/v1/epochs', { schema: { tags, summary: 'Epochs closed by this node' } }, async () => ({
+    serve(root, settlementApi.listEpochs, async () => ({
       items: (await settlement.epochs().list()).map(epochView),
     }));
 
-    app.get(
-      '/v1/epochs/unredeemable',
-      {
-        schema: {
-          tags,
-          summary: 'Receipts left out of settlement: their channel was closed before the node redeemed its voucher',
-        },
-      },
-      async () => ({
-        items: (await settlement.epochs().unredeemable()).map((r) => ({
-          id: r.id,
-          channelId: s(r.channelId),
-          feeWei: s(r.fee),
-          chargedAfterWei: s(r.chargedAfter),
-        })),
-      }),
-    );
+    serve(root, settlementApi.listUnredeemable, async () => ({
+      items: (await settlement.epochs().unredeemable()).map((r) => ({
+        id: r.id,
+        channelId: r.channelId,
+        feeWei: r.fee,
+        chargedAfterWei: r.chargedAfter,
+      })),
+    }));
 
-    app.get('/v1/epochs/:epoch', { schema: { tags, summary: 'One epoch', params: epochParam } }, async (req) => {
+    serve(root, settlementApi.getEpoch, async (req) => {
       const e = await settlement.epochs().get(req.params.epoch);
       if (!e)
         throw new BaseError('NOT_FOUND', `Epoch ${req.params.epoch} has not been closed on this node`, {
@@ -301,73 +212,30 @@ export function settlementRoutes(d: SettlementRouteDeps) {
       },
     );
 
-    app.get(
-      '/v1/epochs/:epoch/verify',
-      { schema: { tags, summary: 'Recompute the posted epoch from its export and compare', params: epochParam } },
-      async (req) => {
-        const v = await settlement.epochs().verify(req.params.epoch);
-        return {
-          ...v,
-          cumulativeTotal: s(v.cumulativeTotal),
-          fees: s(v.fees),
-          posted: { ...v.posted, cumulativeTotal: s(v.posted.cumulativeTotal) },
-        };
-      },
-    );
+    serve(root, settlementApi.verifyEpoch, async (req) => settlement.epochs().verify(req.params.epoch));
 
-    app.post(
-      '/v1/epochs/close',
-      { schema: { tags, summary: 'Close the next epoch (or resume closing it) and post it (operator)' } },
-      async (req) => {
-        d.requireOperator(req);
-        return epochView(await settlement.epochs().close());
-      },
-    );
+    serve(root, settlementApi.closeEpoch, async (req) => {
+      d.requireOperator(req);
+      return epochView(await settlement.epochs().close());
+    });
 
-    app.post(
-      '/v1/epochs/:epoch/finalize',
-      {
-        schema: { tags, summary: 'Finalize a posted epoch after its challenge window (operator)', params: epochParam },
-      },
-      async (req) => {
-        d.requireOperator(req);
-        return epochView(await settlement.epochs().finalize(req.params.epoch));
-      },
-    );
+    serve(root, settlementApi.finalizeEpoch, async (req) => {
+      d.requireOperator(req);
+      return epochView(await settlement.epochs().finalize(req.params.epoch));
+    });
 
-    app.get(
-      '/v1/payouts/:address',
-      {
-        schema: {
-          tags,
-          summary: 'What an address can claim under the finalized root, with its proof',
-          params: z.object({ address }),
-        },
-      },
-      async (req) => {
-        const p = await settlement.epochs().claimable(req.params.address);
-        return {
-          ...p,
-          cumulativeWei: s(p.cumulative),
-          claimedWei: s(p.claimed),
-          claimableWei: s(p.cumulative - p.claimed),
-          cumulative: undefined,
-          claimed: undefined,
-        };
-      },
-    );
+    serve(root, settlementApi.getPayout, async (req) => {
+      const p = await settlement.epochs().claimable(req.params.address);
+      return {
+        ...p,
+        cumulativeWei: p.cumulative,
+        claimedWei: p.claimed,
+        claimableWei: p.cumulative - p.claimed,
+      };
+    });
 
-    app.get(
-      '/v1/earnings/:address',
-      {
-        schema: {
-          tags,
-          summary: 'What an address earned and why',
-          params: z.object({ address }),
-          querystring: z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
-        },
-      },
-      async (req) => earningsView(await settlement.earnings.of(req.params.address, { limit: req.query.limit })),
+    serve(root, settlementApi.getEarnings, async (req) =>
+      earningsView(await settlement.earnings.of(req.params.address, { limit: req.query.limit ?? 100 })),
     );
   };
 }
