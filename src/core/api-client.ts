@@ -2,7 +2,7 @@
  * Calling a Tributary node over HTTP: JSON in and out, and the node's error body
  * `{"error": {code, message, details}}` turned back into the same BaseError the node threw.
  */
-import { BaseError, type ErrorCode, errorCodes } from './errors.js';
+import { BaseError, isErrorCode } from './errors.js';
 import { bigintReplacer } from './json.js';
 
 export interface ApiClient {
@@ -42,9 +42,7 @@ export function createApiClient(baseUrl: string, options: { headers?: Record<str
       } catch {
         // not a JSON error body
       }
-      const code = (
-        parsed.error?.code && parsed.error.code in errorCodes ? parsed.error.code : 'INTERNAL'
-      ) as ErrorCode;
+      const code = isErrorCode(parsed.error?.code) ? parsed.error.code : 'INTERNAL';
       throw new BaseError(code, parsed.error?.message ?? `${method} ${path} failed with HTTP ${res.status}`, {
         details: { status: res.status, ...(parsed.error?.details ?? {}) },
       });

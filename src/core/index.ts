@@ -11,7 +11,25 @@ export {
   requestAuthorizationTypes,
   voucherTypes,
 } from './eip712.js';
-export { BaseError, type BaseErrorOptions, type ErrorCode, errorCodes, isBaseError, toBaseError } from './errors.js';
+export {
+  BaseError,
+  type BaseErrorOptions,
+  type ErrorCode,
+  type ErrorCodeSpec,
+  type ExitCode,
+  errorCodes,
+  errorTable,
+  exitCodeByCode,
+  exitCodes,
+  httpStatusByCode,
+  isBaseError,
+  isErrorCode,
+  isRetryable,
+  type OpenAiError,
+  type OpenAiErrorType,
+  openAiErrorOf,
+  toBaseError,
+} from './errors.js';
 export { failpoint } from './failpoint.js';
 export { base32, cidFromSha256, cidOf, type Hex, hashObject, keccak256, sha256 } from './hash.js';
 export { bigintReplacer, canonicalJson, jsonErrorOffset, lineColumn, parseJson } from './json.js';
