@@ -6,23 +6,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { BaseError, type ErrorCode } from '../core/index.js';
+import { BaseError, openAiErrorOf } from '../core/index.js';
 import { type ChatMessage, formatChat } from '../engine/index.js';
 import { type InferenceResult, newRequestId, type OpenLora, type ServedModel } from './service.js';
-
-const statusOf: Partial<Record<ErrorCode, [number, string]>> = {
-  INVALID_ARGUMENT: [400, 'invalid_request_error'],
-  PAYLOAD_TOO_LARGE: [413, 'invalid_request_error'],
-  NOT_FOUND: [404, 'invalid_request_error'],
-  UNAUTHORIZED: [401, 'authentication_error'],
-  PAYMENT_REQUIRED: [402, 'payment_required'],
-  FORBIDDEN: [403, 'permission_error'],
-  RATE_LIMITED: [429, 'rate_limit_error'],
-  ADAPTER_UNAVAILABLE: [503, 'server_error'],
-  ADAPTER_INVALID: [502, 'server_error'],
-  TIMEOUT: [504, 'server_error'],
-  CHAIN_UNAVAILABLE: [503, 'server_error'],
-};
 
 function openAiError(e: unknown, reply: FastifyReply) {
   const fe = e as FastifyError;
@@ -41,12 +27,9 @@ function openAiError(e: unknown, reply: FastifyReply) {
     err = new BaseError('INVALID_ARGUMENT', `We could not parse the JSON body of your request: ${fe.message}`);
   else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') err = new BaseError('PAYLOAD_TOO_LARGE', fe.message);
   else err = new BaseError('INTERNAL', 'The server had an error while processing your request', { cause: e });
-  const [status, type] = statusOf[err.code] ?? [500, 'server_error'];
   if (err.code === 'RATE_LIMITED') reply.header('retry-after', String(err.details.retryAfterSeconds ?? 1));
-  const code = err.code === 'NOT_FOUND' && /model/i.test(err.message) ? 'model_not_found' : err.code.toLowerCase();
-  return reply
-    .status(status)
-    .send({ error: { message: err.message, type, param: (err.details.field as string | undefined) ?? null, code } });
+  const { status, body } = openAiErrorOf(err);
+  return reply.status(status).send(body);
 }
 
 /** Parameters OpenAI clients may send that this server does not implement: refused by name. */
