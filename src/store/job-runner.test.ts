@@ -37,6 +37,8 @@ describe.each(storeBackends())('job runner on $name', (backend) => {
           await progress({ step: 1 });
           if (x < 0) throw new BaseError('INVALID_ARGUMENT', 'x must not be negative');
           if (x === 13) throw new Error('unlucky, try again');
+          if (x === 7) throw new BaseError('CHAIN_UNAVAILABLE', 'chain down, try again');
+          if (x === 8) throw new BaseError('CONTRACT_REVERTED', 'reverted: retrying will not help');
           return { y: x * x };
         },
       },
@@ -45,15 +47,21 @@ describe.each(storeBackends())('job runner on $name', (backend) => {
     const ok = await queue.enqueue('square', { x: 3 });
     const bad = await queue.enqueue('square', { x: -1 });
     const flaky = await queue.enqueue('square', { x: 13 }, { maxAttempts: 2 });
+    const down = await queue.enqueue('square', { x: 7 }, { maxAttempts: 2 });
+    const reverted = await queue.enqueue('square', { x: 8 }, { maxAttempts: 2 });
     await runner.start();
     await until(
-      async () => (await queue.get(ok.id)).status === 'succeeded' && (await queue.get(bad.id)).status === 'failed',
+      async () =>
+        (await queue.get(ok.id)).status === 'succeeded' &&
+        (await queue.get(bad.id)).status === 'failed' &&
+        (await queue.get(reverted.id)).status === 'failed',
     );
     // The runner emits 'retrying' right after it re-queues the job: wait for both, not only the row.
     await until(
       async () =>
         (await queue.get(flaky.id)).status === 'queued' &&
-        events.some((e) => e.jobId === flaky.id.toString() && e.type === 'retrying'),
+        (await queue.get(down.id)).status === 'queued' &&
+        [flaky, down].every((j) => events.some((e) => e.jobId === j.id.toString() && e.type === 'retrying')),
     );
     await runner.stop();
     expect((await queue.get(ok.id)).result).toEqual({ y: 9 });
@@ -64,6 +72,8 @@ describe.each(storeBackends())('job runner on $name', (backend) => {
       'succeeded',
     ]);
     expect(events.find((e) => e.jobId === flaky.id.toString() && e.type === 'retrying')).toBeDefined();
+    // Retrying is the error table's call: a revert is final on its first attempt, an unreachable chain is not.
+    expect(await queue.get(reverted.id)).toMatchObject({ attempts: 1, error: { code: 'CONTRACT_REVERTED' } });
   });
 
   it('leaves a job interrupted by a stop to be resumed by the next start, and honours cancellation', async () => {

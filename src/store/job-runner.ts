@@ -1,11 +1,12 @@
 /**
  * Runs jobs from the durable queue: one at a time (the work is CPU-bound), renewing the lease while the handler
  * works, turning a lost lease or a cancellation into an aborted signal, and recording success or failure. A
- * handler that throws a BaseError for bad input fails its job for good; anything else is retried with backoff.
+ * handler that throws an error retrying cannot fix (bad input, a revert, a corrupt model: not `retryable` in the
+ * error table) fails its job for good; anything else (transient or unexpected) is retried with backoff.
  * Progress is both stored (heartbeat) and emitted to listeners (server-sent events).
  */
 import { EventEmitter } from 'node:events';
-import { BaseError, type ErrorCode, type Logger, silentLogger, toBaseError } from '../core/index.js';
+import { BaseError, isRetryable, type Logger, silentLogger, toBaseError } from '../core/index.js';
 import type { Job, JobQueue } from './jobs.js';
 
 export interface JobContext<P> {
@@ -23,17 +24,6 @@ export interface JobEvent {
   type: 'started' | 'progress' | 'succeeded' | 'failed' | 'cancelled' | 'retrying';
   data?: unknown;
 }
-
-/** Errors that retrying cannot fix. */
-const PERMANENT: ErrorCode[] = [
-  'INVALID_ARGUMENT',
-  'NOT_FOUND',
-  'CONFLICT',
-  'FORBIDDEN',
-  'UNAUTHORIZED',
-  'PAYLOAD_TOO_LARGE',
-  'CONFIG_INVALID',
-];
 
 export interface JobRunnerOptions {
   queue: JobQueue;
@@ -92,11 +82,7 @@ export function createJobRunner(options: JobRunnerOptions) {
       } else if (now.status === 'cancelled') {
         emit({ jobId: id, type: 'cancelled' });
       } else {
-        const status = await queue.fail(
-          job.id,
-          { message: err.message, code: err.code },
-          { retry: !PERMANENT.includes(err.code) },
-        );
+        const status = await queue.fail(job.id, { message: err.message, code: err.code }, { retry: isRetryable(err) });
         emit({ jobId: id, type: status === 'queued' ? 'retrying' : 'failed', data: err.toJSON() });
         log.warn({ jobId: id, err: err.message, status }, 'job failed');
       }
