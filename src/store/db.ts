@@ -3,6 +3,8 @@
  * the data directory) or a Postgres server (`DATABASE_URL`). Both return the same JavaScript types: int8 as
  * bigint (money never passes through a float), numeric as string, jsonb parsed, timestamptz as Date.
  */
+import { BaseError } from '../core/index.js';
+
 export type Row = Record<string, unknown>;
 
 export interface QueryResult<T extends Row = Row> {
@@ -28,3 +30,23 @@ export interface Db extends Queryable {
 
 /** Postgres type oids whose parsing both backends override. */
 export const INT8_OID = 20;
+
+/** SQLSTATE unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * What a failed statement throws, on both backends (pg and PGlite raise the same DatabaseError fields): a unique
+ * violation becomes CONFLICT naming the constraint and table (not the key's values); anything else stays as it
+ * was thrown.
+ */
+export function storeError(e: unknown): unknown {
+  const pgError = e as { code?: unknown; constraint?: unknown; table?: unknown } | null;
+  if (typeof pgError !== 'object' || pgError === null || pgError.code !== UNIQUE_VIOLATION) return e;
+  const constraint = typeof pgError.constraint === 'string' ? pgError.constraint : null;
+  const table = typeof pgError.table === 'string' ? pgError.table : null;
+  return new BaseError(
+    'CONFLICT',
+    `A row with the same key already exists${table ? ` in ${table}` : ''} (unique constraint ${constraint ?? 'unknown'})`,
+    { details: { constraint, table, sqlState: UNIQUE_VIOLATION }, cause: e },
+  );
+}

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { BaseError } from '../core/index.js';
-import { type Db, INT8_OID, type Queryable, type Row } from './db.js';
+import { type Db, INT8_OID, type Queryable, type Row, storeError } from './db.js';
 
 export interface PostgresOptions {
   url: string;
@@ -63,11 +63,11 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   }
   const wrap = (q: pg.Pool | pg.PoolClient): Queryable => ({
     async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
-      const r = await q.query<T>(sql, params as unknown[]);
+      const r = await q.query<T>(sql, params as unknown[]).catch((e: unknown) => Promise.reject(storeError(e)));
       return { rows: r.rows, rowCount: r.rowCount ?? r.rows.length };
     },
     async exec(sql: string) {
-      await q.query(sql);
+      await q.query(sql).catch((e: unknown) => Promise.reject(storeError(e)));
     },
   });
   return {
@@ -83,7 +83,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
         return result;
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);
-        throw e;
+        throw storeError(e);
       } finally {
         client.release();
       }

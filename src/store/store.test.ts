@@ -48,6 +48,37 @@ describe.each(storeBackends())('store on $name', (backend) => {
     expect(rows.map((r) => r.v)).toEqual([1]);
   });
 
+  it('turns a unique violation into CONFLICT naming the constraint, in and out of transactions', async () => {
+    await db.exec('CREATE TABLE u (id int PRIMARY KEY, name text CONSTRAINT u_name_unique UNIQUE)');
+    await db.query('INSERT INTO u VALUES (1, $1)', ['a']);
+    const e = await rejectionOf(db.query('INSERT INTO u VALUES (2, $1)', ['a']));
+    expect([e.code, e.message, e.details]).toEqual([
+      'CONFLICT',
+      'A row with the same key already exists in u (unique constraint u_name_unique)',
+      { constraint: 'u_name_unique', table: 'u', sqlState: '23505' },
+    ]);
+    expect((e.cause as { code?: string }).code).toBe('23505');
+    const inTx = await rejectionOf(
+      db.transaction(async (tx) => {
+        await tx.query('INSERT INTO u VALUES (3, $1)', ['b']);
+        await tx.query('INSERT INTO u VALUES (1, $1)', ['c']);
+      }),
+    );
+    expect([inTx.code, inTx.details.constraint]).toEqual(['CONFLICT', 'u_pkey']);
+    const viaExec = await rejectionOf(db.exec("INSERT INTO u VALUES (4, 'a')"));
+    expect(viaExec.details.constraint).toBe('u_name_unique');
+    const { rows } = await db.query<{ id: number }>('SELECT id FROM u ORDER BY id');
+    expect(rows.map((r) => r.id)).toEqual([1]);
+  });
+
+  it('leaves other database errors as the driver threw them', async () => {
+    const e = await db.query('SELECT nope FROM nowhere').then(
+      () => undefined,
+      (err: unknown) => err as { code?: string; message: string },
+    );
+    expect([e?.code, e?.message]).toEqual(['42P01', 'relation "nowhere" does not exist']);
+  });
+
   it('applies the project migrations once and keeps their checksums', async () => {
     expect(await migrate(db, migrations)).toEqual(migrations.map((x) => x.version));
     expect(await migrate(db, migrations)).toEqual([]);
