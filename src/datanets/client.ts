@@ -4,7 +4,7 @@
  */
 import { type Account, type Address, type Hex, type LocalAccount, parseEventLogs } from 'viem';
 import { type ChainClients, DataNetRegistryArtifact, OpenTokenArtifact, sendTx } from '../chain/index.js';
-import type { ApiClient } from '../core/index.js';
+import { type ApiClient, BaseError } from '../core/index.js';
 import type { ReviewResult, ReviewSubmission } from './curation.js';
 import type { Submission, SubmissionResult } from './ingest.js';
 import { type DataNetMetadata, metadataCommitments, parseMetadata } from './metadata.js';
@@ -224,7 +224,10 @@ export async function createDataNetOnChain(
     ],
   });
   const [event] = parseEventLogs({ abi: DataNetRegistryArtifact.abi, logs: receipt.logs, eventName: 'DataNetCreated' });
-  if (!event) throw new Error('DataNetCreated event missing from the receipt');
+  if (!event)
+    throw new BaseError('INTERNAL', 'DataNetCreated event missing from the receipt', {
+      details: { registry, transactionHash: receipt.transactionHash },
+    });
   return { dataNetId: event.args.dataNetId, metadata };
 }
 

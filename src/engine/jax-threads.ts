@@ -6,6 +6,7 @@
  * The pool size comes from `navigator.hardwareConcurrency`, which the shim sets to the thread count asked for.
  */
 import { Worker as NodeWorker } from 'node:worker_threads';
+import { BaseError } from '../core/index.js';
 
 const PRELUDE =
   'import { parentPort } from "node:worker_threads";\n' +
@@ -41,7 +42,8 @@ export function installWorkerShim(threads: number): () => Promise<void> {
     private readonly worker: NodeWorker;
     constructor(url: string | URL) {
       const source = urlSources.get(String(url));
-      if (source === undefined) throw new Error('worker shim: unknown worker URL');
+      if (source === undefined)
+        throw new BaseError('INTERNAL', 'worker shim: unknown worker URL', { details: { url: String(url) } });
       this.worker = new NodeWorker(new URL(`data:text/javascript,${encodeURIComponent(PRELUDE + source)}`));
       this.worker.on('message', (data) => this.onmessage?.({ data }));
       this.worker.on('error', (e) => this.onerror?.({ message: String(e) }));

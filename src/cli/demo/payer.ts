@@ -4,6 +4,7 @@
  * (x-tributary-authorization, nonces from 1 on the new channel) and pays with vouchers.
  */
 import { devAccount, devRoles, OPEN, OpenTokenArtifact, sendTx } from '../../chain/index.js';
+import { BaseError } from '../../core/index.js';
 import type { NodeUp } from '../../node/index.js';
 import { createPayingFetch, openChannel } from '../../settlement/index.js';
 
@@ -20,7 +21,10 @@ export function demoPayer(node: NodeUp) {
     p = (async () => {
       const { clients, deployment } = node.chain;
       const user = devAccount(DEMO_USER);
-      if (!node.nodeAddress) throw new Error('the demo node has no key to be paid with');
+      if (!node.nodeAddress)
+        throw new BaseError('CONFIG_INVALID', 'the demo node has no key to be paid with', {
+          details: { field: 'nodeKey' },
+        });
       await sendTx(clients, devAccount(devRoles.deployer), {
         address: deployment.contracts.OpenToken,
         abi: OpenTokenArtifact.abi,

@@ -6,7 +6,7 @@
  */
 import { parseUnits } from 'viem';
 import { devAccount } from '../../../chain/index.js';
-import { createApiClient } from '../../../core/index.js';
+import { BaseError, createApiClient, isErrorCode } from '../../../core/index.js';
 import {
   createFactoryClient,
   type FineTuneResult,
@@ -48,7 +48,11 @@ export const factoryStage: DemoStage = {
         out.note(`    step ${p.step}/${p.totalSteps} loss ${p.loss?.toFixed(3)}`);
     });
     if (final.status !== 'succeeded' || !final.result)
-      throw new Error(`fine-tune ${final.status}: ${final.error?.message ?? ''}`);
+      throw new BaseError(
+        isErrorCode(final.error?.code) ? final.error.code : 'INTERNAL',
+        `fine-tune ${final.status}: ${final.error?.message ?? ''}`,
+        { details: { jobId: job.id, status: final.status } },
+      );
     const r = final.result as FineTuneResult;
     const seconds = (Date.now() - started) / 1000;
     const owner = devAccount(MODEL_OWNER);
