@@ -24,6 +24,17 @@ export {
   writeDeployment,
 } from './deployment.js';
 export { ANVIL_MNEMONIC, devAccount, devRoles } from './dev-accounts.js';
+export {
+  createEventMirror,
+  deploymentStart,
+  type EventMirror,
+  type EventMirrorOptions,
+  type MirrorBlock,
+  type MirrorLog,
+  type MirrorRollback,
+  type MirrorStatus,
+  type MirrorStore,
+} from './event-mirror.js';
 export * from './generated/index.js';
 export {
   advanceTime,

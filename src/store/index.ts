@@ -1,4 +1,11 @@
 export { type BlobStore, createFsBlobStore } from './blobs.js';
+export {
+  type ChainCursor,
+  type ChainCursorBlock,
+  type ChainCursorStore,
+  chainCursorStore,
+  chainCursors,
+} from './chain-cursors.js';
 export type { Db, Queryable, QueryResult, Row } from './db.js';
 export {
   createJobRunner,

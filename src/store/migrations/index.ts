@@ -7,6 +7,7 @@ import usage from './005_usage.js';
 import settlement from './006_settlement.js';
 import requestAuthorizations from './007_request_authorizations.js';
 import epochSafety from './008_epoch_safety.js';
+import chainMirrorBlockHashes from './009_chain_mirror_block_hashes.js';
 
 /** Every schema change, in order. Append only: an applied migration must never change (its checksum is kept). */
 export const migrations: readonly Migration[] = [
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   settlement,
   requestAuthorizations,
   epochSafety,
+  chainMirrorBlockHashes,
 ];
