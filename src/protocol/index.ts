@@ -3,6 +3,7 @@
  * schema with its inferred type — HTTP routes (request and response), the files anyone can recompute from
  * (version exports, manifests, receipts, epoch exports) and payment headers. Above core, below every domain.
  */
+export * from './artifacts/index.js';
 export {
   type CallInput,
   createNodeClient,
