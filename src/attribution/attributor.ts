@@ -4,6 +4,7 @@
  * comes from the model (its stored per-example gradients), so it is passed in as a scorer over the corpus rows.
  */
 import { BaseError } from '../core/index.js';
+import { attributionMethod } from '../protocol/index.js';
 import { combineEvidence } from './combine.js';
 import type { CorpusRow } from './corpus-file.js';
 import { type Evidence, gradientEvidence, ragEvidence, spanEvidence } from './evidence.js';
@@ -76,7 +77,8 @@ export function parseMethods(value: string): AttributionMethod[] {
   if (value === 'all') return [...attributionMethods];
   const out: AttributionMethod[] = [];
   for (const m of value.split(',').map((s) => s.trim())) {
-    if (!(attributionMethods as readonly string[]).includes(m))
+    const method = attributionMethod.safeParse(m);
+    if (!method.success)
       throw new BaseError(
         'INVALID_ARGUMENT',
         `Unknown attribution method "${m}" (expected one of ${[...attributionMethods, 'all'].join(', ')})`,
@@ -84,7 +86,7 @@ export function parseMethods(value: string): AttributionMethod[] {
           details: { field: 'method', value: m },
         },
       );
-    if (!out.includes(m as AttributionMethod)) out.push(m as AttributionMethod);
+    if (!out.includes(method.data)) out.push(method.data);
   }
   return out;
 }

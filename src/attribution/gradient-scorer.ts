@@ -12,6 +12,7 @@ import {
   type Tokenizer,
   type Vocabulary,
 } from '../engine/index.js';
+import { trainingReceiptOf } from '../protocol/index.js';
 import type { GradientScorer } from './attributor.js';
 import type { CorpusRow } from './corpus-file.js';
 import { createInfluenceScorer, decodeGradientIndex, type GradientSequence } from './gradient/index.js';
@@ -73,7 +74,8 @@ export function createGradientScorer(
 
 /**
  * The gradient artifacts of a model version from its training receipt (a JSON blob) and a blob reader (a node's
- * store, or `GET /v1/blobs/:cid` for an auditor). Null when the model was trained without a gradient index.
+ * store, or `GET /v1/blobs/:cid` for an auditor). Null when the receipt is not held, is not a training receipt, or
+ * names no gradient index (a model trained before the gradient method).
  */
 export async function loadGradientArtifacts(
   receiptCid: string,
@@ -82,12 +84,10 @@ export async function loadGradientArtifacts(
 ): Promise<GradientArtifacts | null> {
   const receiptBytes = await readBlob(receiptCid);
   if (!receiptBytes) return null;
-  const receipt = JSON.parse(new TextDecoder().decode(receiptBytes)) as {
-    adapter?: { cid?: string };
-    gradientIndex?: { cid?: string };
-  };
-  const [adapterCid, indexCid] = [receipt.adapter?.cid, receipt.gradientIndex?.cid];
-  if (!adapterCid || !indexCid) return null;
+  // A model's receipt may be another provenance document: only a training receipt names gradient artifacts.
+  const receipt = trainingReceiptOf(new TextDecoder().decode(receiptBytes), `training receipt ${receiptCid}`);
+  if (!receipt?.gradientIndex) return null;
+  const [adapterCid, indexCid] = [receipt.adapter.cid, receipt.gradientIndex.cid];
   const [adapter, gradientIndex] = await Promise.all([readBlob(adapterCid), readBlob(indexCid)]);
   if (!adapter || !gradientIndex)
     throw new BaseError('NOT_FOUND', `The training receipt ${receiptCid} names blobs this store does not hold`, {

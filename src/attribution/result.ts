@@ -1,38 +1,21 @@
 /**
  * The outcome of attributing one inference: who made the answer possible, in integer parts per million that
  * sum exactly to 1,000,000 together with an explicit unattributed share. Settlement pays contributors from these
- * shares, so the result is deterministic and serialized canonically (same inputs → same bytes → same hash).
+ * shares, so the result is deterministic and serialized canonically (same inputs → same bytes → same hash). Its
+ * shape is the protocol's (`attributionResult`); the rules it obeys and how shares are computed are here.
  */
 import type { Hex } from 'viem';
 import { BaseError, canonicalJson, hashObject } from '../core/index.js';
+import type { AttributionResult } from '../protocol/index.js';
+
+export {
+  type AttributionMethod,
+  type AttributionResult,
+  attributionMethods,
+  type ContributionShare,
+} from '../protocol/index.js';
 
 export const PPM = 1_000_000;
-export const attributionMethods = ['span', 'gradient', 'rag'] as const;
-export type AttributionMethod = (typeof attributionMethods)[number];
-
-export interface ContributionShare {
-  /** Contribution id: its Merkle leaf in a DataNet version, or the row id of an audit corpus. */
-  id: string;
-  /** The contributor's address (or, for an audit corpus, whatever the row names). */
-  contributor: string;
-  /** The combined, method-weighted score before normalization (informative). */
-  score: number;
-  ppm: number;
-}
-
-export interface AttributionResult {
-  version: 1;
-  methods: AttributionMethod[];
-  /** The DataNet version the contributions belong to (null when attributed against an ad-hoc corpus). */
-  dataNet: { id: string; version: number; root: Hex } | null;
-  contributions: ContributionShare[];
-  /** Per contributor, summed over their contributions. */
-  sharesPpm: Record<string, number>;
-  unattributedPpm: number;
-  /** How much the methods agree and how much of the output they explain, in [0, 1]. */
-  confidence: number;
-  spans: { start: number; end: number; text: string; contributionIds: string[] }[];
-}
 
 /** Refuses a result whose shares do not add up, naming the sum. */
 export function checkAttribution(r: Pick<AttributionResult, 'sharesPpm' | 'unattributedPpm'>): void {

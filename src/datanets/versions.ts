@@ -9,37 +9,12 @@
 import { type Address, getAddress, type Hex } from 'viem';
 import { DataNetRegistryArtifact, merkleTree, verifyMerkleProof } from '../chain/index.js';
 import { BaseError, canonicalJson } from '../core/index.js';
+import { jsonObject, type Manifest, parseManifest, type VersionExportRow } from '../protocol/index.js';
 import { type DataNetContext, registryOf } from './context.js';
 import { textOf } from './normalize.js';
 import { getDataNet, latestVersion } from './records.js';
 
-export interface ManifestEntry {
-  id: Hex;
-  contributor: Address;
-  contentHash: Hex;
-  cid: string;
-  nonce: string;
-  deadline: string;
-  signature: Hex;
-}
-
-/** The content-addressed description of a version: enough for anyone to recompute its root and check consent. */
-export interface Manifest {
-  kind: 'tributary.datanet.version';
-  chainId: number;
-  registry: Address;
-  dataNetId: string;
-  version: number;
-  licenseId: Hex;
-  schemaHash: Hex;
-  root: Hex;
-  count: number;
-  /** Leaves in tree order; each with the contributor's signature over its content hash. */
-  contributions: ManifestEntry[];
-  previous: { version: number; root: Hex } | null;
-  /** Contributions of the previous version that this one no longer contains because their contributors withdrew them. */
-  withdrawnSincePrevious: Hex[];
-}
+export type { Manifest, ManifestEntry } from '../protocol/index.js';
 
 export interface VersionInfo {
   dataNetId: bigint;
@@ -217,7 +192,10 @@ export function createVersions(ctx: DataNetContext, hooks: { sync(): Promise<unk
         },
       );
     }
-    return JSON.parse(new TextDecoder().decode(bytes)) as Manifest;
+    return parseManifest(
+      new TextDecoder().decode(bytes),
+      `The manifest ${info.manifestCid} of DataNet ${dataNetId} version ${version}`,
+    );
   }
 
   async function treeOf(dataNetId: bigint, version: number) {
@@ -306,8 +284,19 @@ export function createVersions(ctx: DataNetContext, hooks: { sync(): Promise<unk
       if (r.status === 'withdrawn') continue;
       const bytes = await ctx.blobs.get(r.cid);
       if (!bytes) continue;
-      const content = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
-      yield `${JSON.stringify({ id: r.id, contributor: r.contributor, cid: r.cid, content, text: textOf(content) })}\n`;
+      const content = jsonObject.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
+      if (!content.success)
+        throw new BaseError('INTERNAL', `The content ${r.cid} of contribution ${r.id} is not a JSON object`, {
+          details: { contributionId: r.id, cid: r.cid },
+        });
+      const row: VersionExportRow = {
+        id: r.id,
+        contributor: r.contributor,
+        cid: r.cid,
+        content: content.data,
+        text: textOf(content.data),
+      };
+      yield `${JSON.stringify(row)}\n`;
     }
   }
 

@@ -6,16 +6,15 @@
  * rerun (or a resumed job) sees exactly the same data in the same order.
  */
 import type { Address, Hex } from 'viem';
-import { BaseError, keccak256 } from '../core/index.js';
+import { keccak256 } from '../core/index.js';
 import { formatInstruction, type TokenBatch, type Tokenizer } from '../engine/index.js';
+import type { VersionExportRow } from '../protocol/index.js';
 
-/** One line of a DataNet version export. */
-export interface ExportRow {
-  id: Hex;
-  contributor: Address;
-  content: Record<string, unknown>;
-  text: string;
-}
+/**
+ * The export's row and its parse are the protocol's (`VersionExportRow`, `parseVersionExport`); these names stay
+ * for the factory's index until it imports them from there.
+ */
+export { parseVersionExport as parseExport, type VersionExportRow as ExportRow } from '../protocol/index.js';
 
 export interface TrainingExample {
   contributionId: Hex;
@@ -47,29 +46,12 @@ function sftPair(content: Record<string, unknown>): { prompt: string; response: 
   return undefined;
 }
 
-/** Parses an export (JSON lines), naming the line of anything malformed. */
-export function parseExport(jsonl: string): ExportRow[] {
-  const rows: ExportRow[] = [];
-  for (const [i, line] of jsonl.split('\n').entries()) {
-    if (!line.trim()) continue;
-    let row: ExportRow;
-    try {
-      row = JSON.parse(line) as ExportRow;
-    } catch {
-      throw new BaseError('INVALID_ARGUMENT', `Export line ${i + 1} is not JSON`, { details: { line: i + 1 } });
-    }
-    if (typeof row.id !== 'string' || typeof row.contributor !== 'string' || typeof row.text !== 'string') {
-      throw new BaseError('INVALID_ARGUMENT', `Export line ${i + 1} lacks id, contributor or text`, {
-        details: { line: i + 1 },
-      });
-    }
-    rows.push(row);
-  }
-  return rows;
-}
-
 /** Tokenizes rows into examples of at most `cutoffLength` tokens (longer ones are truncated). */
-export function buildExamples(rows: ExportRow[], tokenizer: Tokenizer, cutoffLength: number): TrainingExample[] {
+export function buildExamples(
+  rows: readonly VersionExportRow[],
+  tokenizer: Tokenizer,
+  cutoffLength: number,
+): TrainingExample[] {
   const eos = tokenizer.vocab.eosId;
   return rows.map((row) => {
     const pair = sftPair(row.content);

@@ -29,8 +29,9 @@ import {
   type TrainState,
   validateLoraConfig,
 } from '../engine/index.js';
+import { parseVersionExport, type TrainingReceipt } from '../protocol/index.js';
 import type { BlobStore, JobContext } from '../store/index.js';
-import { batchAt, buildExamples, parseExport, splitHeldOut, type TrainingExample, toBatch } from './dataset.js';
+import { batchAt, buildExamples, splitHeldOut, type TrainingExample, toBatch } from './dataset.js';
 import { checkFits, type Estimate, estimateFineTune } from './estimate.js';
 import type { FineTuneRequest } from './request.js';
 
@@ -132,7 +133,7 @@ export function fineTuneHandler(deps: FineTuneDeps) {
     }
     let jsonl = '';
     for await (const line of deps.datanets.exportVersion(dataNetId, req.dataNetVersion)) jsonl += line;
-    const rows = parseExport(jsonl);
+    const rows = parseVersionExport(jsonl, `DataNet ${dataNetId} version ${req.dataNetVersion} export`);
     if (rows.length === 0) {
       throw new BaseError(
         'CONFLICT',
@@ -325,7 +326,7 @@ export function fineTuneHandler(deps: FineTuneDeps) {
         tokensPerSec: Math.round(trainedTokens / Math.max(0.001, (Date.now() - trainStarted) / 1000)),
         seconds: Math.round((Date.now() - started) / 100) / 10,
       };
-      const receipt = {
+      const receipt: TrainingReceipt = {
         kind: 'tributary.training-receipt',
         version: 1,
         name: req.name,

@@ -2,55 +2,17 @@
  * An epoch's public export: every receipt it settles (the node-signed message and signature, plus what the split
  * needs: fee breakdown, model owner, DataNet treasury, live contributions and the ones excluded as withdrawn),
  * the stake snapshot and the protocol parameters. Its content id is posted on chain with the root, so anyone can
- * fetch it, check every signature and recompute the payout root — which is what a challenger does.
+ * fetch it, check every signature and recompute the payout root — which is what a challenger does. The exports'
+ * shapes and parse functions are the protocol's (src/protocol/artifacts/epoch-export.ts); what they must add up
+ * to is checked here.
  */
-import { type Address, getAddress, type Hex, isAddressEqual } from 'viem';
+import { type Address, type Hex, isAddressEqual } from 'viem';
 import { merkleTree } from '../chain/index.js';
-import { BaseError, parseJson } from '../core/index.js';
-import type { FeeBreakdown, FeeParams } from './fees.js';
+import { type EpochReceiptsExport, parseEpochPayoutsExport } from '../protocol/index.js';
 import { computeEpochPayouts, type EpochPayouts } from './payouts.js';
-import { type ReceiptMessage, verifyReceipt } from './receipts.js';
+import { verifyReceipt } from './receipts.js';
 
-export interface ExportedReceipt {
-  id: Hex;
-  signed: ReceiptMessage;
-  node: Address;
-  signature: Hex;
-  modelOwner: Address;
-  dataNetTreasury: Address | null;
-  fee: FeeBreakdown;
-  /** Contributions that earn (withdrawn ones already removed; their share is unattributed). */
-  contributions: { id: Hex; contributor: Address; ppm: number }[];
-  /** Contributions the attribution named but that were withdrawn before the request. */
-  withdrawn: Hex[];
-}
-
-export interface EpochReceiptsExport {
-  kind: 'tributary.epoch-receipts';
-  version: 1;
-  epoch: number;
-  /** The node whose sequence this epoch is: it signed every receipt and redeemed every fee. */
-  node: Address;
-  chainId: number;
-  distributor: Address;
-  params: FeeParams & { platformTreasury: Address; challengeWindow: bigint };
-  stakeBlock: bigint;
-  stakers: { address: Address; stake: bigint }[];
-  receipts: ExportedReceipt[];
-}
-
-const big = (v: unknown) => BigInt(v as string | bigint);
-
-function jsonOf(text: string, source: string): unknown {
-  const parsed = parseJson(text);
-  if (!parsed.ok)
-    throw new BaseError(
-      'INVALID_ARGUMENT',
-      `${source} is not JSON: ${parsed.reason} at line ${parsed.line}, column ${parsed.column}`,
-      { details: { line: parsed.line, column: parsed.column } },
-    );
-  return parsed.value;
-}
+export { type EpochReceiptsExport, type ExportedReceipt, parseEpochExport } from '../protocol/index.js';
 
 /** Payouts exactly as the node computed them, from the export alone (plus the previous epoch's cumulative map). */
 export function payoutsOfExport(e: EpochReceiptsExport, previous: ReadonlyMap<Address, bigint>): EpochPayouts {
@@ -71,85 +33,6 @@ export function payoutsOfExport(e: EpochReceiptsExport, previous: ReadonlyMap<Ad
     dustAccount: e.params.platformTreasury,
     previous,
   });
-}
-
-/** Reads an export (canonical JSON) back, with bigints restored; INVALID_ARGUMENT names what is malformed. */
-export function parseEpochExport(text: string, source = 'epoch export'): EpochReceiptsExport {
-  const raw = jsonOf(text, source) as Record<string, unknown>;
-  if (raw.kind !== 'tributary.epoch-receipts' || raw.version !== 1) {
-    throw new BaseError('INVALID_ARGUMENT', `${source} is not a version-1 tributary.epoch-receipts export`, {
-      details: { field: 'kind' },
-    });
-  }
-  try {
-    const p = raw.params as Record<string, unknown>;
-    return {
-      kind: 'tributary.epoch-receipts',
-      version: 1,
-      epoch: Number(raw.epoch),
-      node: getAddress(raw.node as string),
-      chainId: Number(raw.chainId),
-      distributor: getAddress(raw.distributor as string),
-      params: {
-        platformFeeBps: Number(p.platformFeeBps),
-        platformFeeFlat: big(p.platformFeeFlat),
-        ownerShareBps: Number(p.ownerShareBps),
-        stakerShareBps: Number(p.stakerShareBps),
-        contributorShareBps: Number(p.contributorShareBps),
-        platformTreasury: getAddress(p.platformTreasury as string),
-        challengeWindow: big(p.challengeWindow),
-      },
-      stakeBlock: big(raw.stakeBlock),
-      stakers: (raw.stakers as { address: string; stake: string }[]).map((s) => ({
-        address: getAddress(s.address),
-        stake: big(s.stake),
-      })),
-      receipts: (raw.receipts as Record<string, unknown>[]).map((r) => {
-        const s = r.signed as Record<string, string>;
-        const f = r.fee as Record<string, string | number>;
-        return {
-          id: r.id as Hex,
-          signed: {
-            requestHash: s.requestHash as Hex,
-            modelId: big(s.modelId),
-            adapterHash: s.adapterHash as Hex,
-            dataNetRoot: s.dataNetRoot as Hex,
-            inputTokens: big(s.inputTokens),
-            outputTokens: big(s.outputTokens),
-            fee: big(s.fee),
-            attributionHash: s.attributionHash as Hex,
-            outputHash: s.outputHash as Hex,
-            channelId: big(s.channelId),
-            chargedAfter: big(s.chargedAfter),
-          },
-          node: getAddress(r.node as string),
-          signature: r.signature as Hex,
-          modelOwner: getAddress(r.modelOwner as string),
-          dataNetTreasury: r.dataNetTreasury ? getAddress(r.dataNetTreasury as string) : null,
-          fee: {
-            inputTokens: Number(f.inputTokens),
-            outputTokens: Number(f.outputTokens),
-            tokenFee: big(f.tokenFee),
-            platform: big(f.platform),
-            fee: big(f.fee),
-            net: big(f.net),
-            owner: big(f.owner),
-            stakers: big(f.stakers),
-            contributors: big(f.contributors),
-          },
-          contributions: (r.contributions as { id: Hex; contributor: string; ppm: number }[]).map((c) => ({
-            id: c.id,
-            contributor: getAddress(c.contributor),
-            ppm: c.ppm,
-          })),
-          withdrawn: r.withdrawn as Hex[],
-        };
-      }),
-    };
-  } catch (e) {
-    if (e instanceof BaseError) throw e;
-    throw new BaseError('INVALID_ARGUMENT', `${source} is malformed: ${(e as Error).message}`, { cause: e });
-  }
 }
 
 export interface EpochVerification {
@@ -207,11 +90,5 @@ export async function verifyEpochExport(
 
 /** The previous epoch's cumulative payouts, from its payouts export. */
 export function parsePayoutsExport(text: string, source = 'payouts export'): Map<Address, bigint> {
-  const raw = jsonOf(text, source) as { kind?: string; cumulative?: [string, string][] };
-  if (raw.kind !== 'tributary.epoch-payouts' || !Array.isArray(raw.cumulative)) {
-    throw new BaseError('INVALID_ARGUMENT', `${source} is not a tributary.epoch-payouts export`, {
-      details: { field: 'kind' },
-    });
-  }
-  return new Map(raw.cumulative.map(([a, v]) => [getAddress(a), BigInt(v)]));
+  return new Map(parseEpochPayoutsExport(text, source).cumulative);
 }

@@ -4,24 +4,14 @@
  * the model owner, the DataNet treasury and the attribution.
  */
 import { type Address, getAddress, type Hex, hashTypedData, recoverTypedDataAddress } from 'viem';
+import { z } from 'zod';
 import type { AttributionResult } from '../attribution/index.js';
 import { receiptDomain, receiptTypes } from '../core/index.js';
+import { decodeArtifact, feeBreakdown, nodeReceipt, type ReceiptMessage } from '../protocol/index.js';
 import type { Queryable } from '../store/index.js';
 import type { FeeBreakdown } from './fees.js';
 
-export interface ReceiptMessage {
-  requestHash: Hex;
-  modelId: bigint;
-  adapterHash: Hex;
-  dataNetRoot: Hex;
-  inputTokens: bigint;
-  outputTokens: bigint;
-  fee: bigint;
-  attributionHash: Hex;
-  outputHash: Hex;
-  channelId: bigint;
-  chargedAfter: bigint;
-}
+export type { ReceiptMessage } from '../protocol/index.js';
 
 export interface StoredReceipt {
   id: Hex;
@@ -67,20 +57,11 @@ export type ReceiptRow = {
   created_at: Date;
 };
 
-const ZERO = `0x${'00'.repeat(32)}` as Hex;
+const ZERO = `0x${'00'.repeat(32)}` as const;
 
+/** The fee split as stored with a receipt (canonical JSON: amounts as decimal strings). */
 export function feeBreakdownOf(b: Record<string, string | number>): FeeBreakdown {
-  return {
-    inputTokens: Number(b.inputTokens),
-    outputTokens: Number(b.outputTokens),
-    tokenFee: BigInt(b.tokenFee as string),
-    platform: BigInt(b.platform as string),
-    fee: BigInt(b.fee as string),
-    net: BigInt(b.net as string),
-    owner: BigInt(b.owner as string),
-    stakers: BigInt(b.stakers as string),
-    contributors: BigInt(b.contributors as string),
-  };
+  return decodeArtifact(feeBreakdown, b, 'the fee breakdown of a receipt');
 }
 
 export function receiptOf(r: ReceiptRow): StoredReceipt {
@@ -162,24 +143,20 @@ export async function findReceipt(db: Queryable, id: string): Promise<StoredRece
   return rows[0] ? receiptOf(rows[0]) : undefined;
 }
 
-/** JSON form (bigints as decimal strings). */
+/** The receipt as others see it (the protocol's `nodeReceipt`: bigints as decimal strings, dates as ISO). */
 export function receiptJson(r: StoredReceipt) {
-  return {
+  return z.encode(nodeReceipt, {
     id: r.id,
     requestId: r.requestId,
     model: r.model,
     modelOwner: r.modelOwner,
     dataNet: r.dataNet,
-    fee: Object.fromEntries(
-      Object.entries(r.feeBreakdown).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]),
-    ),
+    fee: r.feeBreakdown,
     attribution: r.attribution,
-    signed: Object.fromEntries(
-      Object.entries(r.message).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]),
-    ),
+    signed: r.message,
     node: r.node,
     signature: r.signature,
     epoch: r.epoch,
-    createdAt: r.createdAt.toISOString(),
-  };
+    createdAt: r.createdAt,
+  });
 }

@@ -9,7 +9,6 @@
  */
 import { type Address, type Hex, hashTypedData, type LocalAccount } from 'viem';
 import {
-  BaseError,
   canonicalJson,
   escrowDomain,
   keccak256,
@@ -17,6 +16,7 @@ import {
   requestAuthorizationTypes,
   voucherTypes,
 } from '../core/index.js';
+import { encodeAuthorizationHeader, encodeVoucherHeader, MAX_UINT256, paymentHeaders } from '../protocol/index.js';
 
 export interface VoucherDomain {
   chainId: number;
@@ -52,30 +52,14 @@ export function voucherSigner(domain: VoucherDomain, v: Voucher, signature: Hex)
   return recoverSigner(voucherDigest(domain, v), signature);
 }
 
-/** The request headers that carry a payment: the channel, and a voucher for everything charged so far. */
-export const paymentHeaders = {
-  channel: 'x-tributary-channel',
-  voucher: 'x-tributary-voucher',
-  maxFee: 'x-tributary-max-fee',
-  maxRoyalty: 'x-tributary-max-royalty',
-  /** `<nonce>:<maxFee>:<signature>`: the channel user's RequestAuthorization for this request. */
-  authorization: 'x-tributary-authorization',
-} as const;
-
-/** `amount:signature`, the form of the voucher header. */
-export function encodeVoucherHeader(cumulativeAmount: bigint, signature: Hex): string {
-  return `${cumulativeAmount}:${signature}`;
-}
-
-/** Reads the voucher header; INVALID_ARGUMENT names the header when it is malformed. */
-export function parseVoucherHeader(raw: string): { amount: bigint; signature: Hex } {
-  const m = /^(\d{1,78}):(0x[0-9a-fA-F]{130})$/.exec(raw);
-  if (!m)
-    throw new BaseError('INVALID_ARGUMENT', `${paymentHeaders.voucher} must be "<cumulative amount>:<signature>"`, {
-      details: { field: paymentHeaders.voucher },
-    });
-  return { amount: BigInt(m[1] as string), signature: m[2] as Hex };
-}
+// The payment headers, their forms and their parse are the protocol's (src/protocol/artifacts/payment.ts).
+export {
+  encodeAuthorizationHeader,
+  encodeVoucherHeader,
+  parseAuthorizationHeader,
+  parseVoucherHeader,
+  paymentHeaders,
+} from '../protocol/index.js';
 
 /** A paid request as its channel's user authorizes it (EIP-712 `RequestAuthorization`). */
 export interface RequestAuthorization {
@@ -90,7 +74,7 @@ export interface RequestAuthorization {
 }
 
 /** Signing "no cap" (the request is still bounded by its max_tokens at the model's prices and by the deposit). */
-export const NO_FEE_CAP = 2n ** 256n - 1n;
+export const NO_FEE_CAP = MAX_UINT256;
 
 /**
  * What a request authorization binds the request to: keccak256 of the canonical JSON (sorted keys, no whitespace)
@@ -123,21 +107,6 @@ export function requestAuthorizationSigner(
   signature: Hex,
 ): Address | undefined {
   return recoverSigner(requestAuthorizationDigest(domain, a), signature);
-}
-
-/** `nonce:maxFee:signature`, the form of the authorization header. */
-export function encodeAuthorizationHeader(nonce: bigint, maxFee: bigint, signature: Hex): string {
-  return `${nonce}:${maxFee}:${signature}`;
-}
-
-/** Reads the authorization header; INVALID_ARGUMENT names the header when it is malformed. */
-export function parseAuthorizationHeader(raw: string): { nonce: bigint; maxFee: bigint; signature: Hex } {
-  const m = /^(\d{1,78}):(\d{1,78}):(0x[0-9a-fA-F]{130})$/.exec(raw);
-  if (!m || BigInt(m[1] as string) > NO_FEE_CAP || BigInt(m[2] as string) > NO_FEE_CAP)
-    throw new BaseError('INVALID_ARGUMENT', `${paymentHeaders.authorization} must be "<nonce>:<max fee>:<signature>"`, {
-      details: { field: paymentHeaders.authorization },
-    });
-  return { nonce: BigInt(m[1] as string), maxFee: BigInt(m[2] as string), signature: m[3] as Hex };
 }
 
 export interface PaidRequestInput {
