@@ -1,16 +1,24 @@
 /**
  * The node's view of ModelRegistry: every registered model with its owner, prices, active flag and versions
- * (adapter hash and lineage), mirrored from the registry's events. Each batch of events is applied in one
- * transaction with its cursor, so a crash repeats a batch and never skips one. Serving resolves a request's
+ * (adapter hash and lineage), mirrored from the registry's events by the chain-event mirror (src/chain): each
+ * batch of events is applied in one transaction with its cursor, so a crash repeats a batch and never skips one;
+ * when the chain replaces mirrored blocks, the tables are re-derived from the events up to the common ancestor
+ * (they hold nothing but the chain's view, so clearing them loses nothing). Serving resolves a request's
  * `model` (id or name) here; the adapter's hash is what its file must hash to before it is loaded.
  */
 import type { Address, Hex } from 'viem';
-import { type ChainClients, type Deployment, ModelRegistryArtifact } from '../chain/index.js';
-import { BaseError } from '../core/index.js';
-import type { Db, Queryable } from '../store/index.js';
+import {
+  type ChainClients,
+  createEventMirror,
+  type Deployment,
+  deploymentStart,
+  type MirrorLog,
+  ModelRegistryArtifact,
+} from '../chain/index.js';
+import { BaseError, type Logger } from '../core/index.js';
+import { chainCursorStore, type Db, type Queryable } from '../store/index.js';
 
 const CURSOR = 'ModelRegistry';
-const MAX_RANGE = 5_000n;
 
 export interface ModelVersionRecord {
   version: number;
@@ -33,44 +41,43 @@ export interface ModelRecord {
   latest: ModelVersionRecord;
 }
 
-type Event = { eventName: string; args: Record<string, unknown>; blockNumber: bigint };
-
 const ZERO = `0x${'00'.repeat(32)}`;
 
-export function createModelRegistryMirror(db: Db, clients: ChainClients, deployment: Deployment) {
-  let running: Promise<number> | undefined;
+type RegistryLog = MirrorLog<typeof ModelRegistryArtifact.abi>;
 
-  async function apply(tx: Queryable, e: Event): Promise<void> {
-    const a = e.args;
-    const id = (a.modelId as bigint).toString();
+export function createModelRegistryMirror(db: Db, clients: ChainClients, deployment: Deployment, log?: Logger) {
+  async function apply(tx: Queryable, e: RegistryLog): Promise<void> {
     switch (e.eventName) {
-      case 'ModelRegistered':
+      case 'ModelRegistered': {
+        const a = e.args;
         await tx.query(
           `INSERT INTO models (id, name, owner, base_model_hash, price_in, price_out, registered_block) VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (id) DO NOTHING`,
           [
-            id,
+            a.modelId.toString(),
             a.name,
             a.owner,
             a.baseModelHash,
-            (a.priceInPer1k as bigint).toString(),
-            (a.priceOutPer1k as bigint).toString(),
+            a.priceInPer1k.toString(),
+            a.priceOutPer1k.toString(),
             e.blockNumber.toString(),
           ],
         );
         return;
+      }
       case 'ModelVersionPublished': {
-        const dataNetId = a.dataNetId as bigint;
+        const a = e.args;
+        const none = a.dataNetId === 0n;
         await tx.query(
           `INSERT INTO model_versions (model_id, version, adapter_hash, datanet_id, datanet_version, datanet_root, config_hash, receipt_cid, published_block)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
           [
-            id,
-            Number(a.version as bigint),
+            a.modelId.toString(),
+            Number(a.version),
             a.adapterHash,
-            dataNetId === 0n ? null : dataNetId.toString(),
-            dataNetId === 0n ? null : Number(a.dataNetVersion as bigint),
-            dataNetId === 0n ? null : a.dataNetRoot,
+            none ? null : a.dataNetId.toString(),
+            none ? null : Number(a.dataNetVersion),
+            none ? null : a.dataNetRoot,
             a.configHash,
             a.receiptCID,
             e.blockNumber.toString(),
@@ -80,56 +87,43 @@ export function createModelRegistryMirror(db: Db, clients: ChainClients, deploym
       }
       case 'PricesUpdated':
         await tx.query('UPDATE models SET price_in = $2, price_out = $3 WHERE id = $1', [
-          id,
-          (a.priceInPer1k as bigint).toString(),
-          (a.priceOutPer1k as bigint).toString(),
+          e.args.modelId.toString(),
+          e.args.priceInPer1k.toString(),
+          e.args.priceOutPer1k.toString(),
         ]);
         return;
       case 'ActiveChanged':
-        await tx.query('UPDATE models SET active = $2 WHERE id = $1', [id, a.active]);
+        await tx.query('UPDATE models SET active = $2 WHERE id = $1', [e.args.modelId.toString(), e.args.active]);
         return;
       case 'ModelOwnershipTransferred':
-        await tx.query('UPDATE models SET owner = $2 WHERE id = $1', [id, a.newOwner]);
+        await tx.query('UPDATE models SET owner = $2 WHERE id = $1', [e.args.modelId.toString(), e.args.newOwner]);
         return;
       default:
         return;
     }
   }
 
-  async function syncOnce(): Promise<number> {
-    const { rows } = await db.query<{ block: bigint }>('SELECT block FROM chain_cursors WHERE name = $1', [CURSOR]);
-    let from = (rows[0]?.block ?? BigInt(deployment.block) - 1n) + 1n;
-    // No cache: a model registered a moment ago must be seen.
-    const latest = await clients.public.getBlockNumber({ cacheTime: 0 });
-    let applied = 0;
-    while (from <= latest) {
-      const to = from + MAX_RANGE - 1n < latest ? from + MAX_RANGE - 1n : latest;
-      const events = (await clients.public.getContractEvents({
-        address: deployment.contracts.ModelRegistry,
-        abi: ModelRegistryArtifact.abi,
-        fromBlock: from,
-        toBlock: to,
-      })) as unknown as Event[];
-      await db.transaction(async (tx) => {
-        for (const e of events) await apply(tx, e);
-        await tx.query(
-          `INSERT INTO chain_cursors (name, block) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET block = EXCLUDED.block`,
-          [CURSOR, to.toString()],
-        );
-      });
-      applied += events.length;
-      from = to + 1n;
-    }
-    return applied;
-  }
+  const mirror = createEventMirror({
+    name: CURSOR,
+    client: clients.public,
+    address: deployment.contracts.ModelRegistry,
+    abi: ModelRegistryArtifact.abi,
+    start: deploymentStart(deployment),
+    store: chainCursorStore(db, CURSOR),
+    ...(log ? { log } : {}),
+    async apply(tx, logs) {
+      for (const e of logs) await apply(tx, e);
+    },
+    // The tables are a pure mirror (nothing of the node's own lives in them): re-derived from the chain's events.
+    async rollback(tx, r) {
+      await tx.query('DELETE FROM model_versions');
+      await tx.query('DELETE FROM models');
+      await r.replay();
+    },
+  });
 
-  /** Reads new registry events; concurrent calls share one pass. */
-  function sync(): Promise<number> {
-    running ??= syncOnce().finally(() => {
-      running = undefined;
-    });
-    return running;
-  }
+  /** Reads new registry events (rolling back replaced blocks first); concurrent calls share one pass. */
+  const sync = (): Promise<number> => mirror.sync();
 
   type Row = {
     id: bigint;
@@ -172,6 +166,8 @@ export function createModelRegistryMirror(db: Db, clients: ChainClients, deploym
 
   return {
     sync,
+    /** Where the mirror stands (last applied block and hash). */
+    status: () => mirror.status(),
     async list(): Promise<ModelRecord[]> {
       const { rows } = await db.query<Row>(`${SELECT} ORDER BY m.id`);
       return rows.map(toRecord);

@@ -9,13 +9,20 @@
  * knows a channel's id spends nothing on it.
  */
 import { type Address, getAddress, type Hex, isAddressEqual } from 'viem';
-import { type ChainClients, type Deployment, InferenceEscrowArtifact } from '../chain/index.js';
-import { BaseError } from '../core/index.js';
-import type { Db, Queryable } from '../store/index.js';
+import {
+  type ChainClients,
+  createEventMirror,
+  type Deployment,
+  deploymentStart,
+  type EventMirror,
+  InferenceEscrowArtifact,
+  type MirrorLog,
+} from '../chain/index.js';
+import { BaseError, type Logger } from '../core/index.js';
+import { chainCursorStore, type Db, type Queryable } from '../store/index.js';
 import { paymentHeaders, requestAuthorizationSigner, voucherSigner } from './vouchers.js';
 
 const CURSOR = 'InferenceEscrow';
-const MAX_RANGE = 5_000n;
 
 export interface ChannelRecord {
   id: bigint;
@@ -63,8 +70,6 @@ const toRecord = (r: Row): ChannelRecord => ({
   authNonce: BigInt(r.auth_nonce),
 });
 
-type Event = { eventName: string; args: Record<string, unknown> };
-
 /** A request's authorization as read from its header, with the hash of the body it came with. */
 export interface RequestAuthorizationInput {
   requestHash: Hex;
@@ -85,73 +90,85 @@ const replayed = (channelId: bigint, nonce: bigint, last: bigint) =>
     },
   );
 
-export function createChannels(db: Db, clients: ChainClients, deployment: Deployment) {
-  let running: Promise<number> | undefined;
-  const domain = { chainId: deployment.chainId, escrow: deployment.contracts.InferenceEscrow };
+type EscrowLog = MirrorLog<typeof InferenceEscrowArtifact.abi>;
 
-  async function apply(tx: Queryable, e: Event): Promise<void> {
-    const a = e.args;
-    const id = (a.channelId as bigint).toString();
+/**
+ * The escrow's events mirrored into `channels` (through the chain-event mirror, src/chain): who opened each channel
+ * for which node, its deposit and expiry, what the chain redeemed, and whether the user closed it. The columns the
+ * node writes itself (charged, reserved, voucher, authorization nonce) are never touched by the mirror.
+ *
+ * When the chain replaces mirrored blocks, the rollback re-derives the chain's columns from the escrow's events up
+ * to the common ancestor, in one transaction: every channel is marked closed with nothing redeemed, then the events
+ * open, top up, redeem and close them again. A channel the ancestor's chain does not have stays closed (the node
+ * serves nothing more on it, and keeps what it charged and the vouchers it holds); one the new blocks open for
+ * another user or node stays closed too (reported). A deposit is never set below what the node has charged,
+ * reserved or holds a voucher for (the table's invariants): should the chain's deposit end below that, the channel
+ * has no room left.
+ */
+export function createChannelMirror(db: Db, clients: ChainClients, deployment: Deployment, log?: Logger): EventMirror {
+  async function apply(tx: Queryable, e: EscrowLog): Promise<void> {
     switch (e.eventName) {
-      case 'ChannelOpened':
-        await tx.query(
-          `INSERT INTO channels (id, user_address, node, deposit, expires_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
-          [id, a.user, a.node, (a.deposit as bigint).toString(), (a.expiresAt as bigint).toString()],
+      case 'ChannelOpened': {
+        const a = e.args;
+        const { rowCount } = await tx.query(
+          `INSERT INTO channels (id, user_address, node, deposit, expires_at) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (id) DO UPDATE SET
+             deposit = greatest(EXCLUDED.deposit, channels.charged + channels.reserved, channels.voucher_amount),
+             expires_at = EXCLUDED.expires_at, closed = false, redeemed = 0
+           WHERE channels.user_address = EXCLUDED.user_address AND channels.node = EXCLUDED.node`,
+          [a.channelId.toString(), a.user, a.node, a.deposit.toString(), a.expiresAt.toString()],
         );
+        if (rowCount === 0) {
+          log?.error(
+            { channelId: a.channelId.toString(), user: a.user, node: a.node },
+            'the chain opened a channel this node knows for another user or node: it stays closed here',
+          );
+        }
         return;
+      }
       case 'ChannelToppedUp':
-        await tx.query('UPDATE channels SET deposit = $2, expires_at = $3 WHERE id = $1', [
-          id,
-          (a.deposit as bigint).toString(),
-          (a.expiresAt as bigint).toString(),
-        ]);
+        await tx.query(
+          `UPDATE channels SET deposit = greatest($2, charged + reserved, voucher_amount), expires_at = $3 WHERE id = $1`,
+          [e.args.channelId.toString(), e.args.deposit.toString(), e.args.expiresAt.toString()],
+        );
         return;
       case 'VoucherRedeemed':
         await tx.query('UPDATE channels SET redeemed = greatest(redeemed, $2) WHERE id = $1', [
-          id,
-          (a.cumulativeAmount as bigint).toString(),
+          e.args.channelId.toString(),
+          e.args.cumulativeAmount.toString(),
         ]);
         return;
       case 'ChannelClosedByUser':
-        await tx.query('UPDATE channels SET closed = true WHERE id = $1', [id]);
+        await tx.query('UPDATE channels SET closed = true WHERE id = $1', [e.args.channelId.toString()]);
         return;
       default:
         return;
     }
   }
 
-  async function syncOnce(): Promise<number> {
-    const { rows } = await db.query<{ block: bigint }>('SELECT block FROM chain_cursors WHERE name = $1', [CURSOR]);
-    let from = (rows[0]?.block ?? BigInt(deployment.block) - 1n) + 1n;
-    const latest = await clients.public.getBlockNumber({ cacheTime: 0 });
-    let applied = 0;
-    while (from <= latest) {
-      const to = from + MAX_RANGE - 1n < latest ? from + MAX_RANGE - 1n : latest;
-      const events = (await clients.public.getContractEvents({
-        address: domain.escrow,
-        abi: InferenceEscrowArtifact.abi,
-        fromBlock: from,
-        toBlock: to,
-      })) as unknown as Event[];
-      await db.transaction(async (tx) => {
-        for (const e of events) await apply(tx, e);
-        await tx.query(
-          `INSERT INTO chain_cursors (name, block) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET block = EXCLUDED.block`,
-          [CURSOR, to.toString()],
-        );
-      });
-      applied += events.length;
-      from = to + 1n;
-    }
-    return applied;
-  }
+  return createEventMirror({
+    name: CURSOR,
+    client: clients.public,
+    address: deployment.contracts.InferenceEscrow,
+    abi: InferenceEscrowArtifact.abi,
+    start: deploymentStart(deployment),
+    store: chainCursorStore(db, CURSOR),
+    ...(log ? { log } : {}),
+    async apply(tx, logs) {
+      for (const e of logs) await apply(tx, e);
+    },
+    async rollback(tx, r) {
+      await tx.query('UPDATE channels SET closed = true, redeemed = 0');
+      await r.replay();
+    },
+  });
+}
 
-  function sync(): Promise<number> {
-    running ??= syncOnce().finally(() => {
-      running = undefined;
-    });
-    return running;
-  }
+export function createChannels(db: Db, clients: ChainClients, deployment: Deployment, log?: Logger) {
+  const domain = { chainId: deployment.chainId, escrow: deployment.contracts.InferenceEscrow };
+  const mirror = createChannelMirror(db, clients, deployment, log);
+  /** Reads new escrow events (rolling back replaced blocks first); concurrent calls share one pass. */
+  const sync = (): Promise<number> => mirror.sync();
 
   async function find(id: bigint): Promise<ChannelRecord | undefined> {
     const { rows } = await db.query<Row>('SELECT * FROM channels WHERE id = $1', [id.toString()]);
@@ -211,6 +228,8 @@ export function createChannels(db: Db, clients: ChainClients, deployment: Deploy
 
   return {
     sync,
+    /** Where the escrow mirror stands (last applied block and hash). */
+    status: () => mirror.status(),
     get,
     domain,
 
