@@ -12,8 +12,45 @@ export {
   type NodeClient,
   type NodeClientOptions,
 } from './client.js';
+export type {
+  ContributionPage,
+  ContributionView,
+  DataNetMetadataDocument,
+  DataNetView,
+  InclusionProof,
+  ReviewOutcome,
+  ReviewRecordView,
+  SubmissionOutcome,
+  VersionView,
+  WithdrawalView,
+} from './http/datanets.js';
+export * as datanetsApi from './http/datanets.js';
+export type { BaseModelInfo, FineTuneJob, JobEvent as FineTuneJobEvent } from './http/factory.js';
+export * as factoryApi from './http/factory.js';
 export * as nodeApi from './http/node.js';
 export type {
+  AdapterCacheView,
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  CompletionRequest,
+  FinishReason,
+  ListedModel,
+  ModelRecord,
+  ModelVersionRecord,
+  OpenAiErrorBody,
+  PaymentOutcome,
+  PaymentSummary,
+  ReceiptRef,
+  RetrievedPassage,
+  ServedModel,
+  TextCompletion,
+  TextCompletionChunk,
+  TributaryField,
+} from './http/openlora.js';
+export * as openloraApi from './http/openlora.js';
+export type {
+  AttributionView,
   ChannelView,
   EarningsView,
   EpochVerificationView,
@@ -21,9 +58,19 @@ export type {
   PayoutView,
   Quote,
   QuoteRequest,
+  ReceiptView,
   SettlementInfo,
 } from './http/settlement.js';
 export * as settlementApi from './http/settlement.js';
+export {
+  type PayableRequest,
+  type PaymentCheck,
+  type PaymentGate,
+  type PaymentHooks,
+  type PaymentSession,
+  paymentGate,
+  type ServedAnswer,
+} from './payment-hooks.js';
 export {
   address,
   bytes32,
@@ -38,3 +85,13 @@ export {
 } from './primitives.js';
 export { type Method, type RouteDef, type RouteInput, type RouteOutput, route } from './route.js';
 export { type RouteHandler, type RouteRequest, serve } from './server.js';
+export {
+  disconnectSignal,
+  type EventData,
+  type EventStream,
+  type EventStreamOptions,
+  encodeEvent,
+  eventStream,
+  type StreamingRoute,
+  streamEvents,
+} from './sse.js';

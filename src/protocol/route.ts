@@ -21,8 +21,9 @@ export interface RouteDef {
   status?: 200 | 201 | 202;
   /** The success body: JSON unless `contentType` says otherwise. */
   response: z.ZodType;
-  /** A non-JSON success body (bytes, JSON lines); `response` describes it. */
-  contentType?: 'application/octet-stream' | 'application/x-ndjson';
+  /** A non-JSON success body (bytes, JSON lines, text); `response` describes it. */
+  /** `application/json` here means JSON sent verbatim as stored (a content-addressed export), never re-encoded. */
+  contentType?: 'application/octet-stream' | 'application/x-ndjson' | 'text/plain' | 'application/json';
   /** When the request asks for a stream: the server-sent events' data, one JSON object per event. */
   events?: z.ZodType;
   /** Other documented answers with a body, such as 503 with the same shape. */

@@ -34,9 +34,8 @@ async function app(handler: () => Promise<unknown>) {
   // biome-ignore lint/suspicious/noExplicitAny: the drifting handler is the point of the test
   serve(server, account, handler as any);
   serve(server, deposit, async (req) => ({ doubledWei: req.body.amount * 2n }));
-  await server.listen({ port: 0, host: '127.0.0.1' });
-  const a = server.addresses()[0];
-  return { server, url: `http://127.0.0.1:${a?.port}` };
+  const url = await server.listen({ port: 0, host: '127.0.0.1' });
+  return { server, url };
 }
 
 describe('declared routes', () => {

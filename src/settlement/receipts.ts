@@ -7,7 +7,7 @@ import { type Address, getAddress, type Hex, hashTypedData, recoverTypedDataAddr
 import { z } from 'zod';
 import type { AttributionResult } from '../attribution/index.js';
 import { receiptDomain, receiptTypes } from '../core/index.js';
-import { decodeArtifact, feeBreakdown, nodeReceipt, type ReceiptMessage } from '../protocol/index.js';
+import { decodeArtifact, feeBreakdown, type NodeReceipt, nodeReceipt, type ReceiptMessage } from '../protocol/index.js';
 import type { Queryable } from '../store/index.js';
 import type { FeeBreakdown } from './fees.js';
 
@@ -143,9 +143,9 @@ export async function findReceipt(db: Queryable, id: string): Promise<StoredRece
   return rows[0] ? receiptOf(rows[0]) : undefined;
 }
 
-/** The receipt as others see it (the protocol's `nodeReceipt`: bigints as decimal strings, dates as ISO). */
-export function receiptJson(r: StoredReceipt) {
-  return z.encode(nodeReceipt, {
+/** The receipt as others see it (the protocol's `nodeReceipt`), in its decoded form. */
+export function receiptView(r: StoredReceipt): NodeReceipt {
+  return {
     id: r.id,
     requestId: r.requestId,
     model: r.model,
@@ -158,5 +158,10 @@ export function receiptJson(r: StoredReceipt) {
     signature: r.signature,
     epoch: r.epoch,
     createdAt: r.createdAt,
-  });
+  };
+}
+
+/** The receipt as JSON: bigints as decimal strings, dates as ISO. */
+export function receiptJson(r: StoredReceipt) {
+  return z.encode(nodeReceipt, receiptView(r));
 }

@@ -4,16 +4,14 @@
  * shapes are declared in src/protocol/http/settlement.ts; the views below only rename fields for the wire.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Address } from 'viem';
-import { z } from 'zod';
 import { attributionHash } from '../attribution/index.js';
 import { BaseError } from '../core/index.js';
 import { type EarningsView, type EpochView, serve, settlementApi } from '../protocol/index.js';
 import type { Earnings } from './earnings.js';
 import type { EpochRecord } from './epochs.js';
 import { type PayableModel, refuseOverCap } from './payments.js';
-import { findReceipt, receiptJson, verifyReceipt } from './receipts.js';
+import { findReceipt, receiptView, verifyReceipt } from './receipts.js';
 import type { Settlement } from './service.js';
 import { parseVoucherHeader, paymentHeaders } from './vouchers.js';
 
@@ -30,8 +28,6 @@ export interface SettlementRouteDeps {
   chainId: number;
   distributor: Address;
 }
-
-const epochParam = z.object({ epoch: z.coerce.number().int().min(1, 'expected an epoch number from 1') });
 
 export const epochView = (e: EpochRecord): EpochView => ({
   epoch: e.epoch,
@@ -66,9 +62,6 @@ export const earningsView = (e: Earnings): EarningsView => ({
 export function settlementRoutes(d: SettlementRouteDeps) {
   const { settlement } = d;
   return async (root: FastifyInstance) => {
-    const app = root.withTypeProvider<ZodTypeProvider>();
-    const tags = ['settlement'];
-
     serve(root, settlementApi.getSettlement, async () => {
       const p = await settlement.params();
       return {
@@ -122,58 +115,38 @@ export function settlementRoutes(d: SettlementRouteDeps) {
       return { id: c.id, voucherWei: c.voucherAmount, chargedWei: c.charged };
     });
 
-    app.get(
-      '/v1/receipts/:id',
-      {
-        schema: {
-          tags,
-          summary: 'A signed receipt, by receipt id or request id',
-          params: z.object({ id: z.string().min(1) }),
-        },
-      },
-      async (req) => {
-        const r = await findReceipt(settlement.db, req.params.id);
-        if (!r)
-          throw new BaseError('NOT_FOUND', `No receipt ${req.params.id} on this node`, {
-            details: { id: req.params.id },
-          });
-        return {
-          ...receiptJson(r),
-          verified: await verifyReceipt({ chainId: d.chainId, distributor: d.distributor }, r),
-        };
-      },
-    );
+    serve(root, settlementApi.getReceipt, async (req) => {
+      const r = await findReceipt(settlement.db, req.params.id);
+      if (!r)
+        throw new BaseError('NOT_FOUND', `No receipt ${req.params.id} on this node`, {
+          details: { id: req.params.id },
+        });
+      return {
+        ...receiptView(r),
+        verified: await verifyReceipt({ chainId: d.chainId, distributor: d.distributor }, r),
+      };
+    });
 
-    app.get(
-      '/v1/attributions/:requestId',
-      {
-        schema: {
-          tags,
-          summary: "A served request's attribution, as stored with its signed receipt",
-          params: z.object({ requestId: z.string().min(1) }),
-        },
-      },
-      async (req) => {
-        const r = await findReceipt(settlement.db, req.params.requestId);
-        if (!r)
-          throw new BaseError('NOT_FOUND', `No paid request ${req.params.requestId} on this node`, {
-            details: { requestId: req.params.requestId },
-          });
-        if (!r.attribution)
-          throw new BaseError(
-            'NOT_FOUND',
-            `Request ${req.params.requestId} has no attribution: its model has no DataNet lineage, or attribution failed (the contributors' share went to the DataNet)`,
-            { details: { requestId: req.params.requestId, receiptId: r.id } },
-          );
-        return {
-          requestId: r.requestId,
-          receiptId: r.id,
-          attributionHash: r.message.attributionHash,
-          matchesReceipt: attributionHash(r.attribution) === r.message.attributionHash,
-          attribution: r.attribution,
-        };
-      },
-    );
+    serve(root, settlementApi.getAttribution, async (req) => {
+      const r = await findReceipt(settlement.db, req.params.requestId);
+      if (!r)
+        throw new BaseError('NOT_FOUND', `No paid request ${req.params.requestId} on this node`, {
+          details: { requestId: req.params.requestId },
+        });
+      if (!r.attribution)
+        throw new BaseError(
+          'NOT_FOUND',
+          `Request ${req.params.requestId} has no attribution: its model has no DataNet lineage, or attribution failed (the contributors' share went to the DataNet)`,
+          { details: { requestId: req.params.requestId, receiptId: r.id } },
+        );
+      return {
+        requestId: r.requestId,
+        receiptId: r.id,
+        attributionHash: r.message.attributionHash,
+        matchesReceipt: attributionHash(r.attribution) === r.message.attributionHash,
+        attribution: r.attribution,
+      };
+    });
 
     serve(root, settlementApi.listEpochs, async () => ({
       items: (await settlement.epochs().list()).map(epochView),
@@ -197,19 +170,8 @@ export function settlementRoutes(d: SettlementRouteDeps) {
       return epochView(e);
     });
 
-    app.get(
-      '/v1/epochs/:epoch/receipts',
-      {
-        schema: {
-          tags,
-          summary: "The epoch's public receipts export (what its receipts CID names)",
-          params: epochParam,
-        },
-      },
-      async (req, reply) => {
-        reply.type('application/json');
-        return settlement.epochs().receiptsExport(req.params.epoch);
-      },
+    serve(root, settlementApi.getEpochReceipts, async (req, reply) =>
+      reply.type('application/json').send(await settlement.epochs().receiptsExport(req.params.epoch)),
     );
 
     serve(root, settlementApi.verifyEpoch, async (req) => settlement.epochs().verify(req.params.epoch));

@@ -4,6 +4,9 @@
  * decimal strings of wei (fields ending in `Wei`) and are bigints on both sides.
  */
 import { z } from 'zod';
+import { attributionResult } from '../artifacts/attribution-result.js';
+import { epochReceiptsExport } from '../artifacts/epoch-export.js';
+import { nodeReceipt } from '../artifacts/node-receipt.js';
 import { address, bytes32, cid, decimal, hex, uintString, wei } from '../primitives.js';
 import { route } from '../route.js';
 
@@ -108,6 +111,48 @@ export const sendVoucher = route({
   summary: 'Send a voucher on its own (header x-tributary-voucher: "<cumulative amount>:<signature>")',
   params: channelParams,
   response: z.object({ id: uintString, voucherWei: uintString, chargedWei: uintString }),
+});
+
+export const receiptBody = nodeReceipt.extend({
+  verified: z.boolean().describe("the id is the EIP-712 digest of `signed` and the signature is the node's"),
+});
+export type ReceiptView = z.output<typeof receiptBody>;
+
+export const getReceipt = route({
+  method: 'GET',
+  path: '/v1/receipts/:id',
+  tags,
+  summary: 'A signed receipt, by receipt id or request id',
+  params: z.object({ id: z.string().min(1) }),
+  response: receiptBody,
+});
+
+export const attributionBody = z.object({
+  requestId: z.string(),
+  receiptId: bytes32,
+  attributionHash: bytes32,
+  matchesReceipt: z.boolean(),
+  attribution: attributionResult,
+});
+export type AttributionView = z.output<typeof attributionBody>;
+
+export const getAttribution = route({
+  method: 'GET',
+  path: '/v1/attributions/:requestId',
+  tags,
+  summary: "A served request's attribution, as stored with its signed receipt",
+  params: z.object({ requestId: z.string().min(1) }),
+  response: attributionBody,
+});
+
+export const getEpochReceipts = route({
+  method: 'GET',
+  path: '/v1/epochs/:epoch/receipts',
+  tags,
+  summary: "The epoch's public receipts export (what its receipts CID names), byte for byte as stored",
+  params: epochParams,
+  contentType: 'application/json',
+  response: epochReceiptsExport,
 });
 
 export const epochBody = z.object({
