@@ -4,6 +4,7 @@
  * scale = adapter.lora.alpha / rank (alpha must be FLOAT32: llama.cpp reads it with gguf_get_val_f32).
  */
 import { BaseError } from '../core/index.js';
+import { at, dims } from './checked.js';
 import { type LlamaConfig, type LoraConfig, type LoraTarget, loraTargets, projectionShapes } from './config.js';
 import { type GgufTensorIn, type GgufValue, ggmlType, kv } from './gguf.js';
 import { ggufMeta, ggufTensor, readGguf } from './gguf-read.js';
@@ -36,7 +37,7 @@ export function adapterToGguf(w: LoraWeights, options: { name: string; extra?: [
 }
 
 const LORA_TENSOR = /^blk\.(\d+)\.(attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn_up|ffn_down)\.weight\.lora_([ab])$/;
-const targetOfProjection = new Map(Object.entries(ggufProjection).map(([t, p]) => [p, t as LoraTarget]));
+const targetOfProjection = new Map(loraTargets.map((t) => [ggufProjection[t], t]));
 
 /**
  * Reads a llama.cpp LoRA adapter GGUF. `model` (when given) checks the adapter fits that base. Dropout is not
@@ -51,28 +52,35 @@ export function adapterFromGguf(bytes: Uint8Array, model?: LlamaConfig): LoraWei
       details: { adapterType: adapterType ?? null, supported: ['lora'] },
     });
   }
-  const pairs = new Map<string, Partial<LoraPairWeights>>();
+  const pairs = new Map<string, { layer: number; target: LoraTarget } & Partial<LoraPairWeights>>();
   let maxLayer = -1;
   let rank = 0;
   const targets = new Set<LoraTarget>();
   for (const info of f.tensors) {
     const m = LORA_TENSOR.exec(info.name);
-    if (!m) {
+    const target = m ? targetOfProjection.get(at(m, 2)) : undefined;
+    if (!m || !target) {
       throw new BaseError('MODEL_UNSUPPORTED', `Unsupported adapter tensor ${info.name}`, {
         details: { tensor: info.name },
       });
     }
     const layer = Number(m[1]);
-    const target = targetOfProjection.get(m[2]!)!;
     targets.add(target);
     maxLayer = Math.max(maxLayer, layer);
-    const t = transposed(ggufTensor(f, info.name));
+    const stored = ggufTensor(f, info.name);
+    if (stored.shape.length !== 2) {
+      throw new BaseError('MODEL_INVALID', `Adapter tensor ${info.name} has shape [${stored.shape}], not a matrix`, {
+        details: { tensor: info.name, shape: stored.shape },
+      });
+    }
+    const t = transposed(stored);
     const key = `${layer}.${target}`;
-    const pair = pairs.get(key) ?? {};
+    const pair = pairs.get(key) ?? { layer, target };
     if (m[3] === 'a') pair.a = t;
     else pair.b = t;
     pairs.set(key, pair);
-    const r = m[3] === 'a' ? t.shape[1]! : t.shape[0]!;
+    const [rows, cols] = dims(t.shape, 2);
+    const r = m[3] === 'a' ? cols : rows;
     if (rank !== 0 && r !== rank) {
       throw new BaseError('MODEL_INVALID', `Adapter tensor ${info.name} has rank ${r}, others ${rank}`, {
         details: { tensor: info.name },
@@ -94,22 +102,21 @@ export function adapterFromGguf(bytes: Uint8Array, model?: LlamaConfig): LoraWei
     targets: loraTargets.filter((t) => targets.has(t)),
   };
   const layers: LoraWeights['layers'] = Array.from({ length: nLayers }, () => ({}));
-  for (const [key, pair] of pairs) {
-    const [layerText, target] = key.split('.') as [string, LoraTarget];
-    if (!pair.a || !pair.b) {
-      throw new BaseError('MODEL_INVALID', `Adapter layer ${layerText} ${target} lacks lora_a or lora_b`, {
-        details: { layer: Number(layerText), target },
+  for (const { layer, target, a, b } of pairs.values()) {
+    if (!a || !b) {
+      throw new BaseError('MODEL_INVALID', `Adapter layer ${layer} ${target} lacks lora_a or lora_b`, {
+        details: { layer, target },
       });
     }
     if (model) {
       const [din, dout] = projectionShapes(model)[target];
-      if (pair.a.shape[0] !== din || pair.b.shape[1] !== dout) {
-        throw new BaseError('MODEL_INVALID', `Adapter layer ${layerText} ${target} does not fit the model`, {
-          details: { layer: Number(layerText), target, a: pair.a.shape, b: pair.b.shape, expected: [din, dout] },
+      if (a.shape[0] !== din || b.shape[1] !== dout) {
+        throw new BaseError('MODEL_INVALID', `Adapter layer ${layer} ${target} does not fit the model`, {
+          details: { layer, target, a: a.shape, b: b.shape, expected: [din, dout] },
         });
       }
     }
-    layers[Number(layerText)]![target] = { a: pair.a, b: pair.b };
+    at(layers, layer)[target] = { a, b };
   }
   return { config, layers };
 }

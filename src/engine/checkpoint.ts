@@ -3,20 +3,21 @@
  * caller state (data cursor, RNG words, config) as JSON metadata. Restoring one continues training
  * bit-identically to a run that never stopped.
  */
+import { z } from 'zod';
 import { BaseError } from '../core/index.js';
-import type { LlamaConfig, LoraConfig } from './config.js';
+import { parseFileValue } from './checked.js';
+import { type LlamaConfig, type LoraConfig, llamaConfigSchema, loraConfigSchema } from './config.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import type { TrainState } from './trainer.js';
 import { type LlamaWeights, type LoraWeights, namedLlamaTensors, namedLoraTensors, type Tensor } from './weights.js';
 
 type Kind = 'pretrain' | 'lora';
 
-function encode(
+function encode<W>(
   kind: Kind,
-  step: number,
-  named: (w: never) => [string, Tensor][],
-  state: TrainState<never>,
-  config: unknown,
+  named: (w: W) => [string, Tensor][],
+  state: TrainState<W>,
+  config: LlamaConfig | LoraConfig,
   extra: Record<string, unknown>,
 ): Uint8Array {
   const tensors: [string, Tensor][] = [];
@@ -29,7 +30,7 @@ function encode(
   }
   return writeSafetensors(tensors, {
     kind,
-    step: String(step),
+    step: String(state.step),
     config: JSON.stringify(config),
     extra: JSON.stringify(extra),
   });
@@ -39,11 +40,11 @@ export function encodePretrainCheckpoint(
   state: TrainState<LlamaWeights>,
   extra: Record<string, unknown> = {},
 ): Uint8Array {
-  return encode('pretrain', state.step, namedLlamaTensors as never, state as never, state.weights.config, extra);
+  return encode('pretrain', namedLlamaTensors, state, state.weights.config, extra);
 }
 
 export function encodeLoraCheckpoint(state: TrainState<LoraWeights>, extra: Record<string, unknown> = {}): Uint8Array {
-  return encode('lora', state.step, namedLoraTensors as never, state as never, state.weights.config, extra);
+  return encode('lora', namedLoraTensors, state, state.weights.config, extra);
 }
 
 interface Decoded {
@@ -61,7 +62,11 @@ function decode(bytes: Uint8Array, kind: Kind): Decoded {
   return {
     step: Number(file.metadata.step),
     config: JSON.parse(file.metadata.config ?? 'null'),
-    extra: JSON.parse(file.metadata.extra ?? '{}') as Record<string, unknown>,
+    extra: parseFileValue(
+      z.record(z.string(), z.unknown()),
+      JSON.parse(file.metadata.extra ?? '{}'),
+      'checkpoint extra',
+    ),
     take(prefix, name) {
       const t = file.tensors.get(`${prefix}.${name}`);
       if (!t) throw new BaseError('MODEL_INVALID', `Checkpoint lacks tensor ${prefix}.${name}`, { details: { name } });
@@ -70,8 +75,7 @@ function decode(bytes: Uint8Array, kind: Kind): Decoded {
   };
 }
 
-function rebuildLlama(d: Decoded, prefix: string): LlamaWeights {
-  const config = d.config as LlamaConfig;
+function rebuildLlama(d: Decoded, config: LlamaConfig, prefix: string): LlamaWeights {
   const t = (name: string) => d.take(prefix, name);
   const w: LlamaWeights = {
     config,
@@ -93,8 +97,7 @@ function rebuildLlama(d: Decoded, prefix: string): LlamaWeights {
   return w;
 }
 
-function rebuildLora(d: Decoded, prefix: string, nLayers: number): LoraWeights {
-  const config = d.config as LoraConfig;
+function rebuildLora(d: Decoded, config: LoraConfig, prefix: string, nLayers: number): LoraWeights {
   return {
     config,
     layers: Array.from({ length: nLayers }, (_, i) => {
@@ -112,8 +115,10 @@ export function decodePretrainCheckpoint(bytes: Uint8Array): {
   extra: Record<string, unknown>;
 } {
   const d = decode(bytes, 'pretrain');
+  const config = parseFileValue(llamaConfigSchema, d.config, 'checkpoint config');
+  const rebuild = (prefix: string) => rebuildLlama(d, config, prefix);
   return {
-    state: { step: d.step, weights: rebuildLlama(d, 'weights'), m: rebuildLlama(d, 'm'), v: rebuildLlama(d, 'v') },
+    state: { step: d.step, weights: rebuild('weights'), m: rebuild('m'), v: rebuild('v') },
     extra: d.extra,
   };
 }
@@ -123,13 +128,10 @@ export function decodeLoraCheckpoint(
   nLayers: number,
 ): { state: TrainState<LoraWeights>; extra: Record<string, unknown> } {
   const d = decode(bytes, 'lora');
+  const config = parseFileValue(loraConfigSchema, d.config, 'checkpoint config');
+  const rebuild = (prefix: string) => rebuildLora(d, config, prefix, nLayers);
   return {
-    state: {
-      step: d.step,
-      weights: rebuildLora(d, 'weights', nLayers),
-      m: rebuildLora(d, 'm', nLayers),
-      v: rebuildLora(d, 'v', nLayers),
-    },
+    state: { step: d.step, weights: rebuild('weights'), m: rebuild('m'), v: rebuild('v') },
     extra: d.extra,
   };
 }

@@ -2,6 +2,7 @@
  * Model and adapter shapes. Linear weights are kept input-major `[in, out]` in the engine (applied as `x @ W`);
  * GGUF and PyTorch keep `[out, in]`, so the format layer transposes.
  */
+import { z } from 'zod';
 import { BaseError } from '../core/index.js';
 
 export interface LlamaConfig {
@@ -21,6 +22,12 @@ export interface LlamaConfig {
 export const loraTargets = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
 export type LoraTarget = (typeof loraTargets)[number];
 
+const loraTargetNames: ReadonlySet<string> = new Set(loraTargets);
+
+export function isLoraTarget(name: string): name is LoraTarget {
+  return loraTargetNames.has(name);
+}
+
 export interface LoraConfig {
   rank: number;
   alpha: number;
@@ -28,6 +35,27 @@ export interface LoraConfig {
   dropout: number;
   targets: readonly LoraTarget[];
 }
+
+/** The configs as read back from a file (checkpoint metadata); unknown keys are kept, values are not validated. */
+export const llamaConfigSchema = z.looseObject({
+  vocabSize: z.number(),
+  dim: z.number(),
+  nLayers: z.number(),
+  nHeads: z.number(),
+  nKvHeads: z.number(),
+  ffnDim: z.number(),
+  contextLength: z.number(),
+  ropeTheta: z.number(),
+  normEps: z.number(),
+  tieEmbeddings: z.boolean(),
+}) satisfies z.ZodType<LlamaConfig>;
+
+export const loraConfigSchema = z.looseObject({
+  rank: z.number(),
+  alpha: z.number(),
+  dropout: z.number(),
+  targets: z.array(z.enum(loraTargets)),
+}) satisfies z.ZodType<LoraConfig>;
 
 export function headDim(cfg: LlamaConfig): number {
   return cfg.dim / cfg.nHeads;
@@ -119,7 +147,7 @@ export function validateLoraConfig(lora: LoraConfig): LoraConfig {
     });
   }
   for (const t of lora.targets) {
-    if (!(loraTargets as readonly string[]).includes(t)) {
+    if (!isLoraTarget(t)) {
       throw new BaseError('INVALID_ARGUMENT', `Unknown LoRA target "${t}"`, {
         details: { field: 'targets', value: t, allowed: loraTargets },
       });

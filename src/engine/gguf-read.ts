@@ -1,7 +1,16 @@
 /** GGUF reader (v2 and v3): header parsing with truncation/corruption checks, tensors dequantised to F32. */
 import { BaseError } from '../core/index.js';
 import { f16ToF32 } from './f16.js';
-import { type GgufScalar, type GgufValue, ggmlType, ggmlTypeName, ggufValueType, type ScalarType } from './gguf.js';
+import {
+  type GgufScalar,
+  type GgufValue,
+  ggmlType,
+  ggmlTypeName,
+  ggufValueType,
+  isScalarType,
+  type ScalarType,
+  scalarSizes,
+} from './gguf.js';
 
 export interface GgufTensorInfo {
   name: string;
@@ -64,11 +73,13 @@ export function readGguf(bytes: Uint8Array): GgufFile {
     pos += n;
     return s;
   };
-  const scalar = (t: number, what: string): GgufScalar => {
-    const sizes: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+  const scalarType = (t: number, what: string): ScalarType => {
+    if (!isScalarType(t)) throw invalid(`GGUF ${what} has unknown value type ${t}`, { offset: pos, type: t });
+    return t;
+  };
+  const scalar = (t: ScalarType, what: string): GgufScalar => {
     if (t === ggufValueType.STRING) return str(what);
-    const size = sizes[t];
-    if (size === undefined) throw invalid(`GGUF ${what} has unknown value type ${t}`, { offset: pos, type: t });
+    const size = scalarSizes[t];
     need(size, what);
     const p = pos;
     pos += size;
@@ -123,15 +134,17 @@ export function readGguf(bytes: Uint8Array): GgufFile {
     const key = str('metadata key');
     const type = u32(`type of ${key}`);
     if (type === ggufValueType.ARRAY) {
-      const itemType = u32(`item type of ${key}`);
-      if (itemType === ggufValueType.ARRAY) throw invalid(`GGUF metadata ${key} nests arrays`, { key });
+      const rawItemType = u32(`item type of ${key}`);
+      if (rawItemType === ggufValueType.ARRAY) throw invalid(`GGUF metadata ${key} nests arrays`, { key });
+      const itemType = scalarType(rawItemType, key);
       const n = u64(`length of ${key}`);
       if (n > bytes.length - pos) throw invalid(`GGUF metadata ${key} is longer than the file`, { key, n });
       const value: GgufScalar[] = new Array(n);
       for (let j = 0; j < n; j++) value[j] = scalar(itemType, key);
-      metadata.set(key, { type, itemType: itemType as ScalarType, value });
+      metadata.set(key, { type, itemType, value });
     } else {
-      metadata.set(key, { type: type as ScalarType, value: scalar(type, key) });
+      const t = scalarType(type, key);
+      metadata.set(key, { type: t, value: scalar(t, key) });
     }
   }
   const tensors: GgufTensorInfo[] = [];

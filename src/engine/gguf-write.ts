@@ -8,6 +8,7 @@ import {
   ggmlType,
   ggufValueType,
   type ScalarType,
+  scalarSizes,
 } from './gguf.js';
 
 const encoder = new TextEncoder();
@@ -26,11 +27,11 @@ class ByteWriter {
     this.view = new DataView(next.buffer);
   }
   scalar(type: ScalarType, v: GgufScalar): void {
-    const size = [1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8][type] ?? 0;
     if (type === ggufValueType.STRING) {
       this.str(String(v));
       return;
     }
+    const size = scalarSizes[type];
     this.ensure(size);
     const d = this.view;
     const p = this.pos;
@@ -60,10 +61,10 @@ class ByteWriter {
         d.setUint8(p, v ? 1 : 0);
         break;
       case 10:
-        d.setBigUint64(p, BigInt(v as bigint | number), true);
+        d.setBigUint64(p, BigInt(v), true);
         break;
       case 11:
-        d.setBigInt64(p, BigInt(v as bigint | number), true);
+        d.setBigInt64(p, BigInt(v), true);
         break;
       case 12:
         d.setFloat64(p, Number(v), true);

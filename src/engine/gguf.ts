@@ -25,6 +25,28 @@ export const ggufValueType = {
 } as const;
 export type ScalarType = Exclude<(typeof ggufValueType)[keyof typeof ggufValueType], 9>;
 
+const scalarTypes: ReadonlySet<number> = new Set<ScalarType>([0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12]);
+
+/** Bytes of each fixed-size metadata value type. */
+export const scalarSizes: Record<Exclude<ScalarType, 8>, number> = {
+  0: 1,
+  1: 1,
+  2: 2,
+  3: 2,
+  4: 4,
+  5: 4,
+  6: 4,
+  7: 1,
+  10: 8,
+  11: 8,
+  12: 8,
+};
+
+/** A metadata value type other than ARRAY. */
+export function isScalarType(t: number): t is ScalarType {
+  return scalarTypes.has(t);
+}
+
 /** The ggml tensor types the engine reads and writes. */
 export const ggmlType = { F32: 0, F16: 1, Q8_0: 8 } as const;
 export type GgmlTypeId = (typeof ggmlType)[keyof typeof ggmlType];

@@ -1,7 +1,8 @@
 /** Pieces shared by the llama base-model and adapter GGUF converters. */
 import { BaseError } from '../core/index.js';
+import { dims } from './checked.js';
 import type { LoraTarget } from './config.js';
-import { ggmlType, ggmlTypeName, ggufValueType } from './gguf.js';
+import { type GgufScalar, ggmlType, ggmlTypeName, ggufValueType } from './gguf.js';
 import { type GgufFile, ggufMeta } from './gguf-read.js';
 import type { Tensor } from './weights.js';
 
@@ -23,7 +24,7 @@ export function transpose2d(data: Float32Array, rows: number, cols: number): Flo
 
 /** `[rows, cols]` → `[cols, rows]`. */
 export function transposed(t: Tensor): Tensor {
-  const [rows, cols] = t.shape as [number, number];
+  const [rows, cols] = dims(t.shape, 2);
   return { shape: [cols, rows], data: transpose2d(t.data, rows, cols) };
 }
 
@@ -49,10 +50,26 @@ function shortestDecimal(x: number): number {
   return x;
 }
 
-export function metaArray<T>(f: GgufFile, key: string): T[] {
+function metaArray<T extends GgufScalar>(
+  f: GgufFile,
+  key: string,
+  what: string,
+  isItem: (x: GgufScalar) => x is T,
+): T[] {
   const v = ggufMeta(f, key);
   if (!Array.isArray(v)) throw new BaseError('MODEL_INVALID', `GGUF metadata ${key} is missing`, { details: { key } });
-  return v as T[];
+  if (!v.every(isItem)) {
+    throw new BaseError('MODEL_INVALID', `GGUF metadata ${key} is not an array of ${what}`, { details: { key } });
+  }
+  return v;
+}
+
+export function metaStrings(f: GgufFile, key: string): string[] {
+  return metaArray(f, key, 'strings', (x) => typeof x === 'string');
+}
+
+export function metaNumbers(f: GgufFile, key: string): number[] {
+  return metaArray(f, key, 'numbers', (x) => typeof x === 'number');
 }
 
 const supportedTypes = new Set<number>([ggmlType.F32, ggmlType.F16, ggmlType.Q8_0]);

@@ -12,7 +12,14 @@ import { validateLlamaConfig } from './config.js';
 import { type GgufTensorIn, type GgufValue, ggmlType, ggufValueType, kv } from './gguf.js';
 import { ggufMeta, ggufTensor, readGguf } from './gguf-read.js';
 import { writeGguf } from './gguf-write.js';
-import { checkArchitecture, ggufProjection, metaArray, metaNumber, transposed } from './llama-gguf-common.js';
+import {
+  checkArchitecture,
+  ggufProjection,
+  metaNumber,
+  metaNumbers,
+  metaStrings,
+  transposed,
+} from './llama-gguf-common.js';
 import type { Vocabulary } from './tokenizer.js';
 import type { LayerWeights, LlamaWeights, Tensor } from './weights.js';
 
@@ -112,7 +119,7 @@ export function baseModelFromGguf(bytes: Uint8Array): BaseModelFile {
   }
   const nHeads = metaNumber(f, 'llama.attention.head_count');
   const dim = metaNumber(f, 'llama.embedding_length');
-  const tokens = metaArray<string>(f, 'tokenizer.ggml.tokens');
+  const tokens = metaStrings(f, 'tokenizer.ggml.tokens');
   const hasOutput = f.tensors.some((t) => t.name === 'output.weight');
   const config = validateLlamaConfig({
     vocabSize: metaNumber(f, 'llama.vocab_size', tokens.length),
@@ -134,8 +141,8 @@ export function baseModelFromGguf(bytes: Uint8Array): BaseModelFile {
   }
   const vocab: Vocabulary = {
     tokens,
-    tokenTypes: metaArray<number>(f, 'tokenizer.ggml.token_type'),
-    merges: metaArray<string>(f, 'tokenizer.ggml.merges'),
+    tokenTypes: metaNumbers(f, 'tokenizer.ggml.token_type'),
+    merges: metaStrings(f, 'tokenizer.ggml.merges'),
     bosId: metaNumber(f, 'tokenizer.ggml.bos_token_id', 0),
     eosId: metaNumber(f, 'tokenizer.ggml.eos_token_id', 0),
   };

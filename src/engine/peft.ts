@@ -11,10 +11,13 @@
  * Anything that cannot be represented (DoRA, biases, fan_in_fan_out, extra trained modules, other targets) is
  * refused by name.
  */
+import { z } from 'zod';
 import { BaseError } from '../core/index.js';
 import { adapterToGguf } from './adapter-gguf.js';
+import { at, parseFileValue } from './checked.js';
 import { type LlamaConfig, type LoraConfig, type LoraTarget, loraTargets, projectionShapes } from './config.js';
 import { type ArtifactHash, artifactHash } from './hash.js';
+import { transposed } from './llama-gguf-common.js';
 import { readSafetensors } from './safetensors.js';
 import type { LoraWeights, Tensor } from './weights.js';
 
@@ -31,18 +34,22 @@ const moduleTargets: Record<string, LoraTarget> = {
 const KEY =
   /(?:^|\.)layers\.(\d+)\.(?:self_attn|mlp)\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj)\.lora_([AB])(?:\.[^.]+)?\.weight$/;
 
-interface PeftConfig {
-  peft_type?: string;
-  r?: number;
-  lora_alpha?: number;
-  lora_dropout?: number;
-  target_modules?: string[] | string;
-  use_rslora?: boolean;
-  use_dora?: boolean;
-  fan_in_fan_out?: boolean;
-  bias?: string;
-  modules_to_save?: string[] | null;
-}
+/**
+ * adapter_config.json, as far as the import reads it (other keys are ignored). PEFT writes null for unset
+ * options, so every field may be null or absent.
+ */
+const peftConfigSchema = z.object({
+  peft_type: z.string().nullish(),
+  r: z.unknown(),
+  lora_alpha: z.number().nullish(),
+  lora_dropout: z.number().nullish(),
+  target_modules: z.union([z.array(z.string()), z.string()]).nullish(),
+  use_rslora: z.boolean().nullish(),
+  use_dora: z.boolean().nullish(),
+  fan_in_fan_out: z.boolean().nullish(),
+  bias: z.string().nullish(),
+  modules_to_save: z.array(z.string()).nullish(),
+});
 
 function unsupported(message: string, details: Record<string, unknown>): BaseError {
   return new BaseError('MODEL_UNSUPPORTED', message, { details });
@@ -64,13 +71,6 @@ export function permuteRowsHfToGguf(data: Float32Array, rows: number, cols: numb
   return out;
 }
 
-function transpose(t: Tensor): Tensor {
-  const [rows, cols] = t.shape as [number, number];
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = t.data[r * cols + c]!;
-  return { shape: [cols, rows], data: out };
-}
-
 export interface PeftImportInput {
   /** adapter_config.json, as text or parsed. */
   config: string | Record<string, unknown>;
@@ -81,12 +81,13 @@ export interface PeftImportInput {
 }
 
 export function importPeftAdapter(input: PeftImportInput): LoraWeights {
-  let cfg: PeftConfig;
+  let json: unknown;
   try {
-    cfg = (typeof input.config === 'string' ? JSON.parse(input.config) : input.config) as PeftConfig;
+    json = typeof input.config === 'string' ? JSON.parse(input.config) : input.config;
   } catch (e) {
     throw new BaseError('MODEL_INVALID', 'adapter_config.json is not valid JSON', { cause: e });
   }
+  const cfg = parseFileValue(peftConfigSchema, json, 'adapter_config.json');
   if ((cfg.peft_type ?? 'LORA').toUpperCase() !== 'LORA') {
     throw unsupported(`Unsupported PEFT type "${cfg.peft_type}" (supported: LORA)`, { peftType: cfg.peft_type });
   }
@@ -98,21 +99,20 @@ export function importPeftAdapter(input: PeftImportInput): LoraWeights {
       modulesToSave: cfg.modules_to_save,
     });
   }
-  const rank = cfg.r;
-  if (!Number.isInteger(rank) || (rank ?? 0) <= 0) {
-    throw new BaseError('MODEL_INVALID', 'adapter_config.json has no valid rank r', { details: { r: cfg.r ?? null } });
+  const r = cfg.r;
+  if (typeof r !== 'number' || !Number.isInteger(r) || r <= 0) {
+    throw new BaseError('MODEL_INVALID', 'adapter_config.json has no valid rank r', { details: { r: r ?? null } });
   }
-  const r = rank as number;
   const alpha = (cfg.lora_alpha ?? r) * (cfg.use_rslora ? Math.sqrt(r) : 1);
   const file = readSafetensors(input.safetensors);
   const shapes = projectionShapes(input.base);
   const layers: LoraWeights['layers'] = Array.from({ length: input.base.nLayers }, () => ({}));
-  const partial = new Map<string, { a?: Tensor; b?: Tensor }>();
+  const partial = new Map<string, { layer: number; target: LoraTarget; a?: Tensor; b?: Tensor }>();
   for (const [name, t] of file.tensors) {
     const m = KEY.exec(name);
-    if (!m) throw unsupported(`Unsupported adapter tensor ${name}`, { tensor: name });
+    const target = m ? moduleTargets[at(m, 2)] : undefined;
+    if (!m || !target) throw unsupported(`Unsupported adapter tensor ${name}`, { tensor: name });
     const layer = Number(m[1]);
-    const target = moduleTargets[m[2]!]!;
     if (layer >= input.base.nLayers) {
       throw new BaseError(
         'MODEL_INVALID',
@@ -130,25 +130,24 @@ export function importPeftAdapter(input: PeftImportInput): LoraWeights {
       });
     }
     const key = `${layer}.${target}`;
-    const pair = partial.get(key) ?? {};
+    const pair = partial.get(key) ?? { layer, target };
     if (m[3] === 'A') {
-      pair.a = transpose(t);
+      pair.a = transposed(t);
     } else {
       const heads = target === 'q' ? input.base.nHeads : target === 'k' ? input.base.nKvHeads : 0;
       const rows = heads > 0 ? permuteRowsHfToGguf(t.data, dout, r, heads) : t.data;
-      pair.b = transpose({ shape: t.shape, data: rows });
+      pair.b = transposed({ shape: t.shape, data: rows });
     }
     partial.set(key, pair);
   }
   const targets = new Set<LoraTarget>();
-  for (const [key, pair] of partial) {
-    const [layerText, target] = key.split('.') as [string, LoraTarget];
-    if (!pair.a || !pair.b) {
-      throw new BaseError('MODEL_INVALID', `Adapter layer ${layerText} ${target} lacks lora_A or lora_B`, {
-        details: { layer: Number(layerText), target },
+  for (const { layer, target, a, b } of partial.values()) {
+    if (!a || !b) {
+      throw new BaseError('MODEL_INVALID', `Adapter layer ${layer} ${target} lacks lora_A or lora_B`, {
+        details: { layer, target },
       });
     }
-    layers[Number(layerText)]![target] = { a: pair.a, b: pair.b };
+    at(layers, layer)[target] = { a, b };
     targets.add(target);
   }
   if (targets.size === 0) throw new BaseError('MODEL_INVALID', 'The adapter has no LoRA tensors', { details: {} });

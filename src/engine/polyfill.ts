@@ -5,25 +5,17 @@
 type AnyIterator = Iterator<unknown> & { [Symbol.iterator](): AnyIterator };
 
 export function installIteratorHelpers(): void {
-  const proto = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())) as Record<string, unknown>;
-  if (typeof proto.map !== 'function') {
-    Object.defineProperty(proto, 'map', {
-      configurable: true,
-      writable: true,
-      value: function* map(this: AnyIterator, fn: (v: unknown, i: number) => unknown) {
-        let i = 0;
-        for (const v of { [Symbol.iterator]: () => this }) yield fn(v, i++);
-      },
-    });
-  }
-  if (typeof proto.filter !== 'function') {
-    Object.defineProperty(proto, 'filter', {
-      configurable: true,
-      writable: true,
-      value: function* filter(this: AnyIterator, fn: (v: unknown, i: number) => boolean) {
-        let i = 0;
-        for (const v of { [Symbol.iterator]: () => this }) if (fn(v, i++)) yield v;
-      },
-    });
-  }
+  const proto: object = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()));
+  const install = (name: string, value: (this: AnyIterator, fn: (v: unknown, i: number) => unknown) => unknown) => {
+    if (typeof Reflect.get(proto, name) === 'function') return;
+    Object.defineProperty(proto, name, { configurable: true, writable: true, value });
+  };
+  install('map', function* map(fn) {
+    let i = 0;
+    for (const v of { [Symbol.iterator]: () => this }) yield fn(v, i++);
+  });
+  install('filter', function* filter(fn) {
+    let i = 0;
+    for (const v of { [Symbol.iterator]: () => this }) if (fn(v, i++)) yield v;
+  });
 }

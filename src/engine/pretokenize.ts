@@ -31,7 +31,17 @@ function classify(cp: number): CharClass {
 }
 
 const APOSTROPHE = 0x27;
-const [S, T, M, D, R, E, V, L] = ['s', 't', 'm', 'd', 'r', 'e', 'v', 'l'].map((c) => c.charCodeAt(0)) as number[];
+const code = (c: string): number => c.charCodeAt(0);
+const [S, T, M, D, R, E, V, L] = [
+  code('s'),
+  code('t'),
+  code('m'),
+  code('d'),
+  code('r'),
+  code('e'),
+  code('v'),
+  code('l'),
+];
 
 /** Splits text into pieces exactly like llama.cpp's GPT-2 pre-tokenizer. */
 export function preTokenize(text: string): string[] {

@@ -3,6 +3,7 @@
  * | raw little-endian tensor bytes. Read for PEFT imports (F32, F16, BF16) and used (F32) for training
  * checkpoints, whose exact float bits must survive a round trip.
  */
+import { z } from 'zod';
 import { BaseError } from '../core/index.js';
 import { bf16ToF32, f16ToF32 } from './f16.js';
 import type { Tensor } from './weights.js';
@@ -13,6 +14,14 @@ export interface SafetensorsFile {
 }
 
 const bytesPerElement: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
+
+/** The JSON header, and each tensor entry's dtype and layout {shape, data_offsets: [begin, end]}. */
+const headerSchema = z.record(z.string(), z.unknown());
+const dtypeSchema = z.object({ dtype: z.unknown() });
+const layoutSchema = z.object({
+  shape: z.array(z.number().int().nonnegative()),
+  data_offsets: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]),
+});
 
 function invalid(message: string, details: Record<string, unknown> = {}): BaseError {
   return new BaseError('MODEL_INVALID', message, { details });
@@ -25,46 +34,40 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
   if (headerLength > bytes.length - 8) {
     throw invalid('safetensors file is truncated (header runs past the end)', { headerLength, size: bytes.length });
   }
-  let header: Record<string, unknown>;
+  let json: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
   } catch (e) {
     throw new BaseError('MODEL_INVALID', 'safetensors header is not valid JSON', {
       cause: e,
       details: { headerLength },
     });
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw invalid('safetensors header is not a JSON object');
-  }
+  const header = headerSchema.safeParse(json);
+  if (!header.success) throw invalid('safetensors header is not a JSON object');
   const dataStart = 8 + headerLength;
   const metadata: Record<string, string> = {};
   const tensors = new Map<string, Tensor>();
-  for (const [name, entry] of Object.entries(header)) {
+  for (const [name, entry] of Object.entries(header.data)) {
     if (name === '__metadata__') {
-      for (const [k, v] of Object.entries(entry as Record<string, unknown>)) metadata[k] = String(v);
+      const m = headerSchema.safeParse(entry);
+      if (!m.success) throw invalid('safetensors __metadata__ is not a JSON object');
+      for (const [k, v] of Object.entries(m.data)) metadata[k] = String(v);
       continue;
     }
-    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const dtype = String(e.dtype);
+    // The dtype is checked first, so an unsupported tensor is named as such even if the rest is odd.
+    const dtype = String(dtypeSchema.safeParse(entry).data?.dtype);
     const size = bytesPerElement[dtype];
     if (size === undefined) {
       throw new BaseError('MODEL_UNSUPPORTED', `Tensor ${name} has dtype ${dtype}; supported: F32, F16, BF16`, {
         details: { tensor: name, dtype, supported: Object.keys(bytesPerElement) },
       });
     }
-    const shape = e.shape;
-    const offsets = e.data_offsets;
-    if (
-      !Array.isArray(shape) ||
-      !shape.every((d) => Number.isInteger(d) && d >= 0) ||
-      !Array.isArray(offsets) ||
-      offsets.length !== 2
-    ) {
-      throw invalid(`safetensors entry ${name} is malformed`, { tensor: name });
-    }
-    const n = (shape as number[]).reduce((a, b) => a * b, 1);
-    const [begin, end] = offsets as [number, number];
+    const layout = layoutSchema.safeParse(entry);
+    if (!layout.success) throw invalid(`safetensors entry ${name} is malformed`, { tensor: name });
+    const { shape } = layout.data;
+    const n = shape.reduce((a, b) => a * b, 1);
+    const [begin, end] = layout.data.data_offsets;
     if (end - begin !== n * size) {
       throw invalid(`safetensors tensor ${name} has ${end - begin} bytes, its shape needs ${n * size}`, {
         tensor: name,
@@ -88,7 +91,7 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
             ? f16ToF32(dv.getUint16(start + 2 * i, true))
             : bf16ToF32(dv.getUint16(start + 2 * i, true));
     }
-    tensors.set(name, { shape: [...(shape as number[])], data });
+    tensors.set(name, { shape, data });
   }
   return { metadata, tensors };
 }

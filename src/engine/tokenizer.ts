@@ -201,7 +201,7 @@ export function trainBpe(corpus: Iterable<string>, vocabSize: number, specials: 
       }
     }
   }
-  const tokenTypes = tokens.map(() => tokenType.normal as number);
+  const tokenTypes: number[] = tokens.map(() => tokenType.normal);
   for (const s of specials) {
     tokens.push(s);
     tokenTypes.push(tokenType.control);
