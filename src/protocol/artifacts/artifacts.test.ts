@@ -18,7 +18,7 @@ import { parseTrainingReceipt, trainingReceiptOf } from './training-receipt.js';
 import { corpusRow, parseCorpus, parseVersionExport } from './version-export.js';
 
 const h = (byte: string) => `0x${byte.repeat(32)}` as const;
-const alice = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+const alice = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' as const;
 const sig = `0x${'ab'.repeat(65)}` as const;
 
 describe('parseJsonLines', () => {
