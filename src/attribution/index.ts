@@ -32,4 +32,16 @@ export {
   serializeAttribution,
   toPpm,
 } from './result.js';
+export {
+  type AttributeAnswer,
+  type AttributionCache,
+  type AttributionCacheOptions,
+  type AttributionRuntime,
+  type AttributionRuntimeOptions,
+  createAttributionCache,
+  createAttributionRuntime,
+  type GradientScorerHandle,
+  servedAttributionMethods,
+  type VersionRef,
+} from './runtime.js';
 export * from './span/index.js';

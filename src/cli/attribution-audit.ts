@@ -1,23 +1,21 @@
 /**
  * An auditor of a node's attributions, using nothing but its public API: for a served request, the stored
  * AttributionResult (and the hash its receipt signed), the DataNet version's export, and — for the gradient
- * method — the model's training receipt with the adapter and gradient index it names. Recomputing gives the same
- * bytes, or the audit says where they differ. The demo's attribution stage and `tributary attribute --verify` use it.
+ * method — the model's training receipt with the adapter and gradient index it names. The attribution runtime
+ * recomputes from these exactly as the node did, so the bytes are the same, or the audit says where they differ.
+ * The demo's attribution stage and `tributary attribute --verify` use it.
  */
-import { readFileSync } from 'node:fs';
-import type { Hex } from 'viem';
 import {
+  type AttributionCache,
   type AttributionResult,
-  type CorpusAttributor,
   type CorpusRow,
-  createCorpusAttributor,
-  type GradientArtifacts,
+  createAttributionCache,
+  createAttributionRuntime,
   gradientScorerFromReceipt,
   serializeAttribution,
-  spanTokenizerOf,
 } from '../attribution/index.js';
 import { BaseError, createApiClient } from '../core/index.js';
-import { baseModelFromGguf, bundledBaseModel } from '../engine/index.js';
+import { parseAttributionResult, parseNodeReceipt } from '../protocol/index.js';
 
 export interface AuditInput {
   requestId: string;
@@ -40,17 +38,23 @@ export interface AuditResult {
   firstDifference: number;
 }
 
-let base: GradientArtifacts['base'] | undefined;
-/** The served base model, read once per process: gradients need its weights, span tokens its vocabulary. */
-const bundled = () => (base ??= baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path))));
+/** `GET /v1/blobs/:cid` of a node: the bytes, or null when it does not hold them. */
+const blobReader = (apiUrl: string) => async (cid: string) => {
+  const res = await fetch(`${apiUrl}/v1/blobs/${encodeURIComponent(cid)}`);
+  return res.ok ? new Uint8Array(await res.arrayBuffer()) : null;
+};
 
-/** The gradient scorer of a served model, from its training receipt and the blobs it names on a node. */
-export async function gradientScorerFromNode(apiUrl: string, receiptCid: string, rows: readonly CorpusRow[]) {
-  const readBlob = async (cid: string) => {
-    const res = await fetch(`${apiUrl}/v1/blobs/${encodeURIComponent(cid)}`);
-    return res.ok ? new Uint8Array(await res.arrayBuffer()) : null;
-  };
-  const scorer = await gradientScorerFromReceipt(receiptCid, readBlob, bundled(), rows);
+/**
+ * The gradient scorer of a served model, from its training receipt and the blobs it names on a node (the caller
+ * disposes it). `cache` gives the base model (default: the bundled one, read for this call).
+ */
+export async function gradientScorerFromNode(
+  apiUrl: string,
+  receiptCid: string,
+  rows: readonly CorpusRow[],
+  cache: AttributionCache = createAttributionCache(),
+) {
+  const scorer = await gradientScorerFromReceipt(receiptCid, blobReader(apiUrl), cache.base(), rows);
   if (!scorer)
     throw new BaseError('NOT_FOUND', `Training receipt ${receiptCid} is not on ${apiUrl} or names no gradient index`, {
       details: { field: '--training-receipt', receiptCid },
@@ -58,37 +62,24 @@ export async function gradientScorerFromNode(apiUrl: string, receiptCid: string,
   return scorer;
 }
 
-export function createAttributionAudit(apiUrl: string) {
+/** An auditor of the node at `apiUrl`; `cache` holds what it builds (default: its own). */
+export function createAttributionAudit(apiUrl: string, cache: AttributionCache = createAttributionCache()) {
   const api = createApiClient(apiUrl);
-  const corpora = new Map<string, Promise<CorpusAttributor>>();
-  const scorers = new Map<string, ReturnType<typeof gradientScorerFromNode>>();
+  const runtime = createAttributionRuntime({
+    cache,
+    readExport: async (dataNet) =>
+      (await api.raw('GET', `/v1/datanets/${dataNet.id}/versions/${dataNet.version}/export`)).text(),
+    readBlob: blobReader(api.baseUrl),
+    blobSource: api.baseUrl,
+  });
 
-  function corpusOf(dataNet: NonNullable<AttributionResult['dataNet']>): Promise<CorpusAttributor> {
-    const key = `${dataNet.id}:${dataNet.version}`;
-    let c = corpora.get(key);
-    if (!c) {
-      c = (async () => {
-        const res = await api.raw('GET', `/v1/datanets/${dataNet.id}/versions/${dataNet.version}/export`);
-        const rows: CorpusRow[] = (await res.text())
-          .split('\n')
-          .filter((l) => l.trim() !== '')
-          .map((l) => {
-            const r = JSON.parse(l) as CorpusRow;
-            return { id: r.id, contributor: r.contributor, text: r.text };
-          });
-        return createCorpusAttributor({ rows, tokenizer: spanTokenizerOf(bundled().vocab), dataNet });
-      })();
-      corpora.set(key, c);
-    }
-    return c;
-  }
-
+  /** The training receipt of the model version that served `requestId` (its adapter must be the latest's). */
   async function trainingReceiptOf(requestId: string): Promise<string> {
-    const receipt = await api.request<{ model: string; signed: { adapterHash: Hex } }>(
-      'GET',
-      `/v1/receipts/${encodeURIComponent(requestId)}`,
+    const receipt = parseNodeReceipt(
+      await api.request<unknown>('GET', `/v1/receipts/${encodeURIComponent(requestId)}`),
+      `the receipt of ${requestId}`,
     );
-    const model = await api.request<{ latest: { adapterHash: Hex; receiptCid: string } }>(
+    const model = await api.request<{ latest: { adapterHash: string; receiptCid: string } }>(
       'GET',
       `/v1/registry/models/${encodeURIComponent(receipt.model)}`,
     );
@@ -101,22 +92,13 @@ export function createAttributionAudit(apiUrl: string) {
     return model.latest.receiptCid;
   }
 
-  function scorerOf(receiptCid: string, rows: readonly CorpusRow[]) {
-    let s = scorers.get(receiptCid);
-    if (!s) {
-      s = gradientScorerFromNode(api.baseUrl, receiptCid, rows);
-      scorers.set(receiptCid, s);
-    }
-    return s;
-  }
-
   return {
     async verify(input: AuditInput): Promise<AuditResult> {
-      const served = await api.request<{ attribution: AttributionResult; matchesReceipt: boolean }>(
+      const served = await api.request<{ attribution: unknown; matchesReceipt: boolean }>(
         'GET',
         `/v1/attributions/${encodeURIComponent(input.requestId)}`,
       );
-      const stored = served.attribution;
+      const stored = parseAttributionResult(served.attribution, `the attribution of ${input.requestId}`);
       if (!stored.dataNet)
         throw new BaseError(
           'CONFLICT',
@@ -125,15 +107,15 @@ export function createAttributionAudit(apiUrl: string) {
             details: { requestId: input.requestId },
           },
         );
-      const corpus = await corpusOf(stored.dataNet);
-      const gradient = stored.methods.includes('gradient')
-        ? await scorerOf(input.trainingReceipt ?? (await trainingReceiptOf(input.requestId)), corpus.rows)
+      const receiptCid = stored.methods.includes('gradient')
+        ? (input.trainingReceipt ?? (await trainingReceiptOf(input.requestId)))
         : undefined;
-      const recomputed = await corpus.attribute({
+      const recomputed = await runtime.attribute({
+        dataNet: stored.dataNet,
         prompt: input.prompt,
         output: input.output,
         methods: stored.methods,
-        ...(gradient ? { gradient: gradient.score } : {}),
+        ...(receiptCid ? { receiptCid } : {}),
       });
       const [a, b] = [serializeAttribution(stored), serializeAttribution(recomputed)];
       const firstDifference = a === b ? -1 : [...a].findIndex((c, i) => c !== b[i]);
@@ -146,8 +128,7 @@ export function createAttributionAudit(apiUrl: string) {
         firstDifference,
       };
     },
-    async dispose(): Promise<void> {
-      for (const s of scorers.values()) (await s.catch(() => null))?.dispose();
-    },
+    /** Frees the gradient scorers' buffers. */
+    dispose: () => cache.dispose(),
   };
 }

@@ -1,0 +1,229 @@
+/**
+ * The attribution runtime: attributing answers of models trained on DataNet versions, from public artifacts only —
+ * the version's export (its corpus), the served base model (its tokenizer traces spans in the tokens the model
+ * produced, its weights give gradients) and the adapter and gradient index the model's training receipt names.
+ * The node attributes every paid answer with it, reading its own store; an auditor recomputes with it, reading a
+ * node's public API. Both build the same corpus, indexes and scorer, so both get the same bytes.
+ *
+ * What is expensive to build is kept in an AttributionCache, made by createAttributionCache and passed in: the
+ * base model, its tokenizer, each version's attributor and each model's gradient scorer. Nothing is cached at
+ * module level, so two runtimes (two independent auditors, two nodes in one test) share nothing they do not mean to.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Hex } from 'viem';
+import { BaseError, hashObject, type Logger } from '../core/index.js';
+import { baseModelFromGguf, bundledBaseModel } from '../engine/index.js';
+import { parseVersionExport } from '../protocol/index.js';
+import { type CorpusAttributor, createCorpusAttributor, type GradientScorer } from './attributor.js';
+import type { CorpusRow } from './corpus-file.js';
+import { type GradientArtifacts, gradientScorerFromReceipt } from './gradient-scorer.js';
+import { spanTokenizerOf } from './model-tokenizer.js';
+import type { AttributionMethod, AttributionResult } from './result.js';
+import { buildSpanIndexFromTexts, openSpanIndex, type SpanTokenizer, writeSpanIndex } from './span/index.js';
+
+/** Methods for every served answer; `gradient` joins them when the model was trained with a gradient index. */
+export const servedAttributionMethods: AttributionMethod[] = ['span', 'rag'];
+const withGradient: AttributionMethod[] = ['span', 'gradient', 'rag'];
+
+/** Retrieved passages are cut to this many characters: the base model's context is small. */
+const PASSAGE_CHARS = 300;
+
+/** The DataNet version a model was trained on. */
+export interface VersionRef {
+  id: string;
+  version: number;
+  root: Hex;
+}
+
+/** A model's gradient scorer; it holds the engine's buffers until disposed. */
+export interface GradientScorerHandle {
+  score: GradientScorer;
+  dispose(): void;
+}
+
+export interface AttributionCache {
+  /** The served base model, read once: its weights for gradients, its vocabulary for span tokens. */
+  base(): GradientArtifacts['base'];
+  /** The base model's span tokenizer, made once. */
+  tokenizer(): SpanTokenizer;
+  /** Attributors by DataNet version. */
+  readonly corpora: Map<string, Promise<CorpusAttributor>>;
+  /** Gradient scorers by training receipt CID (null: the receipt names no gradient index). */
+  readonly scorers: Map<string, Promise<GradientScorerHandle | null>>;
+  /** Versions (and scorers) kept in memory; beyond it the oldest is dropped (and rebuilt if asked again). */
+  readonly maxVersions: number;
+  /** Frees every gradient scorer's buffers. */
+  dispose(): Promise<void>;
+}
+
+export interface AttributionCacheOptions {
+  /** Versions (and scorers) kept in memory; default 16. */
+  maxVersions?: number;
+  /** Reads the served base model; default: the bundled one. */
+  readBaseModel?: () => GradientArtifacts['base'];
+}
+
+const readBundledBaseModel = () => baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path)));
+
+export function createAttributionCache(options: AttributionCacheOptions = {}): AttributionCache {
+  const readBase = options.readBaseModel ?? readBundledBaseModel;
+  let base: GradientArtifacts['base'] | undefined;
+  let tokenizer: SpanTokenizer | undefined;
+  const cache: AttributionCache = {
+    base: () => (base ??= readBase()),
+    tokenizer: () => (tokenizer ??= spanTokenizerOf(cache.base().vocab)),
+    corpora: new Map(),
+    scorers: new Map(),
+    maxVersions: options.maxVersions ?? 16,
+    async dispose() {
+      const scorers = [...cache.scorers.values()];
+      cache.scorers.clear();
+      for (const s of scorers) (await s.catch(() => null))?.dispose();
+    },
+  };
+  return cache;
+}
+
+/** Drops the oldest entries beyond `max` (a Map iterates in insertion order). */
+function keepNewest<V>(map: Map<string, V>, max: number, drop?: (value: V) => void): void {
+  for (const [key, value] of map) {
+    if (map.size <= max) return;
+    map.delete(key);
+    drop?.(value);
+  }
+}
+
+export interface AttributionRuntimeOptions {
+  cache: AttributionCache;
+  /** A DataNet version's export as JSON lines: the node's own, or `GET /v1/datanets/:id/versions/:v/export`. */
+  readExport(dataNet: VersionRef): Promise<string>;
+  /** A blob by CID (training receipts, adapters, gradient indexes), or null when it is not held. */
+  readBlob(cid: string): Promise<Uint8Array | null | undefined>;
+  /** Where blobs come from, for errors (a node's URL; default "this node's blob store"). */
+  blobSource?: string;
+  /** Keep each version's span index on disk under this folder (built once per version and row set); default in memory. */
+  indexDir?: string;
+  log?: Logger;
+}
+
+export interface AttributeAnswer {
+  dataNet: VersionRef;
+  /** The prompt the model read (for chat, `formatChat` of the messages). */
+  prompt: string;
+  output: string;
+  /** The model's training receipt: the gradient method joins when it names a gradient index. */
+  receiptCid?: string;
+  /** Exactly these methods (an audit recomputing a stored result); default span and rag, plus gradient if it can. */
+  methods?: readonly AttributionMethod[];
+}
+
+export function createAttributionRuntime(o: AttributionRuntimeOptions) {
+  const { cache } = o;
+
+  /** The contributions of a version, as its export lists them. */
+  async function rowsOf(dataNet: VersionRef): Promise<CorpusRow[]> {
+    const text = await o.readExport(dataNet);
+    return parseVersionExport(text, `DataNet ${dataNet.id} version ${dataNet.version} export`).map((r) => ({
+      id: r.id,
+      contributor: r.contributor,
+      text: r.text,
+    }));
+  }
+
+  async function build(dataNet: VersionRef): Promise<CorpusAttributor> {
+    const tokenizer = cache.tokenizer();
+    const rows = await rowsOf(dataNet);
+    const ref = { id: dataNet.id, version: dataNet.version, root: dataNet.root };
+    if (o.indexDir === undefined) return createCorpusAttributor({ rows, tokenizer, dataNet: ref });
+    // On disk per version and row set: a withdrawal changes the row set, so the next build leaves its text out.
+    const rowsHash = hashObject(rows.map((r) => r.id)).slice(2, 18);
+    const dir = join(o.indexDir, `datanet-${dataNet.id}-v${dataNet.version}-${rowsHash}`);
+    if (!existsSync(join(dir, 'header.json'))) {
+      const data = buildSpanIndexFromTexts({
+        documents: rows.map((r) => ({ contributionId: r.id, contributor: r.contributor, text: r.text })),
+        tokenizer,
+      });
+      await writeSpanIndex(data, dir);
+      o.log?.info({ dataNetId: dataNet.id, version: dataNet.version, rows: rows.length, dir }, 'span index built');
+    }
+    return createCorpusAttributor({
+      rows,
+      tokenizer,
+      spanIndex: await openSpanIndex({ dir, tokenizer }),
+      dataNet: ref,
+    });
+  }
+
+  /** The attributor of a DataNet version (built on first use; a failed build is retried next time). */
+  function corpus(dataNet: VersionRef): Promise<CorpusAttributor> {
+    const key = `${dataNet.id}:${dataNet.version}:${dataNet.root}`;
+    let a = cache.corpora.get(key);
+    if (!a) {
+      a = build(dataNet);
+      a.catch(() => cache.corpora.delete(key));
+      cache.corpora.set(key, a);
+      keepNewest(cache.corpora, cache.maxVersions);
+    }
+    return a;
+  }
+
+  /** The gradient scorer of a model version (by its training receipt), or null if it has no gradient index. */
+  function scorer(receiptCid: string, rows: readonly CorpusRow[]): Promise<GradientScorerHandle | null> {
+    let s = cache.scorers.get(receiptCid);
+    if (!s) {
+      // async, so that a failure to read the base model rejects instead of throwing here.
+      s = (async () => gradientScorerFromReceipt(receiptCid, o.readBlob, cache.base(), rows))();
+      s.catch(() => cache.scorers.delete(receiptCid));
+      cache.scorers.set(receiptCid, s);
+      keepNewest(cache.scorers, cache.maxVersions, (dropped) => {
+        void dropped.then(
+          (x) => x?.dispose(),
+          () => undefined, // a scorer that failed to build holds nothing
+        );
+      });
+    }
+    return s;
+  }
+
+  return {
+    corpus,
+    scorer,
+    /** Attributes one answer against the DataNet version its model was trained on. */
+    async attribute(r: AttributeAnswer): Promise<AttributionResult> {
+      const a = await corpus(r.dataNet);
+      const wantsGradient = r.methods === undefined || r.methods.includes('gradient');
+      const s = wantsGradient && r.receiptCid ? await scorer(r.receiptCid, a.rows) : null;
+      if (r.methods?.includes('gradient') && r.receiptCid && !s)
+        throw new BaseError(
+          'NOT_FOUND',
+          `Training receipt ${r.receiptCid} is not on ${o.blobSource ?? "this node's blob store"} or names no gradient index`,
+          { details: { field: 'trainingReceipt', receiptCid: r.receiptCid } },
+        );
+      return a.attribute({
+        prompt: r.prompt,
+        output: r.output,
+        methods: r.methods ?? (s ? withGradient : servedAttributionMethods),
+        ...(s ? { gradient: s.score } : {}),
+      });
+    },
+    /**
+     * Retrieval: the best passages of a version for `query`, as a context block to put before the prompt (null when
+     * none match). The answer's RAG evidence later retrieves with that whole prompt, so the passages given are the
+     * ones cited.
+     */
+    async retrieve(dataNet: VersionRef, query: string, topK: number) {
+      const hits = (await corpus(dataNet)).retrieve(query, topK);
+      if (hits.length === 0) return null;
+      const passages = hits.map(
+        (h) => `- ${h.text.length > PASSAGE_CHARS ? `${h.text.slice(0, PASSAGE_CHARS)}…` : h.text}`,
+      );
+      return {
+        context: `Context:\n${passages.join('\n')}`,
+        citations: hits.map((h) => ({ id: h.id, contributor: h.contributor })),
+      };
+    },
+  };
+}
+
+export type AttributionRuntime = ReturnType<typeof createAttributionRuntime>;
