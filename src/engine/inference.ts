@@ -12,6 +12,8 @@ import {
   type BaseParams,
   baseParamsToDevice,
   forward,
+  hostFloats,
+  hostScalar,
   type LoraParams,
   loraParamsToDevice,
   ropeTables,
@@ -76,7 +78,7 @@ export function createLlamaModel(weights: LlamaWeights): LlamaModel {
       const lora = device(adapter);
       const x = np.take(base.embed.ref, np.array(Int32Array.from(ids), { dtype: np.int32 }).reshape([1, T]), 0);
       const out = forward(cfg, tree.ref(base), lora ? tree.ref(lora) : null, scaleOf(adapter), x, ropeTables(cfg, T));
-      return Float32Array.from((await out.data()) as Float32Array);
+      return hostFloats(out);
     },
     async loss(batch, adapter) {
       checkBatch(batch, cfg.vocabSize);
@@ -95,7 +97,7 @@ export function createLlamaModel(weights: LlamaWeights): LlamaModel {
         r.cos,
         r.sin,
       );
-      return (await out.data())[0]!;
+      return hostScalar(out);
     },
     dispose() {
       tree.dispose(base);

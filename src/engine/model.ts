@@ -11,7 +11,9 @@
  */
 import './jax-preload.js';
 import { nn, numpy as np, random } from '@jax-js/jax';
+import { at, dims } from './checked.js';
 import { headDim, type LlamaConfig, type LoraTarget, loraTargets } from './config.js';
+import { causalLmLossSurrogate, oneHot, type SurrogateLoss } from './loss.js';
 import type { LayerWeights, LlamaWeights, LoraWeights, Tensor } from './weights.js';
 
 export type LayerParams = {
@@ -59,7 +61,17 @@ export function toDevice(t: Tensor): np.Array {
  * with a worker pool jax-js refuses synchronous reads of results still being computed.
  */
 export async function toHost(a: np.Array): Promise<Tensor> {
-  return { shape: [...a.shape], data: Float32Array.from((await a.ref.data()) as Float32Array) };
+  return { shape: [...a.shape], data: await hostFloats(a.ref) };
+}
+
+/** An array's values as float32 on the host (consumes the array). */
+export async function hostFloats(a: np.Array): Promise<Float32Array> {
+  return Float32Array.from(await a.data());
+}
+
+/** The first value of an array, e.g. a scalar loss (consumes the array). */
+export async function hostScalar(a: np.Array): Promise<number> {
+  return at(await a.data(), 0);
 }
 
 export function baseParamsToDevice(w: LlamaWeights): BaseParams {
@@ -172,7 +184,7 @@ interface DropSite {
 
 /** x `[B, T, H, hd]` rotated by tables `[T, hd]` (consumed). */
 function rope(x: np.Array, cos: np.Array, sin: np.Array): np.Array {
-  const [B, T, H, hd] = x.shape as [number, number, number, number];
+  const [B, T, H, hd] = dims(x.shape, 4);
   const swapped = np.flip(x.ref.reshape([B, T, H, hd / 2, 2]), -1).reshape([B, T, H, hd]);
   return x.mul(cos.reshape([1, T, 1, hd])).add(swapped.mul(sin.reshape([1, T, 1, hd])));
 }
@@ -191,12 +203,12 @@ export function forward(
   dropout?: LoraDropout,
 ): np.Array {
   const hd = headDim(cfg);
-  const [B, T] = x.shape as [number, number];
+  const [B, T] = dims(x.shape, 3);
   const { cos, sin } = tables;
   let h = x;
   const tied = base.output.length === 0;
   for (let l = 0; l < cfg.nLayers; l++) {
-    const p = base.layers[l]!;
+    const p = at(base.layers, l);
     const lr = lora?.layers[l];
     const site = (t: LoraTarget): DropSite | undefined => {
       const key = dropout?.keys[l]?.[t];
@@ -221,5 +233,25 @@ export function forward(
   const hf = rmsNorm(h, base.finalNorm, cfg.normEps);
   if (tied) return np.matmul(hf, base.embed.transpose());
   base.embed.dispose();
-  return np.matmul(hf, base.output[0]!);
+  return np.matmul(hf, at(base.output, 0));
+}
+
+/** What a loss needs besides the model and its embedded inputs: `[B, T]` targets and mask, and rope tables. */
+export type LossInputs = { targets: np.Array; mask: np.Array; cos: np.Array; sin: np.Array };
+
+/**
+ * The causal-LM loss of the model on embedded inputs `x0`, through the surrogate that makes its gradient fast
+ * (see causalLmLossSurrogate). Consumes every argument.
+ */
+export function forwardLoss(
+  cfg: LlamaConfig,
+  base: BaseParams,
+  lora: LoraParams | null,
+  loraScale: number,
+  x0: np.Array,
+  inputs: LossInputs,
+  options: { dropout?: LoraDropout | undefined; perExample?: boolean } = {},
+): SurrogateLoss {
+  const logits = forward(cfg, base, lora, loraScale, x0, { cos: inputs.cos, sin: inputs.sin }, options.dropout);
+  return causalLmLossSurrogate(logits, oneHot(inputs.targets, cfg.vocabSize), inputs.mask, options.perExample);
 }

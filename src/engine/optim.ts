@@ -1,7 +1,8 @@
 /** AdamW with global-norm gradient clipping, and the warmup + cosine learning-rate schedule. */
 import './jax-preload.js';
-import { numpy as np } from '@jax-js/jax';
+import { type JsTree, numpy as np, tree } from '@jax-js/jax';
 import { BaseError } from '../core/index.js';
+import { at } from './checked.js';
 
 export interface AdamWConfig {
   lr: number;
@@ -75,12 +76,16 @@ export function adamwUpdate(
   const gradNorm = np.sqrt(sq ?? np.zeros([]));
   const clip = cfg.clipNorm > 0 ? np.minimum(1, np.reciprocal(gradNorm.ref.add(1e-6)).mul(cfg.clipNorm)) : np.ones([]);
   const out: AdamWResult = { params: [], m: [], v: [], gradNorm };
-  for (let i = 0; i < params.length; i++) {
-    const g = grads[i]!.mul(clip.ref);
-    const mi = m[i]!.mul(cfg.beta1).add(g.ref.mul(1 - cfg.beta1));
-    const vi = v[i]!.mul(cfg.beta2).add(np.square(g).mul(1 - cfg.beta2));
+  for (const [i, param] of params.entries()) {
+    const g = at(grads, i).mul(clip.ref);
+    const mi = at(m, i)
+      .mul(cfg.beta1)
+      .add(g.ref.mul(1 - cfg.beta1));
+    const vi = at(v, i)
+      .mul(cfg.beta2)
+      .add(np.square(g).mul(1 - cfg.beta2));
     const update = mi.ref.mul(c1.ref).div(np.sqrt(vi.ref.mul(c2.ref)).add(cfg.eps));
-    let p = params[i]!;
+    let p = param;
     if (cfg.weightDecay > 0) p = p.ref.sub(p.mul(lr.ref).mul(cfg.weightDecay));
     out.params.push(p.sub(update.mul(lr.ref)));
     out.m.push(mi);
@@ -91,6 +96,27 @@ export function adamwUpdate(
   c1.dispose();
   c2.dispose();
   return out;
+}
+
+/** The per-step scalars of an AdamW update: learning rate and bias corrections (see `adamwUpdate`). */
+export type AdamWScalars = { lr: np.Array; c1: np.Array; c2: np.Array };
+
+/** `adamwUpdate` on trees: parameters, gradients and moments shaped alike (consumes every input). */
+export function adamwTreeUpdate<P extends JsTree<np.Array>>(
+  cfg: AdamWConfig,
+  p: P,
+  g: P,
+  m: P,
+  v: P,
+  s: AdamWScalars,
+): { p: P; m: P; v: P; gradNorm: np.Array } {
+  const r = adamwUpdate(cfg, tree.leaves(p), tree.leaves(g), tree.leaves(m), tree.leaves(v), s.lr, s.c1, s.c2);
+  // tree.map visits leaves in tree.leaves order, so leaf i of the result is the i-th updated array.
+  const shaped = (leaves: np.Array[]): P => {
+    let i = 0;
+    return tree.map((_: np.Array) => at(leaves, i++), p);
+  };
+  return { p: shaped(r.params), m: shaped(r.m), v: shaped(r.v), gradNorm: r.gradNorm };
 }
 
 export function biasCorrections(cfg: AdamWConfig, t: number): [number, number] {

@@ -9,14 +9,17 @@
  */
 import './jax-preload.js';
 import { jit, numpy as np, tree, valueAndGrad } from '@jax-js/jax';
+import { BaseError } from '../core/index.js';
 import { batchToDevice, checkBatch, type TokenBatch } from './batch.js';
+import { at } from './checked.js';
 import { type LoraTarget, loraTargets } from './config.js';
-import { causalLmLossSurrogate, oneHot } from './loss.js';
 import {
   type BaseParams,
   baseParamsToDevice,
-  forward,
+  forwardLoss,
+  hostFloats,
   type LoraParams,
+  type LossInputs,
   loraParamsToDevice,
   ropeTables,
   toHost,
@@ -44,43 +47,34 @@ export function createPerExampleGradients(base: LlamaWeights, adapter: LoraWeigh
   const scale = adapter.config.alpha / adapter.config.rank;
   const baseParams = baseParamsToDevice(base);
   const lora = loraParamsToDevice(adapter);
-  const lossFn = (
-    rep: LoraParams,
-    b: BaseParams,
-    x0: np.Array,
-    targets: np.Array,
-    mask: np.Array,
-    cos: np.Array,
-    sin: np.Array,
-  ) => {
-    const logits = forward(cfg, b, rep, scale, x0, { cos, sin });
-    const r = causalLmLossSurrogate(logits, oneHot(targets, cfg.vocabSize), mask, true);
+  const lossFn = (rep: LoraParams, b: BaseParams, x0: np.Array, inputs: LossInputs): [np.Array, Aux] => {
+    const r = forwardLoss(cfg, b, rep, scale, x0, inputs, { perExample: true });
     r.loss.dispose();
-    return [r.objective, { d: r.dlogitsSum, losses: r.exampleLosses! }] as [np.Array, Aux];
+    if (!r.exampleLosses) throw new BaseError('INTERNAL', 'The per-example loss has no example losses');
+    return [r.objective, { d: r.dlogitsSum, losses: r.exampleLosses }];
   };
-  const jitted = jit(
-    (l: LoraParams, b: BaseParams, x0: np.Array, targets: np.Array, mask: np.Array, cos: np.Array, sin: np.Array) => {
-      const B = x0.shape[0]!;
-      const rep = tree.map(
-        (x: np.Array) => np.broadcastTo(x.reshape([1, ...x.shape]), [B, ...x.shape]),
-        l,
-      ) as LoraParams;
-      const [[objective, aux], g] = valueAndGrad(lossFn, { hasAux: true })(rep, b, x0, targets, mask, cos, sin);
-      objective.dispose();
-      // The D reduction must be an output, or it is dead code and the fuser inlines D again (see loss.ts).
-      return { g, losses: aux.losses.add(aux.d.mul(0)) };
-    },
-  );
+  const jitted = jit((l: LoraParams, b: BaseParams, x0: np.Array, inputs: LossInputs) => {
+    const B = at(x0.shape, 0);
+    const rep = tree.map((x: np.Array) => np.broadcastTo(x.reshape([1, ...x.shape]), [B, ...x.shape]), l);
+    const [[objective, aux], g] = valueAndGrad(lossFn, { hasAux: true })(rep, b, x0, inputs);
+    objective.dispose();
+    // The D reduction must be an output, or it is dead code and the fuser inlines D again (see loss.ts).
+    return { g, losses: aux.losses.add(aux.d.mul(0)) };
+  });
   return {
     async compute(batch) {
       checkBatch(batch, cfg.vocabSize);
       const d = batchToDevice(batch);
       const r = ropeTables(cfg, batch.seqLen);
       const x0 = np.take(baseParams.embed.ref, d.inputs, 0);
-      const out = jitted(tree.ref(lora), tree.ref(baseParams), x0, d.targets, d.mask, r.cos, r.sin);
-      const g = out.g as LoraParams;
+      const out = jitted(tree.ref(lora), tree.ref(baseParams), x0, {
+        targets: d.targets,
+        mask: d.mask,
+        cos: r.cos,
+        sin: r.sin,
+      });
       const layers: PerExampleGradients['layers'] = [];
-      for (const rec of g.layers) {
+      for (const rec of out.g.layers) {
         const o: PerExampleGradients['layers'][number] = {};
         for (const t of loraTargets) {
           const p = rec[t];
@@ -88,8 +82,8 @@ export function createPerExampleGradients(base: LlamaWeights, adapter: LoraWeigh
         }
         layers.push(o);
       }
-      tree.dispose(g);
-      const losses = Float32Array.from((await out.losses.data()) as Float32Array);
+      tree.dispose(out.g);
+      const losses = await hostFloats(out.losses);
       return { losses, layers };
     },
     flatten(grads, example) {
@@ -99,7 +93,7 @@ export function createPerExampleGradients(base: LlamaWeights, adapter: LoraWeigh
           const p = rec[t];
           if (!p) continue;
           for (const x of [p.a, p.b]) {
-            const per = x.data.length / x.shape[0]!;
+            const per = x.data.length / at(x.shape, 0);
             parts.push(x.data.subarray(example * per, (example + 1) * per));
           }
         }
