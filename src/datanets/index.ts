@@ -44,5 +44,7 @@ export { dataNetRoutes } from './routes.js';
 export { type PreparedRow, prepareRow } from './rows.js';
 export { createDataNetService, type DataNetService, type DataNetServiceDeps } from './service.js';
 export { type DataNetDomain, newNonce, reasonHashOf, signDataNetMessage, verifyDataNetMessage } from './signatures.js';
+export { dataNetRegistryMirror } from './sync.js';
 export type { Manifest, ManifestEntry, Proof, VersionInfo } from './versions.js';
 export type { WithdrawalRequest, WithdrawalResult } from './withdrawal.js';
+export { contributionsWithdrawnAt } from './withdrawn-at.js';

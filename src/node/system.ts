@@ -16,9 +16,10 @@ import {
   deploymentPath,
   devAccount,
   devRoles,
+  type MirrorStatus,
 } from '../chain/index.js';
 import { BaseError, type Config, type Logger } from '../core/index.js';
-import { createDataNetService, type DataNetService, dataNetRoutes } from '../datanets/index.js';
+import { createDataNetService, type DataNetService, dataNetRegistryMirror, dataNetRoutes } from '../datanets/index.js';
 import {
   bundledBaseModel,
   createJaxEngine,
@@ -38,8 +39,9 @@ import {
   registryRoutes,
   servingAdminRoutes,
 } from '../openlora/index.js';
-import { createSettlement, type Settlement, settlementRoutes } from '../settlement/index.js';
+import { createChannelMirror, createSettlement, type Settlement, settlementRoutes } from '../settlement/index.js';
 import {
+  chainCursors,
   createFsBlobStore,
   createJobQueue,
   createJobRunner,
@@ -104,15 +106,26 @@ export async function bindStoreToDeployment(db: Db, deployment: Deployment): Pro
   }
 }
 
+/** A chain-event mirror as the node sees it: where it stands. */
+export interface MirrorPlace {
+  status(): Promise<MirrorStatus>;
+}
+
 /**
- * The database mirrors chain events up to a block; a chain that is now behind that block lost state (a local
- * anvil killed before its last state dump, or a reset chain). Running on would mix two histories.
+ * The mirrors roll back blocks the chain replaced (a reorg) by themselves. A chain whose head is behind a mirror's
+ * cursor at start lost state instead (a local anvil killed before its last state dump, a reset chain): the node's
+ * own transactions in the lost blocks (committed epochs, redeemed vouchers) are gone with it, which no mirror can
+ * undo, and running on would mix two histories. `source`: the domains' mirrors (what the node passes), or a
+ * database (every stream's cursor kept in it).
  */
-export async function checkChainNotBehind(db: Db, head: bigint): Promise<void> {
-  const { rows } = await db.query<{ name: string; block: bigint }>(
-    'SELECT name, block FROM chain_cursors ORDER BY block DESC LIMIT 1',
-  );
-  const cursor = rows[0];
+export async function checkChainNotBehind(source: Db | readonly MirrorPlace[], head: bigint): Promise<void> {
+  const places =
+    'query' in source
+      ? (await chainCursors(source)).map((c) => ({ name: c.name, block: c.block }))
+      : await Promise.all(source.map((m) => m.status()));
+  let cursor: { name: string; block: bigint } | undefined;
+  for (const p of places)
+    if (p.block !== null && (!cursor || p.block > cursor.block)) cursor = { ...p, block: p.block };
   if (cursor && cursor.block > head) {
     throw new BaseError(
       'CHAIN_MISMATCH',
@@ -193,11 +206,15 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
   try {
     db = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
     await bindStoreToDeployment(db, chain.deployment);
-    await checkChainNotBehind(db, await chain.clients.public.getBlockNumber({ cacheTime: 0 }));
     const blobs = createFsBlobStore(join(config.dataDir, 'blobs'));
     const datanets = createDataNetService({ db, clients: chain.clients, deployment: chain.deployment, blobs, log });
+    const models = createModelRegistryMirror(db, chain.clients, chain.deployment, log);
+    const mirrorOf = { db, clients: chain.clients, deployment: chain.deployment, log };
+    await checkChainNotBehind(
+      [dataNetRegistryMirror(mirrorOf), models, createChannelMirror(db, chain.clients, chain.deployment, log)],
+      await chain.clients.public.getBlockNumber({ cacheTime: 0 }),
+    );
     const stopSync = roles.serveOnly ? async () => {} : datanets.startSync();
-    const models = createModelRegistryMirror(db, chain.clients, chain.deployment);
     // Job leases are held in this node's name, which survives restarts, so a restarted node resumes its own jobs.
     const nodeId = (await getMeta<string>(db, 'nodeId')) ?? randomUUID();
     await setMeta(db, 'nodeId', nodeId);

@@ -1,4 +1,4 @@
-export { type ChannelRecord, type Channels, createChannels } from './channels.js';
+export { type ChannelRecord, type Channels, createChannelMirror, createChannels } from './channels.js';
 export {
   challengeEpoch,
   claimPayouts,
