@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BaseError } from '../core/index.js';
+import { errorOf } from '../../test/fixtures/errors.js';
 import { adapterFromGguf, adapterToGguf } from './adapter-gguf.js';
 import { loraTargets } from './config.js';
 import { ggmlType, kv } from './gguf.js';
@@ -19,16 +19,6 @@ const vocab = trainBpe(variedTexts, 300);
 const cfg = tinyConfig({ vocabSize: vocab.tokens.length });
 const weights = initLlamaWeights(cfg, 3);
 const adapter = initLoraWeights(cfg, { rank: 4, alpha: 8, dropout: 0, targets: ['q', 'k', 'v', 'down'] }, 4, 0.1);
-
-function errorOf(fn: () => unknown): BaseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof BaseError) return e;
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 describe('base model GGUF', () => {
   it('round-trips weights, config and vocabulary exactly in F32', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BaseError } from '../core/index.js';
+import { errorOf } from '../../test/fixtures/errors.js';
 import { f16ToF32, f32ToF16 } from './f16.js';
 import { type GgufValue, ggmlType, ggufValueType, kv } from './gguf.js';
 import { ggufTensor, readGguf } from './gguf-read.js';
@@ -29,16 +29,6 @@ const file = writeGguf(meta, [
   { name: 'a', shape: [6, 7], type: ggmlType.F32, data: a },
   { name: 'h', shape: [7, 6], type: ggmlType.F16, data: a },
 ]);
-
-function errorOf(fn: () => unknown): BaseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof BaseError) return e;
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 /** A GGUF with one 1-D tensor "t" of any ggml type and raw bytes (types the writer does not produce). */
 function rawTensorFile(type: number, elements: number, data: Uint8Array): Uint8Array {

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BaseError } from '../../core/index.js';
+import { errorOf } from '../../../test/fixtures/errors.js';
 import { initLlamaWeights, initLoraWeights, type LlamaConfig, Rng } from '../../engine/index.js';
 import { decodeGradientIndex, encodeGradientIndex, loadGradientIndex, saveGradientIndex } from './format.js';
 import {
@@ -43,16 +43,6 @@ const examples: GradientExample[] = Array.from({ length: 10 }, (_, i) => ({
 
 const dir = mkdtempSync(join(tmpdir(), 'gradient-index-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function errorOf(fn: () => unknown): BaseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof BaseError) return e;
-    throw e;
-  }
-  throw new Error('expected an error');
-}
 
 describe('gradient index', async () => {
   const index = await buildGradientIndex({ model, examples, projectionDim: 64, seed: 5, damping: 0.1, batchSize: 4 });
