@@ -12,6 +12,7 @@ import {
   getLlama,
   type Llama,
   type LlamaContext,
+  type LlamaContextOptions,
   LlamaLogLevel,
   type LlamaModel as NodeLlamaModel,
   type Token,
@@ -115,6 +116,34 @@ function checkThreads(threads: number): void {
   }
 }
 
+/** node-llama-cpp brands token ids; ours are plain integers, checked against the vocabulary where they come in. */
+function isToken(id: number): id is Token {
+  return Number.isInteger(id) && id >= 0;
+}
+
+function toTokens(ids: readonly number[]): Token[] {
+  return ids.map((id) => {
+    if (!isToken(id)) {
+      throw new BaseError('INVALID_ARGUMENT', `Token id ${id} is not a non-negative integer`, { details: { id } });
+    }
+    return id;
+  });
+}
+
+/** A LoRA adapter as node-llama-cpp keeps it loaded. */
+interface LoadedLora {
+  dispose(): Promise<void>;
+}
+
+/**
+ * node-llama-cpp 3.x caches every adapter a context loads in the model's private `_loraAdapters` map (keyed by
+ * resolved path) and has no public way to unload one; this guard is the one place that relies on that field,
+ * and it finds nothing (so nothing is freed) if a later version renames it.
+ */
+function hasLoraCache(model: object): model is { _loraAdapters: Map<string, LoadedLora> } {
+  return '_loraAdapters' in model && model._loraAdapters instanceof Map;
+}
+
 export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<LlamaRuntime> {
   const threads = options.threads ?? 1;
   checkThreads(threads);
@@ -139,20 +168,17 @@ export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<
   const contextSize = options.contextSize ?? model.trainContextSize;
   const eos = model.tokens.eos ?? undefined;
 
-  const withContext = async <T>(
-    adapters: readonly AdapterRef[] | undefined,
-    fn: (ctx: LlamaContext) => Promise<T>,
-  ): Promise<T> => {
-    let ctx: LlamaContext;
+  /** A context with `adapters` applied; a refusal (usually an adapter that does not fit) is MODEL_INVALID. */
+  const createContext = async (
+    adapters: readonly AdapterRef[],
+    settings: Omit<LlamaContextOptions, 'contextSize' | 'threads' | 'lora'>,
+  ): Promise<LlamaContext> => {
     try {
-      ctx = await model.createContext({
+      return await model.createContext({
         contextSize,
-        batchSize: contextSize,
         threads,
-        flashAttention: false,
-        experimentalKvCacheKeyType: 'F32',
-        experimentalKvCacheValueType: 'F32',
-        ...(adapters && adapters.length > 0
+        ...settings,
+        ...(adapters.length > 0
           ? { lora: { adapters: adapters.map((a) => ({ filePath: a.path, scale: a.scale ?? 1 })) } }
           : {}),
       });
@@ -162,10 +188,22 @@ export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<
         'llama.cpp could not create a context (is the adapter valid for this model?)',
         {
           cause: e,
-          details: { adapters: adapters?.map((a) => a.path) ?? [], reason: e instanceof Error ? e.message : String(e) },
+          details: { adapters: adapters.map((a) => a.path), reason: e instanceof Error ? e.message : String(e) },
         },
       );
     }
+  };
+
+  const withContext = async <T>(
+    adapters: readonly AdapterRef[] | undefined,
+    fn: (ctx: LlamaContext) => Promise<T>,
+  ): Promise<T> => {
+    const ctx = await createContext(adapters ?? [], {
+      batchSize: contextSize,
+      flashAttention: false,
+      experimentalKvCacheKeyType: 'F32',
+      experimentalKvCacheValueType: 'F32',
+    });
     try {
       return await fn(ctx);
     } finally {
@@ -201,12 +239,12 @@ export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<
   // Contexts using each adapter file, so its weights can be freed when the last one closes.
   const adapterUsers = new Map<string, number>();
   const releaseAdapter = async (path: string) => {
-    // node-llama-cpp caches adapters in a private map and never unloads them; this is the one place that reaches in.
-    const cache = (model as unknown as { _loraAdapters?: Map<string, { dispose(): Promise<void> }> })._loraAdapters;
+    const loaded: object = model;
+    if (!hasLoraCache(loaded)) return;
     const key = resolvePath(process.cwd(), path);
-    const lora = cache?.get(key);
+    const lora = loaded._loraAdapters.get(key);
     if (!lora) return;
-    cache?.delete(key);
+    loaded._loraAdapters.delete(key);
     await lora.dispose();
   };
 
@@ -215,11 +253,11 @@ export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<
     contextSize,
     eosId: eos === undefined ? undefined : Number(eos),
     tokenize: (text) => Array.from(model.tokenize(text, false), Number),
-    detokenize: (ids) => model.detokenize(ids as Token[]),
+    detokenize: (ids) => model.detokenize(toTokens(ids)),
     async logits(ids, adapters) {
       checkIds(ids, 0);
       return withContext(adapters, async (ctx) => {
-        const input: ControlledEvaluateInputItem[] = ids.map((t) => [t as Token, { generateNext: { logits: true } }]);
+        const input: ControlledEvaluateInputItem[] = toTokens(ids).map((t) => [t, { generateNext: { logits: true } }]);
         const res = await ctx.getSequence().controlledEvaluate(input);
         const out = new Float32Array(ids.length * nVocab);
         for (let i = 0; i < ids.length; i++) {
@@ -241,42 +279,23 @@ export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<
       checkIds(promptIds, o.maxTokens);
       const stopAtEos = o.stopAtEos ?? true;
       return withContext(o.adapters, async (ctx) => {
-        const tokens: number[] = [];
+        const tokens: Token[] = [];
         let finishReason: Generation['finishReason'] = 'length';
-        for await (const t of ctx.getSequence().evaluate(promptIds as Token[], sampling(o))) {
+        for await (const t of ctx.getSequence().evaluate(toTokens(promptIds), sampling(o))) {
           if (stopAtEos && eos !== undefined && t === eos) {
             finishReason = 'eos';
             break;
           }
-          tokens.push(Number(t));
+          tokens.push(t);
           if (tokens.length >= o.maxTokens) break;
         }
-        return { text: model.detokenize(tokens as Token[]), tokens, promptTokens: promptIds.length, finishReason };
+        return { text: model.detokenize(tokens), tokens, promptTokens: promptIds.length, finishReason };
       });
     },
     async openContext(o) {
       const sequences = o.sequences ?? 1;
       const adapters = o.adapters ?? [];
-      let ctx: LlamaContext;
-      try {
-        ctx = await model.createContext({
-          contextSize,
-          sequences,
-          threads,
-          ...(adapters.length > 0
-            ? { lora: { adapters: adapters.map((a) => ({ filePath: a.path, scale: a.scale ?? 1 })) } }
-            : {}),
-        });
-      } catch (e) {
-        throw new BaseError(
-          'MODEL_INVALID',
-          'llama.cpp could not create a context (is the adapter valid for this model?)',
-          {
-            cause: e,
-            details: { adapters: adapters.map((a) => a.path), reason: e instanceof Error ? e.message : String(e) },
-          },
-        );
-      }
+      const ctx = await createContext(adapters, { sequences });
       for (const a of adapters) adapterUsers.set(a.path, (adapterUsers.get(a.path) ?? 0) + 1);
       let busy = 0;
       let disposed = false;
@@ -296,20 +315,20 @@ export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<
           const started = performance.now();
           busy++;
           const seq = ctx.getSequence();
-          const tokens: number[] = [];
+          const tokens: Token[] = [];
           let text = '';
           let ttftMs = 0;
           let finishReason: Completion['finishReason'] = 'length';
           try {
-            for await (const t of seq.evaluate(c.prompt as Token[], sampling(c))) {
+            for await (const t of seq.evaluate(toTokens(c.prompt), sampling(c))) {
               if (tokens.length === 0) ttftMs = performance.now() - started;
               if (eos !== undefined && t === eos) {
                 finishReason = 'stop';
                 break;
               }
-              tokens.push(Number(t));
+              tokens.push(t);
               // A token can end inside a multi-byte character: hold the text back until it is whole.
-              const full = model.detokenize(tokens as Token[]);
+              const full = model.detokenize(tokens);
               if (!full.endsWith('\uFFFD')) {
                 if (full.length > text.length) c.onText?.(full.slice(text.length));
                 text = full;
@@ -324,7 +343,7 @@ export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<
             await seq.dispose();
             busy--;
           }
-          const final = model.detokenize(tokens as Token[]);
+          const final = model.detokenize(tokens);
           if (final.length > text.length) c.onText?.(final.slice(text.length));
           return { text: final, tokens, promptTokens: c.prompt.length, finishReason, ttftMs };
         },
