@@ -122,7 +122,7 @@ describe.each(storeBackends())('DataNets on $name', (backend) => {
     );
     const d = await client.register(dataNetId, metadata);
     expect(d).toMatchObject({
-      id: dataNetId.toString(),
+      id: dataNetId,
       owner: owner.address,
       metadata: { name: 'Planet facts' },
       latestVersion: 0,

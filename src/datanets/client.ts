@@ -5,99 +5,73 @@
 import { type Account, type Address, type Hex, type LocalAccount, parseEventLogs } from 'viem';
 import { type ChainClients, DataNetRegistryArtifact, OpenTokenArtifact, sendTx } from '../chain/index.js';
 import { type ApiClient, BaseError } from '../core/index.js';
-import type { ReviewResult, ReviewSubmission } from './curation.js';
-import type { Submission, SubmissionResult } from './ingest.js';
+import {
+  type ContributionView,
+  createNodeClient,
+  type DataNetView,
+  datanetsApi,
+  type NodeClient,
+  type VersionView,
+  type WithdrawalView,
+} from '../protocol/index.js';
+import type { ReviewSubmission } from './curation.js';
+import type { Submission } from './ingest.js';
 import { type DataNetMetadata, metadataCommitments, parseMetadata } from './metadata.js';
 import type { ParsedRow, RowError } from './parse.js';
 import { prepareRow } from './rows.js';
 import { type DataNetDomain, newNonce, reasonHashOf, signDataNetMessage } from './signatures.js';
-import type { Manifest, Proof } from './versions.js';
 import type { WithdrawalRequest } from './withdrawal.js';
 
-/** JSON shapes of the DataNet routes (amounts and big ids as strings). */
-export interface DataNetJson {
-  id: string;
-  owner: Address;
-  treasury: Address;
-  metadataCid: string;
-  metadata: DataNetMetadata | null;
-  schemaHash: Hex;
-  licenseId: Hex;
-  bondAmount: string;
-  forfeitBps: number;
-  curators: Address[];
-  counts: Record<'pending' | 'approved' | 'rejected' | 'withdrawn', number>;
-  latestVersion: number;
-}
-export interface ContributionJson {
-  id: Hex;
-  dataNetId: string;
-  contributor: Address;
-  contentHash: Hex;
-  cid: string;
-  licenseId: Hex;
-  /** Decimal strings; with `signature`, the contributor's signed Contribution message (see forfeitBondOnChain). */
-  nonce: string;
-  deadline: string;
-  signature: Hex;
-  status: 'pending' | 'approved' | 'rejected' | 'withdrawn';
-  bytes: number;
-  redacted: Record<string, number>;
-  source: string | null;
-  createdAt: string;
-  withdrawnAt: string | null;
-  versions: number[];
-  absentFromVersion: number | null;
-}
-export interface VersionJson {
-  dataNetId: string;
-  version: number;
-  status: 'draft' | 'published';
-  root: Hex;
-  count: number;
-  manifestCid: string;
-  committedBlock: string | null;
-  committedTx: Hex | null;
-}
-export interface WithdrawalJson {
-  contributionId: Hex;
-  withdrawnAt: string;
-  absentFromVersion: number;
-  lastVersionContaining: number | null;
+/** What the DataNet routes answer, decoded (ids and amounts as bigint, times as Date): the protocol's types. */
+export type DataNetJson = DataNetView;
+export type ContributionJson = ContributionView;
+export type VersionJson = VersionView;
+export type WithdrawalJson = WithdrawalView;
+
+/** An ApiClient (its base URL; the DataNet routes need no headers) or a NodeClient. */
+function nodeClientOf(api: ApiClient | NodeClient): NodeClient {
+  return 'call' in api ? api : createNodeClient(api.baseUrl);
 }
 
-export function createDataNetClient(api: ApiClient) {
-  const base = (id: bigint | string) => `/v1/datanets/${id}`;
+export function createDataNetClient(api: ApiClient | NodeClient) {
+  const node = nodeClientOf(api);
+  const params = (id: bigint) => ({ params: { id } });
   return {
     register: (dataNetId: bigint, metadata: DataNetMetadata) =>
-      api.request<DataNetJson>('POST', '/v1/datanets', { dataNetId: dataNetId.toString(), metadata }),
-    list: async () => (await api.request<{ items: DataNetJson[] }>('GET', '/v1/datanets')).items,
-    get: (id: bigint) => api.request<DataNetJson>('GET', base(id)),
+      node.call(datanetsApi.registerDataNet, { body: { dataNetId, metadata } }),
+    list: async () => (await node.call(datanetsApi.listDataNets)).items,
+    get: (id: bigint) => node.call(datanetsApi.getDataNet, params(id)),
     submit: async (id: bigint, contributions: Submission[]) =>
-      (await api.request<{ results: SubmissionResult[] }>('POST', `${base(id)}/contributions`, { contributions }))
-        .results,
-    contributions: (id: bigint, q: { status?: ContributionJson['status']; after?: string; limit?: number } = {}) => {
-      const qs = new URLSearchParams(Object.entries(q).map(([k, v]): [string, string] => [k, String(v)])).toString();
-      return api.request<{ items: ContributionJson[]; next: string | null }>(
-        'GET',
-        `${base(id)}/contributions${qs ? `?${qs}` : ''}`,
-      );
+      (await node.call(datanetsApi.submitContributions, { ...params(id), body: { contributions } })).results,
+    /** A page of contributions; `after` is the previous page's `next`. */
+    contributions: async (
+      id: bigint,
+      q: { status?: ContributionView['status']; after?: bigint | string; limit?: number } = {},
+    ) => {
+      const { after, ...rest } = q;
+      const page = await node.call(datanetsApi.listContributions, {
+        ...params(id),
+        query: { ...rest, ...(after === undefined ? {} : { after: BigInt(after) }) },
+      });
+      // `next` stays the decimal string it was before the client decoded answers (the CLI pages with it).
+      return { items: page.items, next: page.next?.toString() ?? null };
     },
     review: async (id: bigint, reviews: ReviewSubmission[]) =>
-      (await api.request<{ results: ReviewResult[] }>('POST', `${base(id)}/reviews`, { reviews })).results,
-    auditLog: async (id: bigint) => (await api.request<{ items: unknown[] }>('GET', `${base(id)}/reviews`)).items,
-    prepareVersion: (id: bigint) => api.request<VersionJson>('POST', `${base(id)}/versions`),
-    version: (id: bigint, version: number) => api.request<VersionJson>('GET', `${base(id)}/versions/${version}`),
-    versions: async (id: bigint) => (await api.request<{ items: VersionJson[] }>('GET', `${base(id)}/versions`)).items,
-    manifest: (id: bigint, version: number) => api.request<Manifest>('GET', `${base(id)}/versions/${version}/manifest`),
+      (await node.call(datanetsApi.submitReviews, { ...params(id), body: { reviews } })).results,
+    auditLog: async (id: bigint) => (await node.call(datanetsApi.listReviews, params(id))).items,
+    prepareVersion: (id: bigint) => node.call(datanetsApi.prepareVersion, params(id)),
+    version: (id: bigint, version: number) => node.call(datanetsApi.getVersion, { params: { id, version } }),
+    versions: async (id: bigint) => (await node.call(datanetsApi.listVersions, params(id))).items,
+    manifest: (id: bigint, version: number) => node.call(datanetsApi.getManifest, { params: { id, version } }),
+    /** The version's export as JSON lines. */
     exportVersion: async (id: bigint, version: number) =>
-      (await api.raw('GET', `${base(id)}/versions/${version}/export`)).text(),
-    contribution: (cid: Hex) => api.request<ContributionJson>('GET', `/v1/contributions/${cid}`),
-    content: (cid: Hex) => api.request<Record<string, unknown>>('GET', `/v1/contributions/${cid}/content`),
-    proof: (cid: Hex, version?: number) =>
-      api.request<Proof>('GET', `/v1/contributions/${cid}/proof${version ? `?version=${version}` : ''}`),
-    withdraw: (cid: Hex, request: WithdrawalRequest) =>
-      api.request<WithdrawalJson>('POST', `/v1/contributions/${cid}/withdraw`, request),
+      (await node.open(datanetsApi.exportVersion, { params: { id, version } })).text(),
+    contribution: (contributionId: Hex) => node.call(datanetsApi.getContribution, { params: { contributionId } }),
+    content: (contributionId: Hex) => node.call(datanetsApi.getContributionContent, { params: { contributionId } }),
+    proof: (contributionId: Hex, version?: number) =>
+      node.call(datanetsApi.getProof, { params: { contributionId }, ...(version ? { query: { version } } : {}) }),
+    withdraw: (contributionId: Hex, request: WithdrawalRequest) =>
+      node.call(datanetsApi.withdrawContribution, { params: { contributionId }, body: request }),
   };
 }
 
@@ -255,8 +229,20 @@ export async function removeCuratorOnChain(
   });
 }
 
+/** A prepared version to commit: what DataNetClient.prepareVersion answers (the DataNet id as bigint or decimal). */
+export type VersionToCommit = Pick<VersionView, 'version' | 'root' | 'count' | 'manifestCid'> &
+  Partial<Omit<VersionView, 'dataNetId' | 'committedBlock'>> & {
+    dataNetId: bigint | string;
+    committedBlock?: bigint | string | null;
+  };
+
 /** Commits a prepared version (see DataNetClient.prepareVersion) on chain. */
-export async function commitVersionOnChain(clients: ChainClients, curator: Account, registry: Address, v: VersionJson) {
+export async function commitVersionOnChain(
+  clients: ChainClients,
+  curator: Account,
+  registry: Address,
+  v: VersionToCommit,
+) {
   return sendTx(clients, curator, {
     ...registryCall(registry),
     functionName: 'commitVersion',
@@ -296,11 +282,11 @@ export interface SignedContribution {
 }
 
 /** The signed contribution of a contribution read from the node (GET /v1/contributions/:id). */
-export const signedContributionOf = (c: ContributionJson): SignedContribution => ({
+export const signedContributionOf = (c: ContributionView): SignedContribution => ({
   contributor: c.contributor,
   contentHash: c.contentHash,
-  nonce: BigInt(c.nonce),
-  deadline: BigInt(c.deadline),
+  nonce: c.nonce,
+  deadline: c.deadline,
   signature: c.signature,
 });
 

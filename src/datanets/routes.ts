@@ -1,299 +1,76 @@
 /**
- * DataNet routes of the node API (registered by src/node). Every body is validated by zod and documented in the
- * OpenAPI document; amounts and ids that exceed JavaScript numbers travel as decimal or hex strings.
+ * DataNet routes of the node API (registered by src/node), declared in src/protocol/http/datanets.ts: the
+ * declarations validate each request and encode each answer (ids, nonces and blocks as decimal strings, times as
+ * ISO strings), so the handlers return the service's objects as they are.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Hex } from 'viem';
-import { z } from 'zod';
-import type { ContributionView, DataNetSummary } from './queries.js';
+import { type DataNetMetadataDocument, datanetsApi, serve } from '../protocol/index.js';
+import type { DataNetMetadata } from './metadata.js';
 import type { DataNetService } from './service.js';
-import type { VersionInfo } from './versions.js';
 
-const id = z.string().regex(/^\d+$/, 'expected a DataNet id (decimal)').transform(BigInt);
-const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected a 32-byte hex string');
-const decimal = z.string().regex(/^\d+$/, 'expected a non-negative integer as a decimal string');
-const tags = ['datanets'];
-
-const dataNetView = (d: DataNetSummary) => ({
-  id: d.id.toString(),
-  owner: d.owner,
-  treasury: d.treasury,
-  metadataCid: d.metadataCid,
-  metadata: d.metadata,
-  schemaHash: d.schemaHash,
-  licenseId: d.licenseId,
-  bondAmount: d.bondAmount.toString(),
-  forfeitBps: d.forfeitBps,
-  curators: d.curators,
-  counts: d.counts,
-  latestVersion: d.latestVersion,
-});
-
-const contributionView = (c: ContributionView) => ({
-  ...c,
-  dataNetId: c.dataNetId.toString(),
-  nonce: c.nonce.toString(),
-  deadline: c.deadline.toString(),
-  createdAt: c.createdAt.toISOString(),
-  withdrawnAt: c.withdrawnAt?.toISOString() ?? null,
-});
-
-const versionView = (v: VersionInfo) => ({
-  ...v,
-  dataNetId: v.dataNetId.toString(),
-  committedBlock: v.committedBlock?.toString() ?? null,
-});
-
-const submission = z.object({
-  contributor: z.string().describe('address of the signer'),
-  content: z.record(z.string(), z.unknown()).describe('the prepared (normalized, redacted) row that was signed'),
-  contentHash: hex32,
-  nonce: decimal,
-  deadline: decimal.describe('unix seconds'),
-  signature: z.string(),
-  source: z.string().max(500).optional(),
-});
-
-const review = z.object({
-  contributionId: hex32,
-  approve: z.boolean(),
-  spam: z.boolean().optional(),
-  reason: z.string().max(2000),
-  curator: z.string(),
-  nonce: decimal,
-  deadline: decimal,
-  signature: z.string(),
-});
+/** The protocol's copy of the metadata document must be the one metadata.ts validates (checked when compiling). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const metadataAgrees: Same<DataNetMetadataDocument, DataNetMetadata> = true;
+void metadataAgrees;
 
 export function dataNetRoutes(service: DataNetService) {
-  return async (root: FastifyInstance) => {
-    const app = root.withTypeProvider<ZodTypeProvider>();
+  return async (app: FastifyInstance) => {
+    serve(app, datanetsApi.registerDataNet, async (req) => {
+      await service.register(req.body.dataNetId, req.body.metadata);
+      return service.get(req.body.dataNetId);
+    });
 
-    app.post(
-      '/v1/datanets',
-      {
-        schema: {
-          tags,
-          summary: 'Register the metadata of a DataNet created on chain',
-          description:
-            'The document must hash to the metadata CID, schema hash and license id of DataNetRegistry.createDataNet.',
-          body: z.object({ dataNetId: decimal, metadata: z.record(z.string(), z.unknown()) }),
-        },
-      },
-      async (req) => {
-        await service.register(BigInt(req.body.dataNetId), req.body.metadata);
-        return dataNetView(await service.get(BigInt(req.body.dataNetId)));
-      },
-    );
+    serve(app, datanetsApi.listDataNets, async () => ({ items: await service.list() }));
 
-    app.get('/v1/datanets', { schema: { tags, summary: 'List DataNets' } }, async () => ({
-      items: (await service.list()).map(dataNetView),
+    serve(app, datanetsApi.getDataNet, async (req) => service.get(req.params.id));
+
+    serve(app, datanetsApi.submitContributions, async (req) => ({
+      results: await service.submit(req.params.id, req.body.contributions),
     }));
 
-    app.get(
-      '/v1/datanets/:id',
-      {
-        schema: { tags, summary: 'One DataNet: settings, curators, counts, latest version', params: z.object({ id }) },
-      },
-      async (req) => dataNetView(await service.get(req.params.id)),
-    );
-
-    app.post(
-      '/v1/datanets/:id/contributions',
-      {
-        schema: {
-          tags,
-          summary: 'Submit signed contributions (up to 1000)',
-          description:
-            'Each row is re-run through the DataNet pipeline and must give the signed content hash. The reply has one result per row: accepted, already_submitted, duplicate, near_duplicate or rejected (with reason and message). Accepted rows are durable when the reply is sent.',
-          params: z.object({ id }),
-          body: z.object({ contributions: z.array(submission).min(1) }),
-        },
-      },
-      async (req) => ({ results: await service.submit(req.params.id, req.body.contributions) }),
-    );
-
-    app.get(
-      '/v1/datanets/:id/contributions',
-      {
-        schema: {
-          tags,
-          summary: 'Contributions in ingest order (status=pending is the review queue)',
-          params: z.object({ id }),
-          querystring: z.object({
-            status: z.enum(['pending', 'approved', 'rejected', 'withdrawn']).optional(),
-            after: decimal.optional(),
-            limit: z.coerce.number().int().min(1).max(1000).optional(),
-          }),
-        },
-      },
-      async (req) => {
-        const page = await service.contributions(req.params.id, {
-          status: req.query.status,
-          after: req.query.after === undefined ? undefined : BigInt(req.query.after),
-          limit: req.query.limit,
-        });
-        return { items: page.items.map(contributionView), next: page.next?.toString() ?? null };
-      },
-    );
-
-    app.post(
-      '/v1/datanets/:id/reviews',
-      {
-        schema: {
-          tags,
-          summary: 'Approve or reject contributions (curator-signed)',
-          params: z.object({ id }),
-          body: z.object({ reviews: z.array(review).min(1).max(1000) }),
-        },
-      },
-      async (req) => ({ results: await service.review(req.params.id, req.body.reviews) }),
-    );
-
-    app.get(
-      '/v1/datanets/:id/reviews',
-      {
-        schema: {
-          tags,
-          summary: 'Audit log of curator decisions',
-          params: z.object({ id }),
-          querystring: z.object({
-            after: decimal.optional(),
-            limit: z.coerce.number().int().min(1).max(1000).optional(),
-          }),
-        },
-      },
-      async (req) => ({
-        items: (
-          await service.auditLog(req.params.id, {
-            ...(req.query.after ? { after: BigInt(req.query.after) } : {}),
-            ...(req.query.limit ? { limit: req.query.limit } : {}),
-          })
-        ).map((r) => ({ ...r, id: r.id.toString(), createdAt: r.createdAt.toISOString() })),
+    serve(app, datanetsApi.listContributions, async (req) =>
+      service.contributions(req.params.id, {
+        status: req.query.status,
+        after: req.query.after,
+        limit: req.query.limit,
       }),
     );
 
-    app.post(
-      '/v1/datanets/:id/versions',
-      {
-        schema: {
-          tags,
-          summary: 'Freeze the approved contributions into the next version (a draft until committed on chain)',
-          description:
-            'Returns the version number, Merkle root, count and manifest CID to pass to DataNetRegistry.commitVersion.',
-          params: z.object({ id }),
-        },
-      },
-      async (req) => {
-        const { manifest: _manifest, ...info } = await service.prepareVersion(req.params.id);
-        return versionView(info);
-      },
-    );
+    serve(app, datanetsApi.submitReviews, async (req) => ({
+      results: await service.review(req.params.id, req.body.reviews),
+    }));
 
-    app.get(
-      '/v1/datanets/:id/versions',
-      { schema: { tags, summary: 'Versions (drafts and published)', params: z.object({ id }) } },
-      async (req) => ({
-        items: (await service.listVersions(req.params.id)).map(versionView),
+    serve(app, datanetsApi.listReviews, async (req) => ({
+      items: await service.auditLog(req.params.id, {
+        ...(req.query.after ? { after: req.query.after } : {}),
+        ...(req.query.limit ? { limit: req.query.limit } : {}),
       }),
-    );
+    }));
 
-    app.get(
-      '/v1/datanets/:id/versions/:version',
-      {
-        schema: {
-          tags,
-          summary: 'One version; reads the chain first, so a just-committed draft shows as published',
-          params: z.object({ id, version: z.coerce.number().int().min(1) }),
-        },
-      },
-      async (req) => {
-        await service.sync();
-        return versionView(await service.getVersion(req.params.id, req.params.version));
-      },
-    );
+    // The draft's manifest is stored by CID; the answer (the declared version view) leaves it out.
+    serve(app, datanetsApi.prepareVersion, async (req) => service.prepareVersion(req.params.id));
 
-    app.get(
-      '/v1/datanets/:id/versions/:version/manifest',
-      {
-        schema: {
-          tags,
-          summary: 'The content-addressed manifest of a version',
-          params: z.object({ id, version: z.coerce.number().int().min(1) }),
-        },
-      },
-      async (req) => service.manifest(req.params.id, req.params.version),
-    );
+    serve(app, datanetsApi.listVersions, async (req) => ({ items: await service.listVersions(req.params.id) }));
 
-    app.get(
-      '/v1/datanets/:id/versions/:version/export',
-      {
-        schema: {
-          tags,
-          summary: 'A published version as JSON lines {id, contributor, cid, content, text} for training',
-          params: z.object({ id, version: z.coerce.number().int().min(1) }),
-        },
-      },
-      async (req, reply) => {
-        const lines: string[] = [];
-        for await (const line of service.exportVersion(req.params.id, req.params.version)) lines.push(line);
-        return reply.type('application/x-ndjson').send(lines.join(''));
-      },
-    );
+    serve(app, datanetsApi.getVersion, async (req) => {
+      await service.sync();
+      return service.getVersion(req.params.id, req.params.version);
+    });
 
-    app.get(
-      '/v1/contributions/:contributionId',
-      {
-        schema: {
-          tags,
-          summary: 'One contribution: status, versions containing it, and from which version on it is absent',
-          params: z.object({ contributionId: hex32 }),
-        },
-      },
-      async (req) => contributionView(await service.contribution(req.params.contributionId as Hex)),
-    );
+    serve(app, datanetsApi.getManifest, async (req) => service.manifest(req.params.id, req.params.version));
 
-    app.get(
-      '/v1/contributions/:contributionId/content',
-      {
-        schema: {
-          tags,
-          summary: 'The stored content of a live contribution',
-          params: z.object({ contributionId: hex32 }),
-        },
-      },
-      async (req) => service.content(req.params.contributionId as Hex),
-    );
+    serve(app, datanetsApi.exportVersion, async (req, reply) => {
+      const lines: string[] = [];
+      for await (const line of service.exportVersion(req.params.id, req.params.version)) lines.push(line);
+      return reply.type('application/x-ndjson').send(lines.join(''));
+    });
 
-    app.get(
-      '/v1/contributions/:contributionId/proof',
-      {
-        schema: {
-          tags,
-          summary: 'Merkle inclusion proof, checked offline and through DataNetRegistry.verifyContribution',
-          params: z.object({ contributionId: hex32 }),
-          querystring: z.object({ version: z.coerce.number().int().min(1).optional() }),
-        },
-      },
-      async (req) => service.proof(req.params.contributionId as Hex, req.query.version),
-    );
+    serve(app, datanetsApi.getContribution, async (req) => service.contribution(req.params.contributionId));
 
-    app.post(
-      '/v1/contributions/:contributionId/withdraw',
-      {
-        schema: {
-          tags,
-          summary:
-            'Withdraw a contribution (contributor-signed): tombstoned, content deleted, absent from the next version on',
-          params: z.object({ contributionId: hex32 }),
-          body: z.object({ nonce: decimal, deadline: decimal, signature: z.string() }),
-        },
-      },
-      async (req) => {
-        const r = await service.withdraw(req.params.contributionId as Hex, req.body);
-        return { ...r, withdrawnAt: r.withdrawnAt.toISOString() };
-      },
-    );
+    serve(app, datanetsApi.getContributionContent, async (req) => service.content(req.params.contributionId));
+
+    serve(app, datanetsApi.getProof, async (req) => service.proof(req.params.contributionId, req.query.version));
+
+    serve(app, datanetsApi.withdrawContribution, async (req) => service.withdraw(req.params.contributionId, req.body));
   };
 }
