@@ -110,6 +110,15 @@ export async function createServer(ctx: NodeContext, routes: RoutePlugin[] = [])
         version,
         description: 'Payable AI: DataNets, models, serving, attribution and OPEN settlement.',
       },
+      components: {
+        securitySchemes: {
+          operatorToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: "The node operator's token, from <data-dir>/operator-token",
+          },
+        },
+      },
     },
     transform: jsonSchemaTransform,
   });
