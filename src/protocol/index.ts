@@ -27,21 +27,6 @@ export type {
 export * as datanetsApi from './http/datanets.js';
 export type { BaseModelInfo, FineTuneJob, JobEvent as FineTuneJobEvent } from './http/factory.js';
 export * as factoryApi from './http/factory.js';
-export type {
-  ContributionPage,
-  ContributionView,
-  DataNetMetadataDocument,
-  DataNetView,
-  InclusionProof,
-  ReviewOutcome,
-  ReviewRecordView,
-  SubmissionOutcome,
-  VersionView,
-  WithdrawalView,
-} from './http/datanets.js';
-export * as datanetsApi from './http/datanets.js';
-export type { BaseModelInfo, FineTuneJob, JobEvent as FineTuneJobEvent } from './http/factory.js';
-export * as factoryApi from './http/factory.js';
 export * as nodeApi from './http/node.js';
 export type {
   AdapterCacheView,
