@@ -5,7 +5,7 @@
  * recently used first (pinned ones never), which disposes their context and frees their weights. Concurrent
  * requests for a cold adapter share one load.
  */
-import type { Hex } from 'viem';
+import { isHex } from 'viem';
 import { BaseError, cidFromSha256, type Logger, silentLogger } from '../core/index.js';
 import type { LlamaRuntime, ServingContext } from '../engine/index.js';
 import type { BlobStore } from '../store/index.js';
@@ -97,7 +97,11 @@ export function createAdapterCache(o: AdapterCacheOptions) {
     let adapters: { path: string }[] = [];
     let fileBytes = 0;
     if (key !== BASE) {
-      const cid = cidFromSha256(key as Hex);
+      if (!isHex(key))
+        throw new BaseError('INVALID_ARGUMENT', `Adapter ${key} is not an adapter hash`, {
+          details: { adapterHash: key },
+        });
+      const cid = cidFromSha256(key);
       let bytes: Uint8Array | undefined;
       try {
         bytes = await o.blobs.get(cid);

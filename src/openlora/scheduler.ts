@@ -22,11 +22,9 @@ export interface SchedulerOptions {
 
 interface Ticket {
   key: string;
-  run(lease: AdapterLease, signal: AbortSignal): Promise<unknown>;
-  resolve(v: unknown): void;
+  /** Runs the request with its lease and settles the caller's promise with the result. */
+  execute(lease: AdapterLease, startedAt: number): Promise<void>;
   reject(e: unknown): void;
-  controller: AbortController;
-  enqueuedAt: number;
   cleanup(): void;
 }
 
@@ -49,16 +47,16 @@ export function createScheduler(o: SchedulerOptions) {
 
   function pump(): void {
     while (active < o.maxActive) {
-      let key: string | undefined;
+      let next: { key: string; queue: Ticket[] } | undefined;
       for (const [k, q] of queues) {
         if (q.length === 0 || (inflight.get(k) ?? 0) >= o.perAdapter) continue;
-        if (key === undefined || (lastServed.get(k) ?? -1) < (lastServed.get(key) ?? -1)) key = k;
+        if (next === undefined || (lastServed.get(k) ?? -1) < (lastServed.get(next.key) ?? -1))
+          next = { key: k, queue: q };
       }
-      if (key === undefined) return;
-      const q = queues.get(key) as Ticket[];
-      const picked = q.shift() as Ticket;
-      if (q.length === 0) queues.delete(key);
-      lastServed.set(key, turn++);
+      const picked = next?.queue.shift();
+      if (!next || !picked) return;
+      if (next.queue.length === 0) queues.delete(next.key);
+      lastServed.set(next.key, turn++);
       waiting--;
       void start(picked);
     }
@@ -71,10 +69,7 @@ export function createScheduler(o: SchedulerOptions) {
     let lease: AdapterLease | undefined;
     try {
       lease = await o.cache.acquire(t.key);
-      const result = await t.run(lease, t.controller.signal);
-      // Generation stops early on abort; the request then failed (timeout) or nobody is listening (disconnect).
-      if (t.controller.signal.aborted) t.reject(t.controller.signal.reason);
-      else t.resolve({ result, info: { queueMs: startedAt - t.enqueuedAt, lease } });
+      await t.execute(lease, startedAt);
     } catch (e) {
       t.reject(e);
     } finally {
@@ -127,13 +122,16 @@ export function createScheduler(o: SchedulerOptions) {
         const onClientAbort = () =>
           controller.abort(opts.signal?.reason ?? new BaseError('CONFLICT', 'The client disconnected'));
         opts.signal?.addEventListener('abort', onClientAbort, { once: true });
+        const enqueuedAt = performance.now();
         const ticket: Ticket = {
           key,
-          run: run as Ticket['run'],
-          resolve: resolve as (v: unknown) => void,
+          async execute(lease, startedAt) {
+            const result = await run(lease, controller.signal);
+            // Generation stops early on abort; the request then failed (timeout) or nobody is listening (disconnect).
+            if (controller.signal.aborted) reject(controller.signal.reason);
+            else resolve({ result, info: { queueMs: startedAt - enqueuedAt, lease } });
+          },
           reject,
-          controller,
-          enqueuedAt: performance.now(),
           cleanup: () => {
             clearTimeout(timer);
             opts.signal?.removeEventListener('abort', onClientAbort);
