@@ -1,8 +1,8 @@
 /**
  * Settlement across independent nodes and channels that end, end to end on real nodes (one local anvil, each node
- * with its own key and its own PGlite database): two nodes serve, redeem and post their own epoch sequences
- * concurrently and a payee claims from both in one transaction; a channel closed before its node redeemed never
- * wedges that node's settlement, and the node redeems channels close to expiry on its own.
+ * with its own key and its own database), on every store backend: two nodes serve, redeem and post their own epoch
+ * sequences concurrently and a payee claims from both in one transaction; a channel closed before its node redeemed
+ * never wedges that node's settlement, and the node redeems channels close to expiry on its own.
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,7 @@ import { createApiClient, loadConfig, silentLogger } from '../src/core/index.js'
 import { type NodeUp, nodeUp } from '../src/node/index.js';
 import { claimPayouts, createPayingFetch, openChannel } from '../src/settlement/index.js';
 import { expectRevert } from './fixtures/chain.js';
+import { storeBackends } from './fixtures/db.js';
 import { uploadTestAdapter } from './fixtures/models.js';
 import { startPaidNode } from './fixtures/paid-node.js';
 
@@ -38,38 +39,7 @@ let a: NodeUp;
 let b: NodeUp;
 let stopA: () => Promise<void>;
 let dirB: string;
-
-beforeAll(async () => {
-  const first = await startPaidNode({
-    name: 'node-a',
-    model: MODEL,
-    owner: OWNER,
-    prices,
-    fund: { accounts: [USER], amount: 100n * OPEN },
-  });
-  a = first.node;
-  stopA = first.stop;
-  const { clients, deployment } = a.chain;
-  // The second node: its own key (staked as a validator, which backs the epochs it posts) and its own database,
-  // on the same chain and deployment.
-  await stakeFromDeployer(clients, deployment, SECOND_NODE, 'validator', 20_000n * OPEN);
-  dirB = mkdtempSync(join(tmpdir(), 'tributary-node-b-'));
-  copyFileSync(deploymentPath(a.dataDir), deploymentPath(dirB));
-  b = await nodeUp(
-    loadConfig({
-      flags: { dataDir: dirB, port: 0, rpcUrl: a.rpcUrl },
-      env: { TRIBUTARY_NODE_KEY: toHex(SECOND_NODE.getHdKey().privateKey as Uint8Array) },
-    }),
-    silentLogger(),
-  );
-  await uploadTestAdapter(b.api, first.adapter);
-}, 240_000);
-
-afterAll(async () => {
-  await b?.stop();
-  await stopA?.();
-  if (dirB) rmSync(dirB, { recursive: true, force: true });
-});
+let databaseB: { drop(): Promise<void> } | undefined;
 
 const escrowOf = () =>
   ({
@@ -120,100 +90,141 @@ async function waitForModel(node: NodeUp) {
 const operator = (node: NodeUp) =>
   createApiClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
 
-describe('settlement across nodes', () => {
-  it('attack 5: two independent nodes settle their own epoch sequences concurrently; a payee claims both at once', async () => {
+describe.each(storeBackends())('two nodes on $name', (backend) => {
+  beforeAll(async () => {
+    const first = await startPaidNode({
+      name: 'node-a',
+      backend,
+      model: MODEL,
+      owner: OWNER,
+      prices,
+      fund: { accounts: [USER], amount: 100n * OPEN },
+    });
+    a = first.node;
+    stopA = first.stop;
     const { clients, deployment } = a.chain;
-    const distributor = {
-      address: deployment.contracts.RewardDistributor,
-      abi: RewardDistributorArtifact.abi,
-    } as const;
-    const paidA = await payNode(a, USER, ['Rivers?', 'Lakes?']);
-    const paidB = await payNode(b, USER, ['Seas?']);
-    // Both post "epoch 1" at the same time: each into its own sequence; neither can take the other's number.
-    const [ea, eb] = await Promise.all([
-      operator(a).request<{ epoch: number; feesWei: string; payoutRoot: string }>('POST', '/v1/epochs/close'),
-      operator(b).request<{ epoch: number; feesWei: string; payoutRoot: string }>('POST', '/v1/epochs/close'),
-    ]);
-    expect([ea.epoch, eb.epoch]).toEqual([1, 1]);
-    expect(BigInt(ea.feesWei)).toBe(paidA.charged);
-    expect(BigInt(eb.feesWei)).toBe(paidB.charged);
-    for (const [node, e] of [
-      [a, ea],
-      [b, eb],
-    ] as const) {
-      const onChain = await clients.public.readContract({
-        ...distributor,
-        functionName: 'getEpoch',
-        args: [node.nodeAddress as Address, 1n],
-      });
-      expect(onChain.payoutRoot).toBe(e.payoutRoot);
-      expect((await createApiClient(node.api).request<{ ok: boolean }>('GET', '/v1/epochs/1/verify')).ok).toBe(true);
-    }
-
-    const params = await a.settlement.params();
-    await advanceTime(clients, Number(params.challengeWindow) + 1);
-    await operator(a).request('POST', '/v1/epochs/1/finalize');
-    await operator(b).request('POST', '/v1/epochs/1/finalize');
-    const claims = [];
-    for (const node of [a, b]) {
-      const p = await createApiClient(node.api).request<{
-        node: Address;
-        cumulativeWei: string;
-        claimableWei: string;
-        proof: `0x${string}`[];
-      }>('GET', `/v1/payouts/${OWNER.address}`);
-      expect(getAddress(p.node)).toBe(getAddress(node.nodeAddress as Address));
-      expect(BigInt(p.claimableWei)).toBeGreaterThan(0n);
-      claims.push({ node: p.node, account: OWNER.address, cumulative: BigInt(p.cumulativeWei), proof: p.proof });
-    }
-    const token = { address: deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi } as const;
-    const before = await clients.public.readContract({ ...token, functionName: 'balanceOf', args: [OWNER.address] });
-    await claimPayouts(clients, deployment, USER, claims);
-    const after = await clients.public.readContract({ ...token, functionName: 'balanceOf', args: [OWNER.address] });
-    expect(after - before).toBe(claims[0]!.cumulative + claims[1]!.cumulative);
-    await expectRevert(claimPayouts(clients, deployment, USER, claims), 'NothingToClaim');
+    // The second node: its own key (staked as a validator, which backs the epochs it posts) and its own database,
+    // on the same chain and deployment.
+    await stakeFromDeployer(clients, deployment, SECOND_NODE, 'validator', 20_000n * OPEN);
+    dirB = mkdtempSync(join(tmpdir(), 'tributary-node-b-'));
+    copyFileSync(deploymentPath(a.dataDir), deploymentPath(dirB));
+    const database = await backend.nodeDatabase();
+    databaseB = database;
+    b = await nodeUp(
+      loadConfig({
+        flags: { dataDir: dirB, port: 0, rpcUrl: a.rpcUrl, databaseUrl: database.url },
+        env: { TRIBUTARY_NODE_KEY: toHex(SECOND_NODE.getHdKey().privateKey as Uint8Array) },
+      }),
+      silentLogger(),
+    );
+    await uploadTestAdapter(b.api, first.adapter);
   }, 240_000);
 
-  it('attack 2: a channel closed before its node redeemed never wedges settlement; the rest settles and the loss is reported', async () => {
-    const { clients } = a.chain;
-    const escrow = escrowOf();
-    const grace = Number(await clients.public.readContract({ ...escrow, functionName: 'settlementGrace' }));
-    // Node b is away (its redeemer only looks at channels close to expiry, and we jump past expiry and grace).
-    const lost = await payNode(b, USER, ['Mountains?'], 3_600);
-    await advanceTime(clients, 3_600 + grace + 1);
-    await sendTx(clients, USER, { ...escrow, functionName: 'close', args: [lost.channelId] });
-    const kept = await payNode(b, USER, ['Valleys?', 'Deserts?']);
-    const e = await operator(b).request<{ epoch: number; feesWei: string; status: string }>('POST', '/v1/epochs/close');
-    expect(e.status).toBe('posted');
-    const redeemedByB = (
-      await clients.public.readContract({ ...escrow, functionName: 'getChannel', args: [lost.channelId] })
-    ).redeemed;
-    // Everything redeemed from the lost channel (if the redeemer beat the user) plus the kept channel settles.
-    expect(BigInt(e.feesWei)).toBe(kept.charged + redeemedByB);
-    const { items } = await createApiClient(b.api).request<{ items: { channelId: string; feeWei: string }[] }>(
-      'GET',
-      '/v1/epochs/unredeemable',
-    );
-    expect(items.filter((r) => r.channelId === lost.channelId.toString()).length).toBe(redeemedByB === 0n ? 1 : 0);
-    // And the next epoch is not stuck either.
-    await advanceTime(clients, 86_400 + 1);
-    await payNode(b, USER, ['Glaciers?']);
-    const next = await operator(b).request<{ epoch: number; status: string }>('POST', '/v1/epochs/close');
-    expect(next).toMatchObject({ epoch: e.epoch + 1, status: 'posted' });
-  }, 240_000);
+  afterAll(async () => {
+    await b?.stop();
+    await stopA?.();
+    if (dirB) rmSync(dirB, { recursive: true, force: true });
+    await databaseB?.drop();
+  });
 
-  it('redeems channels close to expiry on its own, before the user may close them', async () => {
-    const { clients } = a.chain;
-    const escrow = escrowOf();
-    const paid = await payNode(a, USER, ['Forests?'], 3_600);
-    await advanceTime(clients, 3_600 + 1);
-    await expectRevert(
-      sendTx(clients, USER, { ...escrow, functionName: 'close', args: [paid.channelId] }),
-      'InSettlementGrace',
-    );
-    const r = await a.settlement.epochs().redeemExpiring(600n);
-    expect(r.redeemed).toBeGreaterThanOrEqual(1);
-    const c = await clients.public.readContract({ ...escrow, functionName: 'getChannel', args: [paid.channelId] });
-    expect(c.redeemed).toBe(paid.charged);
-  }, 120_000);
+  describe('settlement across nodes', () => {
+    it('attack 5: two independent nodes settle their own epoch sequences concurrently; a payee claims both at once', async () => {
+      const { clients, deployment } = a.chain;
+      const distributor = {
+        address: deployment.contracts.RewardDistributor,
+        abi: RewardDistributorArtifact.abi,
+      } as const;
+      const paidA = await payNode(a, USER, ['Rivers?', 'Lakes?']);
+      const paidB = await payNode(b, USER, ['Seas?']);
+      // Both post "epoch 1" at the same time: each into its own sequence; neither can take the other's number.
+      const [ea, eb] = await Promise.all([
+        operator(a).request<{ epoch: number; feesWei: string; payoutRoot: string }>('POST', '/v1/epochs/close'),
+        operator(b).request<{ epoch: number; feesWei: string; payoutRoot: string }>('POST', '/v1/epochs/close'),
+      ]);
+      expect([ea.epoch, eb.epoch]).toEqual([1, 1]);
+      expect(BigInt(ea.feesWei)).toBe(paidA.charged);
+      expect(BigInt(eb.feesWei)).toBe(paidB.charged);
+      for (const [node, e] of [
+        [a, ea],
+        [b, eb],
+      ] as const) {
+        const onChain = await clients.public.readContract({
+          ...distributor,
+          functionName: 'getEpoch',
+          args: [node.nodeAddress as Address, 1n],
+        });
+        expect(onChain.payoutRoot).toBe(e.payoutRoot);
+        expect((await createApiClient(node.api).request<{ ok: boolean }>('GET', '/v1/epochs/1/verify')).ok).toBe(true);
+      }
+
+      const params = await a.settlement.params();
+      await advanceTime(clients, Number(params.challengeWindow) + 1);
+      await operator(a).request('POST', '/v1/epochs/1/finalize');
+      await operator(b).request('POST', '/v1/epochs/1/finalize');
+      const claims = [];
+      for (const node of [a, b]) {
+        const p = await createApiClient(node.api).request<{
+          node: Address;
+          cumulativeWei: string;
+          claimableWei: string;
+          proof: `0x${string}`[];
+        }>('GET', `/v1/payouts/${OWNER.address}`);
+        expect(getAddress(p.node)).toBe(getAddress(node.nodeAddress as Address));
+        expect(BigInt(p.claimableWei)).toBeGreaterThan(0n);
+        claims.push({ node: p.node, account: OWNER.address, cumulative: BigInt(p.cumulativeWei), proof: p.proof });
+      }
+      const token = { address: deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi } as const;
+      const before = await clients.public.readContract({ ...token, functionName: 'balanceOf', args: [OWNER.address] });
+      await claimPayouts(clients, deployment, USER, claims);
+      const after = await clients.public.readContract({ ...token, functionName: 'balanceOf', args: [OWNER.address] });
+      expect(after - before).toBe(claims[0]!.cumulative + claims[1]!.cumulative);
+      await expectRevert(claimPayouts(clients, deployment, USER, claims), 'NothingToClaim');
+    }, 240_000);
+
+    it('attack 2: a channel closed before its node redeemed never wedges settlement; the rest settles and the loss is reported', async () => {
+      const { clients } = a.chain;
+      const escrow = escrowOf();
+      const grace = Number(await clients.public.readContract({ ...escrow, functionName: 'settlementGrace' }));
+      // Node b is away (its redeemer only looks at channels close to expiry, and we jump past expiry and grace).
+      const lost = await payNode(b, USER, ['Mountains?'], 3_600);
+      await advanceTime(clients, 3_600 + grace + 1);
+      await sendTx(clients, USER, { ...escrow, functionName: 'close', args: [lost.channelId] });
+      const kept = await payNode(b, USER, ['Valleys?', 'Deserts?']);
+      const e = await operator(b).request<{ epoch: number; feesWei: string; status: string }>(
+        'POST',
+        '/v1/epochs/close',
+      );
+      expect(e.status).toBe('posted');
+      const redeemedByB = (
+        await clients.public.readContract({ ...escrow, functionName: 'getChannel', args: [lost.channelId] })
+      ).redeemed;
+      // Everything redeemed from the lost channel (if the redeemer beat the user) plus the kept channel settles.
+      expect(BigInt(e.feesWei)).toBe(kept.charged + redeemedByB);
+      const { items } = await createApiClient(b.api).request<{ items: { channelId: string; feeWei: string }[] }>(
+        'GET',
+        '/v1/epochs/unredeemable',
+      );
+      expect(items.filter((r) => r.channelId === lost.channelId.toString()).length).toBe(redeemedByB === 0n ? 1 : 0);
+      // And the next epoch is not stuck either.
+      await advanceTime(clients, 86_400 + 1);
+      await payNode(b, USER, ['Glaciers?']);
+      const next = await operator(b).request<{ epoch: number; status: string }>('POST', '/v1/epochs/close');
+      expect(next).toMatchObject({ epoch: e.epoch + 1, status: 'posted' });
+    }, 240_000);
+
+    it('redeems channels close to expiry on its own, before the user may close them', async () => {
+      const { clients } = a.chain;
+      const escrow = escrowOf();
+      const paid = await payNode(a, USER, ['Forests?'], 3_600);
+      await advanceTime(clients, 3_600 + 1);
+      await expectRevert(
+        sendTx(clients, USER, { ...escrow, functionName: 'close', args: [paid.channelId] }),
+        'InSettlementGrace',
+      );
+      const r = await a.settlement.epochs().redeemExpiring(600n);
+      expect(r.redeemed).toBeGreaterThanOrEqual(1);
+      const c = await clients.public.readContract({ ...escrow, functionName: 'getChannel', args: [paid.channelId] });
+      expect(c.redeemed).toBe(paid.charged);
+    }, 120_000);
+  });
 });

@@ -1,7 +1,7 @@
 /**
- * Payable inference end to end on a real node (local anvil, PGlite, the bundled base model): quotes and caps,
- * payment channels with vouchers (forged, foreign and replayed ones refused), signed receipts, an epoch closed,
- * recomputed from its public export, finalized and claimed.
+ * Payable inference end to end on a real node (local anvil, the bundled base model), on every store backend: quotes
+ * and caps, payment channels with vouchers (forged, foreign and replayed ones refused), signed receipts, an epoch
+ * closed, recomputed from its public export, finalized and claimed.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import {
   verifyEpochExport,
 } from '../src/settlement/index.js';
 import { expectRevert } from './fixtures/chain.js';
+import { storeBackends } from './fixtures/db.js';
 import { rejectionOf } from './fixtures/errors.js';
 import { startPaidNode } from './fixtures/paid-node.js';
 
@@ -53,347 +54,357 @@ const CHAT = { model: MODEL, max_tokens: 8, messages: [{ role: 'user', content: 
 const chat = (headers: Record<string, string> = {}) => post('/v1/chat/completions', CHAT, headers);
 
 let stopNode: () => Promise<void>;
-beforeAll(async () => {
-  const started = await startPaidNode({
-    name: 'settlement',
-    model: MODEL,
-    owner: OWNER,
-    prices,
-    fund: { accounts: [USER, STRANGER], amount: 10n * OPEN },
-  });
-  node = started.node;
-  stopNode = started.stop;
-}, 120_000);
 
-afterAll(async () => {
-  await stopNode?.();
-});
-
-describe('payable inference', () => {
-  it('quotes the most a request can cost before anything is spent, and honours caps', async () => {
-    const q = await post('/v1/quote', { model: MODEL, prompt: 'Tell me about rivers.', max_tokens: 32 });
-    expect(q.status).toBe(200);
-    const params = await node.settlement.params();
-    const expected = computeFee(
-      params,
-      { inPer1k: prices.priceInPer1k, outPer1k: prices.priceOutPer1k },
-      q.body.inputTokens,
-      32,
-    );
-    expect(q.body).toMatchObject({
+describe.each(storeBackends())('settlement on $name', (backend) => {
+  beforeAll(async () => {
+    const started = await startPaidNode({
+      name: 'settlement',
+      backend,
       model: MODEL,
-      node: node.nodeAddress,
-      maxFeeWei: expected.fee.toString(),
-      maxRoyaltyWei: expected.net.toString(),
+      owner: OWNER,
+      prices,
+      fund: { accounts: [USER, STRANGER], amount: 10n * OPEN },
     });
-    expect(
-      BigInt(q.body.split.platform) +
-        BigInt(q.body.split.modelOwner) +
-        BigInt(q.body.split.stakers) +
-        BigInt(q.body.split.contributors),
-    ).toBe(expected.fee);
+    node = started.node;
+    stopNode = started.stop;
+  }, 120_000);
 
-    const capped = await post('/v1/quote', {
-      model: MODEL,
-      prompt: 'Tell me about rivers.',
-      max_tokens: 32,
-      max_fee: '1',
-    });
-    expect(capped.status).toBe(402);
-    expect(capped.body.error.message).toBe(
-      `This request may cost up to ${expected.fee} wei, above your max_fee of 1: lower max_tokens or raise the cap`,
-    );
-
-    const both = await post('/v1/quote', { model: MODEL, max_tokens: 32 });
-    expect(both.status).toBe(400);
-    expect(both.body.error.message).toContain('give exactly one of prompt or messages');
+  afterAll(async () => {
+    await stopNode?.();
   });
 
-  it('refuses a paid model without a channel, naming the cost and the node; the base model stays free', async () => {
-    const r = await chat();
-    expect(r.status).toBe(402);
-    expect(r.body.error.code).toBe('payment_required');
-    expect(r.body.error.message).toMatch(
-      new RegExp(
-        `^Model "${MODEL}" is paid: this request may cost up to \\d+ wei of OPEN\\. Open a channel to node ${node.nodeAddress} and send its id in x-tributary-channel$`,
-      ),
-    );
-    const capped = await post('/v1/chat/completions', {
-      model: MODEL,
-      max_tokens: 8,
-      max_fee: '5',
-      messages: [{ role: 'user', content: 'hi' }],
-    });
-    expect(capped.status).toBe(402);
-    expect(capped.body.error.param).toBe('max_fee');
-    const free = await post('/v1/chat/completions', {
-      model: bundledBaseModel.name,
-      max_tokens: 2,
-      messages: [{ role: 'user', content: 'hi' }],
-    });
-    expect(free.status).toBe(200);
-  });
+  describe('payable inference', () => {
+    it('quotes the most a request can cost before anything is spent, and honours caps', async () => {
+      const q = await post('/v1/quote', { model: MODEL, prompt: 'Tell me about rivers.', max_tokens: 32 });
+      expect(q.status).toBe(200);
+      const params = await node.settlement.params();
+      const expected = computeFee(
+        params,
+        { inPer1k: prices.priceInPer1k, outPer1k: prices.priceOutPer1k },
+        q.body.inputTokens,
+        32,
+      );
+      expect(q.body).toMatchObject({
+        model: MODEL,
+        node: node.nodeAddress,
+        maxFeeWei: expected.fee.toString(),
+        maxRoyaltyWei: expected.net.toString(),
+      });
+      expect(
+        BigInt(q.body.split.platform) +
+          BigInt(q.body.split.modelOwner) +
+          BigInt(q.body.split.stakers) +
+          BigInt(q.body.split.contributors),
+      ).toBe(expected.fee);
 
-  it('serves paid requests through a channel and signs a receipt for each', async () => {
-    const { clients, deployment } = node.chain;
-    channelId = await openChannel({
-      clients,
-      deployment,
-      user: USER,
-      node: node.nodeAddress as Address,
-      deposit: 1n * OPEN,
-      durationSeconds: 30 * 86_400,
+      const capped = await post('/v1/quote', {
+        model: MODEL,
+        prompt: 'Tell me about rivers.',
+        max_tokens: 32,
+        max_fee: '1',
+      });
+      expect(capped.status).toBe(402);
+      expect(capped.body.error.message).toBe(
+        `This request may cost up to ${expected.fee} wei, above your max_fee of 1: lower max_tokens or raise the cap`,
+      );
+
+      const both = await post('/v1/quote', { model: MODEL, max_tokens: 32 });
+      expect(both.status).toBe(400);
+      expect(both.body.error.message).toContain('give exactly one of prompt or messages');
     });
-    paying = createPayingFetch({
-      user: USER,
-      channelId,
-      node: node.nodeAddress as Address,
-      domain: { chainId: deployment.chainId, escrow: deployment.contracts.InferenceEscrow },
-    });
-    const client = new OpenAI({ apiKey: 'x', baseURL: `${node.api}/v1`, maxRetries: 0, fetch: paying.fetch });
-    let fees = 0n;
-    const ids: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const r = await client.chat.completions.create({
+
+    it('refuses a paid model without a channel, naming the cost and the node; the base model stays free', async () => {
+      const r = await chat();
+      expect(r.status).toBe(402);
+      expect(r.body.error.code).toBe('payment_required');
+      expect(r.body.error.message).toMatch(
+        new RegExp(
+          `^Model "${MODEL}" is paid: this request may cost up to \\d+ wei of OPEN\\. Open a channel to node ${node.nodeAddress} and send its id in x-tributary-channel$`,
+        ),
+      );
+      const capped = await post('/v1/chat/completions', {
         model: MODEL,
         max_tokens: 8,
-        messages: [{ role: 'user', content: `Question ${i}?` }],
+        max_fee: '5',
+        messages: [{ role: 'user', content: 'hi' }],
       });
-      const t = (
-        r as unknown as {
-          tributary: { requestId: string; payment: { fee: string; charged: string }; receipt: { id: Hex } };
-        }
-      ).tributary;
-      fees += BigInt(t.payment.fee);
-      expect(BigInt(t.payment.charged)).toBe(fees);
-      ids.push(t.requestId);
-    }
-    // Streaming pays the same way: the last chunk carries the payment.
-    const stream = await client.chat.completions.create({
-      model: MODEL,
-      max_tokens: 8,
-      stream: true,
-      messages: [{ role: 'user', content: 'Stream?' }],
+      expect(capped.status).toBe(402);
+      expect(capped.body.error.param).toBe('max_fee');
+      const free = await post('/v1/chat/completions', {
+        model: bundledBaseModel.name,
+        max_tokens: 2,
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect(free.status).toBe(200);
     });
-    for await (const _ of stream) {
-      // drain
-    }
-    expect(paying.charged()).toBeGreaterThan(fees);
-    const api = createApiClient(node.api);
-    for (const id of ids) {
-      const receipt = await api.request<{
-        verified: boolean;
-        signed: { fee: string; channelId: string };
-        node: Address;
-        model: string;
-      }>('GET', `/v1/receipts/${id}`);
-      expect(receipt).toMatchObject({
-        verified: true,
-        node: node.nodeAddress,
+
+    it('serves paid requests through a channel and signs a receipt for each', async () => {
+      const { clients, deployment } = node.chain;
+      channelId = await openChannel({
+        clients,
+        deployment,
+        user: USER,
+        node: node.nodeAddress as Address,
+        deposit: 1n * OPEN,
+        durationSeconds: 30 * 86_400,
+      });
+      paying = createPayingFetch({
+        user: USER,
+        channelId,
+        node: node.nodeAddress as Address,
+        domain: { chainId: deployment.chainId, escrow: deployment.contracts.InferenceEscrow },
+      });
+      const client = new OpenAI({ apiKey: 'x', baseURL: `${node.api}/v1`, maxRetries: 0, fetch: paying.fetch });
+      let fees = 0n;
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await client.chat.completions.create({
+          model: MODEL,
+          max_tokens: 8,
+          messages: [{ role: 'user', content: `Question ${i}?` }],
+        });
+        const t = (
+          r as unknown as {
+            tributary: { requestId: string; payment: { fee: string; charged: string }; receipt: { id: Hex } };
+          }
+        ).tributary;
+        fees += BigInt(t.payment.fee);
+        expect(BigInt(t.payment.charged)).toBe(fees);
+        ids.push(t.requestId);
+      }
+      // Streaming pays the same way: the last chunk carries the payment.
+      const stream = await client.chat.completions.create({
         model: MODEL,
-        signed: { channelId: channelId.toString() },
+        max_tokens: 8,
+        stream: true,
+        messages: [{ role: 'user', content: 'Stream?' }],
       });
-    }
-    const c = await api.request<{ chargedWei: string; voucherWei: string; reservedWei: string }>(
-      'GET',
-      `/v1/channels/${channelId}`,
-    );
-    expect(c.chargedWei).toBe(paying.charged().toString());
-    expect(c.reservedWei).toBe('0');
-  });
-
-  it('refuses forged, foreign, over-deposit and stale vouchers, and asks for what is owed', async () => {
-    const { deployment } = node.chain;
-    const domain = { chainId: deployment.chainId, escrow: deployment.contracts.InferenceEscrow };
-    const owed = paying.charged();
-    const v = { channelId, node: node.nodeAddress as Address, cumulativeAmount: owed };
-    // The user's authorization of the request (refused requests do not use up its nonce), with the voucher under test.
-    const auth = await paidRequestHeaders({
-      user: USER,
-      domain,
-      channelId,
-      node: node.nodeAddress as Address,
-      body: CHAT,
-      maxFee: NO_FEE_CAP,
-      nonce: paying.authNonce() + 1n,
+      for await (const _ of stream) {
+        // drain
+      }
+      expect(paying.charged()).toBeGreaterThan(fees);
+      const api = createApiClient(node.api);
+      for (const id of ids) {
+        const receipt = await api.request<{
+          verified: boolean;
+          signed: { fee: string; channelId: string };
+          node: Address;
+          model: string;
+        }>('GET', `/v1/receipts/${id}`);
+        expect(receipt).toMatchObject({
+          verified: true,
+          node: node.nodeAddress,
+          model: MODEL,
+          signed: { channelId: channelId.toString() },
+        });
+      }
+      const c = await api.request<{ chargedWei: string; voucherWei: string; reservedWei: string }>(
+        'GET',
+        `/v1/channels/${channelId}`,
+      );
+      expect(c.chargedWei).toBe(paying.charged().toString());
+      expect(c.reservedWei).toBe('0');
     });
-    const headers = (voucher: string) => ({ ...auth, [paymentHeaders.voucher]: voucher });
 
-    const none = await chat(auth);
-    expect(none.status).toBe(402);
-    expect(none.body.error.message).toBe(
-      `Channel ${channelId} owes ${owed} wei for earlier requests: send a voucher for cumulative amount ${owed}`,
-    );
+    it('refuses forged, foreign, over-deposit and stale vouchers, and asks for what is owed', async () => {
+      const { deployment } = node.chain;
+      const domain = { chainId: deployment.chainId, escrow: deployment.contracts.InferenceEscrow };
+      const owed = paying.charged();
+      const v = { channelId, node: node.nodeAddress as Address, cumulativeAmount: owed };
+      // The user's authorization of the request (refused requests do not use up its nonce), with the voucher under test.
+      const auth = await paidRequestHeaders({
+        user: USER,
+        domain,
+        channelId,
+        node: node.nodeAddress as Address,
+        body: CHAT,
+        maxFee: NO_FEE_CAP,
+        nonce: paying.authNonce() + 1n,
+      });
+      const headers = (voucher: string) => ({ ...auth, [paymentHeaders.voucher]: voucher });
 
-    const notTheUser = await chat(headers(encodeVoucherHeader(owed, await signVoucher(STRANGER, domain, v))));
-    expect(notTheUser.status).toBe(401);
-    expect(notTheUser.body.error.message).toBe(
-      `Voucher is not signed by channel ${channelId}'s user ${USER.address} for this node, escrow and chain`,
-    );
+      const none = await chat(auth);
+      expect(none.status).toBe(402);
+      expect(none.body.error.message).toBe(
+        `Channel ${channelId} owes ${owed} wei for earlier requests: send a voucher for cumulative amount ${owed}`,
+      );
 
-    const otherChain = await chat(
-      headers(encodeVoucherHeader(owed, await signVoucher(USER, { ...domain, chainId: 1 }, v))),
-    );
-    expect(otherChain.status).toBe(401);
-    const otherNode = await chat(
-      headers(encodeVoucherHeader(owed, await signVoucher(USER, domain, { ...v, node: STRANGER.address }))),
-    );
-    expect(otherNode.status).toBe(401);
-    const otherChannel = await chat(
-      headers(encodeVoucherHeader(owed, await signVoucher(USER, domain, { ...v, channelId: channelId + 1n }))),
-    );
-    expect(otherChannel.status).toBe(401);
-    const otherEscrow = await chat(
-      headers(
-        encodeVoucherHeader(
-          owed,
-          await signVoucher(USER, { ...domain, escrow: deployment.contracts.RewardDistributor }, v),
+      const notTheUser = await chat(headers(encodeVoucherHeader(owed, await signVoucher(STRANGER, domain, v))));
+      expect(notTheUser.status).toBe(401);
+      expect(notTheUser.body.error.message).toBe(
+        `Voucher is not signed by channel ${channelId}'s user ${USER.address} for this node, escrow and chain`,
+      );
+
+      const otherChain = await chat(
+        headers(encodeVoucherHeader(owed, await signVoucher(USER, { ...domain, chainId: 1 }, v))),
+      );
+      expect(otherChain.status).toBe(401);
+      const otherNode = await chat(
+        headers(encodeVoucherHeader(owed, await signVoucher(USER, domain, { ...v, node: STRANGER.address }))),
+      );
+      expect(otherNode.status).toBe(401);
+      const otherChannel = await chat(
+        headers(encodeVoucherHeader(owed, await signVoucher(USER, domain, { ...v, channelId: channelId + 1n }))),
+      );
+      expect(otherChannel.status).toBe(401);
+      const otherEscrow = await chat(
+        headers(
+          encodeVoucherHeader(
+            owed,
+            await signVoucher(USER, { ...domain, escrow: deployment.contracts.RewardDistributor }, v),
+          ),
         ),
-      ),
-    );
-    expect(otherEscrow.status).toBe(401);
+      );
+      expect(otherEscrow.status).toBe(401);
 
-    const tooMuch = 2n * OPEN;
-    const over = await chat(
-      headers(encodeVoucherHeader(tooMuch, await signVoucher(USER, domain, { ...v, cumulativeAmount: tooMuch }))),
-    );
-    expect(over.status).toBe(402);
-    expect(over.body.error.message).toBe(`Voucher for ${tooMuch} exceeds the channel's deposit of ${OPEN}`);
+      const tooMuch = 2n * OPEN;
+      const over = await chat(
+        headers(encodeVoucherHeader(tooMuch, await signVoucher(USER, domain, { ...v, cumulativeAmount: tooMuch }))),
+      );
+      expect(over.status).toBe(402);
+      expect(over.body.error.message).toBe(`Voucher for ${tooMuch} exceeds the channel's deposit of ${OPEN}`);
 
-    const stale = await chat(
-      headers(encodeVoucherHeader(owed - 1n, await signVoucher(USER, domain, { ...v, cumulativeAmount: owed - 1n }))),
-    );
-    expect(stale.status).toBe(402);
+      const stale = await chat(
+        headers(encodeVoucherHeader(owed - 1n, await signVoucher(USER, domain, { ...v, cumulativeAmount: owed - 1n }))),
+      );
+      expect(stale.status).toBe(402);
 
-    const malformed = await chat(headers('12:0xnope'));
-    expect(malformed.status).toBe(400);
-    expect(malformed.body.error.message).toBe('x-tributary-voucher must be "<cumulative amount>:<signature>"');
-  });
-
-  it('closes an epoch whose payouts equal the fees, recomputable from its export; claims pay once', async () => {
-    const { clients, deployment } = node.chain;
-    await paying.payUp(node.api);
-    const unauthorized = await post('/v1/epochs/close', {});
-    expect(unauthorized.status).toBe(401);
-    expect(unauthorized.body.error.message).toBe(
-      `POST /v1/epochs/close is for the node's operator: send "Authorization: Bearer <token>" with the token in ${join(node.dataDir, 'operator-token')}`,
-    );
-    const ops = createApiClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
-    const epoch = await ops.request<{
-      epoch: number;
-      receipts: number;
-      feesWei: string;
-      payoutsWei: Record<string, string>;
-      postGas: number;
-    }>('POST', '/v1/epochs/close');
-    expect(epoch).toMatchObject({ epoch: 1, receipts: 4, feesWei: paying.charged().toString() });
-    expect(Object.values(epoch.payoutsWei).reduce((a, b) => a + BigInt(b), 0n)).toBe(paying.charged());
-
-    // The escrow paid the node's redemption into the distributor.
-    const distributor = {
-      address: deployment.contracts.RewardDistributor,
-      abi: RewardDistributorArtifact.abi,
-    } as const;
-    const nodeAddress = node.settlement.node as Address;
-    expect(
-      (await clients.public.readContract({ ...distributor, functionName: 'nodeState', args: [nodeAddress] }))
-        .feesReceived,
-    ).toBe(paying.charged());
-
-    // A challenger's check, from the export alone; a tampered export does not verify.
-    const api = createApiClient(node.api);
-    expect(await api.request<{ ok: boolean }>('GET', '/v1/epochs/1/verify')).toMatchObject({ ok: true, problems: [] });
-    const text = await (await api.raw('GET', '/v1/epochs/1/receipts')).text();
-    const exported = parseEpochExport(text);
-    const posted = await clients.public.readContract({
-      ...distributor,
-      functionName: 'getEpoch',
-      args: [nodeAddress, 1n],
+      const malformed = await chat(headers('12:0xnope'));
+      expect(malformed.status).toBe(400);
+      expect(malformed.body.error.message).toBe('x-tributary-voucher must be "<cumulative amount>:<signature>"');
     });
-    const tampered = structuredClone(exported);
-    (tampered.receipts[0] as { fee: { owner: bigint } }).fee.owner += 1n;
-    const v = await verifyEpochExport(tampered, new Map(), posted);
-    expect(v.ok).toBe(false);
-    expect(v.problems[0]).toMatch(/^receipt 0x[0-9a-f]{64}: fee parts add up to \d+, not \d+$/);
 
-    // Claims wait for the window; then each payee is paid exactly once.
-    const early = await rejectionOf(ops.request('POST', '/v1/epochs/1/finalize'));
-    expect(early.code).toBe('CONTRACT_REVERTED');
-    expect(early.details.error).toBe('NotFinal');
-    const params = await node.settlement.params();
-    await advanceTime(clients, Number(params.challengeWindow) + 1);
-    await ops.request('POST', '/v1/epochs/1/finalize');
-    const p = await api.request<{ cumulativeWei: string; claimableWei: string; proof: Hex[] }>(
-      'GET',
-      `/v1/payouts/${OWNER.address}`,
-    );
-    expect(BigInt(p.claimableWei)).toBe(BigInt(epoch.payoutsWei.modelOwner as string));
-    const token = { address: deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi } as const;
-    const before = await clients.public.readContract({ ...token, functionName: 'balanceOf', args: [OWNER.address] });
-    const claim = {
-      node: nodeAddress,
-      account: getAddress(OWNER.address),
-      cumulative: BigInt(p.cumulativeWei),
-      proof: p.proof,
-    };
-    await expectRevert(
-      claimPayouts(clients, deployment, STRANGER, [{ ...claim, cumulative: claim.cumulative + 1n }]),
-      'InvalidProof',
-    );
-    await claimPayouts(clients, deployment, STRANGER, [claim]);
-    expect(await clients.public.readContract({ ...token, functionName: 'balanceOf', args: [OWNER.address] })).toBe(
-      before + claim.cumulative,
-    );
-    await expectRevert(claimPayouts(clients, deployment, STRANGER, [claim]), 'NothingToClaim');
+    it('closes an epoch whose payouts equal the fees, recomputable from its export; claims pay once', async () => {
+      const { clients, deployment } = node.chain;
+      await paying.payUp(node.api);
+      const unauthorized = await post('/v1/epochs/close', {});
+      expect(unauthorized.status).toBe(401);
+      expect(unauthorized.body.error.message).toBe(
+        `POST /v1/epochs/close is for the node's operator: send "Authorization: Bearer <token>" with the token in ${join(node.dataDir, 'operator-token')}`,
+      );
+      const ops = createApiClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
+      const epoch = await ops.request<{
+        epoch: number;
+        receipts: number;
+        feesWei: string;
+        payoutsWei: Record<string, string>;
+        postGas: number;
+      }>('POST', '/v1/epochs/close');
+      expect(epoch).toMatchObject({ epoch: 1, receipts: 4, feesWei: paying.charged().toString() });
+      expect(Object.values(epoch.payoutsWei).reduce((a, b) => a + BigInt(b), 0n)).toBe(paying.charged());
 
-    const earnings = await api.request<{
-      cumulativeWei: string;
-      claimedWei: string;
-      byModel: { model: string; receipts: number }[];
-    }>('GET', `/v1/earnings/${OWNER.address}`);
-    expect(earnings).toMatchObject({
-      cumulativeWei: claim.cumulative.toString(),
-      claimedWei: claim.cumulative.toString(),
-      byModel: [{ model: MODEL, receipts: 4 }],
-    });
-  });
-});
+      // The escrow paid the node's redemption into the distributor.
+      const distributor = {
+        address: deployment.contracts.RewardDistributor,
+        abi: RewardDistributorArtifact.abi,
+      } as const;
+      const nodeAddress = node.settlement.node as Address;
+      expect(
+        (await clients.public.readContract({ ...distributor, functionName: 'nodeState', args: [nodeAddress] }))
+          .feesReceived,
+      ).toBe(paying.charged());
 
-describe('tributary ask', () => {
-  it('asks a paid question from the command line, signing the voucher with the caller key', async () => {
-    const { clients, deployment } = node.chain;
-    const own = await openChannel({
-      clients,
-      deployment,
-      user: STRANGER,
-      node: node.nodeAddress as Address,
-      deposit: 1n * OPEN,
-      durationSeconds: 30 * 86_400,
-    });
-    const bin = join(import.meta.dirname, '..', 'bin', 'tributary.js');
-    const args = ['ask', 'Tell me about rivers.', '--model', MODEL, '--channel', own.toString(), '--max-tokens', '8'];
-    // Asynchronously: the node answering the CLI runs in this process.
-    const run = (account: string) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(
-          process.execPath,
-          [bin, ...args, '--api', node.api, '--dev-account', account, '--json'],
-          (e, stdout, stderr) => resolve({ code: e ? Number(e.code ?? 1) : 0, stdout, stderr }),
-        );
+      // A challenger's check, from the export alone; a tampered export does not verify.
+      const api = createApiClient(node.api);
+      expect(await api.request<{ ok: boolean }>('GET', '/v1/epochs/1/verify')).toMatchObject({
+        ok: true,
+        problems: [],
       });
-    const r = await run('12');
-    expect(r.stderr).toBe('');
-    const out = JSON.parse(r.stdout) as { answer: string; tributary: { requestId: string; payment: { fee: string } } };
-    expect(BigInt(out.tributary.payment.fee)).toBeGreaterThan(0n);
-    // The voucher for the answer was sent right away: the channel shows it paid.
-    const c = await createApiClient(node.api).request<{ chargedWei: string; voucherWei: string }>(
-      'GET',
-      `/v1/channels/${own}`,
-    );
-    expect(c.voucherWei).toBe(out.tributary.payment.fee);
-    // Someone else's key cannot spend on this channel (ask refuses it before asking; so would the node).
-    const again = await run('11');
-    expect(again.code).toBe(6);
-    expect(again.stdout).toContain('UNAUTHORIZED');
+      const text = await (await api.raw('GET', '/v1/epochs/1/receipts')).text();
+      const exported = parseEpochExport(text);
+      const posted = await clients.public.readContract({
+        ...distributor,
+        functionName: 'getEpoch',
+        args: [nodeAddress, 1n],
+      });
+      const tampered = structuredClone(exported);
+      (tampered.receipts[0] as { fee: { owner: bigint } }).fee.owner += 1n;
+      const v = await verifyEpochExport(tampered, new Map(), posted);
+      expect(v.ok).toBe(false);
+      expect(v.problems[0]).toMatch(/^receipt 0x[0-9a-f]{64}: fee parts add up to \d+, not \d+$/);
+
+      // Claims wait for the window; then each payee is paid exactly once.
+      const early = await rejectionOf(ops.request('POST', '/v1/epochs/1/finalize'));
+      expect(early.code).toBe('CONTRACT_REVERTED');
+      expect(early.details.error).toBe('NotFinal');
+      const params = await node.settlement.params();
+      await advanceTime(clients, Number(params.challengeWindow) + 1);
+      await ops.request('POST', '/v1/epochs/1/finalize');
+      const p = await api.request<{ cumulativeWei: string; claimableWei: string; proof: Hex[] }>(
+        'GET',
+        `/v1/payouts/${OWNER.address}`,
+      );
+      expect(BigInt(p.claimableWei)).toBe(BigInt(epoch.payoutsWei.modelOwner as string));
+      const token = { address: deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi } as const;
+      const before = await clients.public.readContract({ ...token, functionName: 'balanceOf', args: [OWNER.address] });
+      const claim = {
+        node: nodeAddress,
+        account: getAddress(OWNER.address),
+        cumulative: BigInt(p.cumulativeWei),
+        proof: p.proof,
+      };
+      await expectRevert(
+        claimPayouts(clients, deployment, STRANGER, [{ ...claim, cumulative: claim.cumulative + 1n }]),
+        'InvalidProof',
+      );
+      await claimPayouts(clients, deployment, STRANGER, [claim]);
+      expect(await clients.public.readContract({ ...token, functionName: 'balanceOf', args: [OWNER.address] })).toBe(
+        before + claim.cumulative,
+      );
+      await expectRevert(claimPayouts(clients, deployment, STRANGER, [claim]), 'NothingToClaim');
+
+      const earnings = await api.request<{
+        cumulativeWei: string;
+        claimedWei: string;
+        byModel: { model: string; receipts: number }[];
+      }>('GET', `/v1/earnings/${OWNER.address}`);
+      expect(earnings).toMatchObject({
+        cumulativeWei: claim.cumulative.toString(),
+        claimedWei: claim.cumulative.toString(),
+        byModel: [{ model: MODEL, receipts: 4 }],
+      });
+    });
+  });
+
+  describe('tributary ask', () => {
+    it('asks a paid question from the command line, signing the voucher with the caller key', async () => {
+      const { clients, deployment } = node.chain;
+      const own = await openChannel({
+        clients,
+        deployment,
+        user: STRANGER,
+        node: node.nodeAddress as Address,
+        deposit: 1n * OPEN,
+        durationSeconds: 30 * 86_400,
+      });
+      const bin = join(import.meta.dirname, '..', 'bin', 'tributary.js');
+      const args = ['ask', 'Tell me about rivers.', '--model', MODEL, '--channel', own.toString(), '--max-tokens', '8'];
+      // Asynchronously: the node answering the CLI runs in this process.
+      const run = (account: string) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          execFile(
+            process.execPath,
+            [bin, ...args, '--api', node.api, '--dev-account', account, '--json'],
+            (e, stdout, stderr) => resolve({ code: e ? Number(e.code ?? 1) : 0, stdout, stderr }),
+          );
+        });
+      const r = await run('12');
+      expect(r.stderr).toBe('');
+      const out = JSON.parse(r.stdout) as {
+        answer: string;
+        tributary: { requestId: string; payment: { fee: string } };
+      };
+      expect(BigInt(out.tributary.payment.fee)).toBeGreaterThan(0n);
+      // The voucher for the answer was sent right away: the channel shows it paid.
+      const c = await createApiClient(node.api).request<{ chargedWei: string; voucherWei: string }>(
+        'GET',
+        `/v1/channels/${own}`,
+      );
+      expect(c.voucherWei).toBe(out.tributary.payment.fee);
+      // Someone else's key cannot spend on this channel (ask refuses it before asking; so would the node).
+      const again = await run('11');
+      expect(again.code).toBe(6);
+      expect(again.stdout).toContain('UNAUTHORIZED');
+    });
   });
 });
