@@ -1,21 +1,69 @@
 /** The user side of ModelFactory: starting and following fine-tunes, and publishing models on chain. */
 import { type Account, type Address, type Hex, parseEventLogs } from 'viem';
+import type { z } from 'zod';
 import { type ChainClients, ModelRegistryArtifact, sendTx } from '../chain/index.js';
 import { type ApiClient, BaseError } from '../core/index.js';
+import {
+  createNodeClient,
+  type FineTuneJob,
+  factoryApi,
+  type FineTuneJobEvent as JobEvent,
+  type NodeClient,
+} from '../protocol/index.js';
 import type { FineTuneResult } from './finetune.js';
 import { assertModelName } from './names.js';
-import type { BaseModelInfo, JobView } from './service.js';
 
-export function createFactoryClient(api: ApiClient) {
+/** An ApiClient (its base URL; the factory routes need no headers) or a NodeClient. */
+function nodeClientOf(api: ApiClient | NodeClient): NodeClient {
+  return 'call' in api ? api : createNodeClient(api.baseUrl);
+}
+
+/** Checks a request here, so a bad one fails naming its field the way the node would, before anything is sent. */
+function requestBody(request: unknown): factoryApi.FineTuneRequestBody {
+  const r = factoryApi.fineTuneRequestBody.safeParse(request);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => ({ field: ['body', ...i.path].join('.'), message: i.message }));
+  const first = issues[0];
+  throw new BaseError('INVALID_ARGUMENT', `Invalid ${first?.field ?? 'body'}: ${first?.message ?? 'invalid'}`, {
+    details: { issues },
+  });
+}
+
+const isEventName = (e: string): e is JobEvent['event'] => Object.hasOwn(factoryApi.jobEventData, e);
+
+/** One block of a server-sent event stream, its data decoded with the schema of its event. */
+function decodeEvent(block: string): { event: JobEvent['event']; data: JobEvent['data'] } | undefined {
+  const event = /^event: (.*)$/m.exec(block)?.[1];
+  const data = /^data: (.*)$/m.exec(block)?.[1];
+  if (event === undefined || data === undefined || !isEventName(event)) return undefined;
+  const schema: z.ZodType<JobEvent['data']> = factoryApi.jobEventData[event];
+  const decoded = schema.safeParse(JSON.parse(data));
+  if (!decoded.success)
+    throw new BaseError('INTERNAL', `The node's "${event}" event does not match its schema`, {
+      details: { event, issues: decoded.error.issues.slice(0, 5) },
+    });
+  return { event, data: decoded.data };
+}
+
+export function createFactoryClient(api: ApiClient | NodeClient) {
+  const node = nodeClientOf(api);
+  const params = (id: bigint | string) => ({ params: { id: BigInt(id) } });
   return {
-    submit: (request: unknown) => api.request<JobView>('POST', '/v1/factory/jobs', request),
-    job: (id: string) => api.request<JobView>('GET', `/v1/factory/jobs/${id}`),
-    list: async () => (await api.request<{ items: JobView[] }>('GET', '/v1/factory/jobs')).items,
-    cancel: (id: string) => api.request<JobView>('POST', `/v1/factory/jobs/${id}/cancel`),
-    baseModels: async () => (await api.request<{ items: BaseModelInfo[] }>('GET', '/v1/factory/base-models')).items,
-    /** Follows a job's server-sent events until it ends; returns its final state. */
-    async follow(id: string, onEvent: (type: string, data: unknown) => void = () => {}): Promise<JobView> {
-      const res = await api.raw('GET', `/v1/factory/jobs/${id}/events`);
+    /** Starts a fine-tune (see FineTuneRequestBody; the node fills in the hyperparameters left out). */
+    submit: (request: unknown) => node.call(factoryApi.submitJob, { body: requestBody(request) }),
+    job: (id: bigint | string) => node.call(factoryApi.getJob, params(id)),
+    list: async () => (await node.call(factoryApi.listJobs)).items,
+    cancel: (id: bigint | string) => node.call(factoryApi.cancelJob, params(id)),
+    baseModels: async () => (await node.call(factoryApi.listBaseModels)).items,
+    /**
+     * Follows a job's server-sent events until it ends; returns its final state. `onEvent` gets each event's name
+     * and its data, decoded with the event's schema (see factoryApi.jobEventData).
+     */
+    async follow(
+      id: bigint | string,
+      onEvent: (type: JobEvent['event'], data: JobEvent['data']) => void = () => {},
+    ): Promise<FineTuneJob> {
+      const res = await node.open(factoryApi.jobEvents, params(id));
       const reader = res.body?.getReader();
       if (reader) {
         const decoder = new TextDecoder();
@@ -26,16 +74,14 @@ export function createFactoryClient(api: ApiClient) {
           buffer += decoder.decode(value, { stream: true });
           let cut = buffer.indexOf('\n\n');
           while (cut >= 0) {
-            const block = buffer.slice(0, cut);
+            const e = decodeEvent(buffer.slice(0, cut));
             buffer = buffer.slice(cut + 2);
-            const event = /^event: (.*)$/m.exec(block)?.[1];
-            const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (event && data !== undefined) onEvent(event, JSON.parse(data) as unknown);
+            if (e) onEvent(e.event, e.data);
             cut = buffer.indexOf('\n\n');
           }
         }
       }
-      return api.request<JobView>('GET', `/v1/factory/jobs/${id}`);
+      return node.call(factoryApi.getJob, params(id));
     },
   };
 }

@@ -1,94 +1,63 @@
-/** ModelFactory routes: fine-tune jobs, their progress as server-sent events, and the base models. */
+/**
+ * ModelFactory routes: fine-tune jobs, their progress as server-sent events, and the base models. Declared in
+ * src/protocol/http/factory.ts; the declarations validate each request and encode each answer.
+ */
 import type { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { factoryApi, serve } from '../protocol/index.js';
 import type { JobEvent } from '../store/index.js';
-import { fineTuneRequestSchema } from './request.js';
+import type { FineTuneRequest } from './request.js';
 import type { FactoryService } from './service.js';
 
-const tags = ['factory'];
-const jobId = z.string().regex(/^\d+$/, 'expected a job id').transform(BigInt);
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+/** The protocol's copy of the request rules must describe the same request as request.ts (checked when compiling). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const requestsAgree: Same<z.output<typeof factoryApi.fineTuneRequest>, FineTuneRequest> = true;
+void requestsAgree;
+
+const terminal: ReadonlySet<string> = new Set(factoryApi.terminalJobEvents);
 
 export function factoryRoutes(factory: FactoryService, events: EventEmitter) {
-  return async (root: FastifyInstance) => {
-    const app = root.withTypeProvider<ZodTypeProvider>();
+  return async (app: FastifyInstance) => {
+    serve(app, factoryApi.submitJob, async (req) => factory.submit(req.body));
 
-    app.post(
-      '/v1/factory/jobs',
-      {
-        schema: {
-          tags,
-          summary: 'Start a LoRA fine-tune on a published DataNet version',
-          description:
-            'Queued as a durable job: it survives restarts and resumes from its last checkpoint. Progress: GET /v1/factory/jobs/:id/events.',
-          body: fineTuneRequestSchema.partial({ hyper: true }),
-        },
-      },
-      async (req, reply) => reply.status(202).send(await factory.submit(req.body)),
-    );
+    serve(app, factoryApi.listJobs, async () => ({ items: await factory.list() }));
 
-    app.get('/v1/factory/jobs', { schema: { tags, summary: 'Fine-tune jobs, newest first' } }, async () => ({
-      items: await factory.list(),
-    }));
+    serve(app, factoryApi.getJob, async (req) => factory.job(req.params.id));
 
-    app.get(
-      '/v1/factory/jobs/:id',
-      { schema: { tags, summary: 'A fine-tune job: status, progress, result', params: z.object({ id: jobId }) } },
-      async (req) => factory.job(req.params.id),
-    );
+    serve(app, factoryApi.cancelJob, async (req) => factory.cancel(req.params.id));
 
-    app.post(
-      '/v1/factory/jobs/:id/cancel',
-      { schema: { tags, summary: 'Cancel a queued or running fine-tune', params: z.object({ id: jobId }) } },
-      async (req) => factory.cancel(req.params.id),
-    );
-
-    app.get(
-      '/v1/factory/jobs/:id/events',
-      {
-        schema: {
-          tags,
-          summary:
-            'Progress of a fine-tune as server-sent events (step, loss, tokens/s, ETA), ending when the job does',
-          params: z.object({ id: jobId }),
-        },
-      },
-      async (req, reply) => {
-        const first = await factory.job(req.params.id);
-        const id = first.id;
-        reply.raw.writeHead(200, {
-          'content-type': 'text/event-stream',
-          'cache-control': 'no-cache',
-          connection: 'keep-alive',
-        });
-        const send = (event: string, data: unknown) =>
-          reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-        send('state', first);
-        if (TERMINAL.has(first.status)) {
-          reply.raw.end();
-          return reply;
-        }
-        const onEvent = (e: JobEvent) => {
-          if (e.jobId !== id) return;
-          send(e.type, e.data ?? null);
-          if (TERMINAL.has(e.type)) finish();
-        };
-        const keepAlive = setInterval(() => reply.raw.write(': keep-alive\n\n'), 15_000);
-        const finish = () => {
-          clearInterval(keepAlive);
-          events.off('event', onEvent);
-          reply.raw.end();
-        };
-        events.on('event', onEvent);
-        req.raw.on('close', finish);
+    serve(app, factoryApi.jobEvents, async (req, reply) => {
+      const first = await factory.job(req.params.id);
+      const id = first.id.toString();
+      reply.raw.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
+      const send = (event: string, data: unknown) =>
+        reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      send('state', z.encode(factoryApi.fineTuneJob, first));
+      if (terminal.has(first.status)) {
+        reply.raw.end();
         return reply;
-      },
-    );
+      }
+      const onEvent = (e: JobEvent) => {
+        if (e.jobId !== id) return;
+        send(e.type, e.data ?? null);
+        if (terminal.has(e.type)) finish();
+      };
+      const keepAlive = setInterval(() => reply.raw.write(': keep-alive\n\n'), 15_000);
+      const finish = () => {
+        clearInterval(keepAlive);
+        events.off('event', onEvent);
+        reply.raw.end();
+      };
+      events.on('event', onEvent);
+      req.raw.on('close', finish);
+      return reply;
+    });
 
-    app.get('/v1/factory/base-models', { schema: { tags, summary: 'Base models this node fine-tunes' } }, async () => ({
-      items: factory.baseModels(),
-    }));
+    serve(app, factoryApi.listBaseModels, async () => ({ items: factory.baseModels() }));
   };
 }

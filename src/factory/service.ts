@@ -13,9 +13,10 @@ import {
   type LlamaConfig,
   type TrainingEngine,
 } from '../engine/index.js';
+import type { FineTuneJob } from '../protocol/index.js';
 import type { BlobStore, Job, JobHandler, JobQueue } from '../store/index.js';
 import { checkFits, estimateFineTune } from './estimate.js';
-import { type FineTuneResult, fineTuneHandler } from './finetune.js';
+import { type FineTuneProgress, type FineTuneResult, fineTuneHandler } from './finetune.js';
 import { type FineTuneRequest, parseFineTuneRequest } from './request.js';
 
 export const FINE_TUNE = 'fine-tune';
@@ -32,33 +33,22 @@ export interface FactoryDeps {
   threads?: number;
 }
 
-export interface JobView {
-  id: string;
-  kind: string;
-  status: Job['status'];
-  attempts: number;
-  request: FineTuneRequest;
-  progress: unknown;
-  result: FineTuneResult | null;
-  error: Job['error'];
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
+/** A fine-tune job as the node answers it (declared in src/protocol/http/factory.ts). */
+export type JobView = FineTuneJob;
 
 export function jobView(j: Job<FineTuneRequest>): JobView {
   return {
-    id: j.id.toString(),
+    id: j.id,
     kind: j.kind,
     status: j.status,
     attempts: j.attempts,
     request: j.payload,
-    progress: j.progress,
+    progress: (j.progress as FineTuneProgress | null) ?? null,
     result: (j.result as FineTuneResult | null) ?? null,
     error: j.error,
-    createdAt: j.createdAt.toISOString(),
-    startedAt: j.startedAt?.toISOString() ?? null,
-    finishedAt: j.finishedAt?.toISOString() ?? null,
+    createdAt: j.createdAt,
+    startedAt: j.startedAt,
+    finishedAt: j.finishedAt,
   };
 }
 
