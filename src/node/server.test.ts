@@ -3,20 +3,24 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startTestChain, type TestChain } from '../../test/fixtures/chain.js';
+import { type Backend, storeBackends } from '../../test/fixtures/db.js';
 import { rejectionOf } from '../../test/fixtures/errors.js';
 import { BaseError, errorCodes, silentLogger } from '../core/index.js';
-import { type Db, migrate, migrations, openPglite } from '../store/index.js';
+import { type Db, migrate, migrations } from '../store/index.js';
 import { httpStatusByCode } from './http-errors.js';
 import { createServer } from './server.js';
 import { bindStoreToDeployment, checkChainNotBehind } from './system.js';
 
+const [pglite] = storeBackends();
 let chain: TestChain;
 let db: Db;
 let app: FastifyInstance;
 
+// One chain for the file (only read), one server on PGlite for what does not touch the store; what does runs on
+// every store backend below.
 beforeAll(async () => {
   chain = await startTestChain();
-  db = await openPglite();
+  db = await (pglite as Backend).open();
   await migrate(db, migrations);
   app = await createServer({ db, clients: chain.clients, deployment: chain.deployment, log: silentLogger() });
   // A route with a validated body, to see how validation and thrown errors reach clients.
@@ -36,22 +40,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await app.close();
-  await db.close();
-  await chain.anvil.stop();
+  await app?.close();
+  await db?.close();
+  await chain?.anvil.stop();
 });
 
 describe('node API', () => {
-  it('reports health of chain and store', async () => {
-    const res = await app.inject({ method: 'GET', url: '/health' });
-    expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({
-      status: 'ok',
-      chain: { ok: true, chainId: 31337 },
-      store: { ok: true, dialect: 'pglite' },
-    });
-  });
-
   it('serves the deployment', async () => {
     const res = await app.inject({ method: 'GET', url: '/v1/deployment' });
     expect(res.json()).toMatchObject({ chainId: 31337, contracts: chain.deployment.contracts });
@@ -109,54 +103,77 @@ describe('node API', () => {
   it('has an HTTP status for every error code', () => {
     expect(Object.keys(httpStatusByCode).sort()).toEqual(Object.keys(errorCodes).sort());
   });
+});
 
-  it('reports 503 when the store is down', async () => {
-    const broken = await openPglite();
-    const server = await createServer({
-      db: broken,
-      clients: chain.clients,
-      deployment: chain.deployment,
-      log: silentLogger(),
+describe.each(storeBackends())('store on $name', (backend) => {
+  describe('health', () => {
+    it('reports health of chain and store', async () => {
+      const store = await backend.open();
+      const server = await createServer({
+        db: store,
+        clients: chain.clients,
+        deployment: chain.deployment,
+        log: silentLogger(),
+      });
+      const res = await server.inject({ method: 'GET', url: '/health' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({
+        status: 'ok',
+        chain: { ok: true, chainId: 31337 },
+        store: { ok: true, dialect: backend.name },
+      });
+      await server.close();
+      await store.close();
     });
-    await broken.close();
-    const res = await server.inject({ method: 'GET', url: '/health' });
-    expect(res.statusCode).toBe(503);
-    expect(res.json()).toMatchObject({ status: 'degraded', store: { ok: false } });
-    await server.close();
-  });
-});
 
-describe('chain consistency at start', () => {
-  it('refuses a chain that is behind what the database already read', async () => {
-    const fresh = await openPglite();
-    await migrate(fresh, migrations);
-    await checkChainNotBehind(fresh, 10n);
-    await fresh.query(`INSERT INTO chain_cursors (name, block) VALUES ('DataNetRegistry', 12)`);
-    await checkChainNotBehind(fresh, 12n);
-    const e = await rejectionOf(checkChainNotBehind(fresh, 11n));
-    expect(e.code).toBe('CHAIN_MISMATCH');
-    expect(e.message).toBe(
-      "The chain's head is block 11 but this node has already read DataNetRegistry events up to block 12: the chain lost state (for a local chain: it was killed before saving). Use a new --data-dir, or restore the chain",
-    );
-    await fresh.close();
+    it('reports 503 when the store is down', async () => {
+      const broken = await backend.open();
+      const server = await createServer({
+        db: broken,
+        clients: chain.clients,
+        deployment: chain.deployment,
+        log: silentLogger(),
+      });
+      await broken.close();
+      const res = await server.inject({ method: 'GET', url: '/health' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ status: 'degraded', store: { ok: false } });
+      await server.close();
+    });
   });
-});
 
-describe('store binding', () => {
-  it('binds a database to its first deployment and refuses another', async () => {
-    const fresh = await openPglite();
-    await migrate(fresh, migrations);
-    await bindStoreToDeployment(fresh, chain.deployment);
-    await bindStoreToDeployment(fresh, chain.deployment);
-    const other = {
-      ...chain.deployment,
-      contracts: { ...chain.deployment.contracts, OpenToken: '0x000000000000000000000000000000000000dEaD' as const },
-    };
-    const e = await rejectionOf(bindStoreToDeployment(fresh, other));
-    expect(e.code).toBe('CHAIN_MISMATCH');
-    expect(e.message).toBe(
-      `Database memory belongs to the deployment on chain 31337 with OPEN at ${chain.deployment.contracts.OpenToken}, not to chain 31337 with OPEN at 0x000000000000000000000000000000000000dEaD`,
-    );
-    await fresh.close();
+  describe('chain consistency at start', () => {
+    it('refuses a chain that is behind what the database already read', async () => {
+      const fresh = await backend.open();
+      await migrate(fresh, migrations);
+      await checkChainNotBehind(fresh, 10n);
+      await fresh.query(`INSERT INTO chain_cursors (name, block) VALUES ('DataNetRegistry', 12)`);
+      await checkChainNotBehind(fresh, 12n);
+      const e = await rejectionOf(checkChainNotBehind(fresh, 11n));
+      expect(e.code).toBe('CHAIN_MISMATCH');
+      expect(e.message).toBe(
+        "The chain's head is block 11 but this node has already read DataNetRegistry events up to block 12: the chain lost state (for a local chain: it was killed before saving). Use a new --data-dir, or restore the chain",
+      );
+      await fresh.close();
+    });
+  });
+
+  describe('store binding', () => {
+    it('binds a database to its first deployment and refuses another', async () => {
+      const fresh = await backend.open();
+      await migrate(fresh, migrations);
+      await bindStoreToDeployment(fresh, chain.deployment);
+      await bindStoreToDeployment(fresh, chain.deployment);
+      const other = {
+        ...chain.deployment,
+        contracts: { ...chain.deployment.contracts, OpenToken: '0x000000000000000000000000000000000000dEaD' as const },
+      };
+      const e = await rejectionOf(bindStoreToDeployment(fresh, other));
+      expect(e.code).toBe('CHAIN_MISMATCH');
+      expect(e.message).toBe(
+        `Database ${fresh.location} belongs to the deployment on chain 31337 with OPEN at ${chain.deployment.contracts.OpenToken}, not to chain 31337 with OPEN at 0x000000000000000000000000000000000000dEaD`,
+      );
+      await fresh.close();
+    });
   });
 });
