@@ -1,5 +1,5 @@
 /** The user side of ModelFactory: starting and following fine-tunes, and publishing models on chain. */
-import { type Account, type Address, type Hex, parseEventLogs } from 'viem';
+import { type Account, type Address, type Hex, parseEventLogs, zeroHash } from 'viem';
 import type { z } from 'zod';
 import { type ChainClients, ModelRegistryArtifact, sendTx } from '../chain/index.js';
 import { type ApiClient, BaseError } from '../core/index.js';
@@ -126,7 +126,6 @@ export async function publishModelOnChain(
   p: PublishInput,
 ): Promise<{ modelId: bigint; transactionHash: Hex }> {
   assertModelName(p.name);
-  const zero = `0x${'00'.repeat(32)}` as Hex;
   const receipt = await sendTx(clients, owner, {
     address: registry,
     abi: ModelRegistryArtifact.abi,
@@ -139,7 +138,7 @@ export async function publishModelOnChain(
         adapterHash: p.adapterHash,
         dataNetId: p.dataNet ? BigInt(p.dataNet.id) : 0n,
         dataNetVersion: p.dataNet ? BigInt(p.dataNet.version) : 0n,
-        dataNetRoot: p.dataNet?.root ?? zero,
+        dataNetRoot: p.dataNet?.root ?? zeroHash,
         configHash: p.configHash,
         receiptCID: p.receiptCid,
       },
