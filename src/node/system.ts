@@ -31,11 +31,9 @@ import { createFactoryService, type FactoryService, factoryRoutes } from '../fac
 import {
   createModelRegistryMirror,
   createOpenLora,
-  type InferenceRequest,
   type ModelRegistryMirror,
   type OpenLora,
   openAiRoutes,
-  type PaymentHooks,
   registryRoutes,
   servingAdminRoutes,
 } from '../openlora/index.js';
@@ -148,42 +146,6 @@ function nodeAccount(config: Config, chain: ChainUp): LocalAccount | undefined {
   return chain.anvil ? devAccount(devRoles.localNode) : undefined;
 }
 
-/** OpenLoRA's payment hooks, answered by settlement (the two folders do not know each other). */
-function servingHooks(settlement: Settlement): PaymentHooks {
-  const hooks = settlement.hooks();
-  const payable = (r: InferenceRequest) => ({
-    prompt: r.prompt,
-    maxTokens: r.maxTokens,
-    ...(r.temperature === undefined ? {} : { temperature: r.temperature }),
-    ...(r.topP === undefined ? {} : { topP: r.topP }),
-    ...(r.seed === undefined ? {} : { seed: r.seed }),
-    ...(r.headers ? { headers: r.headers } : {}),
-    ...(r.body === undefined ? {} : { body: r.body }),
-    ...(r.maxFee === undefined ? {} : { maxFee: r.maxFee }),
-    ...(r.maxRoyalty === undefined ? {} : { maxRoyalty: r.maxRoyalty }),
-  });
-  return {
-    authorize: (r) =>
-      hooks.authorize({
-        model: r.model,
-        promptTokens: r.promptTokens,
-        maxTokens: r.maxTokens,
-        request: payable(r.request),
-      }),
-    settle: (r) =>
-      hooks.settle({
-        authorization: r.authorization as Parameters<typeof hooks.settle>[0]['authorization'],
-        model: r.result.model,
-        request: payable(r.request),
-        requestId: r.result.id,
-        output: r.result.text,
-        promptTokens: r.result.promptTokens,
-        completionTokens: r.result.completionTokens,
-      }),
-    abort: (a) => hooks.abort(a as Parameters<typeof hooks.abort>[0]),
-  };
-}
-
 export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {}): Promise<NodeUp> {
   if (roles.requireDeployment && !existsSync(deploymentPath(config.dataDir))) {
     throw new BaseError(
@@ -253,7 +215,8 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
         }),
       dataNetTreasury: async (id) => (await datanets.get(id).catch(() => undefined))?.treasury ?? null,
     });
-    openlora.setHooks(servingHooks(settlement));
+    // OpenLoRA's payment hooks, answered by settlement (the two folders share only the protocol's types).
+    openlora.setHooks(settlement.hooks());
     const stopRedeemer = settlement.startRedeemer();
     openlora.setRetrieval((r) => attribution.retrieve(r));
     const token = operatorToken(config.dataDir);

@@ -14,7 +14,7 @@ export {
   type ModelRegistryMirror,
   type ModelVersionRecord,
 } from './registry.js';
-export { modelView, registryRoutes } from './registry-routes.js';
+export { registryRoutes } from './registry-routes.js';
 export { createScheduler, type Scheduler } from './scheduler.js';
 export {
   createOpenLora,
@@ -22,7 +22,6 @@ export {
   type InferenceResult,
   newRequestId,
   type OpenLora,
-  type PaymentHooks,
   type RetrievalHook,
   type ServedModel,
 } from './service.js';

@@ -1,45 +1,19 @@
-/** What ModelRegistry holds, as this node mirrors it. */
+/** What ModelRegistry holds, as this node mirrors it: records as they are, the protocol's codecs write the wire. */
 import type { FastifyInstance } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import { openloraApi, serve, type ModelRecord as WireModelRecord } from '../protocol/index.js';
 import type { ModelRecord, ModelRegistryMirror } from './registry.js';
 
-export const modelView = (m: ModelRecord) => ({
-  id: m.id.toString(),
-  name: m.name,
-  owner: m.owner,
-  baseModelHash: m.baseModelHash,
-  priceInPer1k: m.priceInPer1k.toString(),
-  priceOutPer1k: m.priceOutPer1k.toString(),
-  active: m.active,
-  latest: {
-    ...m.latest,
-    dataNetId: m.latest.dataNetId?.toString() ?? null,
-  },
-});
+/** The mirror's record and the protocol's must describe the same model (checked when compiling). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const recordsAgree: Same<ModelRecord, WireModelRecord> = true;
+void recordsAgree;
 
 export function registryRoutes(mirror: ModelRegistryMirror) {
-  return async (root: FastifyInstance) => {
-    const app = root.withTypeProvider<ZodTypeProvider>();
-    const tags = ['registry'];
-    app.get(
-      '/v1/registry/models',
-      { schema: { tags, summary: 'Registered models with prices and lineage' } },
-      async () => {
-        await mirror.sync();
-        return { items: (await mirror.list()).map(modelView) };
-      },
-    );
-    app.get(
-      '/v1/registry/models/:model',
-      {
-        schema: {
-          tags,
-          summary: 'One registered model, by id or name',
-          params: z.object({ model: z.string().min(1) }),
-        },
-      },
-      async (req) => modelView(await mirror.resolve(req.params.model)),
-    );
+  return async (app: FastifyInstance) => {
+    serve(app, openloraApi.listRegisteredModels, async () => {
+      await mirror.sync();
+      return { items: await mirror.list() };
+    });
+    serve(app, openloraApi.getRegisteredModel, async (req) => mirror.resolve(req.params.model));
   };
 }

@@ -1,13 +1,24 @@
 /**
  * OpenLoRA: every model registered on the bundled base, served from one loaded base model. A request names a
  * model (its registry id or name, or the base model's name); the scheduler gives it a context with that model's
- * adapter; the usage is metered. Hooks let the node make inference payable (check a voucher before, write a
- * receipt and attribute after) without this folder depending on settlement.
+ * adapter; the usage is metered. Payment hooks (the protocol's `PaymentHooks`) let the node make inference
+ * payable (check the payment before, charge, write a receipt and attribute after) without this folder depending on
+ * settlement.
  */
 import { randomUUID } from 'node:crypto';
 import type { Hex } from 'viem';
 import { BaseError, type Logger, silentLogger } from '../core/index.js';
 import type { LlamaRuntime } from '../engine/index.js';
+import {
+  type FinishReason,
+  type PayableRequest,
+  type PaymentGate,
+  type PaymentHooks,
+  type PaymentOutcome,
+  paymentGate,
+  type RetrievedPassage,
+  type ServedModel,
+} from '../protocol/index.js';
 import type { BlobStore, Db } from '../store/index.js';
 import { BASE, createAdapterCache } from './adapters.js';
 import { createMetrics } from './metrics.js';
@@ -16,35 +27,16 @@ import { createScheduler } from './scheduler.js';
 
 export const newRequestId = () => `cmpl-${randomUUID().replaceAll('-', '')}`;
 
-export interface ServedModel {
-  /** What clients put in `model`. */
-  id: string;
-  name: string;
-  modelId: bigint | null;
-  adapterHash: Hex | null;
-  record: ModelRecord | null;
-}
+export type { ServedModel };
 
-export interface InferenceRequest {
+export interface InferenceRequest extends PayableRequest {
   /** The request's id (generated when absent). */
   id?: string;
   model: string;
-  prompt: string;
-  maxTokens: number;
-  temperature?: number;
-  topP?: number;
-  seed?: number;
   stop?: string[];
   requester?: string;
   signal?: AbortSignal;
   onText?: (delta: string) => void;
-  /** Request headers, for hooks (vouchers travel in a header). */
-  headers?: Record<string, string | string[] | undefined>;
-  /** The request's JSON body as received, for hooks (a payment authorization signs its hash). */
-  body?: unknown;
-  /** The caller's caps in wei on the fee and on the royalty (the fee less the platform's part), for hooks. */
-  maxFee?: bigint;
-  maxRoyalty?: bigint;
   /** Retrieval-augmented generation: passages of the model's DataNet found for `query` are put before the prompt. */
   retrieval?: { query: string; topK: number };
 }
@@ -53,7 +45,7 @@ export interface InferenceResult {
   id: string;
   model: ServedModel;
   text: string;
-  finishReason: 'stop' | 'length';
+  finishReason: FinishReason;
   promptTokens: number;
   completionTokens: number;
   latencyMs: number;
@@ -61,27 +53,10 @@ export interface InferenceResult {
   coldLoad: boolean;
   loadMs: number;
   queueMs: number;
-  /** Fields hooks add to the response (receipt, attribution). */
-  extra: Record<string, unknown>;
-}
-
-export interface PaymentHooks {
-  /** Before generation: refuse (throw) or return a context passed to `settle`. */
-  authorize(r: {
-    model: ServedModel;
-    promptTokens: number;
-    maxTokens: number;
-    request: InferenceRequest;
-    requestId: string;
-  }): Promise<unknown>;
-  /** After generation: record what happened; returns fields for the response. */
-  settle(r: {
-    authorization: unknown;
-    result: Omit<InferenceResult, 'extra'>;
-    request: InferenceRequest;
-  }): Promise<Record<string, unknown>>;
-  /** Generation failed after `authorize`: undo what it reserved. */
-  abort(authorization: unknown): Promise<void>;
+  /** What settling a paid model's payment added: payment, receipt, attribution (null: nothing was paid). */
+  payment: PaymentOutcome | null;
+  /** The passages retrieval put before the prompt (null without retrieval). */
+  retrieved: RetrievedPassage[] | null;
 }
 
 /** Finds the passages that ground an answer (the node retrieves from the model's DataNet version). */
@@ -89,7 +64,7 @@ export type RetrievalHook = (r: {
   model: ServedModel;
   query: string;
   topK: number;
-}) => Promise<{ context: string; citations: { id: string; contributor: string }[] } | null>;
+}) => Promise<{ context: string; citations: RetrievedPassage[] } | null>;
 
 export interface OpenLoraOptions {
   runtime: LlamaRuntime;
@@ -105,8 +80,76 @@ export interface OpenLoraOptions {
   maxQueue?: number;
   timeoutMs?: number;
   log?: Logger;
-  hooks?: PaymentHooks;
+  /** Makes inference payable (see `setHooks`). */
+  payments?: PaymentGate;
   retrieve?: RetrievalHook;
+}
+
+/** The prompt a model reads: with retrieval, the retrieved passages before the asked prompt. */
+export function groundedPrompt(prompt: string, retrieved: { context: string } | null): string {
+  return retrieved ? `${retrieved.context}\n${prompt}` : prompt;
+}
+
+/** Refuses an empty prompt, or one that leaves no room for `maxTokens` in the model's context. */
+export function checkPromptFits(promptTokens: number, maxTokens: number, contextSize: number): void {
+  if (promptTokens === 0)
+    throw new BaseError('INVALID_ARGUMENT', 'The prompt is empty', { details: { field: 'prompt' } });
+  if (promptTokens + maxTokens > contextSize) {
+    throw new BaseError(
+      'INVALID_ARGUMENT',
+      `The prompt (${promptTokens} tokens) plus max_tokens (${maxTokens}) exceeds the model's context of ${contextSize} tokens`,
+      {
+        details: {
+          field: promptTokens >= contextSize ? 'prompt' : 'max_tokens',
+          promptTokens,
+          contextSize,
+        },
+      },
+    );
+  }
+}
+
+/**
+ * Stop sequences over streamed text. Generation stops once one appears, and the text ends before it; text that
+ * could still be the start of a stop sequence is held back from `emit` until it cannot.
+ */
+export function createStopFilter(stops: readonly string[], emit?: (delta: string) => void) {
+  const holdBack = Math.max(0, ...stops.map((s) => s.length - 1));
+  let text = '';
+  let sent = 0;
+  let stopped = false;
+  return {
+    /** Adds generated text; true once a stop sequence appeared (generation should stop; later text is ignored). */
+    push(delta: string): boolean {
+      if (stopped) return true;
+      text += delta;
+      const found = stops.map((s) => text.indexOf(s)).filter((i) => i >= 0);
+      if (found.length > 0) {
+        text = text.slice(0, Math.min(...found));
+        stopped = true;
+      }
+      const safe = stopped ? text.length : Math.max(sent, text.length - holdBack);
+      if (safe > sent) {
+        emit?.(text.slice(sent, safe));
+        sent = safe;
+      }
+      return stopped;
+    },
+    /** Generation ended: emits what was held back (nothing after a stop sequence). */
+    flush(): void {
+      if (!stopped && text.length > sent) {
+        emit?.(text.slice(sent));
+        sent = text.length;
+      }
+    },
+    get stopped(): boolean {
+      return stopped;
+    },
+    /** The text so far, cut before a stop sequence. */
+    get text(): string {
+      return text;
+    },
+  };
 }
 
 export function createOpenLora(o: OpenLoraOptions) {
@@ -129,10 +172,18 @@ export function createOpenLora(o: OpenLoraOptions) {
     log,
   });
   const metrics = createMetrics();
-  let hooks = o.hooks;
+  let payments = o.payments;
   let retrieve = o.retrieve;
 
   const baseModel: ServedModel = { id: o.base.name, name: o.base.name, modelId: null, adapterHash: null, record: null };
+  const servedOf = (m: ModelRecord): ServedModel => ({
+    id: m.name,
+    name: m.name,
+    modelId: m.id,
+    adapterHash: m.latest.adapterHash,
+    record: m,
+  });
+  const onThisBase = (m: ModelRecord) => m.baseModelHash.toLowerCase() === o.base.sha256.toLowerCase();
 
   /** The model a client asked for; NOT_FOUND if it is unknown, inactive, or built on another base. */
   async function resolve(ref: string): Promise<ServedModel> {
@@ -140,14 +191,14 @@ export function createOpenLora(o: OpenLoraOptions) {
     const m = await o.mirror.resolve(ref);
     if (!m.active)
       throw new BaseError('NOT_FOUND', `Model "${ref}" is deactivated by its owner`, { details: { model: ref } });
-    if (m.baseModelHash.toLowerCase() !== o.base.sha256.toLowerCase()) {
+    if (!onThisBase(m)) {
       throw new BaseError(
         'NOT_FOUND',
         `Model "${ref}" is built on another base model (${m.baseModelHash}); this node serves ${o.base.name}`,
         { details: { model: ref } },
       );
     }
-    return { id: m.name, name: m.name, modelId: m.id, adapterHash: m.latest.adapterHash, record: m };
+    return servedOf(m);
   }
 
   async function meter(r: {
@@ -186,120 +237,108 @@ export function createOpenLora(o: OpenLoraOptions) {
       .catch((e: unknown) => log.error({ err: e }, 'could not record usage'));
   }
 
-  async function infer(asked: InferenceRequest): Promise<InferenceResult> {
-    const started = performance.now();
-    const id = asked.id ?? newRequestId();
-    const model = await resolve(asked.model);
-    // With retrieval, what the model reads (and what is priced and attributed) is the passages plus the prompt.
+  /**
+   * Stage: what the model reads. With retrieval, the passages found for the request's query go before its prompt
+   * (and are what is priced and attributed too); the prompt is tokenized and must fit the context.
+   */
+  async function readPrompt(asked: InferenceRequest, model: ServedModel) {
     const retrieved =
       asked.retrieval && retrieve
         ? await retrieve({ model, query: asked.retrieval.query, topK: asked.retrieval.topK })
         : null;
-    const req = retrieved ? { ...asked, prompt: `${retrieved.context}\n${asked.prompt}` } : asked;
-    const prompt = o.runtime.tokenize(req.prompt);
-    if (prompt.length === 0)
-      throw new BaseError('INVALID_ARGUMENT', 'The prompt is empty', { details: { field: 'prompt' } });
-    if (prompt.length + req.maxTokens > o.runtime.contextSize) {
-      throw new BaseError(
-        'INVALID_ARGUMENT',
-        `The prompt (${prompt.length} tokens) plus max_tokens (${req.maxTokens}) exceeds the model's context of ${o.runtime.contextSize} tokens`,
-        {
-          details: {
-            field: prompt.length >= o.runtime.contextSize ? 'prompt' : 'max_tokens',
-            promptTokens: prompt.length,
-            contextSize: o.runtime.contextSize,
+    const request = retrieved ? { ...asked, prompt: groundedPrompt(asked.prompt, retrieved) } : asked;
+    const prompt = o.runtime.tokenize(request.prompt);
+    checkPromptFits(prompt.length, request.maxTokens, o.runtime.contextSize);
+    return { request, prompt, retrieved: retrieved?.citations ?? null };
+  }
+
+  /** Stage: the payment hooks refuse the request or reserve its maximum fee (null: this node takes no payments). */
+  async function authorize(model: ServedModel, request: InferenceRequest, promptTokens: number, requestId: string) {
+    return payments ? payments({ model, promptTokens, maxTokens: request.maxTokens, request, requestId }) : null;
+  }
+
+  /** Stage: waits for the adapter's turn (loading it if needed) and generates, honouring stop sequences. */
+  async function generate(model: ServedModel, request: InferenceRequest, prompt: readonly number[]) {
+    const { result, info } = await scheduler.submit(
+      model.adapterHash ?? BASE,
+      async (lease, signal) => {
+        const stops = createStopFilter(request.stop ?? [], request.onText);
+        const local = new AbortController();
+        const completion = await lease.ctx.complete({
+          prompt,
+          maxTokens: request.maxTokens,
+          ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+          ...(request.topP === undefined ? {} : { topP: request.topP }),
+          ...(request.seed === undefined ? {} : { seed: request.seed }),
+          signal: AbortSignal.any([signal, local.signal]),
+          onText: (delta) => {
+            if (stops.push(delta)) local.abort();
           },
-        },
-      );
-    }
-    const authorization = hooks
-      ? await hooks.authorize({
-          model,
-          promptTokens: prompt.length,
-          maxTokens: req.maxTokens,
-          request: req,
-          requestId: id,
-        })
-      : undefined;
+        });
+        stops.flush();
+        const finishReason: FinishReason = stops.stopped || completion.finishReason === 'stop' ? 'stop' : 'length';
+        return {
+          text: stops.stopped ? stops.text : completion.text,
+          finishReason,
+          ttftMs: completion.ttftMs,
+          tokens: completion.tokens.length,
+        };
+      },
+      { ...(request.signal ? { signal: request.signal } : {}) },
+    );
+    return { ...result, queueMs: info.queueMs, coldLoad: info.lease.cold, loadMs: info.lease.loadMs };
+  }
+
+  /** Runs one request: resolve the model → read the prompt → authorize payment → generate → settle (or abort). */
+  async function infer(asked: InferenceRequest): Promise<InferenceResult> {
+    const started = performance.now();
+    const id = asked.id ?? newRequestId();
+    const model = await resolve(asked.model);
+    const { request, prompt, retrieved } = await readPrompt(asked, model);
+    const session = await authorize(model, request, prompt.length, id);
     let completionTokens = 0;
     try {
-      const { result, info } = await scheduler.submit(
-        model.adapterHash ?? BASE,
-        async (lease, signal) => {
-          // Stop sequences: generation stops once one appears, and the text ends before it.
-          const stops = req.stop ?? [];
-          const local = new AbortController();
-          let text = '';
-          let sent = 0;
-          const holdBack = Math.max(0, ...stops.map((s) => s.length - 1));
-          const completion = await lease.ctx.complete({
-            prompt,
-            maxTokens: req.maxTokens,
-            ...(req.temperature === undefined ? {} : { temperature: req.temperature }),
-            ...(req.topP === undefined ? {} : { topP: req.topP }),
-            ...(req.seed === undefined ? {} : { seed: req.seed }),
-            signal: AbortSignal.any([signal, local.signal]),
-            onText: (delta) => {
-              text += delta;
-              const at =
-                stops.length > 0
-                  ? Math.min(...stops.map((s) => text.indexOf(s)).filter((i) => i >= 0))
-                  : Number.POSITIVE_INFINITY;
-              if (Number.isFinite(at)) {
-                text = text.slice(0, at);
-                local.abort();
-              }
-              const safe = Number.isFinite(at) ? text.length : Math.max(sent, text.length - holdBack);
-              if (safe > sent) {
-                req.onText?.(text.slice(sent, safe));
-                sent = safe;
-              }
-            },
-          });
-          completionTokens = completion.tokens.length;
-          const stopped = local.signal.aborted;
-          if (!stopped && text.length > sent) req.onText?.(text.slice(sent));
-          return {
-            text: stopped ? text : completion.text,
-            finishReason: stopped || completion.finishReason === 'stop' ? ('stop' as const) : ('length' as const),
-            ttftMs: completion.ttftMs,
-            tokens: completion.tokens.length,
-          };
-        },
-        { ...(req.signal ? { signal: req.signal } : {}) },
-      );
-      const base: Omit<InferenceResult, 'extra'> = {
-        id,
-        model,
-        text: result.text,
-        finishReason: result.finishReason,
-        promptTokens: prompt.length,
-        completionTokens: result.tokens,
-        latencyMs: performance.now() - started,
-        ttftMs: result.ttftMs,
-        coldLoad: info.lease.cold,
-        loadMs: info.lease.loadMs,
-        queueMs: info.queueMs,
-      };
-      const extra = hooks ? await hooks.settle({ authorization, result: base, request: req }) : {};
+      const g = await generate(model, request, prompt);
+      completionTokens = g.tokens;
+      const payment = session
+        ? await session.settle({
+            model,
+            request,
+            requestId: id,
+            output: g.text,
+            promptTokens: prompt.length,
+            completionTokens: g.tokens,
+          })
+        : null;
+      const latencyMs = performance.now() - started;
       await meter({
         id,
         model,
-        promptTokens: base.promptTokens,
-        completionTokens: base.completionTokens,
-        latencyMs: base.latencyMs,
-        ttftMs: base.ttftMs,
-        requester: req.requester,
+        promptTokens: prompt.length,
+        completionTokens: g.tokens,
+        latencyMs,
+        ttftMs: g.ttftMs,
+        requester: request.requester,
         status: 'ok',
       });
-      return { ...base, extra: retrieved ? { ...extra, retrieved: retrieved.citations } : extra };
+      return {
+        id,
+        model,
+        text: g.text,
+        finishReason: g.finishReason,
+        promptTokens: prompt.length,
+        completionTokens: g.tokens,
+        latencyMs,
+        ttftMs: g.ttftMs,
+        coldLoad: g.coldLoad,
+        loadMs: g.loadMs,
+        queueMs: g.queueMs,
+        payment,
+        retrieved,
+      };
     } catch (e) {
-      if (hooks && authorization !== undefined)
-        await hooks
-          .abort(authorization)
-          .catch((err: unknown) => log.error({ err }, 'releasing a payment reservation failed'));
+      await session?.abort().catch((err: unknown) => log.error({ err }, 'releasing a payment reservation failed'));
       const code = e instanceof BaseError ? e.code : 'INTERNAL';
-      const status = code === 'TIMEOUT' ? 'timeout' : req.signal?.aborted ? 'cancelled' : 'error';
       await meter({
         id,
         model,
@@ -307,8 +346,8 @@ export function createOpenLora(o: OpenLoraOptions) {
         completionTokens,
         latencyMs: performance.now() - started,
         ttftMs: null,
-        requester: req.requester,
-        status,
+        requester: request.requester,
+        status: code === 'TIMEOUT' ? 'timeout' : request.signal?.aborted ? 'cancelled' : 'error',
         errorCode: code,
       });
       throw e;
@@ -323,26 +362,16 @@ export function createOpenLora(o: OpenLoraOptions) {
     /** The base model and every active model registered on it. */
     async listModels(): Promise<ServedModel[]> {
       await o.mirror.sync().catch((e: unknown) => log.warn({ err: e }, 'model registry sync failed'));
-      const registered = (await o.mirror.list()).filter(
-        (m) => m.active && m.baseModelHash.toLowerCase() === o.base.sha256.toLowerCase(),
-      );
-      return [
-        baseModel,
-        ...registered.map((m) => ({
-          id: m.name,
-          name: m.name,
-          modelId: m.id,
-          adapterHash: m.latest.adapterHash,
-          record: m,
-        })),
-      ];
+      const registered = (await o.mirror.list()).filter((m) => m.active && onThisBase(m));
+      return [baseModel, ...registered.map(servedOf)];
     },
-    /** Makes inference payable: checks before and records after each request. */
+    /** Grounds answers asked with `retrieval` in passages the hook finds. */
     setRetrieval(r: RetrievalHook): void {
       retrieve = r;
     },
-    setHooks(h: PaymentHooks): void {
-      hooks = h;
+    /** Makes inference payable: checks before and records after each request. */
+    setHooks<A>(h: PaymentHooks<A>): void {
+      payments = paymentGate(h);
     },
     cache,
     scheduler,

@@ -6,10 +6,11 @@
  * charged, the answer attributed, and a receipt — request, model, adapter, DataNet root, tokens, fee, attribution,
  * output — signed by the node and stored, all in one transaction.
  */
-import { type Address, getAddress, type Hex, type LocalAccount } from 'viem';
+import { type Address, getAddress, type LocalAccount, zeroHash } from 'viem';
 import { type AttributionResult, attributionHash, serializeAttribution } from '../attribution/index.js';
 import type { Deployment } from '../chain/index.js';
 import { BaseError, canonicalJson, keccak256 } from '../core/index.js';
+import type { PayableRequest, PaymentCheck, PaymentOutcome, ServedAnswer, ServedModel } from '../protocol/index.js';
 import type { Db } from '../store/index.js';
 import type { Channels } from './channels.js';
 import { computeFee, type FeeBreakdown, type Prices } from './fees.js';
@@ -17,32 +18,11 @@ import type { ParamsReader } from './params.js';
 import { type ReceiptMessage, receiptId, receiptTypedData } from './receipts.js';
 import { parseAuthorizationHeader, parseVoucherHeader, paymentHeaders, requestBodyHash } from './vouchers.js';
 
-/** What the serving side tells payments about a request (OpenLoRA's hook arguments, structurally). */
-export interface PayableModel {
-  name: string;
-  modelId: bigint | null;
-  adapterHash: Hex | null;
-  record: {
-    owner: Address;
-    priceInPer1k: bigint;
-    priceOutPer1k: bigint;
-    latest: { dataNetId: bigint | null; dataNetVersion: number | null; dataNetRoot: Hex | null };
-  } | null;
-}
+/** A model as served (the protocol's `ServedModel`): payments price it by its record and attribute by its lineage. */
+export type PayableModel = ServedModel;
 
-export interface PayableRequest {
-  prompt: string;
-  maxTokens: number;
-  temperature?: number;
-  topP?: number;
-  seed?: number;
-  headers?: Record<string, string | string[] | undefined>;
-  /** The JSON body as received: the request authorization signs its hash (`requestHash`). */
-  body?: unknown;
-  /** The caller's caps in wei: on the whole fee, and on the royalty (the fee less the platform's part). */
-  maxFee?: bigint;
-  maxRoyalty?: bigint;
-}
+/** What payments see of a request (the protocol's, shared with OpenLoRA). */
+export type { PayableRequest };
 
 export interface PaymentsDeps {
   db: Db;
@@ -63,14 +43,13 @@ export interface PaymentsDeps {
   now?: () => bigint;
 }
 
-interface Authorization {
+/** What `authorize` reserved for a paid request: the maximum fee on the channel, at these prices and parameters. */
+export interface PaymentReservation {
   channelId: bigint;
   maxFee: bigint;
   prices: Prices;
   params: Awaited<ReturnType<ParamsReader>>;
 }
-
-const ZERO = `0x${'00'.repeat(32)}` as Hex;
 
 /** A model's registered prices (the base model and unregistered models are free). */
 export function pricesOf(model: PayableModel): Prices {
@@ -140,12 +119,8 @@ export function createPayments(deps: PaymentsDeps) {
     quote,
     node: getAddress(deps.node.address),
 
-    async authorize(r: {
-      model: PayableModel;
-      promptTokens: number;
-      maxTokens: number;
-      request: PayableRequest;
-    }): Promise<Authorization | null> {
+    /** Refuses the request (PAYMENT_REQUIRED, UNAUTHORIZED) or reserves its maximum fee; null for a free model. */
+    async authorize(r: Omit<PaymentCheck, 'requestId'>): Promise<PaymentReservation | null> {
       const q = await quote(r.model, r.promptTokens, r.maxTokens);
       if (q.fee === 0n) return null; // the base model and free models need no payment
       refuseOverCap(q, capOf(r.request, 'maxFee'), capOf(r.request, 'maxRoyalty'));
@@ -185,21 +160,14 @@ export function createPayments(deps: PaymentsDeps) {
       return { channelId, maxFee: q.fee, prices: q.prices, params: await deps.params() };
     },
 
-    async abort(a: Authorization | null): Promise<void> {
+    async abort(a: PaymentReservation | null): Promise<void> {
       if (a) await deps.channels.release(a.channelId, a.maxFee);
     },
 
-    async settle(r: {
-      authorization: Authorization | null;
-      model: PayableModel;
-      request: PayableRequest;
-      requestId: string;
-      output: string;
-      promptTokens: number;
-      completionTokens: number;
-    }) {
+    /** Charges the actual fee, attributes the answer and stores the signed receipt, in one transaction. */
+    async settle(r: ServedAnswer & { authorization: PaymentReservation | null }): Promise<PaymentOutcome | null> {
       const a = r.authorization;
-      if (!a) return {};
+      if (!a) return null;
       const fee = computeFee(a.params, a.prices, r.promptTokens, r.completionTokens);
       let attribution: AttributionResult | null = null;
       try {
@@ -232,12 +200,12 @@ export function createPayments(deps: PaymentsDeps) {
         const message: ReceiptMessage = {
           requestHash,
           modelId: r.model.modelId ?? 0n,
-          adapterHash: r.model.adapterHash ?? ZERO,
-          dataNetRoot: lineage?.dataNetRoot ?? ZERO,
+          adapterHash: r.model.adapterHash ?? zeroHash,
+          dataNetRoot: lineage?.dataNetRoot ?? zeroHash,
           inputTokens: BigInt(r.promptTokens),
           outputTokens: BigInt(r.completionTokens),
           fee: fee.fee,
-          attributionHash: attribution ? attributionHash(attribution) : ZERO,
+          attributionHash: attribution ? attributionHash(attribution) : zeroHash,
           outputHash,
           channelId: a.channelId,
           chargedAfter,
@@ -277,10 +245,10 @@ export function createPayments(deps: PaymentsDeps) {
       });
       return {
         payment: {
-          channelId: a.channelId.toString(),
-          fee: fee.fee.toString(),
-          charged: receipt.chargedAfter.toString(),
-          voucherFor: receipt.chargedAfter.toString(),
+          channelId: a.channelId,
+          fee: fee.fee,
+          charged: receipt.chargedAfter,
+          voucherFor: receipt.chargedAfter,
         },
         receipt: { id: receipt.id, signature: receipt.signature, node: getAddress(deps.node.address) },
         ...(attribution ? { attribution } : {}),

@@ -6,13 +6,14 @@ import { type Address, getAddress, type LocalAccount } from 'viem';
 import type { AttributionResult } from '../attribution/index.js';
 import { type ChainClients, type Deployment, StakingArtifact, stakingRoles } from '../chain/index.js';
 import { BaseError, type Logger, silentLogger } from '../core/index.js';
+import type { PaymentHooks } from '../protocol/index.js';
 import type { BlobStore, Db } from '../store/index.js';
 import { createChannels } from './channels.js';
 import { createEarnings } from './earnings.js';
 import { createEpochs } from './epochs.js';
 import { computeFee } from './fees.js';
 import { createParamsReader } from './params.js';
-import { createPayments, type PayableModel, type PayableRequest, pricesOf } from './payments.js';
+import { createPayments, type PayableModel, type PaymentReservation, pricesOf } from './payments.js';
 
 export interface SettlementDeps {
   db: Db;
@@ -142,25 +143,17 @@ export function createSettlement(deps: SettlementDeps) {
     },
 
     /** Hooks for serving: authorize before generation, settle after, abort on failure. */
-    hooks() {
+    hooks(): PaymentHooks<PaymentReservation | null> {
       return {
-        authorize: async (r: {
-          model: PayableModel;
-          promptTokens: number;
-          maxTokens: number;
-          request: PayableRequest;
-        }) => {
-          if (!payments) {
-            const q = await this.quote(r.model, r.promptTokens, r.maxTokens);
-            if (q.fee === 0n) return null;
-            requireNode();
-          }
-          return (payments as NonNullable<typeof payments>).authorize(r);
+        authorize: async (r) => {
+          if (payments) return payments.authorize(r);
+          // Without a key, free models are still served; a paid one is refused for want of a key.
+          const q = await this.quote(r.model, r.promptTokens, r.maxTokens);
+          if (q.fee > 0n) requireNode();
+          return null;
         },
-        settle: (r: Parameters<NonNullable<typeof payments>['settle']>[0]) =>
-          payments ? payments.settle(r) : Promise.resolve({}),
-        abort: (a: Parameters<NonNullable<typeof payments>['abort']>[0]) =>
-          payments ? payments.abort(a) : Promise.resolve(),
+        settle: async (r) => (payments ? payments.settle(r) : null),
+        abort: async (a) => payments?.abort(a),
       };
     },
   };

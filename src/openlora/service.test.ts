@@ -1,0 +1,213 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { CompleteOptions, LlamaRuntime, ServingContext } from '../engine/index.js';
+import type { PaymentHooks } from '../protocol/index.js';
+import type { BlobStore, Db } from '../store/index.js';
+import type { ModelRegistryMirror } from './registry.js';
+import { checkPromptFits, createOpenLora, createStopFilter, groundedPrompt } from './service.js';
+
+describe('stop sequences', () => {
+  it('ends the text before the first stop sequence, holding back what could start one', () => {
+    const emitted: string[] = [];
+    const f = createStopFilter(['END', 'STOP'], (d) => emitted.push(d));
+    expect(f.push('Hello E')).toBe(false);
+    // The last characters, as many as the longest stop sequence less one, could start one: held back.
+    expect(emitted).toEqual(['Hell']);
+    expect(f.push('ND and more')).toBe(true);
+    expect(f.text).toBe('Hello ');
+    expect(f.push(' ignored')).toBe(true);
+    f.flush();
+    expect(emitted.join('')).toBe('Hello ');
+  });
+
+  it('emits everything once generation ends without a stop sequence', () => {
+    const emitted: string[] = [];
+    const f = createStopFilter(['END'], (d) => emitted.push(d));
+    f.push('The E');
+    f.push('N');
+    f.flush();
+    expect(emitted.join('')).toBe('The EN');
+    expect(f.stopped).toBe(false);
+  });
+
+  it('passes text straight through without stop sequences', () => {
+    const emitted: string[] = [];
+    const f = createStopFilter([], (d) => emitted.push(d));
+    f.push('a');
+    f.push('b');
+    expect(emitted).toEqual(['a', 'b']);
+  });
+});
+
+describe('reading the prompt', () => {
+  it('puts retrieved passages before the prompt', () => {
+    expect(groundedPrompt('Q?', { context: 'Context: rivers' })).toBe('Context: rivers\nQ?');
+    expect(groundedPrompt('Q?', null)).toBe('Q?');
+  });
+
+  it('refuses an empty prompt or one that leaves no room for max_tokens, naming the field', () => {
+    expect(() => checkPromptFits(0, 10, 128)).toThrow('The prompt is empty');
+    expect(() => checkPromptFits(100, 40, 128)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', details: expect.objectContaining({ field: 'max_tokens' }) }),
+    );
+    expect(() => checkPromptFits(128, 1, 128)).toThrow(
+      expect.objectContaining({ details: expect.objectContaining({ field: 'prompt' }) }),
+    );
+    expect(() => checkPromptFits(100, 28, 128)).not.toThrow();
+  });
+});
+
+/** OpenLoRA on fakes: a runtime that "generates" the given pieces, a registry with no models, a store that counts. */
+function fakeOpenLora(pieces: string[] | Error) {
+  const completes: CompleteOptions[] = [];
+  const ctx: ServingContext = {
+    sequences: 1,
+    busy: 0,
+    memoryBytes: 0,
+    async complete(options) {
+      completes.push(options);
+      if (pieces instanceof Error) throw pieces;
+      for (const p of pieces) options.onText?.(p);
+      return {
+        text: pieces.join(''),
+        tokens: pieces.map((_, i) => i),
+        promptTokens: 0,
+        finishReason: 'length',
+        ttftMs: 1,
+      };
+    },
+    dispose: async () => {},
+  };
+  const runtime = {
+    contextSize: 128,
+    tokenize: (text: string) =>
+      text
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((_, i) => i),
+    openContext: async () => ctx,
+  } as unknown as LlamaRuntime;
+  const usage: unknown[][] = [];
+  const db = {
+    query: async (_sql: string, params: unknown[]) => {
+      usage.push(params);
+      return { rows: [] };
+    },
+  } as unknown as Db;
+  const mirror = {
+    sync: async () => 0,
+    list: async () => [],
+    resolve: async () => {},
+  } as unknown as ModelRegistryMirror;
+  const openlora = createOpenLora({
+    runtime,
+    db,
+    mirror,
+    blobs: {} as BlobStore,
+    base: { name: 'base', sha256: `0x${'11'.repeat(32)}` },
+  });
+  return { openlora, completes, usage };
+}
+
+const outcome = {
+  payment: { channelId: 1n, fee: 5n, charged: 5n, voucherFor: 5n },
+  receipt: { id: `0x${'22'.repeat(32)}`, signature: `0x${'33'.repeat(65)}`, node: `0x${'44'.repeat(20)}` },
+} as const;
+
+function fakeHooks(): PaymentHooks<{ reserved: number }> & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    authorize: vi.fn(async () => {
+      calls.push('authorize');
+      return { reserved: 42 };
+    }),
+    settle: vi.fn(async () => {
+      calls.push('settle');
+      return outcome;
+    }),
+    abort: vi.fn(async () => {
+      calls.push('abort');
+    }),
+  };
+}
+
+describe('infer, stage by stage', () => {
+  it('serves the base model free, with stop sequences, streaming what is final', async () => {
+    const { openlora, usage } = fakeOpenLora(['Rivers ', 'flow E', 'ND of story']);
+    const streamed: string[] = [];
+    const r = await openlora.infer({
+      model: 'base',
+      prompt: 'Where do rivers go?',
+      maxTokens: 8,
+      stop: ['END'],
+      onText: (d) => streamed.push(d),
+    });
+    expect(r).toMatchObject({ text: 'Rivers flow ', finishReason: 'stop', promptTokens: 4, payment: null });
+    expect(streamed.join('')).toBe('Rivers flow ');
+    expect(usage.at(-1)?.[9]).toBe('ok');
+  });
+
+  it('authorizes before generation and settles after, with what was generated', async () => {
+    const { openlora } = fakeOpenLora(['a ', 'b']);
+    const hooks = fakeHooks();
+    openlora.setHooks(hooks);
+    const r = await openlora.infer({ id: 'cmpl-1', model: 'base', prompt: 'one two', maxTokens: 4 });
+    expect(hooks.calls).toEqual(['authorize', 'settle']);
+    expect(hooks.authorize).toHaveBeenCalledWith(
+      expect.objectContaining({ promptTokens: 2, maxTokens: 4, requestId: 'cmpl-1' }),
+    );
+    expect(hooks.settle).toHaveBeenCalledWith(
+      expect.objectContaining({
+        authorization: { reserved: 42 },
+        output: 'a b',
+        promptTokens: 2,
+        completionTokens: 2,
+        requestId: 'cmpl-1',
+      }),
+    );
+    expect(r.payment).toEqual(outcome);
+  });
+
+  it('aborts the reservation when generation fails, and meters the error', async () => {
+    const { openlora, usage } = fakeOpenLora(new Error('llama failed'));
+    const hooks = fakeHooks();
+    openlora.setHooks(hooks);
+    await expect(openlora.infer({ model: 'base', prompt: 'x', maxTokens: 2 })).rejects.toThrow('llama failed');
+    expect(hooks.calls).toEqual(['authorize', 'abort']);
+    expect(hooks.abort).toHaveBeenCalledWith({ reserved: 42 });
+    expect(usage.at(-1)?.slice(9)).toEqual(['error', 'INTERNAL']);
+  });
+
+  it('generates nothing when payment is refused', async () => {
+    const { openlora, completes } = fakeOpenLora(['never']);
+    const hooks = fakeHooks();
+    hooks.authorize = async () => {
+      throw new Error('pay first');
+    };
+    openlora.setHooks(hooks);
+    await expect(openlora.infer({ model: 'base', prompt: 'x', maxTokens: 2 })).rejects.toThrow('pay first');
+    expect(completes).toHaveLength(0);
+  });
+
+  it('grounds the prompt with retrieval: the passages are read, priced and reported', async () => {
+    const { openlora, completes } = fakeOpenLora(['ok']);
+    const hooks = fakeHooks();
+    openlora.setHooks(hooks);
+    openlora.setRetrieval(async ({ query, topK }) => ({
+      context: `Context: ${query} ${topK}`,
+      citations: [{ id: 'r1', contributor: '0xaa' }],
+    }));
+    const r = await openlora.infer({
+      model: 'base',
+      prompt: 'Q',
+      maxTokens: 2,
+      retrieval: { query: 'rivers', topK: 1 },
+    });
+    expect(r.retrieved).toEqual([{ id: 'r1', contributor: '0xaa' }]);
+    expect(r.promptTokens).toBe(4); // "Context: rivers 1" + "Q"
+    expect(completes[0]?.prompt).toHaveLength(4);
+    expect(hooks.authorize).toHaveBeenCalledWith(
+      expect.objectContaining({ request: expect.objectContaining({ prompt: 'Context: rivers 1\nQ' }) }),
+    );
+  });
+});
