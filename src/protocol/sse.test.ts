@@ -77,11 +77,17 @@ describe('server-sent events of a declared route', () => {
         s.send({ n: 1n });
         throw new BaseError('TIMEOUT', 'too slow');
       },
-      { done: '[DONE]', errorEvent: (e) => ({ error: { code: 'x', message: e instanceof Error ? e.message : '' } }) },
+      {
+        done: '[DONE]',
+        errorEvent: (e) => ({ error: { code: 'x', message: e instanceof Error ? e.message : '' } }),
+        errorEventName: 'failed',
+      },
     );
     const res = await fetch(url);
     expect(res.status).toBe(200);
-    expect(await res.text()).toBe('data: {"n":"1"}\n\ndata: {"error":{"code":"x","message":"too slow"}}\n\n');
+    expect(await res.text()).toBe(
+      'data: {"n":"1"}\n\nevent: failed\ndata: {"error":{"code":"x","message":"too slow"}}\n\n',
+    );
   });
 
   it('reports anything but a BaseError as INTERNAL without its message (default error event)', async () => {

@@ -25,6 +25,8 @@ export interface EventStreamOptions<R extends StreamingRoute> {
    * Either is encoded with the route's events schema; one that does not match is logged and the stream closed.
    */
   errorEvent?: (e: unknown) => EventData<R>;
+  /** The error event's `event:` name (none by default: OpenAI's clients read unnamed events). */
+  errorEventName?: string;
   /** Writes a comment line this often while open, so proxies keep an idle stream. */
   keepAliveMs?: number;
 }
@@ -81,6 +83,7 @@ export function eventStream<R extends StreamingRoute>(
   let opened = false;
   let keepAlive: NodeJS.Timeout | undefined;
 
+  const frame = (json: string, event?: string) => `${event ? `event: ${event}\n` : ''}data: ${json}\n\n`;
   const write = (chunk: string) => {
     if (!raw.writableEnded && !raw.destroyed) raw.write(chunk);
   };
@@ -112,7 +115,7 @@ export function eventStream<R extends StreamingRoute>(
     send(data, event) {
       const json = encodeEvent(r, data);
       open();
-      write(`${event ? `event: ${event}\n` : ''}data: ${json}\n\n`);
+      write(frame(json, event));
     },
     end() {
       open();
@@ -124,7 +127,7 @@ export function eventStream<R extends StreamingRoute>(
       const status = e instanceof BaseError ? httpStatusByCode[e.code] : 500;
       if (status >= 500) reply.log.error({ err: e }, `${r.method} ${r.path} failed after its event stream opened`);
       try {
-        write(`data: ${encode(r, (options.errorEvent ?? nodeErrorEvent)(e))}\n\n`);
+        write(frame(encode(r, (options.errorEvent ?? nodeErrorEvent)(e)), options.errorEventName));
       } catch (encodeError) {
         reply.log.error({ err: encodeError }, `${r.method} ${r.path}: the error event does not match its schema`);
       }
