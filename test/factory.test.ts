@@ -1,7 +1,7 @@
 /**
- * ModelFactory on the real bundled base model: a fine-tune on a published DataNet version lowers the loss, agrees
- * with llama.cpp, writes a receipt; an interrupted job resumes to the same adapter; the model is published with
- * lineage the registry checks against the DataNet's committed root.
+ * ModelFactory on the real bundled base model, on every store backend: a fine-tune on a published DataNet version
+ * lowers the loss, agrees with llama.cpp, writes a receipt; an interrupted job resumes to the same adapter; the model
+ * is published with lineage the registry checks against the DataNet's committed root.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,9 +44,9 @@ import {
   type JobQueue,
   migrate,
   migrations,
-  openPglite,
 } from '../src/store/index.js';
 import { startTestChain, type TestChain } from './fixtures/chain.js';
+import { storeBackends } from './fixtures/db.js';
 import { rejectionOf } from './fixtures/errors.js';
 
 let chain: TestChain;
@@ -57,6 +57,7 @@ let factory: FactoryService;
 let dataNetId: bigint;
 let root: Hex;
 let blobs: BlobStore;
+let engine: ReturnType<typeof createJaxEngine> | undefined;
 
 const facts = [
   ['What color is Mars?', 'Mars is red.'],
@@ -98,172 +99,185 @@ async function runUntil(q: JobQueue, check: () => Promise<boolean>, o: { stopAtC
   await runner.stop();
 }
 
+// One chain for the file; each backend runs from the same chain state (an EVM snapshot taken before it and
+// reverted after), with its own database and blob store. The training engine is shared.
 beforeAll(async () => {
   chain = await startTestChain();
-  db = await openPglite();
-  await migrate(db, migrations);
-  blobs = createFsBlobStore(mkdtempSync(join(tmpdir(), 'factory-blobs-')));
-  datanets = createDataNetService({ db, clients: chain.clients, deployment: chain.deployment, blobs });
-  const [owner, contributor] = chain.users as [HDAccount, HDAccount];
-  const registry = chain.deployment.contracts.DataNetRegistry;
-  const created = await createDataNetOnChain(chain.clients, owner, registry, {
-    name: 'colors',
-    schema: { type: 'object', required: ['instruction', 'response'] },
-    license: { id: 'CC0-1.0' },
-  });
-  dataNetId = created.dataNetId;
-  await datanets.register(dataNetId, created.metadata);
-  const d = await datanets.get(dataNetId);
-  const domain = { chainId: chain.deployment.chainId, registry };
-  const rows = parseRows(
-    new TextEncoder().encode(facts.map(([i, r]) => JSON.stringify({ instruction: i, response: r })).join('\n')),
-    { format: 'jsonl' },
-  ).rows;
-  const signed = await signContributions(rows, {
-    metadata: created.metadata,
-    dataNetId,
-    licenseId: d.licenseId,
-    signer: contributor,
-    domain,
-  });
-  const results = await datanets.submit(dataNetId, signed.submissions);
-  await addCuratorOnChain(chain.clients, owner, registry, dataNetId, owner.address);
-  const reviews = [];
-  for (const r of results)
-    reviews.push(
-      await signReview(owner, domain, {
-        dataNetId,
-        contributionId: r.contributionId as Hex,
-        approve: true,
-        reason: 'ok',
-      }),
-    );
-  await datanets.review(dataNetId, reviews);
-  const draft = await datanets.prepareVersion(dataNetId);
-  await commitVersionOnChain(chain.clients, owner, registry, {
-    ...draft,
-    dataNetId: draft.dataNetId.toString(),
-    committedBlock: null,
-  });
-  await datanets.sync();
-  root = draft.root;
-  queue = createJobQueue(db, { owner: 'test-node' });
-  let engine: ReturnType<typeof createJaxEngine> | undefined;
-  factory = createFactoryService({
-    queue,
-    blobs,
-    datanets,
-    engine: () => (engine ??= createJaxEngine()),
-    log: silentLogger(),
-  });
 });
 
 afterAll(async () => {
-  await db?.close();
   await chain?.anvil.stop();
 });
 
-describe('ModelFactory', () => {
-  let first: FineTuneResult;
+describe.each(storeBackends())('on $name', (backend) => {
+  let snapshot: `0x${string}` | undefined;
 
-  it('fine-tunes on a DataNet version: loss down, parity with llama.cpp, receipt with lineage', async () => {
-    const job = await factory.submit(request('colors-a'));
-    expect(job.status).toBe('queued');
-    await runUntil(queue, async () => ['succeeded', 'failed'].includes((await factory.job(BigInt(job.id))).status));
-    const done = await factory.job(BigInt(job.id));
-    expect(done.error).toBeNull();
-    expect(done.status).toBe('succeeded');
-    first = done.result as FineTuneResult;
-    expect(first.adapter.sha256).toMatch(/^0x[0-9a-f]{64}$/);
-    expect(first.dataNet).toEqual({ id: dataNetId.toString(), version: 1, root });
-    expect(first.metrics.lossLast).toBeLessThan(first.metrics.lossFirst);
-    expect(first.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-3);
-    expect(first.metrics.evalExamples).toBe(2);
-    expect(first.metrics.evalLoss).toBeGreaterThan(0);
-  });
-
-  it('stores a gradient index with the model, and it attributes a trained answer to the example that taught it', async () => {
-    const receipt = JSON.parse(new TextDecoder().decode(await blobs.get(first.receiptCid))) as {
-      gradientIndex: { examples: number; projectionDim: number };
-      examples: { contributionId: string; split: string }[];
-    };
-    expect(receipt.gradientIndex).toMatchObject({ examples: first.metrics.trainExamples, projectionDim: 512 });
-    const rows: CorpusRow[] = [];
-    for await (const line of datanets.exportVersion(dataNetId, 1)) {
-      const r = JSON.parse(line) as CorpusRow & { content: { instruction: string; response: string } };
-      rows.push({ id: r.id, contributor: r.contributor, text: r.text });
-    }
-    const base = baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path)));
-    const scorer = await gradientScorerFromReceipt(first.receiptCid, (cid) => blobs.get(cid), base, rows);
-    if (!scorer) throw new Error('the training receipt names no gradient index');
-    const attributor = createCorpusAttributor({ rows, tokenizer: createWordTokenizer() });
-    const trained = new Set(receipt.examples.filter((e) => e.split === 'train').map((e) => e.contributionId));
-    let hits = 0;
-    let asked = 0;
-    for (const [instruction = '', response = ''] of facts) {
-      const row = rows.find((r) => r.text.includes(instruction) && r.text.includes(response));
-      if (!row || !trained.has(row.id)) continue;
-      asked++;
-      const r = await attributor.attribute({
-        prompt: formatInstruction(instruction),
-        output: ` ${response}`,
-        methods: ['gradient'],
-        gradient: scorer.score,
-      });
-      if (r.contributions[0]?.id === row.id) hits++;
-    }
-    scorer.dispose();
-    expect(asked).toBeGreaterThan(3);
-    expect(hits / asked).toBeGreaterThanOrEqual(0.75);
-  });
-
-  it('resumes an interrupted fine-tune from its checkpoint to the same adapter', async () => {
-    const job = await factory.submit(request('colors-a'));
-    const id = BigInt(job.id);
-    // Stop the worker as soon as a checkpoint exists, as a crashing node would.
-    await runUntil(queue, async () => false, { stopAtCheckpoint: true });
-    expect((await factory.job(id)).status).toBe('running');
-    expect((await factory.job(id)).progress).toMatchObject({ phase: 'training', step: 3 });
-    await runUntil(queue, async () => ['succeeded', 'failed'].includes((await factory.job(id)).status));
-    expect((await factory.job(id)).error).toBeNull();
-    const resumed = (await factory.job(id)).result as FineTuneResult;
-    expect(resumed.adapter.sha256).toBe(first.adapter.sha256);
-    expect(resumed.configHash).toBe(first.configHash);
-  });
-
-  it('refuses bad requests, naming the field', async () => {
-    expect((await rejectionOf(factory.submit({ ...request('x'), hyper: { rank: 0 } }))).message).toBe(
-      'Invalid fine-tune request: field hyper.rank: Too small: expected number to be >=1',
-    );
-    expect((await rejectionOf(factory.submit({ ...request('x'), dataNetVersion: 9 }))).code).toBe('NOT_FOUND');
-    expect(
-      (await rejectionOf(factory.submit({ ...request('x'), hyper: { steps: 100_000, batchSize: 64, seqLen: 128 } })))
-        .message,
-    ).toMatch(/^This fine-tune would take about \d+ minutes, over this node's limit of 120; lower steps or epochs$/);
-  });
-
-  it('publishes the model with lineage the registry checks against the committed DataNet root', async () => {
-    const owner = chain.users[2] as HDAccount;
-    const prices = { priceInPer1k: 10n ** 15n, priceOutPer1k: 2n * 10n ** 15n };
-    const { modelId } = await publishModelOnChain(
-      chain.clients,
-      owner,
-      chain.deployment.contracts.ModelRegistry,
-      publishInputOf(first, prices),
-    );
-    const model = await createModelRegistryMirror(db, chain.clients, chain.deployment).resolve('colors-a');
-    expect(model).toMatchObject({
-      id: modelId,
-      owner: owner.address,
-      latest: { adapterHash: first.adapter.sha256, dataNetRoot: root, receiptCid: first.receiptCid },
+  beforeAll(async () => {
+    snapshot = await chain.clients.test().snapshot();
+    db = await backend.open();
+    await migrate(db, migrations);
+    blobs = createFsBlobStore(mkdtempSync(join(tmpdir(), 'factory-blobs-')));
+    datanets = createDataNetService({ db, clients: chain.clients, deployment: chain.deployment, blobs });
+    const [owner, contributor] = chain.users as [HDAccount, HDAccount];
+    const registry = chain.deployment.contracts.DataNetRegistry;
+    const created = await createDataNetOnChain(chain.clients, owner, registry, {
+      name: 'colors',
+      schema: { type: 'object', required: ['instruction', 'response'] },
+      license: { id: 'CC0-1.0' },
     });
-    const forged = await rejectionOf(
-      publishModelOnChain(chain.clients, owner, chain.deployment.contracts.ModelRegistry, {
-        ...publishInputOf(first, prices),
-        name: 'forged',
-        dataNet: { id: dataNetId.toString(), version: 1, root: `0x${'ab'.repeat(32)}` },
-      }),
-    );
-    expect(forged.details.error).toBe('LineageMismatch');
+    dataNetId = created.dataNetId;
+    await datanets.register(dataNetId, created.metadata);
+    const d = await datanets.get(dataNetId);
+    const domain = { chainId: chain.deployment.chainId, registry };
+    const rows = parseRows(
+      new TextEncoder().encode(facts.map(([i, r]) => JSON.stringify({ instruction: i, response: r })).join('\n')),
+      { format: 'jsonl' },
+    ).rows;
+    const signed = await signContributions(rows, {
+      metadata: created.metadata,
+      dataNetId,
+      licenseId: d.licenseId,
+      signer: contributor,
+      domain,
+    });
+    const results = await datanets.submit(dataNetId, signed.submissions);
+    await addCuratorOnChain(chain.clients, owner, registry, dataNetId, owner.address);
+    const reviews = [];
+    for (const r of results)
+      reviews.push(
+        await signReview(owner, domain, {
+          dataNetId,
+          contributionId: r.contributionId as Hex,
+          approve: true,
+          reason: 'ok',
+        }),
+      );
+    await datanets.review(dataNetId, reviews);
+    const draft = await datanets.prepareVersion(dataNetId);
+    await commitVersionOnChain(chain.clients, owner, registry, {
+      ...draft,
+      dataNetId: draft.dataNetId.toString(),
+      committedBlock: null,
+    });
+    await datanets.sync();
+    root = draft.root;
+    queue = createJobQueue(db, { owner: 'test-node' });
+    factory = createFactoryService({
+      queue,
+      blobs,
+      datanets,
+      engine: () => (engine ??= createJaxEngine()),
+      log: silentLogger(),
+    });
+  });
+
+  afterAll(async () => {
+    await db?.close();
+    if (snapshot) await chain.clients.test().revert({ id: snapshot });
+  });
+
+  describe('ModelFactory', () => {
+    let first: FineTuneResult;
+
+    it('fine-tunes on a DataNet version: loss down, parity with llama.cpp, receipt with lineage', async () => {
+      const job = await factory.submit(request('colors-a'));
+      expect(job.status).toBe('queued');
+      await runUntil(queue, async () => ['succeeded', 'failed'].includes((await factory.job(BigInt(job.id))).status));
+      const done = await factory.job(BigInt(job.id));
+      expect(done.error).toBeNull();
+      expect(done.status).toBe('succeeded');
+      first = done.result as FineTuneResult;
+      expect(first.adapter.sha256).toMatch(/^0x[0-9a-f]{64}$/);
+      expect(first.dataNet).toEqual({ id: dataNetId.toString(), version: 1, root });
+      expect(first.metrics.lossLast).toBeLessThan(first.metrics.lossFirst);
+      expect(first.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-3);
+      expect(first.metrics.evalExamples).toBe(2);
+      expect(first.metrics.evalLoss).toBeGreaterThan(0);
+    });
+
+    it('stores a gradient index with the model, and it attributes a trained answer to the example that taught it', async () => {
+      const receipt = JSON.parse(new TextDecoder().decode(await blobs.get(first.receiptCid))) as {
+        gradientIndex: { examples: number; projectionDim: number };
+        examples: { contributionId: string; split: string }[];
+      };
+      expect(receipt.gradientIndex).toMatchObject({ examples: first.metrics.trainExamples, projectionDim: 512 });
+      const rows: CorpusRow[] = [];
+      for await (const line of datanets.exportVersion(dataNetId, 1)) {
+        const r = JSON.parse(line) as CorpusRow & { content: { instruction: string; response: string } };
+        rows.push({ id: r.id, contributor: r.contributor, text: r.text });
+      }
+      const base = baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path)));
+      const scorer = await gradientScorerFromReceipt(first.receiptCid, (cid) => blobs.get(cid), base, rows);
+      if (!scorer) throw new Error('the training receipt names no gradient index');
+      const attributor = createCorpusAttributor({ rows, tokenizer: createWordTokenizer() });
+      const trained = new Set(receipt.examples.filter((e) => e.split === 'train').map((e) => e.contributionId));
+      let hits = 0;
+      let asked = 0;
+      for (const [instruction = '', response = ''] of facts) {
+        const row = rows.find((r) => r.text.includes(instruction) && r.text.includes(response));
+        if (!row || !trained.has(row.id)) continue;
+        asked++;
+        const r = await attributor.attribute({
+          prompt: formatInstruction(instruction),
+          output: ` ${response}`,
+          methods: ['gradient'],
+          gradient: scorer.score,
+        });
+        if (r.contributions[0]?.id === row.id) hits++;
+      }
+      scorer.dispose();
+      expect(asked).toBeGreaterThan(3);
+      expect(hits / asked).toBeGreaterThanOrEqual(0.75);
+    });
+
+    it('resumes an interrupted fine-tune from its checkpoint to the same adapter', async () => {
+      const job = await factory.submit(request('colors-a'));
+      const id = BigInt(job.id);
+      // Stop the worker as soon as a checkpoint exists, as a crashing node would.
+      await runUntil(queue, async () => false, { stopAtCheckpoint: true });
+      expect((await factory.job(id)).status).toBe('running');
+      expect((await factory.job(id)).progress).toMatchObject({ phase: 'training', step: 3 });
+      await runUntil(queue, async () => ['succeeded', 'failed'].includes((await factory.job(id)).status));
+      expect((await factory.job(id)).error).toBeNull();
+      const resumed = (await factory.job(id)).result as FineTuneResult;
+      expect(resumed.adapter.sha256).toBe(first.adapter.sha256);
+      expect(resumed.configHash).toBe(first.configHash);
+    });
+
+    it('refuses bad requests, naming the field', async () => {
+      expect((await rejectionOf(factory.submit({ ...request('x'), hyper: { rank: 0 } }))).message).toBe(
+        'Invalid fine-tune request: field hyper.rank: Too small: expected number to be >=1',
+      );
+      expect((await rejectionOf(factory.submit({ ...request('x'), dataNetVersion: 9 }))).code).toBe('NOT_FOUND');
+      expect(
+        (await rejectionOf(factory.submit({ ...request('x'), hyper: { steps: 100_000, batchSize: 64, seqLen: 128 } })))
+          .message,
+      ).toMatch(/^This fine-tune would take about \d+ minutes, over this node's limit of 120; lower steps or epochs$/);
+    });
+
+    it('publishes the model with lineage the registry checks against the committed DataNet root', async () => {
+      const owner = chain.users[2] as HDAccount;
+      const prices = { priceInPer1k: 10n ** 15n, priceOutPer1k: 2n * 10n ** 15n };
+      const { modelId } = await publishModelOnChain(
+        chain.clients,
+        owner,
+        chain.deployment.contracts.ModelRegistry,
+        publishInputOf(first, prices),
+      );
+      const model = await createModelRegistryMirror(db, chain.clients, chain.deployment).resolve('colors-a');
+      expect(model).toMatchObject({
+        id: modelId,
+        owner: owner.address,
+        latest: { adapterHash: first.adapter.sha256, dataNetRoot: root, receiptCid: first.receiptCid },
+      });
+      const forged = await rejectionOf(
+        publishModelOnChain(chain.clients, owner, chain.deployment.contracts.ModelRegistry, {
+          ...publishInputOf(first, prices),
+          name: 'forged',
+          dataNet: { id: dataNetId.toString(), version: 1, root: `0x${'ab'.repeat(32)}` },
+        }),
+      );
+      expect(forged.details.error).toBe('LineageMismatch');
+    });
   });
 });
