@@ -55,9 +55,9 @@ function startNode(rpcUrl: string, dataDir: string, failpoints = ''): Promise<{ 
           TRIBUTARY_NODE_KEY: toHex(NODE.getHdKey().privateKey as Uint8Array),
           TRIBUTARY_FAILPOINTS: failpoints,
           // PGlite only: what a SIGKILL can lose is the embedded store's, in the killed process (its files in the
-          // data directory must hold every committed step). A Postgres server outlives the node, and the epoch steps'
-          // SQL runs on Postgres in settlement.test.ts and settlement-nodes.test.ts, so doubling these node restarts
-          // would cover no other path.
+          // data directory must hold every committed step); a Postgres server outlives the node. The epoch steps' SQL
+          // runs on Postgres in settlement.test.ts and settlement-nodes.test.ts; resuming a step after a crash is
+          // exercised here only, on PGlite.
           DATABASE_URL: '',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
