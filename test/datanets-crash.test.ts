@@ -43,8 +43,8 @@ function startNode(
       [BIN, 'up', '--json', '--rpc', rpcUrl, '--data-dir', dataDir, '--port', '0'],
       {
         // PGlite only: what a SIGKILL can lose is the embedded store's, in the killed process (its files in the data
-        // directory must hold every acknowledged row). A Postgres server outlives the node, and the DataNet SQL runs
-        // on Postgres in datanets.test.ts.
+        // directory must hold every acknowledged row); a Postgres server outlives the node. The DataNet SQL runs on
+        // Postgres in datanets.test.ts; resubmitting after a crash is exercised here only, on PGlite.
         env: { ...process.env, TRIBUTARY_DEPLOYER_KEY: DEPLOYER_KEY, ...BENEFICIARIES, DATABASE_URL: '' },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
