@@ -4,18 +4,17 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { factoryApi, serve } from '../protocol/index.js';
+import type { z } from 'zod';
+import { toBaseError } from '../core/index.js';
+import { factoryApi, serve, streamEvents } from '../protocol/index.js';
 import type { JobEvent } from '../store/index.js';
-import type { FineTuneRequest } from './request.js';
 import type { FactoryService } from './service.js';
 
-/** The protocol's copy of the request rules must describe the same request as request.ts (checked when compiling). */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const requestsAgree: Same<z.output<typeof factoryApi.fineTuneRequest>, FineTuneRequest> = true;
-void requestsAgree;
-
 const terminal: ReadonlySet<string> = new Set(factoryApi.terminalJobEvents);
+
+function isJobEventName(name: string): name is factoryApi.JobEventName {
+  return name in factoryApi.jobEventData;
+}
 
 export function factoryRoutes(factory: FactoryService, events: EventEmitter) {
   return async (app: FastifyInstance) => {
@@ -28,34 +27,41 @@ export function factoryRoutes(factory: FactoryService, events: EventEmitter) {
     serve(app, factoryApi.cancelJob, async (req) => factory.cancel(req.params.id));
 
     serve(app, factoryApi.jobEvents, async (req, reply) => {
-      const first = await factory.job(req.params.id);
+      const first = await factory.job(req.params.id); // an unknown job is a plain 404, before the stream opens
       const id = first.id.toString();
-      reply.raw.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-      });
-      const send = (event: string, data: unknown) =>
-        reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      send('state', z.encode(factoryApi.fineTuneJob, first));
-      if (terminal.has(first.status)) {
-        reply.raw.end();
-        return reply;
-      }
-      const onEvent = (e: JobEvent) => {
-        if (e.jobId !== id) return;
-        send(e.type, e.data ?? null);
-        if (terminal.has(e.type)) finish();
-      };
-      const keepAlive = setInterval(() => reply.raw.write(': keep-alive\n\n'), 15_000);
-      const finish = () => {
-        clearInterval(keepAlive);
-        events.off('event', onEvent);
-        reply.raw.end();
-      };
-      events.on('event', onEvent);
-      req.raw.on('close', finish);
-      return reply;
+      return streamEvents(
+        factoryApi.jobEvents,
+        reply,
+        async (stream) => {
+          stream.send(first, 'state');
+          if (terminal.has(first.status)) return;
+          await new Promise<void>((resolve, reject) => {
+            const done = () => {
+              events.off('event', onEvent);
+              resolve();
+            };
+            const onEvent = (e: JobEvent) => {
+              if (e.jobId !== id || !isJobEventName(e.type)) return;
+              try {
+                // The runner's event data is in its JSON form: decode it with the event's schema, send re-encodes.
+                stream.send(factoryApi.jobEventData[e.type].parse(e.data ?? null), e.type);
+              } catch (err) {
+                events.off('event', onEvent);
+                reject(err);
+                return;
+              }
+              if (terminal.has(e.type)) done();
+            };
+            events.on('event', onEvent);
+            stream.signal.addEventListener('abort', done, { once: true });
+          });
+        },
+        {
+          keepAliveMs: 15_000,
+          errorEvent: (e) => toBaseError(e).toJSON(),
+          errorEventName: 'failed',
+        },
+      );
     });
 
     serve(app, factoryApi.listBaseModels, async () => ({ items: factory.baseModels() }));
