@@ -8,6 +8,10 @@ const suites: Record<string, { describe: string; load: () => Promise<{ run(): Pr
       'PoA quality: planted-facts precision@1/recall@3 and linear datamodeling score of span, gradient, TracIn, BM25, random',
     load: () => import('./attribution-quality.js'),
   },
+  'cli-startup': {
+    describe: 'tributary --version and --help: best/median ms of the process, with node -e 0 as baseline',
+    load: () => import('./cli-startup.js'),
+  },
   gas: {
     describe: 'gas per protocol operation (token, staking, governance), with a plain ETH transfer as baseline',
     load: () => import('./gas.js'),

@@ -1,16 +1,24 @@
-/** The `tributary` command. */
+/**
+ * The `tributary` command. Defining the program loads only commander and the command definitions, so that
+ * `--version` and `--help` start fast; each action imports its implementation when its command runs
+ * (src/cli/commands/define.ts).
+ */
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { bigintReplacer, version } from '../core/index.js';
 import { registerAsk } from './commands/ask.js';
 import { registerAttribution } from './commands/attribution.js';
 import { registerDataNet } from './commands/datanet.js';
+import { lazyAction } from './commands/define.js';
 import { registerModel } from './commands/model.js';
 import { registerServe } from './commands/serve.js';
 import { registerSettlement } from './commands/settlement.js';
 import { registerChain, registerUp } from './commands/up.js';
-import { runDemo } from './demo/run.js';
-import { configFrom, isJson, loggerFor } from './options.js';
-import { createOutput, reportError } from './output.js';
+
+/**
+ * The package version, as core's `version` (package.json sits two levels above both src/cli and dist/cli), read
+ * here because core's index loads viem and zod.
+ */
+export const version: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 export function buildProgram(): Command {
   const program = new Command('tributary')
@@ -36,19 +44,7 @@ export function buildProgram(): Command {
     .command('demo')
     .description('run the whole loop non-interactively on a fresh local chain; non-zero exit if a stage fails')
     .option('--keep', 'keep the temporary data directory')
-    .action(async (opts: { keep?: boolean }, cmd: Command) => {
-      const config = configFrom(cmd);
-      const json = isJson(cmd);
-      const out = createOutput(json);
-      const result = await runDemo({ config, log: loggerFor(config), out, keep: opts.keep === true });
-      if (json) process.stdout.write(`${JSON.stringify(result, bigintReplacer)}\n`);
-      else
-        out.result(
-          result,
-          () => `${result.ok ? 'Demo passed' : 'Demo FAILED'}\n${JSON.stringify(result.stages, bigintReplacer, 2)}`,
-        );
-      process.exitCode = result.ok ? 0 : 1;
-    });
+    .action(lazyAction(() => import('./commands/demo-actions.js'), 'demo'));
   addCommonOptions(program);
   return program;
 }
@@ -75,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // help/version, or a usage error commander printed
+    const { reportError } = await import('./output.js');
     return reportError(e, argv.includes('--json'));
   }
 }

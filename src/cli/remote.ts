@@ -1,6 +1,7 @@
 /**
  * Commands that act as a user of a running node: they reach its API (`--api`, TRIBUTARY_API, or the default
- * http://127.0.0.1:7420), learn the chain from it, and sign with the user's own key — never the node's.
+ * http://127.0.0.1:7420), learn the chain from it, and sign with the user's own key — never the node's. Their
+ * options (--api, --rpc, --key-env, --dev-account) are added by withRemoteOptions in commands/define.ts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,15 +24,6 @@ export interface Remote {
   chainId: number;
   contracts: Record<string, Address>;
   clients: ChainClients;
-}
-
-/** Adds --api, --rpc, --key-env and --dev-account to a command. */
-export function withRemoteOptions(cmd: Command): Command {
-  return cmd
-    .option('--api <url>', 'node API (default $TRIBUTARY_API or http://127.0.0.1:7420)')
-    .option('--rpc <url>', 'chain RPC for transactions (default: the one the node reports)')
-    .option('--key-env <name>', 'environment variable holding your private key', 'TRIBUTARY_PRIVATE_KEY')
-    .option('--dev-account <n>', 'sign with anvil dev account n (local chains only)');
 }
 
 const apiUrl = (o: RemoteOptions) => o.api ?? process.env.TRIBUTARY_API ?? 'http://127.0.0.1:7420';

@@ -7,15 +7,13 @@
  * cache and flash attention, move logits by ~1e-3). Threads are 1 or 2: this project's machines have two cores.
  */
 import { resolve as resolvePath } from 'node:path';
-import {
-  type ControlledEvaluateInputItem,
-  getLlama,
-  type Llama,
-  type LlamaContext,
-  type LlamaContextOptions,
-  LlamaLogLevel,
-  type LlamaModel as NodeLlamaModel,
-  type Token,
+import type {
+  ControlledEvaluateInputItem,
+  Llama,
+  LlamaContext,
+  LlamaContextOptions,
+  LlamaModel as NodeLlamaModel,
+  Token,
 } from 'node-llama-cpp';
 import { BaseError } from '../core/index.js';
 
@@ -149,6 +147,9 @@ export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<
   checkThreads(threads);
   let llama: Llama;
   try {
+    // Imported here, not at the top: node-llama-cpp takes a second or more to load, and importing the engine
+    // should not cost that to code that never runs llama.cpp.
+    const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
     llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: threads });
   } catch (e) {
     throw new BaseError('PROCESS_FAILED', 'llama.cpp (node-llama-cpp) could not start', { cause: e });

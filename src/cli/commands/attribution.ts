@@ -1,42 +1,14 @@
+/**
+ * `tributary index build|count` and `tributary attribute`: span indexes of corpora, and attribution of a text or
+ * of a served request.
+ *
+ * Definitions only: the actions are in attribution-actions.ts, imported when a command runs.
+ */
 import type { Command } from 'commander';
-import {
-  type AttributionResult,
-  buildSpanIndexFromTexts,
-  createCorpusAttributor,
-  createWordTokenizer,
-  modelSpanTokenizer,
-  openSpanIndex,
-  parseMethods,
-  readCorpus,
-  type SpanTokenizer,
-  serializeAttribution,
-  writeSpanIndex,
-} from '../../attribution/index.js';
-import { BaseError } from '../../core/index.js';
-import { formatChat } from '../../engine/index.js';
-import { createAttributionAudit, gradientScorerFromNode } from '../attribution-audit.js';
-import { exitCodeByCode } from '../exit-codes.js';
-import { isJson } from '../options.js';
-import { createOutput } from '../output.js';
-import { publicApi } from '../remote.js';
+import { lazyAction } from './define.js';
 
-const tokenizerFor = (model?: string): SpanTokenizer => (model ? modelSpanTokenizer(model) : createWordTokenizer());
+const actions = () => import('./attribution-actions.js');
 const MODEL_FLAG = 'tokenize with this GGUF model\'s tokenizer ("bundled" = the shipped base); default: words';
-
-/** Who is paid for an answer, largest share first, in percent: one line each, then the unattributed share. */
-export function shareLines(r: Pick<AttributionResult, 'sharesPpm' | 'unattributedPpm'>): string[] {
-  const lines = Object.entries(r.sharesPpm)
-    .sort((a, b) => b[1] - a[1])
-    .map(([who, ppm]) => `  ${who}  ${(ppm / 10_000).toFixed(2)}%`);
-  lines.push(`  unattributed  ${(r.unattributedPpm / 10_000).toFixed(2)}%`);
-  return lines;
-}
-
-function humanAttribution(r: AttributionResult): string {
-  const lines = [`methods: ${r.methods.join(', ')}   confidence: ${r.confidence}`, ...shareLines(r)];
-  for (const s of r.spans) lines.push(`  span [${s.start}, ${s.end}) "${s.text}" ← ${s.contributionIds.join(', ')}`);
-  return lines.join('\n');
-}
 
 export function registerAttribution(program: Command): void {
   const index = program.command('index').description('span indexes of corpora (suffix arrays), for audits');
@@ -46,37 +18,14 @@ export function registerAttribution(program: Command): void {
     .requiredOption('--corpus <file>', 'the corpus, JSON lines')
     .requiredOption('--out <dir>', 'index directory (replaced if it exists)')
     .option('--model <gguf>', MODEL_FLAG)
-    .action(async (o: { corpus: string; out: string; model?: string }, cmd: Command) => {
-      const out = createOutput(isJson(cmd));
-      const tokenizer = tokenizerFor(o.model);
-      const rows = readCorpus(o.corpus);
-      const started = performance.now();
-      const data = buildSpanIndexFromTexts({
-        documents: rows.map((r) => ({ contributionId: r.id, contributor: r.contributor, text: r.text })),
-        tokenizer,
-      });
-      const written = await writeSpanIndex(data, o.out);
-      const result = {
-        dir: o.out,
-        tokenizer: tokenizer.id,
-        documents: rows.length,
-        tokens: data.sa.length,
-        bytes: written.bytes,
-        buildMs: Math.round(performance.now() - started),
-      };
-      out.result(result, () => `Indexed ${result.documents} contributions (${result.tokens} tokens) into ${o.out}`);
-    });
+    .action(lazyAction(actions, 'indexBuild'));
   index
     .command('count')
     .description('occurrences of a text (as tokens) in an index')
     .requiredOption('--index <dir>', 'index directory')
     .requiredOption('--text <text>', 'the n-gram to count')
     .option('--model <gguf>', MODEL_FLAG)
-    .action(async (o: { index: string; text: string; model?: string }, cmd: Command) => {
-      const idx = await openSpanIndex({ dir: o.index, tokenizer: tokenizerFor(o.model) });
-      const count = await idx.countText(o.text);
-      createOutput(isJson(cmd)).result({ count }, () => String(count));
-    });
+    .action(lazyAction(actions, 'indexCount'));
 
   program
     .command('attribute')
@@ -98,82 +47,5 @@ export function registerAttribution(program: Command): void {
       '--api <url>',
       'node API for --request and --training-receipt (default $TRIBUTARY_API or http://127.0.0.1:7420)',
     )
-    .action(async (o: Record<string, string | undefined>, cmd: Command) => {
-      const out = createOutput(isJson(cmd));
-      let result: AttributionResult;
-      if (o.request && o.verify) {
-        if (o.text === undefined || (o.prompt === undefined) === (o.message === undefined))
-          throw new BaseError(
-            'INVALID_ARGUMENT',
-            'To verify a served answer pass its --text and one of --message or --prompt',
-            {
-              details: { field: o.text === undefined ? '--text' : '--message' },
-            },
-          );
-        const audit = createAttributionAudit(publicApi(o).baseUrl);
-        try {
-          const r = await audit.verify({
-            requestId: o.request,
-            prompt: o.prompt ?? formatChat([{ role: 'user', content: o.message as string }]),
-            output: o.text,
-            ...(o.trainingReceipt ? { trainingReceipt: o.trainingReceipt } : {}),
-          });
-          const summary = {
-            requestId: r.requestId,
-            matches: r.matches,
-            matchesReceipt: r.matchesReceipt,
-            firstDifference: r.firstDifference,
-          };
-          out.result(summary, () =>
-            r.matches && r.matchesReceipt
-              ? `Recomputed from public data: identical to what the node stored and signed (${r.stored.methods.join(', ')})`
-              : `MISMATCH: recomputed differs from the stored attribution at byte ${r.firstDifference}; stored matches receipt: ${r.matchesReceipt}`,
-          );
-          if (!(r.matches && r.matchesReceipt)) process.exitCode = exitCodeByCode.CONFLICT;
-        } finally {
-          await audit.dispose();
-        }
-        return;
-      }
-      if (o.request) {
-        const api = publicApi(o);
-        result = (
-          await api.request<{ attribution: AttributionResult }>(
-            'GET',
-            `/v1/attributions/${encodeURIComponent(o.request)}`,
-          )
-        ).attribution;
-      } else {
-        if (!o.corpus || o.text === undefined)
-          throw new BaseError('INVALID_ARGUMENT', 'Pass --corpus FILE and --text TEXT, or --request ID', {
-            details: { field: o.corpus ? '--text' : '--corpus' },
-          });
-        const tokenizer = tokenizerFor(o.model);
-        const rows = readCorpus(o.corpus);
-        const gradient = o.trainingReceipt
-          ? await gradientScorerFromNode(publicApi(o).baseUrl, o.trainingReceipt, rows)
-          : undefined;
-        // `all` means every method this corpus and model support; naming gradient without gradients is an error.
-        const methods = parseMethods(o.method ?? 'span').filter(
-          (m) => o.method !== 'all' || m !== 'gradient' || gradient,
-        );
-        const attributor = createCorpusAttributor({
-          rows,
-          tokenizer,
-          ...(o.index ? { spanIndex: await openSpanIndex({ dir: o.index, tokenizer }) } : {}),
-        });
-        try {
-          result = await attributor.attribute({
-            output: o.text,
-            ...(o.prompt ? { prompt: o.prompt } : {}),
-            methods,
-            ...(gradient ? { gradient: gradient.score } : {}),
-          });
-        } finally {
-          gradient?.dispose();
-        }
-      }
-      if (out.json) process.stdout.write(`${serializeAttribution(result)}\n`);
-      else out.result(result, () => humanAttribution(result));
-    });
+    .action(lazyAction(actions, 'attribute'));
 }

@@ -1,68 +1,13 @@
 /**
  * Paying for inference and getting paid: `tributary quote`, `channel open|show|close`, `earnings`, `claim`, and
  * the operator's `epoch close|finalize` plus anyone's `epoch list|show|verify|export|challenge`.
+ *
+ * Definitions only: the actions are in settlement-actions.ts, imported when a command runs.
  */
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type Address, formatUnits, getAddress, type Hex, isAddress, parseUnits } from 'viem';
-import type { Deployment } from '../../chain/index.js';
-import { BaseError } from '../../core/index.js';
-import { challengeEpoch, claimPayouts, closeChannel, openChannel } from '../../settlement/index.js';
-import { isJson } from '../options.js';
-import { createOutput } from '../output.js';
-import { connectRemote, operatorApi, type RemoteOptions, signerFrom, withRemoteOptions } from '../remote.js';
+import { lazyAction, withRemoteOptions } from './define.js';
 
-const open = (wei: string | bigint) => `${formatUnits(BigInt(wei), 18)} OPEN`;
-
-function addressArg(v: string, what: string): Address {
-  if (!isAddress(v, { strict: false }))
-    throw new BaseError('INVALID_ARGUMENT', `Invalid ${what} "${v}": expected a 0x-prefixed 20-byte address`, {
-      details: { field: what },
-    });
-  return getAddress(v);
-}
-
-export function openAmount(v: string, flag: string): bigint {
-  try {
-    const wei = parseUnits(v, 18);
-    if (wei > 0n) return wei;
-  } catch {
-    // reported below
-  }
-  throw new BaseError(
-    'INVALID_ARGUMENT',
-    `Invalid ${flag} "${v}": expected a positive amount of OPEN such as 25 or 0.5`,
-    { details: { field: flag } },
-  );
-}
-
-export function positiveInt(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new BaseError('INVALID_ARGUMENT', `Invalid ${flag} "${v}": expected a positive integer`, {
-      details: { field: flag },
-    });
-  return n;
-}
-
-const deploymentOf = (r: { chainId: number; contracts: Record<string, Address> }) =>
-  ({ chainId: r.chainId, contracts: r.contracts }) as unknown as Deployment;
-
-interface EpochView {
-  epoch: number;
-  status: string;
-  receipts: number;
-  feesWei: string;
-  payoutsWei: Record<string, string>;
-  payoutRoot: Hex;
-  postGas: number | null;
-}
-
-const epochText = (e: EpochView) =>
-  [
-    `Epoch ${e.epoch} (${e.status}): ${e.receipts} receipts, ${open(e.feesWei)} in fees, root ${e.payoutRoot}`,
-    ...Object.entries(e.payoutsWei).map(([role, wei]) => `  ${role.padEnd(13)} ${open(wei)}`),
-  ].join('\n');
+const actions = () => import('./settlement-actions.js');
 
 export function registerSettlement(program: Command): void {
   withRemoteOptions(
@@ -73,37 +18,7 @@ export function registerSettlement(program: Command): void {
       .option('--prompt <text>', 'a text-completion prompt')
       .option('--message <text>', 'a chat message (as the user)')
       .option('--max-tokens <n>', 'most output tokens', '64'),
-  ).action(
-    async (
-      o: RemoteOptions & { model: string; prompt?: string; message?: string; maxTokens: string },
-      cmd: Command,
-    ) => {
-      const out = createOutput(isJson(cmd));
-      if ((o.prompt === undefined) === (o.message === undefined))
-        throw new BaseError('INVALID_ARGUMENT', 'Give exactly one of --prompt or --message', {
-          details: { field: '--prompt' },
-        });
-      const { api } = await connectRemote(o);
-      const q = await api.request<{
-        model: string;
-        inputTokens: number;
-        maxOutputTokens: number;
-        maxFeeWei: string;
-        split: Record<string, string>;
-        node: Address;
-      }>('POST', '/v1/quote', {
-        model: o.model,
-        ...(o.prompt !== undefined ? { prompt: o.prompt } : { messages: [{ role: 'user', content: o.message }] }),
-        max_tokens: positiveInt(o.maxTokens, '--max-tokens'),
-      });
-      out.result(q, () =>
-        [
-          `${q.model}: ${q.inputTokens} input tokens + up to ${q.maxOutputTokens} output tokens cost at most ${open(q.maxFeeWei)}, paid to node ${q.node}`,
-          ...Object.entries(q.split).map(([role, wei]) => `  ${role.padEnd(13)} ${open(wei)}`),
-        ].join('\n'),
-      );
-    },
-  );
+  ).action(lazyAction(actions, 'quote'));
 
   const channel = program.command('channel').description('payment channels to a serving node');
   withRemoteOptions(
@@ -112,137 +27,25 @@ export function registerSettlement(program: Command): void {
       .description('deposit OPEN into a channel to the node (one transaction, with a permit)')
       .requiredOption('--deposit <open>', 'OPEN to deposit')
       .option('--days <n>', 'days before you may close it and take back the rest', '30'),
-  ).action(async (o: RemoteOptions & { deposit: string; days: string }, cmd: Command) => {
-    const out = createOutput(isJson(cmd));
-    const remote = await connectRemote(o);
-    const user = signerFrom(o);
-    const s = await remote.api.request<{ node: Address | null }>('GET', '/v1/settlement');
-    if (!s.node)
-      throw new BaseError('NODE_UNAVAILABLE', 'This node has no key, so it takes no payments', {
-        details: { api: remote.api.baseUrl },
-      });
-    const deposit = openAmount(o.deposit, '--deposit');
-    const id = await openChannel({
-      clients: remote.clients,
-      deployment: deploymentOf(remote),
-      user,
-      node: s.node,
-      deposit,
-      durationSeconds: positiveInt(o.days, '--days') * 86_400,
-    });
-    out.result({ channelId: id.toString(), user: user.address, node: s.node, depositWei: deposit.toString() }, () =>
-      [
-        `Channel ${id} open: ${open(deposit)} from ${user.address} to node ${s.node}`,
-        `Send requests with the header x-tributary-channel: ${id} and a voucher (see README).`,
-      ].join('\n'),
-    );
-  });
+  ).action(lazyAction(actions, 'channelOpen'));
   withRemoteOptions(
     channel.command('show <id>').description('a channel as the node sees it: deposit, charged, vouchers'),
-  ).action(async (id: string, o: RemoteOptions, cmd: Command) => {
-    const out = createOutput(isJson(cmd));
-    const { api } = await connectRemote(o);
-    const c = await api.request<Record<string, string | number | boolean>>(
-      'GET',
-      `/v1/channels/${encodeURIComponent(id)}`,
-    );
-    out.result(
-      c,
-      () =>
-        `Channel ${c.id}: deposit ${open(c.depositWei as string)}, charged ${open(c.chargedWei as string)}, paid by voucher ${open(c.voucherWei as string)}, available ${open(c.availableWei as string)}`,
-    );
-  });
+  ).action(lazyAction(actions, 'channelShow'));
   withRemoteOptions(
     channel.command('close <id>').description('after expiry: take back what the node did not redeem'),
-  ).action(async (id: string, o: RemoteOptions, cmd: Command) => {
-    const out = createOutput(isJson(cmd));
-    const remote = await connectRemote(o);
-    const receipt = await closeChannel(
-      remote.clients,
-      deploymentOf(remote),
-      signerFrom(o),
-      BigInt(positiveInt(id, 'channel id')),
-    );
-    out.result(
-      { channelId: id, tx: receipt.transactionHash },
-      () => `Channel ${id} closed (${receipt.transactionHash})`,
-    );
-  });
+  ).action(lazyAction(actions, 'channelClose'));
 
   withRemoteOptions(
     program
       .command('earnings <address>')
       .description('what an address earned and why: per model, contribution, DataNet and stake'),
-  ).action(async (address: string, o: RemoteOptions, cmd: Command) => {
-    const out = createOutput(isJson(cmd));
-    const { api } = await connectRemote(o);
-    const e = await api.request<{
-      cumulativeWei: string;
-      claimedWei: string;
-      claimableWei: string;
-      pendingWei: string;
-      byModel: { model: string; receipts: number; wei: string }[];
-      byContribution: { contributionId: Hex; receipts: number; wei: string }[];
-      byDataNet: { dataNetId: string; receipts: number; wei: string }[];
-      asStaker: { epoch: number; wei: string }[];
-    }>('GET', `/v1/earnings/${addressArg(address, 'address')}`);
-    out.result(e, () =>
-      [
-        `${address}: settled ${open(e.cumulativeWei)} (claimed ${open(e.claimedWei)}, claimable now ${open(e.claimableWei)}); pending ${open(e.pendingWei)}`,
-        ...e.byModel.map((m) => `  model owner of ${m.model}: ${open(m.wei)} from ${m.receipts} receipts`),
-        ...e.byContribution.map(
-          (c) => `  contribution ${c.contributionId}: ${open(c.wei)} from ${c.receipts} receipts`,
-        ),
-        ...e.byDataNet.map((d) => `  treasury of DataNet ${d.dataNetId}: ${open(d.wei)} from ${d.receipts} receipts`),
-        ...e.asStaker.map((s) => `  staker in epoch ${s.epoch}: ${open(s.wei)}`),
-      ].join('\n'),
-    );
-  });
+  ).action(lazyAction(actions, 'earnings'));
 
   withRemoteOptions(
     program
       .command('claim <addresses...>')
       .description('claim payouts under the finalized root (for any addresses; one transaction)'),
-  ).action(async (addresses: string[], o: RemoteOptions, cmd: Command) => {
-    const out = createOutput(isJson(cmd));
-    const remote = await connectRemote(o);
-    const payouts: { node: Address; account: Address; cumulative: bigint; proof: Hex[]; claimable: bigint }[] = [];
-    for (const a of addresses) {
-      const p = await remote.api.request<{
-        node: Address;
-        cumulativeWei: string;
-        claimableWei: string;
-        proof: Hex[];
-        epoch: number;
-      }>('GET', `/v1/payouts/${addressArg(a, 'address')}`);
-      if (BigInt(p.claimableWei) > 0n)
-        payouts.push({
-          node: getAddress(p.node),
-          account: getAddress(a),
-          cumulative: BigInt(p.cumulativeWei),
-          proof: p.proof,
-          claimable: BigInt(p.claimableWei),
-        });
-    }
-    if (payouts.length === 0)
-      throw new BaseError('NOT_FOUND', `Nothing to claim for ${addresses.join(', ')} under the finalized root`, {
-        details: { addresses },
-      });
-    const receipt = await claimPayouts(remote.clients, deploymentOf(remote), signerFrom(o), payouts);
-    const total = payouts.reduce((s, p) => s + p.claimable, 0n);
-    out.result(
-      {
-        tx: receipt.transactionHash,
-        gas: Number(receipt.gasUsed),
-        claims: payouts.map((p) => ({ account: p.account, claimedWei: p.claimable.toString() })),
-      },
-      () =>
-        [
-          `Claimed ${open(total)} for ${payouts.length} account(s) (${receipt.gasUsed} gas)`,
-          ...payouts.map((p) => `  ${p.account}: ${open(p.claimable)}`),
-        ].join('\n'),
-    );
-  });
+  ).action(lazyAction(actions, 'claim'));
 
   const epoch = program
     .command('epoch')
@@ -251,78 +54,25 @@ export function registerSettlement(program: Command): void {
     epoch
       .command('close')
       .description('close the next epoch: redeem vouchers, compute payouts, post the root (operator)'),
-  ).action(async (o: RemoteOptions, cmd: Command) => {
-    const out = createOutput(isJson(cmd));
-    const api = operatorApi(o, cmd);
-    const e = await api.request<EpochView>('POST', '/v1/epochs/close');
-    out.result(
-      e,
-      () =>
-        `${epochText(e)}\nPosted (${e.postGas} gas); claims open after the challenge window, then \`tributary epoch finalize ${e.epoch}\``,
-    );
-  });
+  ).action(lazyAction(actions, 'epochClose'));
   withRemoteOptions(
     epoch.command('finalize <epoch>').description('finalize a posted epoch after its challenge window (operator)'),
-  ).action(async (n: string, o: RemoteOptions, cmd: Command) => {
-    const out = createOutput(isJson(cmd));
-    const api = operatorApi(o, cmd);
-    const e = await api.request<EpochView>('POST', `/v1/epochs/${positiveInt(n, 'epoch')}/finalize`);
-    out.result(e, () => epochText(e));
-  });
-  withRemoteOptions(epoch.command('list').description("the node's epochs")).action(
-    async (o: RemoteOptions, cmd: Command) => {
-      const out = createOutput(isJson(cmd));
-      const { api } = await connectRemote(o);
-      const r = await api.request<{ items: EpochView[] }>('GET', '/v1/epochs');
-      out.result(r, () =>
-        r.items.length === 0
-          ? 'No epochs yet'
-          : r.items.map((e) => `Epoch ${e.epoch} (${e.status}): ${e.receipts} receipts, ${open(e.feesWei)}`).join('\n'),
-      );
-    },
-  );
+  ).action(lazyAction(actions, 'epochFinalize'));
+  withRemoteOptions(epoch.command('list').description("the node's epochs")).action(lazyAction(actions, 'epochList'));
   withRemoteOptions(epoch.command('show <epoch>').description('one epoch and its payouts by role')).action(
-    async (n: string, o: RemoteOptions, cmd: Command) => {
-      const out = createOutput(isJson(cmd));
-      const { api } = await connectRemote(o);
-      const e = await api.request<EpochView>('GET', `/v1/epochs/${positiveInt(n, 'epoch')}`);
-      out.result(e, () => epochText(e));
-    },
+    lazyAction(actions, 'epochShow'),
   );
   withRemoteOptions(
     epoch
       .command('verify <epoch>')
       .description('recompute a posted epoch from its public export and compare with the chain'),
-  ).action(async (n: string, o: RemoteOptions, cmd: Command) => {
-    const out = createOutput(isJson(cmd));
-    const { api } = await connectRemote(o);
-    const v = await api.request<{ ok: boolean; problems: string[]; payoutRoot: Hex }>(
-      'GET',
-      `/v1/epochs/${positiveInt(n, 'epoch')}/verify`,
-    );
-    out.result(v, () =>
-      v.ok
-        ? `Epoch ${n} verifies: root ${v.payoutRoot}`
-        : `Epoch ${n} does NOT verify:\n${v.problems.map((p) => `  ${p}`).join('\n')}`,
-    );
-    if (!v.ok) process.exitCode = 1;
-  });
+  ).action(lazyAction(actions, 'epochVerify'));
   withRemoteOptions(
     epoch
       .command('export <epoch>')
       .description("write the epoch's receipts export (what its CID names)")
       .requiredOption('--out <file>', 'where to write it'),
-  ).action(async (n: string, o: RemoteOptions & { out: string }, cmd: Command) => {
-    const output = createOutput(isJson(cmd));
-    const { api } = await connectRemote(o);
-    const res = await api.raw('GET', `/v1/epochs/${positiveInt(n, 'epoch')}/receipts`);
-    const text = await res.text();
-    writeFileSync(o.out, text);
-    output.result(
-      { epoch: Number(n), file: o.out, bytes: Buffer.byteLength(text) },
-      () => `Wrote epoch ${n}'s receipts export to ${o.out}`,
-    );
-  });
+  ).action(lazyAction(actions, 'epochExport'));
   withRemoteOptions(
     epoch
       .command('challenge <epoch>')
@@ -330,24 +80,5 @@ export function registerSettlement(program: Command): void {
         "challenge a node's pending epoch with the bond (stakers only); governance resolves it in time or it is void",
       )
       .option('--node <address>', "whose epoch (default: the node at --node-url's)"),
-  ).action(async (n: string, o: RemoteOptions & { node?: string }, cmd: Command) => {
-    const out = createOutput(isJson(cmd));
-    const remote = await connectRemote(o);
-    const challenger = signerFrom(o);
-    const node = o.node
-      ? addressArg(o.node, '--node')
-      : getAddress((await remote.api.request<{ node: Address }>('GET', '/v1/settlement')).node);
-    const receipt = await challengeEpoch(
-      remote.clients,
-      deploymentOf(remote),
-      challenger,
-      node,
-      positiveInt(n, 'epoch'),
-    );
-    out.result(
-      { node, epoch: Number(n), tx: receipt.transactionHash, challenger: challenger.address },
-      () =>
-        `Epoch ${n} of node ${node} challenged by ${challenger.address}; governance resolves it before the deadline, or it is void (docs/settlement.md)`,
-    );
-  });
+  ).action(lazyAction(actions, 'epochChallenge'));
 }
