@@ -29,6 +29,7 @@ import {
   createOpenLora,
   type OpenLora,
   openAiRoutes,
+  type RetrievalHook,
   servingAdminRoutes,
 } from '../src/openlora/index.js';
 import { type BlobStore, createFsBlobStore, type Db, migrate, migrations } from '../src/store/index.js';
@@ -97,6 +98,7 @@ describe.each(storeBackends())('on $name', (backend) => {
   let openlora: OpenLora;
   let server: FastifyInstance;
   let client: OpenAI;
+  let retrieval: RetrievalHook | undefined;
 
   beforeAll(async () => {
     db = await backend.open();
@@ -112,6 +114,8 @@ describe.each(storeBackends())('on $name', (backend) => {
       maxActive: 1,
       sequencesPerContext: 1,
       log: silentLogger(),
+      // Retrieval is asked of whatever hook a test sets (the service takes its hooks when it is built).
+      retrieve: (r) => (retrieval ? retrieval(r) : Promise.resolve(null)),
     });
     server = await createServer(
       { db, clients: chain.clients, deployment: chain.deployment, log: silentLogger(), blobs },
@@ -161,20 +165,20 @@ describe.each(storeBackends())('on $name', (backend) => {
       ];
       const corpus = createCorpusAttributor({ rows, tokenizer: createWordTokenizer() });
       const queries: string[] = [];
-      openlora.setRetrieval(async ({ query, topK }) => {
+      retrieval = async ({ query, topK }) => {
         queries.push(query);
         const hits = corpus.retrieve(query, topK);
         return {
           context: `Context:\n${hits.map((h) => `- ${h.text}`).join('\n')}`,
           citations: hits.map((h) => ({ id: h.id, contributor: h.contributor })),
         };
-      });
-      const ask = (retrieval: boolean) =>
+      };
+      const ask = (grounded: boolean) =>
         client.chat.completions.create({
           model: 'tributary-base-4m',
           max_tokens: 4,
           messages: [{ role: 'user', content: 'Where do rivers go?' }],
-          ...(retrieval ? { retrieval: true } : {}),
+          ...(grounded ? { retrieval: true } : {}),
         } as OpenAI.ChatCompletionCreateParamsNonStreaming);
       const [plain, grounded] = [await ask(false), await ask(true)];
       expect(queries).toEqual(['Where do rivers go?']);

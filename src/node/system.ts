@@ -37,6 +37,7 @@ import {
   registryRoutes,
   servingAdminRoutes,
 } from '../openlora/index.js';
+import { paymentGate } from '../protocol/index.js';
 import { createChannelMirror, createSettlement, type Settlement, settlementRoutes } from '../settlement/index.js';
 import {
   chainCursors,
@@ -188,14 +189,6 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
     // Serving: the bundled base model loaded once; every registered adapter on it served from this one copy.
     const runtime = await createLlamaRuntime({ modelPath: bundledBaseModel.path, threads: 1 });
     const [base] = factory.baseModels();
-    const openlora = createOpenLora({
-      runtime,
-      blobs,
-      db,
-      mirror: models,
-      base: { name: bundledBaseModel.name, sha256: (base as { sha256: `0x${string}` }).sha256 },
-      log,
-    });
     const nodeKey = nodeAccount(config, chain);
     const attribution = createNodeAttribution({ datanets, blobs, dataDir: config.dataDir, log });
     const settlement = createSettlement({
@@ -215,10 +208,18 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
         }),
       dataNetTreasury: async (id) => (await datanets.get(id).catch(() => undefined))?.treasury ?? null,
     });
-    // OpenLoRA's payment hooks, answered by settlement (the two folders share only the protocol's types).
-    openlora.setHooks(settlement.hooks());
+    const openlora = createOpenLora({
+      runtime,
+      blobs,
+      db,
+      mirror: models,
+      base: { name: bundledBaseModel.name, sha256: (base as { sha256: `0x${string}` }).sha256 },
+      log,
+      // Payment hooks answered by settlement (the two folders share only the protocol's types), and retrieval.
+      payments: paymentGate(settlement.hooks()),
+      retrieve: (r) => attribution.retrieve(r),
+    });
     const stopRedeemer = settlement.startRedeemer();
-    openlora.setRetrieval((r) => attribution.retrieve(r));
     const token = operatorToken(config.dataDir);
     const requireOperator = operatorGuard(token, config.dataDir);
     const server = await createServer({ db, clients: chain.clients, deployment: chain.deployment, log, blobs }, [

@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { CompleteOptions, LlamaRuntime, ServingContext } from '../engine/index.js';
-import type { PaymentHooks } from '../protocol/index.js';
+import { type PaymentHooks, paymentGate } from '../protocol/index.js';
 import type { BlobStore, Db } from '../store/index.js';
 import type { ModelRegistryMirror } from './registry.js';
-import { checkPromptFits, createOpenLora, createStopFilter, groundedPrompt } from './service.js';
+import { checkPromptFits, createOpenLora, createStopFilter, groundedPrompt, type OpenLoraOptions } from './service.js';
 
 describe('stop sequences', () => {
   it('ends the text before the first stop sequence, holding back what could start one', () => {
@@ -57,7 +57,7 @@ describe('reading the prompt', () => {
 });
 
 /** OpenLoRA on fakes: a runtime that "generates" the given pieces, a registry with no models, a store that counts. */
-function fakeOpenLora(pieces: string[] | Error) {
+function fakeOpenLora(pieces: string[] | Error, hooks: Pick<OpenLoraOptions, 'payments' | 'retrieve'> = {}) {
   const completes: CompleteOptions[] = [];
   const ctx: ServingContext = {
     sequences: 1,
@@ -104,6 +104,7 @@ function fakeOpenLora(pieces: string[] | Error) {
     mirror,
     blobs: {} as BlobStore,
     base: { name: 'base', sha256: `0x${'11'.repeat(32)}` },
+    ...hooks,
   });
   return { openlora, completes, usage };
 }
@@ -148,9 +149,8 @@ describe('infer, stage by stage', () => {
   });
 
   it('authorizes before generation and settles after, with what was generated', async () => {
-    const { openlora } = fakeOpenLora(['a ', 'b']);
     const hooks = fakeHooks();
-    openlora.setHooks(hooks);
+    const { openlora } = fakeOpenLora(['a ', 'b'], { payments: paymentGate(hooks) });
     const r = await openlora.infer({ id: 'cmpl-1', model: 'base', prompt: 'one two', maxTokens: 4 });
     expect(hooks.calls).toEqual(['authorize', 'settle']);
     expect(hooks.authorize).toHaveBeenCalledWith(
@@ -169,9 +169,8 @@ describe('infer, stage by stage', () => {
   });
 
   it('aborts the reservation when generation fails, and meters the error', async () => {
-    const { openlora, usage } = fakeOpenLora(new Error('llama failed'));
     const hooks = fakeHooks();
-    openlora.setHooks(hooks);
+    const { openlora, usage } = fakeOpenLora(new Error('llama failed'), { payments: paymentGate(hooks) });
     await expect(openlora.infer({ model: 'base', prompt: 'x', maxTokens: 2 })).rejects.toThrow('llama failed');
     expect(hooks.calls).toEqual(['authorize', 'abort']);
     expect(hooks.abort).toHaveBeenCalledWith({ reserved: 42 });
@@ -179,24 +178,24 @@ describe('infer, stage by stage', () => {
   });
 
   it('generates nothing when payment is refused', async () => {
-    const { openlora, completes } = fakeOpenLora(['never']);
     const hooks = fakeHooks();
     hooks.authorize = async () => {
       throw new Error('pay first');
     };
-    openlora.setHooks(hooks);
+    const { openlora, completes } = fakeOpenLora(['never'], { payments: paymentGate(hooks) });
     await expect(openlora.infer({ model: 'base', prompt: 'x', maxTokens: 2 })).rejects.toThrow('pay first');
     expect(completes).toHaveLength(0);
   });
 
   it('grounds the prompt with retrieval: the passages are read, priced and reported', async () => {
-    const { openlora, completes } = fakeOpenLora(['ok']);
     const hooks = fakeHooks();
-    openlora.setHooks(hooks);
-    openlora.setRetrieval(async ({ query, topK }) => ({
-      context: `Context: ${query} ${topK}`,
-      citations: [{ id: 'r1', contributor: '0xaa' }],
-    }));
+    const { openlora, completes } = fakeOpenLora(['ok'], {
+      payments: paymentGate(hooks),
+      retrieve: async ({ query, topK }) => ({
+        context: `Context: ${query} ${topK}`,
+        citations: [{ id: 'r1', contributor: '0xaa' }],
+      }),
+    });
     const r = await openlora.infer({
       model: 'base',
       prompt: 'Q',

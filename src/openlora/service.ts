@@ -80,8 +80,9 @@ export interface OpenLoraOptions {
   maxQueue?: number;
   timeoutMs?: number;
   log?: Logger;
-  /** Makes inference payable (see `setHooks`). */
+  /** Makes inference payable: checks before and records after each request (`paymentGate(hooks)`). */
   payments?: PaymentGate;
+  /** Grounds answers asked with `retrieval` in passages the hook finds. */
   retrieve?: RetrievalHook;
 }
 
@@ -172,8 +173,8 @@ export function createOpenLora(o: OpenLoraOptions) {
     log,
   });
   const metrics = createMetrics();
-  let payments = o.payments;
-  let retrieve = o.retrieve;
+  const payments = o.payments;
+  const retrieve = o.retrieve;
 
   const baseModel: ServedModel = { id: o.base.name, name: o.base.name, modelId: null, adapterHash: null, record: null };
   const servedOf = (m: ModelRecord): ServedModel => ({
@@ -364,14 +365,6 @@ export function createOpenLora(o: OpenLoraOptions) {
       await o.mirror.sync().catch((e: unknown) => log.warn({ err: e }, 'model registry sync failed'));
       const registered = (await o.mirror.list()).filter((m) => m.active && onThisBase(m));
       return [baseModel, ...registered.map(servedOf)];
-    },
-    /** Grounds answers asked with `retrieval` in passages the hook finds. */
-    setRetrieval(r: RetrievalHook): void {
-      retrieve = r;
-    },
-    /** Makes inference payable: checks before and records after each request. */
-    setHooks<A>(h: PaymentHooks<A>): void {
-      payments = paymentGate(h);
     },
     cache,
     scheduler,
