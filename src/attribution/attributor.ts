@@ -3,7 +3,7 @@
  * built once, then each output is traced by the methods asked for and the evidence combined. The gradient method
  * comes from the model (its stored per-example gradients), so it is passed in as a scorer over the corpus rows.
  */
-import { BaseError } from '../core/index.js';
+import { at, BaseError } from '../core/index.js';
 import { attributionMethod } from '../protocol/index.js';
 import { combineEvidence } from './combine.js';
 import type { CorpusRow } from './corpus-file.js';
@@ -112,7 +112,7 @@ export function createCorpusAttributor(options: CorpusAttributorOptions): Corpus
     retrieve(query, k) {
       checkText('query', query);
       bm25 ??= createBm25Index(rows);
-      return bm25.search(query, k).map((h) => ({ ...(rows[h.document] as CorpusRow), score: h.score }));
+      return bm25.search(query, k).map((h) => ({ ...at(rows, h.document), score: h.score }));
     },
     async attribute(input) {
       const prompt = input.prompt ?? '';

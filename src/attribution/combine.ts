@@ -4,6 +4,7 @@
  * mean coverage and the rest is explicitly unattributed. Integer ppm by the largest remainder (toPpm), scores
  * rounded to 1e-9, contributions ordered by share then id: the same evidence gives the same bytes.
  */
+import { at } from '../core/index.js';
 import type { Evidence } from './evidence.js';
 import { type AttributionResult, type ContributionShare, PPM, toPpm } from './result.js';
 
@@ -15,9 +16,9 @@ export interface CorpusDocument {
 const round = (x: number) => Math.round(x * 1e9) / 1e9;
 
 function normalized(weights: ReadonlyMap<number, number>): Map<number, number> {
-  const keys = [...weights.keys()].sort((a, b) => a - b);
-  const sum = keys.reduce((s, k) => s + (weights.get(k) as number), 0);
-  return new Map(sum > 0 ? keys.map((k) => [k, (weights.get(k) as number) / sum]) : []);
+  const entries = [...weights].sort(([a], [b]) => a - b);
+  const sum = entries.reduce((s, [, w]) => s + w, 0);
+  return new Map(sum > 0 ? entries.map(([k, w]) => [k, w / sum]) : []);
 }
 
 /** 1 − mean pairwise total-variation distance between the methods' distributions (1 for a single method). */
@@ -25,10 +26,8 @@ function agreement(dists: Map<number, number>[]): number {
   if (dists.length < 2) return 1;
   let sum = 0;
   let pairs = 0;
-  for (let i = 0; i < dists.length; i++)
-    for (let j = i + 1; j < dists.length; j++) {
-      const a = dists[i] as Map<number, number>;
-      const b = dists[j] as Map<number, number>;
+  for (const [i, a] of dists.entries())
+    for (const b of dists.slice(i + 1)) {
       const keys = [...new Set([...a.keys(), ...b.keys()])].sort((x, y) => x - y);
       let tv = 0;
       for (const k of keys) tv += Math.abs((a.get(k) ?? 0) - (b.get(k) ?? 0));
@@ -56,9 +55,11 @@ export function combineEvidence(input: {
     coverage += c / m;
     for (const [doc, w] of dist) combined.set(doc, (combined.get(doc) ?? 0) + (c * w) / m);
   }
-  const byId = new Map<string, { doc: number; weight: number }>();
-  for (const doc of [...combined.keys()].sort((a, b) => a - b))
-    byId.set((documents[doc] as CorpusDocument).id, { doc, weight: combined.get(doc) as number });
+  const byId = new Map<string, { document: CorpusDocument; weight: number }>();
+  for (const [doc, weight] of [...combined].sort(([a], [b]) => a - b)) {
+    const document = at(documents, doc);
+    byId.set(document.id, { document, weight });
+  }
   const attributedPpm = byId.size > 0 ? Math.min(PPM, Math.round(coverage * PPM)) : 0;
   const ppm = toPpm(new Map([...byId].map(([id, v]) => [id, v.weight])), attributedPpm);
   const contributions: ContributionShare[] = [];
@@ -66,8 +67,8 @@ export function combineEvidence(input: {
   for (const [id, v] of byId) {
     const share = ppm.get(id) ?? 0;
     if (share === 0) continue;
-    const contributor = (documents[v.doc] as CorpusDocument).contributor;
-    contributions.push({ id, contributor, score: round(v.weight), ppm: share } as ContributionShare);
+    const { contributor } = v.document;
+    contributions.push({ id, contributor, score: round(v.weight), ppm: share });
     sharesPpm[contributor] = (sharesPpm[contributor] ?? 0) + share;
   }
   contributions.sort((a, b) => b.ppm - a.ppm || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

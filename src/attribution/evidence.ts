@@ -2,6 +2,7 @@
  * What each method says about one output, in one shape: a coverage in [0, 1] (how much of the output the method
  * explains) and non-negative weights over the corpus's documents (who explains it). Combining works on these only.
  */
+import { at } from '../core/index.js';
 import type { Bm25Index } from './rag/index.js';
 import { terms } from './rag/index.js';
 import type { AttributionMethod } from './result.js';
@@ -67,7 +68,7 @@ export function gradientEvidence(scores: ArrayLike<number>): Evidence {
   let positive = 0;
   let total = 0;
   for (let i = 0; i < scores.length; i++) {
-    const s = scores[i] as number;
+    const s = at(scores, i);
     if (!Number.isFinite(s)) continue;
     total += Math.abs(s);
     if (s > 0) {

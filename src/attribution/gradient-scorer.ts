@@ -4,7 +4,7 @@
  * is the prompt followed by the answer and the end-of-text token, with the loss on the answer: "how much did each
  * training example make this answer more likely?"
  */
-import { BaseError } from '../core/index.js';
+import { at, BaseError } from '../core/index.js';
 import {
   adapterFromGguf,
   createTokenizer,
@@ -63,8 +63,8 @@ export function createGradientScorer(
       if (!influence) throw new BaseError('INTERNAL', 'The gradient scorer returned no scores', {});
       const scores = new Float64Array(rows.length);
       index.examples.forEach((e, i) => {
-        const at = position.get(e.id);
-        if (at !== undefined) scores[at] = influence[i] as number;
+        const row = position.get(e.id);
+        if (row !== undefined) scores[row] = at(influence, i);
       });
       return scores;
     },

@@ -5,7 +5,7 @@
  * shape is the protocol's (`attributionResult`); the rules it obeys and how shares are computed are here.
  */
 import type { Hex } from 'viem';
-import { BaseError, canonicalJson, hashObject } from '../core/index.js';
+import { at, BaseError, canonicalJson, hashObject } from '../core/index.js';
 import type { AttributionResult } from '../protocol/index.js';
 
 export {
@@ -60,7 +60,7 @@ export function toPpm(weights: ReadonlyMap<string, number>, total = PPM): Map<st
   }
   remainders.sort((a, b) => b.rest - a.rest || (a.key < b.key ? -1 : 1));
   for (let i = 0; i < total - given; i++) {
-    const r = remainders[i % remainders.length] as { key: string };
+    const r = at(remainders, i % remainders.length);
     out.set(r.key, (out.get(r.key) ?? 0) + 1);
   }
   for (const [k, v] of out) if (v === 0) out.delete(k);

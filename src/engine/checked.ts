@@ -1,20 +1,12 @@
 /**
- * Checked reads, so the engine types what it reads instead of asserting it: an element that must exist, a shape
- * of known rank, and JSON from a file (safetensors and checkpoint headers, PEFT configs) parsed with a schema.
+ * Checked reads, so the engine types what it reads instead of asserting it: an element that must exist (`at`, from
+ * core, shared with every folder), a shape of known rank, and JSON from a file (safetensors and checkpoint headers,
+ * PEFT configs) parsed with a schema.
  */
 import type { z } from 'zod';
 import { BaseError } from '../core/index.js';
 
-/** `items[i]`, which must exist: a missing element is a bug in the engine (INTERNAL), named by its index. */
-export function at<T>(items: ArrayLike<T>, i: number): T {
-  const v = items[i];
-  if (v === undefined) {
-    throw new BaseError('INTERNAL', `Index ${i} is out of range (length ${items.length})`, {
-      details: { index: i, length: items.length },
-    });
-  }
-  return v;
-}
+export { at } from '../core/index.js';
 
 /** Shapes by rank. */
 export interface Dims {

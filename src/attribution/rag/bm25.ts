@@ -4,7 +4,7 @@
  * every machine and run: integer term statistics, one fixed summation order (query terms in first-seen order,
  * documents in corpus order) and ties broken by corpus position.
  */
-import { BaseError } from '../../core/index.js';
+import { at, BaseError } from '../../core/index.js';
 import { terms } from './terms.js';
 
 export interface Bm25Options {
@@ -73,21 +73,15 @@ export function createBm25Index(docs: readonly Bm25Document[], options: Bm25Opti
         if (!list) continue;
         const idf = Math.log(1 + (n - list.length + 0.5) / (list.length + 0.5));
         for (const { doc, tf } of list) {
-          const norm = 1 - b + (b * (lengths[doc] as number)) / (avgLength || 1);
-          scores[doc] = (scores[doc] as number) + (idf * (tf * (k1 + 1))) / (tf + k1 * norm);
+          const norm = 1 - b + (b * at(lengths, doc)) / (avgLength || 1);
+          scores[doc] = at(scores, doc) + (idf * (tf * (k1 + 1))) / (tf + k1 * norm);
         }
       }
       const hits: Bm25Hit[] = [];
-      for (let i = 0; i < n; i++) {
-        const score = scores[i] as number;
-        if (score > 0)
-          hits.push({
-            document: i,
-            id: (docs[i] as Bm25Document).id,
-            contributor: (docs[i] as Bm25Document).contributor,
-            score,
-          });
-      }
+      docs.forEach((d, i) => {
+        const score = at(scores, i);
+        if (score > 0) hits.push({ document: i, id: d.id, contributor: d.contributor, score });
+      });
       hits.sort((x, y) => y.score - x.score || x.document - y.document);
       return hits.slice(0, k);
     },

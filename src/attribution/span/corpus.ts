@@ -44,7 +44,7 @@ export function invalidToken(value: unknown, where: Record<string, unknown>): Ba
 
 /** Concatenates documents into a stream, validating ids and token ranges. */
 export function concatDocuments(input: Iterable<SpanDocument>): TokenStream {
-  const docs = Array.isArray(input) ? (input as SpanDocument[]) : [...input];
+  const docs = [...input];
   let length = 0;
   docs.forEach((d, i) => {
     for (const field of ['contributionId', 'contributor'] as const) {

@@ -3,7 +3,7 @@
  * wasm/sais.c; ~2x faster here, limited to wasm32's 4 GiB memory) or TypeScript (no limit but 2^31 positions).
  * `auto` takes WebAssembly when the stream fits. Both give identical arrays; tests run one suite over both.
  */
-import { BaseError } from '../../core/index.js';
+import { at, BaseError } from '../../core/index.js';
 import { sortingText, type TokenStream } from './corpus.js';
 import { suffixArrayIs } from './sais.js';
 import { saisWasmBase64 } from './sais-wasm.js';
@@ -13,18 +13,42 @@ export type SuffixSorter = 'auto' | 'wasm' | 'js';
 const PAGE = 65_536;
 const WASM_MAX_BYTES = 2 ** 32 - PAGE;
 
-/** The slice of the WebAssembly JS API used here (the project's TypeScript libs do not declare it). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Memory: new (descriptor: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+/** A compiled module, opaque here. */
+type WasmModule = object;
 
-let compiled: object | undefined;
-function saisModule(): object {
+/**
+ * The slice of the WebAssembly JS API used here, declared for this module (the project's TypeScript libs, ES2023
+ * without DOM, do not declare WebAssembly; Node provides it as a global).
+ */
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Memory: new (descriptor: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
+  Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
+};
+
+/** sa_is(text, sa, n, alphabet, scratch) of wasm/sais.c: pointers into memory and sizes, all i32. */
+type SaIs = (text: number, sa: number, n: number, k: number, scratch: number) => void;
+
+/** An exported function of five parameters (an exported wasm function's `length` is its parameter count). */
+function isSaIs(v: unknown): v is SaIs {
+  return typeof v === 'function' && v.length === 5;
+}
+
+/** An exported i32 global (`__heap_base`). */
+function isI32Global(v: unknown): v is { value: number } {
+  return typeof v === 'object' && v !== null && 'value' in v && typeof v.value === 'number';
+}
+
+function badModule(what: string): BaseError {
+  return new BaseError('INTERNAL', `The suffix-sorter WebAssembly module does not export ${what}`, {
+    details: { export: what },
+  });
+}
+
+let compiled: WasmModule | undefined;
+function saisModule(): WasmModule {
   if (!compiled) {
-    compiled = new wasmApi.Module(Buffer.from(saisWasmBase64, 'base64'));
+    compiled = new WebAssembly.Module(Buffer.from(saisWasmBase64, 'base64'));
     warmUp(compiled);
   }
   return compiled;
@@ -35,33 +59,34 @@ function saisModule(): object {
  * sort would otherwise spend its first induce passes in baseline code (~35% slower on 10 M tokens here). A few
  * sorts of 64 K symbols (~20 ms) get the hot functions optimized before the real one.
  */
-function warmUp(module: object): void {
+function warmUp(module: WasmModule): void {
   const n = 65_536;
   const text = new Int32Array(n);
   let x = 1;
   for (let i = 0; i < n - 1; i++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    text[i] = i % 512 < 256 ? 1 + (x >>> 29) : text[i - 256]!;
+    text[i] = i % 512 < 256 ? 1 + (x >>> 29) : at(text, i - 256);
   }
   for (let r = 0; r < 4; r++) runWasm(module, n, 9, (into) => into.set(text));
 }
 
 /** Runs sa_is on a fresh memory; `fill` writes the n symbols; returns the memory and where the array is. */
 function runWasm(
-  module: object,
+  module: WasmModule,
   n: number,
   alphabet: number,
   fill: (into: Int32Array) => void,
 ): { buffer: ArrayBuffer; saAt: number } {
   const pages = Math.ceil(wasmBytes(n, alphabet) / PAGE);
   // A fresh memory per build: wasm memories never shrink, so this one is dropped (and collected) afterwards.
-  const memory = new wasmApi.Memory({ initial: pages, maximum: pages });
-  const instance = new wasmApi.Instance(module, { env: { memory } });
-  const heapBase = (instance.exports.__heap_base as { value: number }).value;
-  const textAt = Math.ceil(heapBase / 64) * 64;
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const { __heap_base: heapBase, sa_is: saIs } = instance.exports;
+  if (!isI32Global(heapBase)) throw badModule('__heap_base');
+  if (!isSaIs(saIs)) throw badModule('sa_is');
+  const textAt = Math.ceil(heapBase.value / 64) * 64;
   const saAt = textAt + 4 * n;
   fill(new Int32Array(memory.buffer, textAt, n));
-  const saIs = instance.exports.sa_is as (text: number, sa: number, n: number, k: number, scratch: number) => void;
   saIs(textAt, saAt, n, alphabet, saAt + 4 * n);
   return { buffer: memory.buffer, saAt };
 }
