@@ -143,6 +143,26 @@ describe('span index on disk', () => {
     expect((await rejectionOf(open())).message).toBe(`Span index file ${file('header')} is corrupt: not valid JSON`);
   });
 
+  it('refuses a sealed header whose fields are missing or disagree with one another', async () => {
+    const { checksum: _, ...header } = JSON.parse(readFileSync(file('header'), 'utf8'));
+    const seal = (h: Record<string, unknown>) =>
+      writeFileSync(file('header'), JSON.stringify({ ...h, checksum: sha(canonicalJson(h)) }));
+    const inconsistent = `Span index file ${file('header')} is corrupt: its fields are inconsistent`;
+    for (const h of [
+      { ...header, streamLength: header.streamLength + 1 },
+      { ...header, tokens: -1 },
+      { ...header, documents: 0, streamLength: header.tokens },
+      { ...header, files: { ...header.files, [spanIndexFiles.sa]: undefined } },
+      { ...header, files: { ...header.files, [spanIndexFiles.sa]: { ...header.files[spanIndexFiles.sa], bytes: 8 } } },
+      { ...header, byteOrder: 'big' },
+    ]) {
+      seal(h);
+      expect((await rejectionOf(open())).message).toBe(inconsistent);
+    }
+    seal(header);
+    expect(await (await open()).countText('The amber signal lamp')).toBe(2);
+  });
+
   it('replaces an index written before into the same directory', async () => {
     const more = [...rows, { contributionId: '0xdd', contributor: '0x3333', text: 'The amber signal lamp' }];
     await writeSpanIndex(buildSpanIndexFromTexts({ documents: more, tokenizer }), dir);
@@ -158,9 +178,37 @@ describe('span index on disk', () => {
       `Span index file ${file('offsets')} is corrupt: document offsets do not match the token stream`,
     );
     forge('offsets', original);
-    forge('documents', Buffer.from('{"contributors":["0x1111"],"documents":[["0xaa",0]]}'));
-    expect((await rejectionOf((await open()).load())).message).toBe(
-      `Span index file ${file('documents')} is corrupt: the documents table does not match the header`,
-    );
+    for (const table of [
+      { contributors: ['0x1111'], documents: [['0xaa', 0]] },
+      {
+        contributors: ['0x1111'],
+        documents: [
+          ['0xaa', 0],
+          ['0xbb', 1],
+          ['0xcc', 0],
+        ],
+      },
+      {
+        contributors: ['0x1111', 7],
+        documents: [
+          ['0xaa', 0],
+          ['0xbb', 0],
+          ['0xcc', 0],
+        ],
+      },
+      {
+        contributors: ['0x1111'],
+        documents: [
+          ['0xaa', 0],
+          [5, 0],
+          ['0xcc', 0],
+        ],
+      },
+    ]) {
+      forge('documents', Buffer.from(JSON.stringify(table)));
+      expect((await rejectionOf((await open()).load())).message).toBe(
+        `Span index file ${file('documents')} is corrupt: the documents table does not match the header`,
+      );
+    }
   });
 });

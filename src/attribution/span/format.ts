@@ -16,7 +16,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
-import { BaseError, canonicalJson } from '../../core/index.js';
+import { z } from 'zod';
+import { at, BaseError, canonicalJson, errnoCode } from '../../core/index.js';
+import { jsonObject } from '../../protocol/index.js';
 import type { SpanIndexData } from './build.js';
 import { type DocumentEntry, SEPARATOR } from './corpus.js';
 import {
@@ -43,20 +45,49 @@ export const spanIndexFiles = {
 type DataFile = Exclude<keyof typeof spanIndexFiles, 'header'>;
 const dataFiles: DataFile[] = ['tokens', 'sa', 'offsets', 'documents'];
 
-export interface SpanIndexHeader {
-  magic: string;
-  version: number;
-  byteOrder: 'little';
-  tokenizer: string;
+/*
+ * The index is a local file set (the node's under <dataDir>/indexes/, the CLI's where `--out` says): written and
+ * read by this module only, never exchanged, so its schemas live here rather than in the protocol layer.
+ */
+/** A byte count, an element count: a non-negative safe integer. */
+const count = z.number().int().nonnegative();
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+const fileEntry = z.object({ bytes: count, sha256: sha256Hex });
+
+const headerFields = z.object({
+  magic: z.literal(SPAN_INDEX_MAGIC),
+  version: z.literal(SPAN_INDEX_VERSION),
+  byteOrder: z.literal('little'),
+  tokenizer: z.string(),
   /** Tokens without separators (= suffix array entries). */
-  tokens: number;
-  documents: number;
+  tokens: count,
+  documents: count.min(1),
   /** tokens + documents: the stream length with separators. */
-  streamLength: number;
-  files: Record<string, { bytes: number; sha256: string }>;
+  streamLength: count,
+  files: z.object({
+    [spanIndexFiles.tokens]: fileEntry,
+    [spanIndexFiles.sa]: fileEntry,
+    [spanIndexFiles.offsets]: fileEntry,
+    [spanIndexFiles.documents]: fileEntry,
+  }),
   /** sha-256 of the canonical JSON of every other field. */
-  checksum: string;
-}
+  checksum: sha256Hex,
+});
+export type SpanIndexHeader = z.output<typeof headerFields>;
+
+const fileOf = (h: SpanIndexHeader, f: DataFile) => h.files[spanIndexFiles[f]];
+
+/** `header.json`: every field present, and the counts and file sizes consistent with one another. */
+const spanIndexHeader = headerFields.refine(
+  (h) =>
+    h.streamLength === h.tokens + h.documents && dataFiles.every((f) => fileOf(h, f).bytes === expectedBytes(h, f)),
+);
+
+/** `documents.json`: contributors once each, then per document its contribution id and contributor's position. */
+const documentsTable = z.object({
+  contributors: z.array(z.string()),
+  documents: z.array(z.tuple([z.string(), count])),
+});
 
 const CHUNK = 16 * 1024 * 1024;
 
@@ -117,14 +148,14 @@ export async function writeSpanIndex(
   requireLittleEndian();
   await mkdir(dir, { recursive: true });
   await rm(join(dir, spanIndexFiles.header), { force: true });
-  const files: SpanIndexHeader['files'] = {};
-  const contents: Record<DataFile, Uint8Array> = {
-    tokens: bytesOf(data.tokens),
-    sa: bytesOf(data.sa),
-    offsets: bytesOf(data.starts),
-    documents: new TextEncoder().encode(documentsJson(data.documents)),
+  const write = (f: DataFile, bytes: Uint8Array) => writeHashed(join(dir, spanIndexFiles[f]), bytes);
+  // One after another, in this order (the header lists them so).
+  const files: SpanIndexHeader['files'] = {
+    [spanIndexFiles.tokens]: await write('tokens', bytesOf(data.tokens)),
+    [spanIndexFiles.sa]: await write('sa', bytesOf(data.sa)),
+    [spanIndexFiles.offsets]: await write('offsets', bytesOf(data.starts)),
+    [spanIndexFiles.documents]: await write('documents', new TextEncoder().encode(documentsJson(data.documents))),
   };
-  for (const f of dataFiles) files[spanIndexFiles[f]] = await writeHashed(join(dir, spanIndexFiles[f]), contents[f]);
   const header = sealed({
     magic: SPAN_INDEX_MAGIC,
     version: SPAN_INDEX_VERSION,
@@ -151,12 +182,9 @@ function expectedBytes(h: SpanIndexHeader, f: DataFile): number {
     case 'offsets':
       return 4 * (h.documents + 1);
     case 'documents':
-      return h.files[spanIndexFiles.documents]?.bytes ?? -1;
+      return fileOf(h, 'documents').bytes;
   }
 }
-
-const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isSha = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
 
 async function readHeader(dir: string): Promise<SpanIndexHeader> {
   const path = join(dir, spanIndexFiles.header);
@@ -164,41 +192,27 @@ async function readHeader(dir: string): Promise<SpanIndexHeader> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw indexFileMissing(path);
+    if (errnoCode(e) === 'ENOENT') throw indexFileMissing(path);
     throw e;
   }
-  let h: SpanIndexHeader;
+  let value: unknown;
   try {
-    h = JSON.parse(text) as SpanIndexHeader;
+    value = JSON.parse(text);
   } catch {
     throw indexFileCorrupt(path, 'not valid JSON');
   }
-  if (typeof h !== 'object' || h === null || h.magic !== SPAN_INDEX_MAGIC) {
-    throw indexFileCorrupt(path, 'not a span index header');
-  }
-  if (h.version !== SPAN_INDEX_VERSION) throw indexVersionUnsupported(path, h.version, SPAN_INDEX_VERSION);
-  const { checksum, ...rest } = h;
+  // Which file it is and which format, before anything else, so a newer index says so rather than "inconsistent".
+  const raw = jsonObject.safeParse(value);
+  if (!raw.success || raw.data.magic !== SPAN_INDEX_MAGIC) throw indexFileCorrupt(path, 'not a span index header');
+  const { checksum, ...rest } = raw.data;
+  if (rest.version !== SPAN_INDEX_VERSION) throw indexVersionUnsupported(path, rest.version, SPAN_INDEX_VERSION);
+  // The seal covers the fields as written, unknown ones included.
   if (checksum !== createHash('sha256').update(canonicalJson(rest)).digest('hex')) {
     throw indexFileCorrupt(path, 'its checksum does not match its contents');
   }
-  const filesOk =
-    typeof h.files === 'object' &&
-    h.files !== null &&
-    dataFiles.every((f) => {
-      const entry = h.files[spanIndexFiles[f]];
-      return entry !== undefined && isCount(entry.bytes) && isSha(entry.sha256);
-    });
-  const shapeOk =
-    h.byteOrder === 'little' &&
-    typeof h.tokenizer === 'string' &&
-    isCount(h.tokens) &&
-    isCount(h.documents) &&
-    h.documents > 0 &&
-    h.streamLength === h.tokens + h.documents &&
-    filesOk &&
-    dataFiles.every((f) => h.files[spanIndexFiles[f]]!.bytes === expectedBytes(h, f));
-  if (!shapeOk) throw indexFileCorrupt(path, 'its fields are inconsistent');
-  return h;
+  const header = spanIndexHeader.safeParse(raw.data);
+  if (!header.success) throw indexFileCorrupt(path, 'its fields are inconsistent');
+  return header.data;
 }
 
 async function checkSize(path: string, expected: number): Promise<void> {
@@ -206,7 +220,7 @@ async function checkSize(path: string, expected: number): Promise<void> {
   try {
     size = (await stat(path)).size;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw indexFileMissing(path);
+    if (errnoCode(e) === 'ENOENT') throw indexFileMissing(path);
     throw e;
   }
   if (size !== expected) throw indexFileWrongSize(path, expected, size);
@@ -221,7 +235,7 @@ async function readVerified(path: string, bytes: number, sha256: string): Promis
   try {
     fh = await open(path, 'r');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw indexFileMissing(path);
+    if (errnoCode(e) === 'ENOENT') throw indexFileMissing(path);
     throw e;
   }
   try {
@@ -242,20 +256,20 @@ async function readVerified(path: string, bytes: number, sha256: string): Promis
 }
 
 function parseDocuments(path: string, bytes: ArrayBuffer, count: number): DocumentEntry[] {
-  let parsed: { contributors?: unknown; documents?: unknown };
+  let value: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes)) as typeof parsed;
+    value = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw indexFileCorrupt(path, 'not valid JSON');
   }
-  const { contributors, documents } = parsed;
   const bad = () => indexFileCorrupt(path, 'the documents table does not match the header');
-  if (!Array.isArray(contributors) || !Array.isArray(documents) || documents.length !== count) throw bad();
-  return documents.map((row: unknown) => {
-    if (!Array.isArray(row) || typeof row[0] !== 'string') throw bad();
-    const contributor = contributors[row[1] as number];
-    if (typeof contributor !== 'string') throw bad();
-    return { contributionId: row[0], contributor };
+  const table = documentsTable.safeParse(value);
+  if (!table.success || table.data.documents.length !== count) throw bad();
+  const { contributors, documents } = table.data;
+  return documents.map(([contributionId, index]) => {
+    const contributor = contributors[index];
+    if (contributor === undefined) throw bad();
+    return { contributionId, contributor };
   });
 }
 
@@ -265,8 +279,8 @@ function checkOffsets(path: string, starts: Uint32Array, tokens: Uint16Array): v
     throw indexFileCorrupt(path, 'document offsets do not match the token stream');
   }
   for (let d = 1; d < starts.length; d++) {
-    const end = starts[d]!;
-    if (end <= starts[d - 1]! || tokens[end - 1] !== SEPARATOR) {
+    const end = at(starts, d);
+    if (end <= at(starts, d - 1) || tokens[end - 1] !== SEPARATOR) {
       throw indexFileCorrupt(path, 'document offsets do not match the token stream');
     }
   }
@@ -287,7 +301,7 @@ export async function openIndexSource(dir: string, tokenizer: SpanTokenizer): Pr
   const load = (f: DataFile): Promise<ArrayBuffer> => {
     let p = loads.get(f);
     if (!p) {
-      const entry = h.files[spanIndexFiles[f]]!;
+      const entry = fileOf(h, f);
       p = readVerified(path(f), entry.bytes, entry.sha256);
       loads.set(f, p);
     }
