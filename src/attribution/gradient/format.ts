@@ -14,14 +14,18 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 import { BaseError, canonicalJson } from '../../core/index.js';
-import { GRADIENT_INDEX_VERSION, type GradientIndex } from './gradient-index.js';
+import {
+  GRADIENT_INDEX_VERSION,
+  type GradientIndexHeader,
+  gradientIndexHeader,
+  jsonObject,
+} from '../../protocol/index.js';
+import type { GradientIndex } from './gradient-index.js';
 
 export const GRADIENT_INDEX_FILE = 'gradient-index.bin';
 const MAGIC = 'TRBGRAD1';
 const PREFIX = 12;
 const CHECKSUM = 32;
-
-type Header = Omit<GradientIndex, 'features' | 'cholesky'>;
 
 function checkByteOrder(): void {
   if (endianness() !== 'LE') {
@@ -34,7 +38,7 @@ const padTo8 = (n: number) => (8 - (n % 8)) % 8;
 /** The file's bytes. */
 export function encodeGradientIndex(index: GradientIndex): Uint8Array {
   checkByteOrder();
-  const header: Header = {
+  const header: GradientIndexHeader = {
     version: index.version,
     model: index.model,
     gradientDim: index.gradientDim,
@@ -67,6 +71,16 @@ export function encodeGradientIndex(index: GradientIndex): Uint8Array {
 const invalid = (message: string, details: Record<string, unknown> = {}) =>
   new BaseError('INDEX_INVALID', message, { details: { file: GRADIENT_INDEX_FILE, ...details } });
 
+/**
+ * Bytes [start, end) copied into a fresh buffer, so the arrays over it are aligned whatever the input's offset, and
+ * own their memory whatever its class (a Node Buffer's `slice` would share it).
+ */
+function copyOf(bytes: Uint8Array, start: number, end: number): ArrayBuffer {
+  const out = new Uint8Array(end - start);
+  out.set(bytes.subarray(start, end));
+  return out.buffer;
+}
+
 /** Parses and verifies the file's bytes. */
 export function decodeGradientIndex(bytes: Uint8Array): GradientIndex {
   checkByteOrder();
@@ -76,20 +90,26 @@ export function decodeGradientIndex(bytes: Uint8Array): GradientIndex {
   }
   const jsonLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
   if (bytes.length < PREFIX + jsonLength) throw invalid(`Gradient index file is truncated: ${bytes.length} bytes`);
-  let header: Header;
+  let value: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREFIX, PREFIX + jsonLength)));
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(PREFIX, PREFIX + jsonLength)));
   } catch {
     throw invalid('Gradient index file is corrupt: its header is not JSON');
   }
-  const n = Array.isArray(header.examples) ? header.examples.length : -1;
-  const k = header.projection?.dim;
-  if (n < 0 || !Number.isInteger(k) || k < 1) throw invalid('Gradient index file is corrupt: its header is malformed');
-  if (header.version !== GRADIENT_INDEX_VERSION) {
-    throw invalid(
-      `Gradient index format version ${header.version} is not supported (expected ${GRADIENT_INDEX_VERSION})`,
-    );
+  const parsed = gradientIndexHeader.safeParse(value);
+  if (!parsed.success) {
+    // Another version may have another header: say which, rather than that it is malformed.
+    const object = jsonObject.safeParse(value);
+    if (object.success && object.data.version !== GRADIENT_INDEX_VERSION) {
+      throw invalid(
+        `Gradient index format version ${String(object.data.version)} is not supported (expected ${GRADIENT_INDEX_VERSION})`,
+      );
+    }
+    throw invalid('Gradient index file is corrupt: its header is malformed');
   }
+  const header = parsed.data;
+  const n = header.examples.length;
+  const k = header.projection.dim;
   const headerEnd = PREFIX + jsonLength + padTo8(PREFIX + jsonLength);
   const expected = headerEnd + 4 * n * k + 8 * k * k + CHECKSUM;
   if (bytes.length !== expected) {
@@ -103,10 +123,9 @@ export function decodeGradientIndex(bytes: Uint8Array): GradientIndex {
     .digest();
   if (!digest.equals(bytes.subarray(expected - CHECKSUM)))
     throw invalid('Gradient index file is corrupt: checksum mismatch');
-  // Copies, so the arrays are aligned whatever the input buffer's offset.
-  const features = new Float32Array(bytes.slice(headerEnd, headerEnd + 4 * n * k).buffer);
-  const cholesky = new Float64Array(bytes.slice(headerEnd + 4 * n * k, expected - CHECKSUM).buffer);
-  return { ...header, version: GRADIENT_INDEX_VERSION, features, cholesky };
+  const features = new Float32Array(copyOf(bytes, headerEnd, headerEnd + 4 * n * k));
+  const cholesky = new Float64Array(copyOf(bytes, headerEnd + 4 * n * k, expected - CHECKSUM));
+  return { ...header, features, cholesky };
 }
 
 /** Writes `dir/gradient-index.bin` atomically. */

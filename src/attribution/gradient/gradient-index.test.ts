@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,20 @@ const examples: GradientExample[] = Array.from({ length: 10 }, (_, i) => ({
 
 const dir = mkdtempSync(join(tmpdir(), 'gradient-index-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The file with its header JSON edited and everything after it (arrays, checksum) rewritten to match, as a foreign writer would. */
+function withHeader(bytes: Uint8Array, edit: (header: Record<string, unknown>) => unknown): Uint8Array {
+  const file = Buffer.from(bytes);
+  const pad = (n: number) => (8 - (n % 8)) % 8;
+  const length = file.readUInt32LE(8);
+  const arrays = file.subarray(12 + length + pad(12 + length), file.length - 32);
+  const json = Buffer.from(JSON.stringify(edit(JSON.parse(file.subarray(12, 12 + length).toString()))));
+  const prefix = Buffer.alloc(12);
+  prefix.write('TRBGRAD1');
+  prefix.writeUInt32LE(json.length, 8);
+  const body = Buffer.concat([prefix, json, Buffer.alloc(pad(12 + json.length)), arrays]);
+  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
+}
 
 describe('gradient index', async () => {
   const index = await buildGradientIndex({ model, examples, projectionDim: 64, seed: 5, damping: 0.1, batchSize: 4 });
@@ -102,6 +117,29 @@ describe('gradient index', async () => {
     expect(errorOf(() => loadGradientIndex(missing)).message).toBe(
       `Gradient index file ${join(missing, 'gradient-index.bin')} is missing`,
     );
+  });
+
+  it('reads its header with the protocol schema: another version, or a malformed header, is refused', () => {
+    const bytes = encodeGradientIndex(index);
+    // withHeader gives a Node Buffer, whose slice shares memory: the arrays must still be copies.
+    expect(encodeGradientIndex(decodeGradientIndex(withHeader(bytes, (h) => h)))).toEqual(bytes);
+    const refusal = (edit: (h: Record<string, unknown>) => unknown) => {
+      const e = errorOf(() => decodeGradientIndex(withHeader(bytes, edit)));
+      expect(e.code).toBe('INDEX_INVALID');
+      return e.message;
+    };
+    expect(refusal((h) => ({ ...h, version: 2 }))).toBe(
+      'Gradient index format version 2 is not supported (expected 1)',
+    );
+    expect(refusal((h) => ({ ...h, version: 2, examples: 'none' }))).toBe(
+      'Gradient index format version 2 is not supported (expected 1)',
+    );
+    const malformed = 'Gradient index file is corrupt: its header is malformed';
+    expect(refusal((h) => ({ ...h, examples: 'none' }))).toBe(malformed);
+    expect(refusal((h) => ({ ...h, projection: { dim: 0, seed: 5, nonzeros: 4 } }))).toBe(malformed);
+    expect(refusal((h) => ({ ...h, model: { base: 'b', adapter: 'a' } }))).toBe(malformed);
+    expect(refusal((h) => ({ ...h, lambda: '0.1' }))).toBe(malformed);
+    expect(refusal(() => null)).toBe(malformed);
   });
 
   it('refuses a query model or tokenizer other than the one it was built for', () => {

@@ -23,10 +23,11 @@ import {
   type Tensor,
   type TokenBatch,
 } from '../../engine/index.js';
+import { GRADIENT_INDEX_VERSION, type GradientIndexHeader } from '../../protocol/index.js';
 import { cholesky, choleskySolve, rowDots, secondMoment } from './linalg.js';
 import { createProjection, type Projection, project } from './projection.js';
 
-export const GRADIENT_INDEX_VERSION = 1;
+export { GRADIENT_INDEX_VERSION };
 
 /** A token sequence and which of its tokens count in the loss (factory's TrainingExample convention). */
 export interface GradientSequence {
@@ -49,25 +50,11 @@ export interface GradientModel {
   tokenizer: string;
 }
 
-export interface GradientIndexModel {
-  /** sha-256 of the base weights (names, shapes, float32 bytes). */
-  base: string;
-  /** sha-256 of the adapter weights and its rank/alpha/targets. */
-  adapter: string;
-  tokenizer: string;
-}
+/** The identity of the model an index was built for: sha-256 of base and adapter weights, tokenizer identity. */
+export type GradientIndexModel = GradientIndexHeader['model'];
 
-export interface GradientIndex {
-  version: typeof GRADIENT_INDEX_VERSION;
-  model: GradientIndexModel;
-  /** Length of the flattened LoRA gradient. */
-  gradientDim: number;
-  projection: { dim: number; seed: number; nonzeros: number };
-  /** Relative damping: λ = damping · mean eigenvalue of GᵀG/n. */
-  damping: number;
-  /** Absolute λ added to the curvature's diagonal. */
-  lambda: number;
-  examples: { id: string; contributor: string }[];
+/** An index: its header (the protocol's `gradientIndexHeader`: model, projection, damping, λ, examples) and arrays. */
+export interface GradientIndex extends GradientIndexHeader {
   /** `[n, k]` projected per-example gradients, row-major. */
   features: Float32Array;
   /** `[k, k]` lower-triangular Cholesky factor of GᵀG/n + λI, row-major. */

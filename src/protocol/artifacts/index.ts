@@ -22,6 +22,7 @@ export {
   parseEpochExport,
   parseEpochPayoutsExport,
 } from './epoch-export.js';
+export { GRADIENT_INDEX_VERSION, type GradientIndexHeader, gradientIndexHeader } from './gradient-index.js';
 export { type Manifest, type ManifestEntry, manifestEntry, parseManifest, versionManifest } from './manifest.js';
 export {
   feeBreakdown,
