@@ -6,6 +6,7 @@
  * to the contributors' pool, so the parts always add up to the fee exactly.
  */
 import { BaseError } from '../core/index.js';
+import type { FeeBreakdown } from '../protocol/index.js';
 
 export interface FeeParams {
   platformFeeBps: number;
@@ -22,17 +23,8 @@ export interface Prices {
   outPer1k: bigint;
 }
 
-export interface FeeBreakdown {
-  inputTokens: number;
-  outputTokens: number;
-  tokenFee: bigint;
-  platform: bigint;
-  fee: bigint;
-  net: bigint;
-  owner: bigint;
-  stakers: bigint;
-  contributors: bigint;
-}
+/** How one fee splits: the protocol's `feeBreakdown` (what a node receipt carries), token counts then amounts. */
+export type { FeeBreakdown };
 
 const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
 

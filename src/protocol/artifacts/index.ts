@@ -25,6 +25,7 @@ export {
 export { GRADIENT_INDEX_VERSION, type GradientIndexHeader, gradientIndexHeader } from './gradient-index.js';
 export { type Manifest, type ManifestEntry, manifestEntry, parseManifest, versionManifest } from './manifest.js';
 export {
+  type FeeBreakdown,
   feeBreakdown,
   type NodeReceipt,
   nodeReceipt,

@@ -37,6 +37,7 @@ export const feeBreakdown = z.object({
   stakers: uintString,
   contributors: uintString,
 });
+export type FeeBreakdown = z.output<typeof feeBreakdown>;
 
 /** A receipt as the node serves it (`GET /v1/receipts/:id`). */
 export const nodeReceipt = z.object({
