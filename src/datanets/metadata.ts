@@ -2,34 +2,28 @@
  * A DataNet's metadata document: what it is, the JSON schema its rows follow, its license and its ingest
  * policy. The document is content-addressed; its CID, the schema hash and the license id are on chain.
  */
-import { z } from 'zod';
 import { BaseError, canonicalJson, cidOf, type Hex, keccak256 } from '../core/index.js';
-import { piiKinds } from './pii.js';
+import { datanetsApi } from '../protocol/index.js';
 import { compileSchema } from './schema.js';
 
-const piiAction = z.enum(['reject', 'redact', 'allow']);
+// The document's rules are the protocol's (src/protocol/http/datanets.ts); what is added here is the node's
+// defaults for what a registration leaves out, and (in parseMetadata) that the row schema compiles.
+const { dataNetMetadata, dataNetPolicy } = datanetsApi;
 
-export const policySchema = z.object({
-  pii: z
-    .object({ default: piiAction, kinds: z.partialRecord(z.enum(piiKinds), piiAction).optional() })
-    .default({ default: 'redact' }),
-  /** Rows at least this similar (estimated Jaccard of character 5-grams) to an accepted row are near duplicates. */
-  nearDuplicateThreshold: z.number().min(0.5).max(1).default(0.85),
-  /** Largest accepted row, in bytes of canonical JSON. */
-  maxRowBytes: z.number().int().min(64).max(1_048_576).default(65_536),
+export const policySchema = dataNetPolicy.extend({
+  pii: dataNetPolicy.shape.pii.default({ default: 'redact' }),
+  nearDuplicateThreshold: dataNetPolicy.shape.nearDuplicateThreshold.default(0.85),
+  maxRowBytes: dataNetPolicy.shape.maxRowBytes.default(65_536),
 });
 
-export const metadataSchema = z.object({
-  name: z.string().min(1).max(200),
-  description: z.string().max(10_000).default(''),
-  /** JSON Schema (draft 2020-12 or 07) every row must satisfy. */
-  schema: z.record(z.string(), z.unknown()),
-  license: z.object({ id: z.string().min(1).max(100), url: z.string().optional() }),
+export const metadataSchema = dataNetMetadata.extend({
+  description: dataNetMetadata.shape.description.default(''),
   policy: policySchema.default({ pii: { default: 'redact' }, nearDuplicateThreshold: 0.85, maxRowBytes: 65_536 }),
 });
 
-export type DataNetMetadata = z.output<typeof metadataSchema>;
-export type DataNetPolicy = z.output<typeof policySchema>;
+/** A registered metadata document (the protocol's `DataNetMetadataDocument`), every default filled in. */
+export type DataNetMetadata = datanetsApi.DataNetMetadataDocument;
+export type DataNetPolicy = datanetsApi.DataNetPolicy;
 
 /** Validates a metadata document (and that its schema compiles); INVALID_ARGUMENT names the field. */
 export function parseMetadata(input: unknown): DataNetMetadata {

@@ -4,10 +4,12 @@
  * prices, dates) from being flagged. Each DataNet chooses per kind: reject the row, redact the match, or allow.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { datanetsApi } from '../protocol/index.js';
 
-export const piiKinds = ['email', 'phone', 'credit_card', 'iban', 'ssn', 'ip_address'] as const;
-export type PiiKind = (typeof piiKinds)[number];
-export type PiiAction = 'reject' | 'redact' | 'allow';
+/** The kinds and the actions are the metadata document's (src/protocol/http/datanets.ts). */
+export const { piiKinds } = datanetsApi;
+export type PiiKind = datanetsApi.PiiKind;
+export type PiiAction = datanetsApi.PiiAction;
 
 export interface PiiPolicy {
   /** What to do with any kind not listed in `kinds`. */

@@ -4,14 +4,8 @@
  * ISO strings), so the handlers return the service's objects as they are.
  */
 import type { FastifyInstance } from 'fastify';
-import { type DataNetMetadataDocument, datanetsApi, serve } from '../protocol/index.js';
-import type { DataNetMetadata } from './metadata.js';
+import { datanetsApi, serve } from '../protocol/index.js';
 import type { DataNetService } from './service.js';
-
-/** The protocol's copy of the metadata document must be the one metadata.ts validates (checked when compiling). */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const metadataAgrees: Same<DataNetMetadataDocument, DataNetMetadata> = true;
-void metadataAgrees;
 
 export function dataNetRoutes(service: DataNetService) {
   return async (app: FastifyInstance) => {

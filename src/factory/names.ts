@@ -5,11 +5,10 @@
  * that names the field before any gas is spent.
  */
 import { BaseError } from '../core/index.js';
+import { factoryApi } from '../protocol/index.js';
 
-export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-
-export const MODEL_NAME_RULE =
-  'must be 1-64 characters of lowercase letters a-z, digits, ".", "_" and "-", starting with a letter or digit';
+/** The pattern and its wording are the protocol's (src/protocol/http/factory.ts), which checks requests with them. */
+export const { MODEL_NAME_PATTERN, MODEL_NAME_RULE } = factoryApi;
 
 /** Whether `name` is a model name ModelRegistry accepts (the same rule as its isValidName). */
 export function isValidModelName(name: string): boolean {

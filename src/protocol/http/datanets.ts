@@ -40,24 +40,37 @@ const contributionParams = z.object({ contributionId: bytes32 });
 const pageLimit = z.coerce.number().int().min(1).max(1000);
 
 // ---------------------------------------------------------------------------------------------------------------
-// The metadata document (content-addressed; its CID, schema hash and license id are on chain)
+// The metadata document (content-addressed; its CID, schema hash and license id are on chain). Its rules are
+// defined here, once; src/datanets/metadata.ts builds on them, adding the defaults a registration may leave out
+// and the check that the row schema compiles.
 
-const piiAction = z.enum(['reject', 'redact', 'allow']);
+/** What the ingest pipeline does with a kind of personal data: reject the row, redact the match, or allow it. */
+export const piiActions = ['reject', 'redact', 'allow'] as const;
+export type PiiAction = (typeof piiActions)[number];
+const piiAction = z.enum(piiActions);
 /** The kinds of personal data the ingest pipeline finds (src/datanets/pii.ts). */
 export const piiKinds = ['email', 'phone', 'credit_card', 'iban', 'ssn', 'ip_address'] as const;
+export type PiiKind = (typeof piiKinds)[number];
 
-/** A registered metadata document as the node holds it: validated, with every default of its policy filled in. */
+/** A DataNet's ingest policy. */
+export const dataNetPolicy = z.object({
+  /** The action for each kind of personal data; `default` for the kinds not listed. */
+  pii: z.object({ default: piiAction, kinds: z.partialRecord(z.enum(piiKinds), piiAction).optional() }),
+  /** Rows at least this similar (estimated Jaccard of character 5-grams) to an accepted row are near duplicates. */
+  nearDuplicateThreshold: z.number().min(0.5).max(1),
+  /** Largest accepted row, in bytes of canonical JSON. */
+  maxRowBytes: z.number().int().min(64).max(1_048_576),
+});
+export type DataNetPolicy = z.output<typeof dataNetPolicy>;
+
+/** A metadata document as the node holds it: validated, with every default of its policy filled in. */
 export const dataNetMetadata = z.object({
-  name: z.string(),
-  description: z.string(),
-  /** JSON Schema every row must satisfy. */
+  name: z.string().min(1).max(200),
+  description: z.string().max(10_000),
+  /** JSON Schema (draft 2020-12 or 07) every row must satisfy. */
   schema: z.record(z.string(), z.unknown()),
-  license: z.object({ id: z.string(), url: z.string().optional() }),
-  policy: z.object({
-    pii: z.object({ default: piiAction, kinds: z.partialRecord(z.enum(piiKinds), piiAction).optional() }),
-    nearDuplicateThreshold: z.number(),
-    maxRowBytes: z.number().int(),
-  }),
+  license: z.object({ id: z.string().min(1).max(100), url: z.string().optional() }),
+  policy: dataNetPolicy,
 });
 export type DataNetMetadataDocument = z.output<typeof dataNetMetadata>;
 

@@ -11,14 +11,16 @@ import { route } from '../route.js';
 const tags = ['factory'] as const;
 
 // ---------------------------------------------------------------------------------------------------------------
-// The request (src/factory/request.ts applies the defaults; the same rules are checked here, at the door)
+// The request: its rules are defined here, once; src/factory/request.ts builds on them and adds the node's
+// defaults for what a request leaves out.
 
-/** The projections a LoRA adapter can target (src/engine/config.ts). */
+/** The projections a LoRA adapter can target (the engine's `loraTargets`, src/engine/config.ts). */
 export const loraTargets = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
+export type LoraTarget = (typeof loraTargets)[number];
 
-/** ModelRegistry's rule for model names (src/factory/names.ts). */
+/** ModelRegistry's rule for model names (its isValidName): lowercase ASCII only, so no name imitates another. */
 export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-const MODEL_NAME_RULE =
+export const MODEL_NAME_RULE =
   'must be 1-64 characters of lowercase letters a-z, digits, ".", "_" and "-", starting with a letter or digit';
 
 /** Fine-tune hyperparameters with their ranges; the node fills in what a request leaves out. */
