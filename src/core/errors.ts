@@ -281,11 +281,15 @@ export function isBaseError(e: unknown): e is BaseError {
   return e instanceof BaseError;
 }
 
+/** The message of anything thrown: an Error's message, anything else as a string. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** Wraps anything thrown into a BaseError, keeping BaseErrors as they are. */
 export function toBaseError(e: unknown, code: ErrorCode = 'INTERNAL'): BaseError {
   if (e instanceof BaseError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  return new BaseError(code, message, { cause: e });
+  return new BaseError(code, messageOf(e), { cause: e });
 }
 
 /** Whether retrying what threw `e` may succeed (`errorTable`); anything but a BaseError counts as INTERNAL. */

@@ -26,6 +26,7 @@ export {
   isBaseError,
   isErrorCode,
   isRetryable,
+  messageOf,
   type OpenAiError,
   type OpenAiErrorType,
   openAiErrorOf,

@@ -4,8 +4,9 @@
  * decision until a version freezes the contribution's state; withdrawn contributions cannot be reviewed.
  */
 import { getAddress, type Hex, isAddress, isHex } from 'viem';
+import { messageOf } from '../core/index.js';
 import { type DataNetContext, domainOf } from './context.js';
-import { getDataNet, isCuratorOf } from './records.js';
+import { getDataNet, isCuratorOf, storedId } from './records.js';
 import { reasonHashOf, verifyDataNetMessage } from './signatures.js';
 
 export interface ReviewSubmission {
@@ -51,10 +52,12 @@ export function createCuration(
     for (const [index, r] of reviews.entries()) {
       const refuse = (message: string) =>
         results.push({ index, contributionId: r.contributionId, status: 'refused', message });
-      if (!isAddress(r.curator) || !isHex(r.contributionId) || !isHex(r.signature)) {
+      const { contributionId: givenId, signature } = r;
+      if (!isAddress(r.curator) || !isHex(givenId) || !isHex(signature)) {
         refuse('curator must be an address; contributionId and signature hex strings');
         continue;
       }
+      const contributionId = storedId(givenId);
       const curator = getAddress(r.curator);
       let nonce: bigint;
       let deadline: bigint;
@@ -77,7 +80,7 @@ export function createCuration(
       }
       const { rows } = await ctx.db.query<{ status: string }>(
         'SELECT status FROM contributions WHERE id = $1 AND datanet_id = $2',
-        [r.contributionId.toLowerCase(), dataNetId.toString()],
+        [contributionId, dataNetId.toString()],
       );
       const current = rows[0];
       if (!current) {
@@ -97,14 +100,13 @@ export function createCuration(
       try {
         await verifyDataNetMessage(
           domain,
-          'Review',
-          { dataNetId, contributionId: r.contributionId as Hex, approve: r.approve, spam, reasonHash, nonce, deadline },
-          r.signature,
+          ['Review', { dataNetId, contributionId: givenId, approve: r.approve, spam, reasonHash, nonce, deadline }],
+          signature,
           curator,
           now,
         );
       } catch (e) {
-        refuse((e as Error).message);
+        refuse(messageOf(e));
         continue;
       }
       const fresh = await ctx.db.transaction(async (tx) => {
@@ -114,20 +116,20 @@ export function createCuration(
         );
         if (used.rows.length === 0) return false;
         const status = r.approve ? 'approved' : 'rejected';
-        await tx.query(`UPDATE contributions SET status = $2 WHERE id = $1`, [r.contributionId.toLowerCase(), status]);
+        await tx.query(`UPDATE contributions SET status = $2 WHERE id = $1`, [contributionId, status]);
         await tx.query(
           `INSERT INTO reviews (datanet_id, contribution_id, curator, decision, reason, reason_hash, spam, nonce, signature)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
           [
             dataNetId.toString(),
-            r.contributionId.toLowerCase(),
+            contributionId,
             curator,
             r.approve ? 'approve' : 'reject',
             r.reason,
             reasonHash,
             spam,
             nonce.toString(),
-            r.signature,
+            signature,
           ],
         );
         return true;
@@ -136,10 +138,10 @@ export function createCuration(
         refuse(`nonce ${nonce} of ${curator} was already used; every signature needs a fresh nonce`);
         continue;
       }
-      if (!r.approve) await hooks.onRejected(dataNetId, r.contributionId.toLowerCase() as Hex);
+      if (!r.approve) await hooks.onRejected(dataNetId, contributionId);
       results.push({
         index,
-        contributionId: r.contributionId.toLowerCase(),
+        contributionId,
         status: r.approve ? 'approved' : 'rejected',
       });
     }

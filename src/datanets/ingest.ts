@@ -8,7 +8,7 @@
  */
 import { type Address, getAddress, type Hex, isAddress, isHex } from 'viem';
 import { DataNetRegistryArtifact, standardLeaf } from '../chain/index.js';
-import { BaseError } from '../core/index.js';
+import { BaseError, messageOf } from '../core/index.js';
 import { type DataNetContext, domainOf, registryOf } from './context.js';
 import { LshIndex, MINHASH_SIZE } from './minhash.js';
 import { getDataNet, requireMetadata } from './records.js';
@@ -159,14 +159,13 @@ export function createIngest(ctx: DataNetContext) {
       try {
         await verifyDataNetMessage(
           domain,
-          'Contribution',
-          { dataNetId, contentHash: row.contentHash, licenseId: dataNet.licenseId, ...fields },
+          ['Contribution', { dataNetId, contentHash: row.contentHash, licenseId: dataNet.licenseId, ...fields }],
           s.signature,
           contributor,
           now,
         );
       } catch (e) {
-        reject(index, 'signature', (e as Error).message);
+        reject(index, 'signature', messageOf(e));
         continue;
       }
       if (dataNet.bondAmount > 0n) {
@@ -217,6 +216,7 @@ export function createIngest(ctx: DataNetContext) {
 
     // 3. In submission order: retries, duplicates (also within this batch), replayed nonces, near duplicates.
     const accepted: {
+      id: Hex;
       result: SubmissionResult;
       row: PreparedRow;
       s: Submission;
@@ -268,7 +268,15 @@ export function createIngest(ctx: DataNetContext) {
         ...(Object.keys(v.row.redacted).length > 0 ? { redacted: v.row.redacted } : {}),
       };
       results.push(result);
-      accepted.push({ result, row: v.row, s: v.s, contributor: v.contributor, nonce: v.nonce, deadline: v.deadline });
+      accepted.push({
+        id: v.id,
+        result,
+        row: v.row,
+        s: v.s,
+        contributor: v.contributor,
+        nonce: v.nonce,
+        deadline: v.deadline,
+      });
       twins.set(v.row.contentHash, v.id);
       usedNonces.add(nonceKey);
       lsh.add(v.id, v.row.minhash); // later rows of this batch are compared with it too
@@ -283,7 +291,7 @@ export function createIngest(ctx: DataNetContext) {
           const values: unknown[] = [];
           const tuples = accepted.map((a, i) => {
             values.push(
-              a.result.contributionId,
+              a.id,
               dataNetId.toString(),
               a.contributor,
               a.row.contentHash,
@@ -312,7 +320,7 @@ export function createIngest(ctx: DataNetContext) {
         });
       } catch (e) {
         // Nothing of this batch was stored: forget it in the near-duplicate index too.
-        for (const a of accepted) lsh.remove(a.result.contributionId as Hex);
+        for (const a of accepted) lsh.remove(a.id);
         throw e;
       }
     }

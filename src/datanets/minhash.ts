@@ -36,14 +36,16 @@ function shingleHashes(text: string): Set<number> {
 }
 
 export function minhash(text: string): Uint32Array {
-  const sig = new Uint32Array(MINHASH_SIZE).fill(0xffffffff);
-  for (const h of shingleHashes(text)) {
-    for (let i = 0; i < MINHASH_SIZE; i++) {
-      const v = fmix32(h ^ (SEEDS[i] as number));
-      if (v < (sig[i] as number)) sig[i] = v;
+  const hashes = [...shingleHashes(text)];
+  // Per hash function (seed): the minimum over the shingles.
+  return SEEDS.map((seed) => {
+    let min = 0xffffffff;
+    for (const h of hashes) {
+      const v = fmix32(h ^ seed);
+      if (v < min) min = v;
     }
-  }
-  return sig;
+    return min;
+  });
 }
 
 /** Estimated Jaccard similarity of the texts behind two signatures. */
@@ -58,7 +60,7 @@ export function bandKeys(sig: Uint32Array): string[] {
   const keys: string[] = [];
   for (let b = 0; b < LSH_BANDS; b++) {
     let h = 0x811c9dc5;
-    for (let r = 0; r < ROWS_PER_BAND; r++) h = fmix32(h ^ (sig[b * ROWS_PER_BAND + r] as number));
+    for (const v of sig.subarray(b * ROWS_PER_BAND, (b + 1) * ROWS_PER_BAND)) h = fmix32(h ^ v);
     keys.push(`${b}:${h.toString(36)}`);
   }
   return keys;
@@ -103,7 +105,9 @@ export class LshIndex<Id> {
       for (const id of this.buckets.get(key) ?? []) {
         if (seen.has(id)) continue;
         seen.add(id);
-        const s = similarity(sig, this.signatures.get(id) as Uint32Array);
+        const other = this.signatures.get(id);
+        if (!other) continue; // every id in a bucket has its signature (add and remove keep them together)
+        const s = similarity(sig, other);
         if (s >= threshold && (!best || s > best.similarity)) best = { id, similarity: s };
       }
     }

@@ -25,12 +25,15 @@ export function normalizeText(s: string): string {
 export function normalizeValue(value: unknown): unknown {
   if (typeof value === 'string') return normalizeText(value);
   if (Array.isArray(value)) return value.map(normalizeValue);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[normalizeText(k)] = normalizeValue(v);
-    return out;
-  }
+  if (value !== null && typeof value === 'object') return normalizeObject(value);
   return value;
+}
+
+/** normalizeValue of an object (a row): its keys and every string inside it normalized. */
+export function normalizeObject(value: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[normalizeText(k)] = normalizeValue(v);
+  return out;
 }
 
 /** All string content of a row, in key order, for similarity (MinHash) and PII scans. */
@@ -38,9 +41,9 @@ export function textOf(value: unknown): string {
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) return value.map(textOf).filter(Boolean).join('\n');
   if (value !== null && typeof value === 'object') {
-    return Object.keys(value)
-      .sort()
-      .map((k) => textOf((value as Record<string, unknown>)[k]))
+    return Object.entries(value)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) // in key order (UTF-16 code units, as sort() compares)
+      .map(([, v]) => textOf(v))
       .filter(Boolean)
       .join('\n');
   }

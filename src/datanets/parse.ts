@@ -3,8 +3,8 @@
  * header. Text and Markdown: one row `{"text": …}` per document, or per paragraph (blank-line separated). Every
  * row keeps the line it started on, so every later error can name it.
  */
-import { parse as parseCsv } from 'csv-parse/sync';
-import { lineColumn, parseJson } from '../core/index.js';
+import { CsvError, type InfoRecord, parse as parseCsv } from 'csv-parse/sync';
+import { lineColumn, messageOf, parseJson } from '../core/index.js';
 
 export const inputFormats = ['jsonl', 'csv', 'text', 'markdown'] as const;
 export type InputFormat = (typeof inputFormats)[number];
@@ -44,11 +44,20 @@ export function formatFromName(name: string): InputFormat | undefined {
   return undefined;
 }
 
+/** Whether a parsed JSON value is an object (not null, not an array): what a row is. */
+export function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
 /** Byte offset of the first byte that is not valid UTF-8, or -1. */
 export function firstInvalidUtf8(bytes: Uint8Array): number {
+  return invalidUtf8(bytes)?.offset ?? -1;
+}
+
+/** The first byte that is not valid UTF-8 (its offset and value), if any. */
+function invalidUtf8(bytes: Uint8Array): { offset: number; byte: number } | undefined {
   let i = 0;
-  while (i < bytes.length) {
-    const b = bytes[i] as number;
+  for (let b = bytes[i]; b !== undefined; b = bytes[i]) {
     if (b < 0x80) {
       i++;
       continue;
@@ -58,18 +67,21 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
     if (b >= 0xc2 && b <= 0xdf) [need, min] = [1, 0x80];
     else if (b >= 0xe0 && b <= 0xef) [need, min] = [2, 0x800];
     else if (b >= 0xf0 && b <= 0xf4) [need, min] = [3, 0x10000];
-    else return i;
+    else return { offset: i, byte: b };
     let cp = b & (0x3f >> need);
     for (let k = 1; k <= need; k++) {
       const c = bytes[i + k];
-      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      if (c === undefined || (c & 0xc0) !== 0x80) return { offset: i, byte: b };
       cp = (cp << 6) | (c & 0x3f);
     }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return { offset: i, byte: b };
     i += need + 1;
   }
-  return -1;
+  return undefined;
 }
+
+/** A byte in hex, as errors show it (`0x…`). */
+const byteHex = (byte: number) => `0x${byte.toString(16).padStart(2, '0')}`;
 
 function lineOfByte(bytes: Uint8Array, offset: number): number {
   let line = 1;
@@ -82,16 +94,16 @@ const decoder = new TextDecoder('utf-8');
 /** Parses `bytes` into rows; rows that cannot be read become errors naming their line, the rest survive. */
 export function parseRows(bytes: Uint8Array, options: ParseOptions): ParseResult {
   if (options.format === 'jsonl') return parseJsonl(bytes);
-  const bad = firstInvalidUtf8(bytes);
-  if (bad >= 0) {
-    const line = lineOfByte(bytes, bad);
+  const bad = invalidUtf8(bytes);
+  if (bad) {
+    const line = lineOfByte(bytes, bad.offset);
     return {
       rows: [],
       errors: [
         {
           line,
           reason: 'utf8',
-          message: `line ${line}: byte ${bad} is not valid UTF-8 (0x${(bytes[bad] as number).toString(16).padStart(2, '0')})`,
+          message: `line ${line}: byte ${bad.offset} is not valid UTF-8 (${byteHex(bad.byte)})`,
         },
       ],
     };
@@ -113,12 +125,12 @@ function parseJsonl(bytes: Uint8Array): ParseResult {
     const here = line;
     start = end + 1;
     line++;
-    const bad = firstInvalidUtf8(raw);
-    if (bad >= 0) {
+    const bad = invalidUtf8(raw);
+    if (bad) {
       errors.push({
         line: here,
         reason: 'utf8',
-        message: `line ${here}: byte ${bad + 1} of the line is not valid UTF-8 (0x${(raw[bad] as number).toString(16).padStart(2, '0')})`,
+        message: `line ${here}: byte ${bad.offset + 1} of the line is not valid UTF-8 (${byteHex(bad.byte)})`,
       });
       continue;
     }
@@ -137,7 +149,7 @@ function parseJsonl(bytes: Uint8Array): ParseResult {
       continue;
     }
     const v = parsed.value;
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    if (!isJsonObject(v)) {
       errors.push({
         line: here,
         reason: 'not_object',
@@ -145,35 +157,33 @@ function parseJsonl(bytes: Uint8Array): ParseResult {
       });
       continue;
     }
-    rows.push({ line: here, data: v as Record<string, unknown> });
+    rows.push({ line: here, data: v });
   }
   return { rows, errors };
 }
 
 function parseCsvRows(text: string): ParseResult {
   try {
-    const records = parseCsv(text, {
+    // With `columns` and `info`, each record is its fields by header name with the parser's position after it.
+    const records = parseCsv<{ record: Record<string, string>; info: InfoRecord }>(text, {
       columns: true,
       skip_empty_lines: true,
       info: true,
       relax_column_count: false,
       trim: false,
-    }) as {
-      record: Record<string, string>;
-      info: { lines: number };
-    }[];
+    });
     // csv-parse reports the line a record ends on; multi-line quoted fields start earlier, so count back.
     return {
       rows: records.map(({ record, info }) => ({ line: info.lines - countNewlines(record), data: record })),
       errors: [],
     };
   } catch (e) {
-    const err = e as Error & { lines?: number; code?: string };
-    const line = err.lines ?? 1;
+    // csv-parse's errors name the line they stopped at.
+    const line = e instanceof CsvError && typeof e.lines === 'number' ? e.lines : 1;
     return {
       rows: [],
       errors: [
-        { line, reason: 'csv', message: `line ${line}: ${err.message.replace(/^Invalid Record Length: /, '')}` },
+        { line, reason: 'csv', message: `line ${line}: ${messageOf(e).replace(/^Invalid Record Length: /, '')}` },
       ],
     };
   }

@@ -2,6 +2,7 @@
 import type { Address, Hex } from 'viem';
 import { BaseError } from '../core/index.js';
 import type { DataNetContext } from './context.js';
+import { isJsonObject } from './parse.js';
 import { type DataNetRecord, getDataNet, listDataNets } from './records.js';
 
 export interface DataNetSummary extends DataNetRecord {
@@ -121,7 +122,7 @@ export function createQueries(ctx: DataNetContext) {
         `SELECT c.seq, ${COLUMNS} FROM contributions c WHERE c.datanet_id = $1 AND ($2::text IS NULL OR c.status = $2) AND c.seq > $3 ORDER BY c.seq LIMIT $4`,
         [dataNetId.toString(), options.status ?? null, (options.after ?? 0n).toString(), options.limit ?? 100],
       );
-      return { items: rows.map(toView), next: rows.length > 0 ? (rows.at(-1) as { seq: bigint }).seq : null };
+      return { items: rows.map(toView), next: rows.at(-1)?.seq ?? null };
     },
     async contribution(id: Hex): Promise<ContributionView> {
       const { rows } = await ctx.db.query<ContributionRow>(`SELECT ${COLUMNS} FROM contributions c WHERE c.id = $1`, [
@@ -147,7 +148,12 @@ export function createQueries(ctx: DataNetContext) {
         throw new BaseError('NOT_FOUND', `Content ${c.cid} of contribution ${id} is not stored on this node`, {
           details: { cid: c.cid },
         });
-      return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+      const content: unknown = JSON.parse(new TextDecoder().decode(bytes));
+      if (!isJsonObject(content))
+        throw new BaseError('INTERNAL', `Content ${c.cid} of contribution ${id} is not a JSON object`, {
+          details: { cid: c.cid },
+        });
+      return content;
     },
   };
 }

@@ -53,6 +53,11 @@ export async function listDataNets(db: Queryable): Promise<DataNetRecord[]> {
   return rows.map(fromRow);
 }
 
+/** A contribution id as the store keeps it (and as ids are compared): lower case. */
+export function storedId(id: Hex): Hex {
+  return `0x${id.slice(2).toLowerCase()}`;
+}
+
 /** The DataNet, or NOT_FOUND. */
 export async function getDataNet(db: Queryable, id: bigint): Promise<DataNetRecord> {
   const d = await findDataNet(db, id);
@@ -65,7 +70,8 @@ export async function getDataNet(db: Queryable, id: bigint): Promise<DataNetReco
 
 /** The DataNet with its metadata; NOT_FOUND or CONFLICT (metadata not registered yet) otherwise. */
 export function requireMetadata(d: DataNetRecord): DataNetRecord & { metadata: DataNetMetadata } {
-  if (!d.metadata) {
+  const { metadata } = d;
+  if (!metadata) {
     throw new BaseError(
       'CONFLICT',
       `DataNet ${d.id} has no registered metadata document (CID ${d.metadataCid}); register it with POST /v1/datanets`,
@@ -74,7 +80,7 @@ export function requireMetadata(d: DataNetRecord): DataNetRecord & { metadata: D
       },
     );
   }
-  return d as DataNetRecord & { metadata: DataNetMetadata };
+  return { ...d, metadata };
 }
 
 export async function isCuratorOf(db: Queryable, d: DataNetRecord, account: Address): Promise<boolean> {

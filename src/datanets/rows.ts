@@ -6,7 +6,7 @@
 import { canonicalJson, cidOf, type Hex, keccak256 } from '../core/index.js';
 import type { DataNetPolicy } from './metadata.js';
 import { minhash } from './minhash.js';
-import { normalizeValue, textOf } from './normalize.js';
+import { normalizeObject, textOf } from './normalize.js';
 import type { RowError } from './parse.js';
 import { actionFor, findPii, type PiiKind, piiKinds, redact } from './pii.js';
 import { compileSchema, schemaViolation } from './schema.js';
@@ -48,8 +48,8 @@ const PLACEHOLDER = new RegExp(`\\[(${piiKinds.map((k) => k.toUpperCase()).join(
 function countRedactions(text: string): Partial<Record<PiiKind, number>> {
   const counts: Partial<Record<PiiKind, number>> = {};
   for (const m of text.matchAll(PLACEHOLDER)) {
-    const kind = (m[1] as string).toLowerCase() as PiiKind;
-    counts[kind] = (counts[kind] ?? 0) + 1;
+    const kind = piiKinds.find((k) => k.toUpperCase() === m[1]);
+    if (kind) counts[kind] = (counts[kind] ?? 0) + 1; // always one: the placeholder pattern is made of the kinds
   }
   return counts;
 }
@@ -65,12 +65,15 @@ function applyPii(value: unknown, policy: DataNetPolicy, path: string, acc: Pii)
     return findings.length > 0 ? redact(value, findings, policy.pii) : value;
   }
   if (Array.isArray(value)) return value.map((v, i) => applyPii(v, policy, `${path}/${i}`, acc));
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = applyPii(v, policy, `${path}/${k}`, acc);
-    return out;
-  }
+  if (value !== null && typeof value === 'object') return applyPiiObject(value, policy, path, acc);
   return value;
+}
+
+/** applyPii of an object (a row): the redacted copy. */
+function applyPiiObject(value: object, policy: DataNetPolicy, path: string, acc: Pii): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = applyPii(v, policy, `${path}/${k}`, acc);
+  return out;
 }
 
 export function prepareRow(
@@ -87,12 +90,12 @@ export function prepareRow(
   if (rawBytes > policy.maxRowBytes)
     return fail('size', `row is ${rawBytes} bytes, over this DataNet's limit of ${policy.maxRowBytes}`);
 
-  const normalized = normalizeValue(data) as Record<string, unknown>;
+  const normalized = normalizeObject(data);
   const violation = schemaViolation(compileSchema(schema), normalized);
   if (violation) return fail('schema', `field ${violation.field} ${violation.message}`, violation.field);
 
   const pii: Pii = {};
-  const content = applyPii(normalized, policy, '', pii) as Record<string, unknown>;
+  const content = applyPiiObject(normalized, policy, '', pii);
   if (pii.rejected) {
     const { kind, field } = pii.rejected;
     return fail('pii', `field ${field} contains ${kindNames[kind]}, which this DataNet rejects`, field);

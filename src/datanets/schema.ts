@@ -1,10 +1,10 @@
 /** Row validation against a DataNet's JSON Schema (ajv, with formats), errors naming the field. */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
-import { BaseError, canonicalJson, keccak256 } from '../core/index.js';
+import { Ajv, type ValidateFunction } from 'ajv';
+import ajvFormats from 'ajv-formats';
+import { BaseError, canonicalJson, keccak256, messageOf } from '../core/index.js';
 
-// ajv-formats is CommonJS; its default export is the plugin function.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+// ajv-formats is CommonJS: imported from ESM, its default is the module, whose `default` is the plugin function.
+const addFormats = ajvFormats.default;
 
 const ajv = addFormats(new Ajv({ allErrors: false, strict: false }));
 const cache = new Map<string, ValidateFunction>();
@@ -17,7 +17,7 @@ export function compileSchema(schema: Record<string, unknown>): ValidateFunction
     try {
       validate = ajv.compile(schema);
     } catch (e) {
-      throw new BaseError('INVALID_ARGUMENT', `Invalid DataNet schema: ${(e as Error).message}`, {
+      throw new BaseError('INVALID_ARGUMENT', `Invalid DataNet schema: ${messageOf(e)}`, {
         details: { field: 'schema' },
       });
     }
@@ -32,16 +32,14 @@ export function schemaViolation(
   row: unknown,
 ): { field: string; message: string } | undefined {
   if (validate(row)) return undefined;
-  const e = validate.errors?.[0] as ErrorObject | undefined;
+  const e = validate.errors?.[0];
   if (!e) return { field: '/', message: 'is invalid' };
+  // ajv's params of these keywords: { missingProperty } and { additionalProperty }, each the property's name.
   if (e.keyword === 'required')
-    return {
-      field: `${e.instancePath}/${(e.params as { missingProperty: string }).missingProperty}`,
-      message: 'is required',
-    };
+    return { field: `${e.instancePath}/${String(e.params.missingProperty)}`, message: 'is required' };
   if (e.keyword === 'additionalProperties') {
     return {
-      field: `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`,
+      field: `${e.instancePath}/${String(e.params.additionalProperty)}`,
       message: 'is not allowed by the schema',
     };
   }

@@ -3,8 +3,8 @@
  * one DataNet, registry or chain fails on any other, and each nonce is accepted once (the store keeps them).
  */
 import { randomBytes } from 'node:crypto';
-import { type Address, getAddress, type Hex, hashTypedData, isAddressEqual, type LocalAccount } from 'viem';
-import { BaseError, dataNetDomain, dataNetTypes, keccak256, recoverSigner } from '../core/index.js';
+import { type Address, getAddress, type Hex, hashTypedData, isAddressEqual, isHex, type LocalAccount } from 'viem';
+import { BaseError, dataNetDomain, dataNetTypes, keccak256, messageOf, recoverSigner } from '../core/index.js';
 
 export interface DataNetDomain {
   chainId: number;
@@ -36,14 +36,27 @@ export interface WithdrawalMessage {
   deadline: bigint;
 }
 
-type Kind = 'Contribution' | 'Review' | 'Withdrawal';
-type MessageOf<K extends Kind> = K extends 'Contribution'
-  ? ContributionMessage
-  : K extends 'Review'
-    ? ReviewMessage
-    : WithdrawalMessage;
+/** A DataNet message with its EIP-712 primary type (`kind`): the pairs viem checks field by field. */
+export type DataNetMessage =
+  | [kind: 'Contribution', message: ContributionMessage]
+  | [kind: 'Review', message: ReviewMessage]
+  | [kind: 'Withdrawal', message: WithdrawalMessage];
 
-const domainOf = (d: DataNetDomain) => ({ ...dataNetDomain, chainId: d.chainId, verifyingContract: d.registry });
+/** The typed data of a message: each kind with its own message type, so viem infers and checks the fields. */
+function typedData(domain: DataNetDomain, ...[kind, message]: DataNetMessage) {
+  const base = {
+    domain: { ...dataNetDomain, chainId: domain.chainId, verifyingContract: domain.registry },
+    types: dataNetTypes,
+  } as const;
+  switch (kind) {
+    case 'Contribution':
+      return { ...base, primaryType: kind, message };
+    case 'Review':
+      return { ...base, primaryType: kind, message };
+    case 'Withdrawal':
+      return { ...base, primaryType: kind, message };
+  }
+}
 
 /** A random 256-bit nonce: signers need no counter, and can sign in parallel. */
 export function newNonce(): bigint {
@@ -54,33 +67,26 @@ export function reasonHashOf(reason: string): Hex {
   return keccak256(reason);
 }
 
-export function signDataNetMessage<K extends Kind>(
+export function signDataNetMessage(
   signer: LocalAccount,
   domain: DataNetDomain,
-  kind: K,
-  message: MessageOf<K>,
+  ...signed: DataNetMessage
 ): Promise<Hex> {
-  // K is generic, which viem's typed-data inference cannot follow; the message type is checked by MessageOf<K>.
-  return signer.signTypedData({
-    domain: domainOf(domain),
-    types: dataNetTypes,
-    primaryType: kind,
-    message,
-  } as unknown as Parameters<LocalAccount['signTypedData']>[0]);
+  return signer.signTypedData(typedData(domain, ...signed));
 }
 
 /**
- * Checks that `signature` is `expectedSigner`'s signature of `message` and that its deadline has not passed;
+ * Checks that `signature` is `expectedSigner`'s signature of the message and that its deadline has not passed;
  * UNAUTHORIZED otherwise, with a message that says which.
  */
-export async function verifyDataNetMessage<K extends Kind>(
+export async function verifyDataNetMessage(
   domain: DataNetDomain,
-  kind: K,
-  message: MessageOf<K>,
-  signature: Hex,
+  signed: DataNetMessage,
+  signature: string,
   expectedSigner: Address,
   nowSeconds: bigint,
 ): Promise<void> {
+  const [kind, message] = signed;
   if (message.deadline < nowSeconds) {
     throw new BaseError('UNAUTHORIZED', `${kind} signature expired at ${message.deadline} (now ${nowSeconds})`, {
       details: { field: 'deadline', deadline: message.deadline.toString() },
@@ -88,18 +94,13 @@ export async function verifyDataNetMessage<K extends Kind>(
   }
   let digest: Hex;
   try {
-    digest = hashTypedData({
-      domain: domainOf(domain),
-      types: dataNetTypes,
-      primaryType: kind,
-      message,
-    } as unknown as Parameters<typeof hashTypedData>[0]);
+    digest = hashTypedData(typedData(domain, ...signed));
   } catch (e) {
-    throw new BaseError('INVALID_ARGUMENT', `${kind} message is malformed: ${(e as Error).message}`, {
+    throw new BaseError('INVALID_ARGUMENT', `${kind} message is malformed: ${messageOf(e)}`, {
       details: { field: 'message' },
     });
   }
-  const signer = recoverSigner(digest, signature);
+  const signer = isHex(signature) ? recoverSigner(digest, signature) : undefined;
   if (!signer)
     throw new BaseError('UNAUTHORIZED', `${kind} signature is malformed`, { details: { field: 'signature' } });
   if (!isAddressEqual(signer, expectedSigner)) {

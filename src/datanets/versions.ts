@@ -12,7 +12,7 @@ import { BaseError, canonicalJson } from '../core/index.js';
 import { jsonObject, type Manifest, parseManifest, type VersionExportRow } from '../protocol/index.js';
 import { type DataNetContext, registryOf } from './context.js';
 import { textOf } from './normalize.js';
-import { getDataNet, latestVersion } from './records.js';
+import { getDataNet, latestVersion, storedId } from './records.js';
 
 export type { Manifest, ManifestEntry } from '../protocol/index.js';
 
@@ -144,7 +144,8 @@ export function createVersions(ctx: DataNetContext, hooks: { sync(): Promise<unk
       root: tree.root,
       count: rows.length,
       contributions: tree.leaves.map((leaf) => {
-        const r = byId.get(leaf) as (typeof rows)[number];
+        const r = byId.get(leaf);
+        if (!r) throw new BaseError('INTERNAL', `Merkle leaf ${leaf} is none of the approved contributions`);
         return {
           id: r.id,
           contributor: r.contributor,
@@ -241,7 +242,7 @@ export function createVersions(ctx: DataNetContext, hooks: { sync(): Promise<unk
     }
     const info = await getVersion(c.datanet_id, v);
     const tree = await treeOf(c.datanet_id, v);
-    const leaf = id.toLowerCase() as Hex;
+    const leaf = storedId(id);
     const path = tree.proof(leaf);
     const verifiedOnChain = await ctx.clients.public.readContract({
       address: registryOf(ctx),

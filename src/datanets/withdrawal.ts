@@ -7,7 +7,7 @@
 import type { Hex } from 'viem';
 import { BaseError } from '../core/index.js';
 import { type DataNetContext, domainOf } from './context.js';
-import { latestVersion } from './records.js';
+import { latestVersion, storedId } from './records.js';
 import { verifyDataNetMessage } from './signatures.js';
 
 export interface WithdrawalRequest {
@@ -27,7 +27,7 @@ export interface WithdrawalResult {
 
 export function createWithdrawal(ctx: DataNetContext, hooks: { forget(dataNetId: bigint, id: Hex): Promise<void> }) {
   return async function withdraw(id: Hex, request: WithdrawalRequest): Promise<WithdrawalResult> {
-    const key = id.toLowerCase();
+    const key = storedId(id);
     const { rows } = await ctx.db.query<{
       datanet_id: bigint;
       contributor: `0x${string}`;
@@ -50,9 +50,8 @@ export function createWithdrawal(ctx: DataNetContext, hooks: { forget(dataNetId:
     }
     await verifyDataNetMessage(
       domainOf(ctx),
-      'Withdrawal',
-      { dataNetId: c.datanet_id, contributionId: key as Hex, nonce, deadline },
-      request.signature as Hex,
+      ['Withdrawal', { dataNetId: c.datanet_id, contributionId: key, nonce, deadline }],
+      request.signature,
       c.contributor,
       ctx.now(),
     );
@@ -81,7 +80,7 @@ export function createWithdrawal(ctx: DataNetContext, hooks: { forget(dataNetId:
         [key],
       );
       return {
-        contributionId: key as Hex,
+        contributionId: key,
         withdrawnAt: updated[0].withdrawn_at,
         absentFromVersion: absentFrom,
         lastVersionContaining: last[0]?.v ?? null,
@@ -94,7 +93,7 @@ export function createWithdrawal(ctx: DataNetContext, hooks: { forget(dataNetId:
       [c.cid],
     );
     if (refs.length === 0) await ctx.blobs.delete(c.cid);
-    await hooks.forget(c.datanet_id, key as Hex);
+    await hooks.forget(c.datanet_id, key);
     ctx.log.info({ contributionId: key, absentFromVersion: result.absentFromVersion }, 'contribution withdrawn');
     return result;
   };
