@@ -6,7 +6,7 @@
  * rerun (or a resumed job) sees exactly the same data in the same order.
  */
 import type { Address, Hex } from 'viem';
-import { keccak256 } from '../core/index.js';
+import { at, keccak256 } from '../core/index.js';
 import { formatInstruction, type TokenBatch, type Tokenizer } from '../engine/index.js';
 import type { VersionExportRow } from '../protocol/index.js';
 
@@ -16,18 +16,28 @@ import type { VersionExportRow } from '../protocol/index.js';
  */
 export { parseVersionExport as parseExport, type VersionExportRow as ExportRow } from '../protocol/index.js';
 
-export interface TrainingExample {
+interface ExampleTokens {
   contributionId: Hex;
   contributor: Address;
-  kind: 'sft' | 'text';
   /** Token ids including the end-of-text token. */
   tokens: number[];
   /** Per token: 1 if predicting it counts in the loss. */
   weights: number[];
-  /** For SFT rows: what a user asks and the expected answer (exact-match evaluation). */
-  prompt?: string;
-  response?: string;
 }
+
+/** A supervised example: what a user asks and the expected answer (also used for exact-match evaluation). */
+export interface SftExample extends ExampleTokens {
+  kind: 'sft';
+  prompt: string;
+  response: string;
+}
+
+/** Plain text, for causal language modelling. */
+export interface TextExample extends ExampleTokens {
+  kind: 'text';
+}
+
+export type TrainingExample = SftExample | TextExample;
 
 const SFT_KEYS: [string, string][] = [
   ['instruction', 'response'],
@@ -53,7 +63,7 @@ export function buildExamples(
   cutoffLength: number,
 ): TrainingExample[] {
   const eos = tokenizer.vocab.eosId;
-  return rows.map((row) => {
+  return rows.map((row): TrainingExample => {
     const pair = sftPair(row.content);
     if (pair) {
       const promptIds = tokenizer.encode(formatInstruction(pair.prompt));
@@ -119,7 +129,7 @@ export function batchAt(
       (a.contributionId < b.contributionId ? -1 : 1),
   );
   const start = (step % perEpoch) * batchSize;
-  const members = Array.from({ length: batchSize }, (_, i) => order[(start + i) % order.length] as TrainingExample);
+  const members = Array.from({ length: batchSize }, (_, i) => at(order, (start + i) % order.length));
   return { batch: toBatch(members, seqLen, eosId), members };
 }
 
@@ -131,11 +141,10 @@ export function toBatch(members: TrainingExample[], seqLen: number, eosId: numbe
   const mask = new Float32Array(n);
   for (const [b, ex] of members.entries()) {
     const toks = ex.tokens.slice(0, seqLen + 1);
-    for (let t = 0; t < toks.length - 1; t++) {
-      inputs[b * seqLen + t] = toks[t] as number;
-      targets[b * seqLen + t] = toks[t + 1] as number;
-      mask[b * seqLen + t] = ex.weights[t + 1] ?? 0;
-    }
+    // Row b: tokens 0..n-2 predict tokens 1..n-1, each target's weight its loss mask (0 past the weights).
+    inputs.set(toks.slice(0, -1), b * seqLen);
+    targets.set(toks.slice(1), b * seqLen);
+    for (let t = 0; t < toks.length - 1; t++) mask[b * seqLen + t] = ex.weights[t + 1] ?? 0;
   }
   return { batchSize: members.length, seqLen, inputs, targets, mask };
 }

@@ -6,9 +6,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Hex } from 'viem';
+import type { z } from 'zod';
 import { buildGradientIndex, encodeGradientIndex, gradientTokenizerId } from '../attribution/index.js';
-import { BaseError, canonicalJson, hashObject, type Logger, version as tributaryVersion } from '../core/index.js';
+import { at, BaseError, canonicalJson, hashObject, type Logger, version as tributaryVersion } from '../core/index.js';
 import type { DataNetService } from '../datanets/index.js';
 import {
   adapterToGguf,
@@ -29,48 +29,37 @@ import {
   type TrainState,
   validateLoraConfig,
 } from '../engine/index.js';
-import { parseVersionExport, type TrainingReceipt } from '../protocol/index.js';
+import { factoryApi, parseVersionExport, type TrainingReceipt } from '../protocol/index.js';
 import type { BlobStore, JobContext } from '../store/index.js';
-import { batchAt, buildExamples, splitHeldOut, type TrainingExample, toBatch } from './dataset.js';
-import { checkFits, type Estimate, estimateFineTune } from './estimate.js';
+import { batchAt, buildExamples, type SftExample, splitHeldOut, type TrainingExample, toBatch } from './dataset.js';
+import { checkFits, estimateFineTune } from './estimate.js';
 import type { FineTuneRequest } from './request.js';
 
-export interface FineTuneProgress {
-  phase: 'preparing' | 'training' | 'evaluating';
-  step: number;
-  totalSteps: number;
-  loss?: number;
-  lossFirst?: number;
-  tokensPerSec?: number;
-  etaSeconds?: number;
-  checkpointCid?: string;
-  estimate?: Estimate;
+/** A job's progress, metrics and result are the protocol's (src/protocol/http/factory.ts): what the node answers. */
+export type FineTuneProgress = factoryApi.FineTuneProgress;
+export type FineTuneMetrics = factoryApi.FineTuneMetrics;
+export type FineTuneResult = factoryApi.FineTuneResult;
+
+/**
+ * A value this node stored as JSON (a job's progress or result), read back with its schema: INTERNAL names what
+ * and which field if it is not what the node writes.
+ */
+export function readStored<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const field = issue?.path.join('.') || '(root)';
+  throw new BaseError(
+    'INTERNAL',
+    `${what} is not what this node stores: field ${field}: ${issue?.message ?? 'invalid'}`,
+    {
+      details: { field },
+    },
+  );
 }
 
-export interface FineTuneMetrics {
-  steps: number;
-  trainExamples: number;
-  evalExamples: number;
-  lossFirst: number;
-  lossLast: number;
-  evalLoss: number | null;
-  perplexity: number | null;
-  exactMatch: number | null;
-  trainExactMatch: number | null;
-  parityMaxAbsDiff: number;
-  tokensPerSec: number;
-  seconds: number;
-}
-
-export interface FineTuneResult {
-  name: string;
-  baseModel: { name: string; sha256: Hex; cid: string };
-  dataNet: { id: string; version: number; root: Hex };
-  adapter: { sha256: Hex; cid: string; bytes: number };
-  configHash: Hex;
-  receiptCid: string;
-  metrics: FineTuneMetrics;
-}
+/** What a restarted job reads of its last progress: the checkpoint it resumes from. */
+const resumePoint = factoryApi.fineTuneProgress.pick({ checkpointCid: true }).nullable();
 
 export interface FineTuneDeps {
   blobs: BlobStore;
@@ -178,7 +167,7 @@ export function fineTuneHandler(deps: FineTuneDeps) {
     const configHash = hashObject({ base: baseHash.sha256, dataNet, hyper, seqLen, lora });
 
     // Resume from the last checkpoint of an interrupted attempt.
-    const last = ctx.job.progress as FineTuneProgress | null;
+    const last = readStored(resumePoint, ctx.job.progress ?? null, `The progress of fine-tune job ${ctx.job.id}`);
     let resume: TrainState<LoraWeights> | undefined;
     let lossFirst: number | undefined;
     if (last?.checkpointCid) {
@@ -186,7 +175,8 @@ export function fineTuneHandler(deps: FineTuneDeps) {
       if (bytes) {
         const decoded = decodeLoraCheckpoint(bytes, baseFile.weights.config.nLayers);
         resume = decoded.state;
-        lossFirst = decoded.extra.lossFirst as number | undefined;
+        const stored = decoded.extra.lossFirst; // written with the checkpoint below
+        lossFirst = typeof stored === 'number' ? stored : undefined;
       }
     }
     await ctx.progress({
@@ -283,24 +273,24 @@ export function fineTuneHandler(deps: FineTuneDeps) {
       let exactMatch: number | null = null;
       let trainExactMatch: number | null = null;
       try {
-        const probe = (evaluation[0] ?? (train[0] as TrainingExample)).tokens.slice(0, seqLen);
+        const probe = (evaluation[0] ?? at(train, 0)).tokens.slice(0, seqLen);
         const [ours, theirs] = [
           await model.logits(probe, adapterWeights),
           await runtime.logits(probe, [{ path: adapterPath }]),
         ];
-        for (let i = 0; i < ours.length; i++)
-          parityMaxAbsDiff = Math.max(parityMaxAbsDiff, Math.abs((ours[i] as number) - (theirs[i] as number)));
+        for (const [i, logit] of ours.entries())
+          parityMaxAbsDiff = Math.max(parityMaxAbsDiff, Math.abs(logit - at(theirs, i)));
         const matchRate = async (set: TrainingExample[]) => {
-          const qa = set.filter((e) => e.kind === 'sft').slice(0, 16);
+          const qa = set.filter((e): e is SftExample => e.kind === 'sft').slice(0, 16);
           if (qa.length === 0) return null;
           let hits = 0;
           for (const e of qa) {
             const g = await runtime.generate({
-              prompt: formatInstruction(e.prompt as string),
+              prompt: formatInstruction(e.prompt),
               maxTokens: 40,
               adapters: [{ path: adapterPath }],
             });
-            if (normalizeAnswer(g.text) === normalizeAnswer(e.response as string)) hits++;
+            if (normalizeAnswer(g.text) === normalizeAnswer(e.response)) hits++;
           }
           return hits / qa.length;
         };

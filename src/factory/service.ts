@@ -13,10 +13,10 @@ import {
   type LlamaConfig,
   type TrainingEngine,
 } from '../engine/index.js';
-import type { FineTuneJob } from '../protocol/index.js';
-import type { BlobStore, Job, JobHandler, JobQueue } from '../store/index.js';
+import { type FineTuneJob, factoryApi } from '../protocol/index.js';
+import type { BlobStore, Job, JobQueue } from '../store/index.js';
 import { checkFits, estimateFineTune } from './estimate.js';
-import { type FineTuneProgress, type FineTuneResult, fineTuneHandler } from './finetune.js';
+import { fineTuneHandler, readStored } from './finetune.js';
 import { type FineTuneRequest, parseFineTuneRequest } from './request.js';
 
 export const FINE_TUNE = 'fine-tune';
@@ -43,8 +43,8 @@ export function jobView(j: Job<FineTuneRequest>): JobView {
     status: j.status,
     attempts: j.attempts,
     request: j.payload,
-    progress: (j.progress as FineTuneProgress | null) ?? null,
-    result: (j.result as FineTuneResult | null) ?? null,
+    progress: readStored(factoryApi.fineTuneProgress.nullable(), j.progress ?? null, `The progress of job ${j.id}`),
+    result: readStored(factoryApi.fineTuneResult.nullable(), j.result ?? null, `The result of job ${j.id}`),
     error: j.error,
     createdAt: j.createdAt,
     startedAt: j.startedAt,
@@ -81,7 +81,7 @@ export function createFactoryService(deps: FactoryDeps) {
   }
 
   return {
-    handlers: { [FINE_TUNE]: handler as JobHandler<never> },
+    handlers: { [FINE_TUNE]: handler },
 
     /**
      * Validates and enqueues a fine-tune. The DataNet version must exist, and a job that would not fit in memory
