@@ -23,6 +23,7 @@ export {
   verifyDeployment,
   writeDeployment,
 } from './deployment.js';
+export { type DeploymentAddresses, deploymentAddresses } from './deployment-addresses.js';
 export { ANVIL_MNEMONIC, devAccount, devRoles } from './dev-accounts.js';
 export {
   createEventMirror,

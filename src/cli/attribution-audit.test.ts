@@ -31,10 +31,20 @@ const cache = createAttributionCache();
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    const served = stored.get(req.url?.replace('/v1/attributions/', '') ?? '');
+    const requestId = req.url?.replace('/v1/attributions/', '') ?? '';
+    const served = stored.get(requestId);
     if (served) {
+      // GET /v1/attributions/:requestId as the node answers it (settlementApi.getAttribution).
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ attribution: served, matchesReceipt: true }));
+      res.end(
+        JSON.stringify({
+          requestId,
+          receiptId: id(1000),
+          attributionHash: id(1001),
+          matchesReceipt: true,
+          attribution: served,
+        }),
+      );
     } else if (req.url === '/v1/datanets/7/versions/2/export') {
       res.end(exportText);
     } else {

@@ -14,8 +14,9 @@ import {
   gradientScorerFromReceipt,
   serializeAttribution,
 } from '../attribution/index.js';
-import { BaseError, createApiClient } from '../core/index.js';
-import { parseAttributionResult, parseNodeReceipt } from '../protocol/index.js';
+import { BaseError } from '../core/index.js';
+import { datanetsApi, type NodeClient, nodeApi, openloraApi, settlementApi } from '../protocol/index.js';
+import { nodeClient } from './remote.js';
 
 export interface AuditInput {
   requestId: string;
@@ -39,9 +40,13 @@ export interface AuditResult {
 }
 
 /** `GET /v1/blobs/:cid` of a node: the bytes, or null when it does not hold them. */
-const blobReader = (apiUrl: string) => async (cid: string) => {
-  const res = await fetch(`${apiUrl}/v1/blobs/${encodeURIComponent(cid)}`);
-  return res.ok ? new Uint8Array(await res.arrayBuffer()) : null;
+const blobReader = (node: NodeClient) => async (cid: string) => {
+  try {
+    return new Uint8Array(await (await node.open(nodeApi.getBlob, { params: { cid } })).arrayBuffer());
+  } catch (e) {
+    if (e instanceof BaseError && e.code === 'NOT_FOUND') return null;
+    throw e;
+  }
 };
 
 /**
@@ -54,7 +59,7 @@ export async function gradientScorerFromNode(
   rows: readonly CorpusRow[],
   cache: AttributionCache = createAttributionCache(),
 ) {
-  const scorer = await gradientScorerFromReceipt(receiptCid, blobReader(apiUrl), cache.base(), rows);
+  const scorer = await gradientScorerFromReceipt(receiptCid, blobReader(nodeClient(apiUrl)), cache.base(), rows);
   if (!scorer)
     throw new BaseError('NOT_FOUND', `Training receipt ${receiptCid} is not on ${apiUrl} or names no gradient index`, {
       details: { field: '--training-receipt', receiptCid },
@@ -64,25 +69,21 @@ export async function gradientScorerFromNode(
 
 /** An auditor of the node at `apiUrl`; `cache` holds what it builds (default: its own). */
 export function createAttributionAudit(apiUrl: string, cache: AttributionCache = createAttributionCache()) {
-  const api = createApiClient(apiUrl);
+  const api = nodeClient(apiUrl);
   const runtime = createAttributionRuntime({
     cache,
     readExport: async (dataNet) =>
-      (await api.raw('GET', `/v1/datanets/${dataNet.id}/versions/${dataNet.version}/export`)).text(),
-    readBlob: blobReader(api.baseUrl),
+      (
+        await api.open(datanetsApi.exportVersion, { params: { id: BigInt(dataNet.id), version: dataNet.version } })
+      ).text(),
+    readBlob: blobReader(api),
     blobSource: api.baseUrl,
   });
 
   /** The training receipt of the model version that served `requestId` (its adapter must be the latest's). */
   async function trainingReceiptOf(requestId: string): Promise<string> {
-    const receipt = parseNodeReceipt(
-      await api.request<unknown>('GET', `/v1/receipts/${encodeURIComponent(requestId)}`),
-      `the receipt of ${requestId}`,
-    );
-    const model = await api.request<{ latest: { adapterHash: string; receiptCid: string } }>(
-      'GET',
-      `/v1/registry/models/${encodeURIComponent(receipt.model)}`,
-    );
+    const receipt = await api.call(settlementApi.getReceipt, { params: { id: requestId } });
+    const model = await api.call(openloraApi.getRegisteredModel, { params: { model: receipt.model } });
     if (model.latest.adapterHash.toLowerCase() !== receipt.signed.adapterHash.toLowerCase())
       throw new BaseError(
         'CONFLICT',
@@ -94,11 +95,8 @@ export function createAttributionAudit(apiUrl: string, cache: AttributionCache =
 
   return {
     async verify(input: AuditInput): Promise<AuditResult> {
-      const served = await api.request<{ attribution: unknown; matchesReceipt: boolean }>(
-        'GET',
-        `/v1/attributions/${encodeURIComponent(input.requestId)}`,
-      );
-      const stored = parseAttributionResult(served.attribution, `the attribution of ${input.requestId}`);
+      const served = await api.call(settlementApi.getAttribution, { params: { requestId: input.requestId } });
+      const stored = served.attribution;
       if (!stored.dataNet)
         throw new BaseError(
           'CONFLICT',

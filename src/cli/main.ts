@@ -18,7 +18,13 @@ import { registerChain, registerUp } from './commands/up.js';
  * The package version, as core's `version` (package.json sits two levels above both src/cli and dist/cli), read
  * here because core's index loads viem and zod.
  */
-export const version: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+export const version: string = versionOf(createRequire(import.meta.url)('../../package.json'));
+
+function versionOf(pkg: unknown): string {
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string'
+    ? pkg.version
+    : '0.0.0';
+}
 
 export function buildProgram(): Command {
   const program = new Command('tributary')

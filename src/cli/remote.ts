@@ -6,10 +6,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { Address, LocalAccount } from 'viem';
+import { type Address, isHex, type LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { type ChainClients, connectChain, devAccount } from '../chain/index.js';
-import { type ApiClient, BaseError, createApiClient } from '../core/index.js';
+import { z } from 'zod';
+import { type ChainClients, type ContractName, connectChain, deploymentAddresses, devAccount } from '../chain/index.js';
+import { BaseError } from '../core/index.js';
+import {
+  createNodeClient,
+  errorFromResponse,
+  type NodeClient,
+  type NodeClientOptions,
+  nodeApi,
+} from '../protocol/index.js';
 import { configFrom } from './options.js';
 
 export interface RemoteOptions {
@@ -20,22 +28,47 @@ export interface RemoteOptions {
 }
 
 export interface Remote {
-  api: ApiClient;
+  api: NodeClient;
   chainId: number;
-  contracts: Record<string, Address>;
+  /** Every protocol contract's address, as the node reports them. */
+  contracts: Record<ContractName, Address>;
   clients: ChainClients;
 }
 
 const apiUrl = (o: RemoteOptions) => o.api ?? process.env.TRIBUTARY_API ?? 'http://127.0.0.1:7420';
 
+/** An argument the route's schema refuses, as the INVALID_ARGUMENT the node would have answered. */
+function refusedArgument(e: unknown): never {
+  if (!(e instanceof z.core.$ZodError)) throw e;
+  const issues = e.issues.map((i) => ({ field: i.path.map(String).join('.'), message: i.message }));
+  const first = issues[0];
+  throw new BaseError('INVALID_ARGUMENT', `Invalid ${first?.field || 'argument'}: ${first?.message ?? 'invalid'}`, {
+    details: { issues },
+  });
+}
+
+/**
+ * The typed client of the node at `baseUrl` (createNodeClient), for commands: a path parameter or body that its
+ * route's schema refuses — which the client finds before sending — is INVALID_ARGUMENT naming the field, as the
+ * node's own answer would be, instead of the schema's error.
+ */
+export function nodeClient(baseUrl: string, options: NodeClientOptions = {}): NodeClient {
+  const node = createNodeClient(baseUrl, options);
+  return {
+    baseUrl: node.baseUrl,
+    call: (r, input) => node.call(r, input).catch(refusedArgument),
+    open: (r, input) => node.open(r, input).catch(refusedArgument),
+  };
+}
+
 /** The node's public API, for reads that need no chain and no key. */
-export const publicApi = (o: Pick<RemoteOptions, 'api'>): ApiClient => createApiClient(apiUrl(o));
+export const publicApi = (o: Pick<RemoteOptions, 'api'>): NodeClient => nodeClient(apiUrl(o));
 
 /**
  * The node's API as its operator: the token from TRIBUTARY_OPERATOR_TOKEN, or from the node's data directory
  * (--data-dir) when the CLI runs on the node's machine.
  */
-export function operatorApi(o: RemoteOptions, cmd: Command): ApiClient {
+export function operatorApi(o: RemoteOptions, cmd: Command): NodeClient {
   let token = process.env.TRIBUTARY_OPERATOR_TOKEN;
   if (!token) {
     const file = join(configFrom(cmd).dataDir, 'operator-token');
@@ -51,15 +84,13 @@ export function operatorApi(o: RemoteOptions, cmd: Command): ApiClient {
       );
     }
   }
-  return createApiClient(apiUrl(o), { headers: { authorization: `Bearer ${token}` } });
+  return nodeClient(apiUrl(o), { headers: { authorization: `Bearer ${token}` } });
 }
 
 export async function connectRemote(o: RemoteOptions): Promise<Remote> {
-  const api = createApiClient(apiUrl(o));
-  const d = await api.request<{ chainId: number; rpcUrl: string; contracts: Record<string, Address> }>(
-    'GET',
-    '/v1/deployment',
-  );
+  const api = nodeClient(apiUrl(o));
+  const d = await api.call(nodeApi.getDeployment);
+  const { contracts } = deploymentAddresses(d, api.baseUrl);
   const clients = await connectChain(o.rpc ?? d.rpcUrl);
   if (clients.chain.id !== d.chainId) {
     throw new BaseError(
@@ -70,7 +101,39 @@ export async function connectRemote(o: RemoteOptions): Promise<Remote> {
       },
     );
   }
-  return { api, chainId: d.chainId, contracts: d.contracts, clients };
+  return { api, chainId: d.chainId, contracts, clients };
+}
+
+/**
+ * Stores bytes in a node's blob store (`POST /v1/blobs`, a body the typed client does not send): their CID, sha-256
+ * and size.
+ */
+export async function storeBlob(api: NodeClient, bytes: Uint8Array) {
+  const what = `POST ${api.baseUrl}/v1/blobs`;
+  let res: Response;
+  try {
+    res = await fetch(`${api.baseUrl}/v1/blobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.from(bytes),
+    });
+  } catch (e) {
+    throw new BaseError(
+      'NODE_UNAVAILABLE',
+      `No Tributary node answers at ${api.baseUrl} (${e instanceof Error ? e.message : String(e)})`,
+      {
+        details: { api: api.baseUrl },
+        cause: e,
+      },
+    );
+  }
+  if (!res.ok) throw await errorFromResponse(res, what);
+  const stored = nodeApi.storedBlob.safeParse(await res.json());
+  if (!stored.success)
+    throw new BaseError('INTERNAL', `The node's answer to ${what} does not match its schema`, {
+      details: { issues: stored.error.issues.slice(0, 5) },
+    });
+  return stored.data;
 }
 
 /** The signing key: --dev-account n, or the private key in the --key-env variable. */
@@ -97,10 +160,10 @@ export function signerFrom(o: RemoteOptions): LocalAccount {
       },
     );
   }
-  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) {
+  if (!isHex(key, { strict: true }) || key.length !== 66) {
     throw new BaseError('CONFIG_INVALID', `${name} is not a 32-byte hex private key starting with 0x`, {
       details: { field: name },
     });
   }
-  return privateKeyToAccount(key as `0x${string}`);
+  return privateKeyToAccount(key);
 }

@@ -15,6 +15,7 @@ import {
 } from '../../attribution/index.js';
 import { BaseError } from '../../core/index.js';
 import { formatChat } from '../../engine/index.js';
+import { settlementApi } from '../../protocol/index.js';
 import { createAttributionAudit, gradientScorerFromNode } from '../attribution-audit.js';
 import { exitCodeByCode } from '../exit-codes.js';
 import { isJson } from '../options.js';
@@ -65,11 +66,32 @@ export async function indexCount(o: { index: string; text: string; model?: strin
   createOutput(isJson(cmd)).result({ count }, () => String(count));
 }
 
-export async function attribute(o: Record<string, string | undefined>, cmd: Command) {
+export interface AttributeOptions {
+  corpus?: string;
+  index?: string;
+  text?: string;
+  prompt?: string;
+  method: string;
+  model?: string;
+  trainingReceipt?: string;
+  request?: string;
+  verify?: boolean;
+  message?: string;
+  api?: string;
+}
+
+/** The prompt of a served answer to verify: --prompt as given, or --message as the chat template shows it. */
+function promptOf(o: AttributeOptions): string | undefined {
+  if (o.prompt !== undefined) return o.message === undefined ? o.prompt : undefined;
+  return o.message === undefined ? undefined : formatChat([{ role: 'user', content: o.message }]);
+}
+
+export async function attribute(o: AttributeOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   let result: AttributionResult;
   if (o.request && o.verify) {
-    if (o.text === undefined || (o.prompt === undefined) === (o.message === undefined))
+    const prompt = promptOf(o);
+    if (o.text === undefined || prompt === undefined)
       throw new BaseError(
         'INVALID_ARGUMENT',
         'To verify a served answer pass its --text and one of --message or --prompt',
@@ -81,7 +103,7 @@ export async function attribute(o: Record<string, string | undefined>, cmd: Comm
     try {
       const r = await audit.verify({
         requestId: o.request,
-        prompt: o.prompt ?? formatChat([{ role: 'user', content: o.message as string }]),
+        prompt,
         output: o.text,
         ...(o.trainingReceipt ? { trainingReceipt: o.trainingReceipt } : {}),
       });
@@ -103,10 +125,7 @@ export async function attribute(o: Record<string, string | undefined>, cmd: Comm
     return;
   }
   if (o.request) {
-    const api = publicApi(o);
-    result = (
-      await api.request<{ attribution: AttributionResult }>('GET', `/v1/attributions/${encodeURIComponent(o.request)}`)
-    ).attribution;
+    result = (await publicApi(o).call(settlementApi.getAttribution, { params: { requestId: o.request } })).attribution;
   } else {
     if (!o.corpus || o.text === undefined)
       throw new BaseError('INVALID_ARGUMENT', 'Pass --corpus FILE and --text TEXT, or --request ID', {
@@ -118,7 +137,7 @@ export async function attribute(o: Record<string, string | undefined>, cmd: Comm
       ? await gradientScorerFromNode(publicApi(o).baseUrl, o.trainingReceipt, rows)
       : undefined;
     // `all` means every method this corpus and model support; naming gradient without gradients is an error.
-    const methods = parseMethods(o.method ?? 'span').filter((m) => o.method !== 'all' || m !== 'gradient' || gradient);
+    const methods = parseMethods(o.method).filter((m) => o.method !== 'all' || m !== 'gradient' || gradient);
     const attributor = createCorpusAttributor({
       rows,
       tokenizer,

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type Address, getAddress, type Hex, isAddress, parseUnits } from 'viem';
+import { z } from 'zod';
 import { DataNetRegistryArtifact } from '../../chain/index.js';
 import { BaseError, parseJson } from '../../core/index.js';
 import {
@@ -13,7 +14,6 @@ import {
   depositBondOnChain,
   forfeitBondOnChain,
   formatFromName,
-  type InputFormat,
   inputFormats,
   type PiiAction,
   type PiiKind,
@@ -28,6 +28,7 @@ import {
   signReview,
   signWithdrawal,
 } from '../../datanets/index.js';
+import { bytes32 } from '../../protocol/index.js';
 import { isJson } from '../options.js';
 import { createOutput, type Output } from '../output.js';
 import { createProgress } from '../progress.js';
@@ -44,15 +45,19 @@ function idArg(value: string, what = 'DataNet id'): bigint {
 }
 
 function hexIdArg(value: string): Hex {
-  if (!/^0x[0-9a-fA-F]{64}$/.test(value)) {
+  const id = bytes32.safeParse(value.toLowerCase());
+  if (!id.success) {
     throw new BaseError(
       'INVALID_ARGUMENT',
       `Invalid contribution id "${value}": expected 0x followed by 64 hex digits`,
       { details: { field: 'contributionId' } },
     );
   }
-  return value.toLowerCase() as Hex;
+  return id.data;
 }
+
+const jsonObject = z.record(z.string(), z.unknown());
+const piiActions = ['reject', 'redact', 'allow'] as const;
 
 function readSchema(value: string): Record<string, unknown> {
   const text = value.trim().startsWith('{') ? value : readFileSync(value, 'utf8');
@@ -64,12 +69,13 @@ function readSchema(value: string): Record<string, unknown> {
       { details: { field: '--schema' } },
     );
   }
-  if (!parsed.value || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) {
+  const schema = jsonObject.safeParse(parsed.value);
+  if (!schema.success || Array.isArray(parsed.value)) {
     throw new BaseError('INVALID_ARGUMENT', '--schema must be a JSON object (a JSON Schema)', {
       details: { field: '--schema' },
     });
   }
-  return parsed.value as Record<string, unknown>;
+  return schema.data;
 }
 
 /** Files to read for `contribute`: files as given, directories recursively (known extensions), '-' for stdin. */
@@ -111,23 +117,39 @@ function summarize(results: SubmissionResult[]) {
   };
 }
 
-export async function create(o: RemoteOptions & Record<string, string | string[] | undefined>, cmd: Command) {
+export interface CreateOptions extends RemoteOptions {
+  name: string;
+  schema: string;
+  license: string;
+  description: string;
+  pii?: string[];
+  piiDefault: string;
+  nearDuplicate: string;
+  maxRowBytes: string;
+  bond: string;
+  forfeitBps: string;
+  treasury?: string;
+}
+
+export async function create(o: CreateOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const owner = signerFrom(o);
   const remote = await connectRemote(o);
   const kinds: Partial<Record<PiiKind, PiiAction>> = {};
-  for (const pair of (o.pii as string[] | undefined) ?? []) {
-    const [kind, action] = pair.split('=');
-    if (!piiKinds.includes(kind as PiiKind) || !['reject', 'redact', 'allow'].includes(action ?? '')) {
+  for (const pair of o.pii ?? []) {
+    const [k, a] = pair.split('=');
+    const kind = piiKinds.find((x) => x === k);
+    const action = piiActions.find((x) => x === a);
+    if (!kind || !action) {
       throw new BaseError(
         'INVALID_ARGUMENT',
         `Invalid --pii "${pair}": expected KIND=ACTION with KIND one of ${piiKinds.join(', ')} and ACTION reject|redact|allow`,
         { details: { field: '--pii' } },
       );
     }
-    kinds[kind as PiiKind] = action as PiiAction;
+    kinds[kind] = action;
   }
-  if (o.treasury !== undefined && !isAddress(o.treasury as string)) {
+  if (o.treasury !== undefined && !isAddress(o.treasury)) {
     throw new BaseError('INVALID_ARGUMENT', `Invalid --treasury "${o.treasury}": expected an address`, {
       details: { field: '--treasury' },
     });
@@ -135,7 +157,7 @@ export async function create(o: RemoteOptions & Record<string, string | string[]
   const metadata = {
     name: o.name,
     description: o.description ?? '',
-    schema: readSchema(o.schema as string),
+    schema: readSchema(o.schema),
     license: { id: o.license },
     policy: {
       pii: { default: o.piiDefault, kinds },
@@ -143,17 +165,11 @@ export async function create(o: RemoteOptions & Record<string, string | string[]
       maxRowBytes: Number(o.maxRowBytes),
     },
   };
-  const created = await createDataNetOnChain(
-    remote.clients,
-    owner,
-    remote.contracts.DataNetRegistry as Address,
-    metadata,
-    {
-      bondAmount: parseUnits(String(o.bond), 18),
-      forfeitBps: Number(o.forfeitBps),
-      ...(o.treasury ? { treasury: getAddress(o.treasury as string) } : {}),
-    },
-  );
+  const created = await createDataNetOnChain(remote.clients, owner, remote.contracts.DataNetRegistry, metadata, {
+    bondAmount: parseUnits(o.bond, 18),
+    forfeitBps: Number(o.forfeitBps),
+    ...(o.treasury ? { treasury: getAddress(o.treasury) } : {}),
+  });
   const d = await createDataNetClient(remote.api).register(created.dataNetId, created.metadata);
   out.result(
     { dataNetId: d.id, owner: d.owner, metadataCid: d.metadataCid, schemaHash: d.schemaHash, licenseId: d.licenseId },
@@ -174,7 +190,7 @@ export async function setCurator(id: string, action: string, address: string, o:
     });
   const remote = await connectRemote(o);
   const owner = signerFrom(o);
-  const registry = remote.contracts.DataNetRegistry as Address;
+  const registry = remote.contracts.DataNetRegistry;
   const receipt =
     action === 'add'
       ? await addCuratorOnChain(remote.clients, owner, registry, idArg(id), getAddress(address))
@@ -185,22 +201,25 @@ export async function setCurator(id: string, action: string, address: string, o:
   );
 }
 
-export async function contribute(
-  id: string,
-  paths: string[],
-  o: RemoteOptions & { format?: string; split: string; batch: string },
-  cmd: Command,
-) {
+export interface ContributeOptions extends RemoteOptions {
+  format?: string;
+  split: string;
+  batch: string;
+}
+
+export async function contribute(id: string, paths: string[], o: ContributeOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const dataNetId = idArg(id);
-  if (o.format !== undefined && !inputFormats.includes(o.format as InputFormat)) {
+  const givenFormat = inputFormats.find((f) => f === o.format);
+  if (o.format !== undefined && !givenFormat) {
     throw new BaseError(
       'INVALID_ARGUMENT',
       `Invalid --format "${o.format}": expected one of ${inputFormats.join(', ')}`,
       { details: { field: '--format' } },
     );
   }
-  if (o.split !== 'document' && o.split !== 'paragraph')
+  const split = o.split === 'document' || o.split === 'paragraph' ? o.split : undefined;
+  if (!split)
     throw new BaseError('INVALID_ARGUMENT', `Invalid --split "${o.split}": expected document or paragraph`, {
       details: { field: '--split' },
     });
@@ -211,7 +230,7 @@ export async function contribute(
   const d = await client.get(dataNetId);
   if (!d.metadata)
     throw new BaseError('CONFLICT', `DataNet ${id} has no registered metadata yet`, { details: { dataNetId: id } });
-  const domain = { chainId: remote.chainId, registry: remote.contracts.DataNetRegistry as Address };
+  const domain = { chainId: remote.chainId, registry: remote.contracts.DataNetRegistry };
   const errors: { source: string; line: number; reason: string; message: string }[] = [];
   const results: (SubmissionResult & { source: string })[] = [];
   for (const path of expandInputs(paths.length > 0 ? paths : ['-'])) {
@@ -226,7 +245,7 @@ export async function contribute(
       });
       continue;
     }
-    const format = (o.format as InputFormat | undefined) ?? (path === '-' ? 'jsonl' : formatFromName(path));
+    const format = givenFormat ?? (path === '-' ? 'jsonl' : formatFromName(path));
     if (!format) {
       errors.push({
         source,
@@ -236,7 +255,7 @@ export async function contribute(
       });
       continue;
     }
-    const parsed = parseRows(bytes, { format, split: o.split as 'document' | 'paragraph' });
+    const parsed = parseRows(bytes, { format, split });
     for (const e of parsed.errors) errors.push({ source, ...e });
     const signed = await signContributions(parsed.rows, {
       metadata: d.metadata,
@@ -278,17 +297,15 @@ export async function contribute(
   if (summary.accepted + summary.alreadySubmitted === 0 && errors.length > 0) process.exitCode = 2;
 }
 
-export async function review(
-  id: string,
-  o: RemoteOptions & {
-    approve?: string[];
-    reject?: string[];
-    approveAll?: boolean;
-    reason: string;
-    spam?: boolean;
-  },
-  cmd: Command,
-) {
+export interface ReviewOptions extends RemoteOptions {
+  approve?: string[];
+  reject?: string[];
+  approveAll?: boolean;
+  reason: string;
+  spam?: boolean;
+}
+
+export async function review(id: string, o: ReviewOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const dataNetId = idArg(id);
   const remote = await connectRemote(o);
@@ -320,7 +337,7 @@ export async function review(
     return;
   }
   const curator = signerFrom(o);
-  const domain = { chainId: remote.chainId, registry: remote.contracts.DataNetRegistry as Address };
+  const domain = { chainId: remote.chainId, registry: remote.contracts.DataNetRegistry };
   const reviews: ReviewSubmission[] = [];
   for (const dcs of decisions)
     reviews.push(
@@ -340,10 +357,10 @@ export async function review(
   // registry checks the contributor's own signature of the contribution, and forfeits each one only once.
   const forfeited: { contributionId: string; contributor: Address; txHash: Hex }[] = [];
   const d = await client.get(dataNetId);
-  if (o.spam && BigInt(d.bondAmount) > 0n) {
-    const registry = { address: remote.contracts.DataNetRegistry as Address, abi: DataNetRegistryArtifact.abi };
+  if (o.spam && d.bondAmount > 0n) {
+    const registry = { address: remote.contracts.DataNetRegistry, abi: DataNetRegistryArtifact.abi };
     for (const r of results.filter((x) => x.status === 'rejected')) {
-      const c = await client.contribution(r.contributionId as Hex);
+      const c = await client.contribution(hexIdArg(r.contributionId));
       const [bonded, spent] = await Promise.all([
         remote.clients.public.readContract({
           ...registry,
@@ -393,12 +410,7 @@ export async function publish(id: string, o: RemoteOptions, cmd: Command) {
   const curator = signerFrom(o);
   const draft = await client.prepareVersion(dataNetId);
   out.note(`Version ${draft.version}: ${draft.count} contributions, root ${draft.root}; committing on chain …`);
-  const receipt = await commitVersionOnChain(
-    remote.clients,
-    curator,
-    remote.contracts.DataNetRegistry as Address,
-    draft,
-  );
+  const receipt = await commitVersionOnChain(remote.clients, curator, remote.contracts.DataNetRegistry, draft);
   const published = await client.version(dataNetId, draft.version);
   out.result(
     { ...published, txHash: receipt.transactionHash, gasUsed: receipt.gasUsed.toString() },
@@ -424,7 +436,12 @@ export async function show(id: string, o: RemoteOptions, cmd: Command) {
   );
 }
 
-export async function exportVersion(id: string, o: RemoteOptions & { version: string; out?: string }, cmd: Command) {
+export interface ExportOptions extends RemoteOptions {
+  version: string;
+  out?: string;
+}
+
+export async function exportVersion(id: string, o: ExportOptions, cmd: Command) {
   const client = createDataNetClient((await connectRemote(o)).api);
   const text = await client.exportVersion(idArg(id), Number(idArg(o.version, 'version')));
   if (o.out) {
@@ -436,7 +453,11 @@ export async function exportVersion(id: string, o: RemoteOptions & { version: st
   } else process.stdout.write(text);
 }
 
-export async function proof(cid: string, o: RemoteOptions & { version?: string }, cmd: Command) {
+export interface ProofOptions extends RemoteOptions {
+  version?: string;
+}
+
+export async function proof(cid: string, o: ProofOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const client = createDataNetClient((await connectRemote(o)).api);
   const p = await client.proof(hexIdArg(cid), o.version ? Number(idArg(o.version, 'version')) : undefined);
@@ -457,10 +478,10 @@ export async function withdraw(cid: string, o: RemoteOptions, cmd: Command) {
   const id = hexIdArg(cid);
   const c = await client.contribution(id);
   const signer = signerFrom(o);
-  const domain = { chainId: remote.chainId, registry: remote.contracts.DataNetRegistry as Address };
+  const domain = { chainId: remote.chainId, registry: remote.contracts.DataNetRegistry };
   const w = await client.withdraw(
     id,
-    await signWithdrawal(signer, domain, { dataNetId: BigInt(c.dataNetId), contributionId: id }),
+    await signWithdrawal(signer, domain, { dataNetId: c.dataNetId, contributionId: id }),
   );
   out.result(
     w,
@@ -469,7 +490,11 @@ export async function withdraw(cid: string, o: RemoteOptions, cmd: Command) {
   );
 }
 
-export async function bond(id: string, o: RemoteOptions & { deposit: string }, cmd: Command) {
+export interface BondOptions extends RemoteOptions {
+  deposit: string;
+}
+
+export async function bond(id: string, o: BondOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const remote = await connectRemote(o);
   const signer = signerFrom(o);
@@ -477,8 +502,8 @@ export async function bond(id: string, o: RemoteOptions & { deposit: string }, c
   const receipt = await depositBondOnChain(
     remote.clients,
     signer,
-    remote.contracts.OpenToken as Address,
-    remote.contracts.DataNetRegistry as Address,
+    remote.contracts.OpenToken,
+    remote.contracts.DataNetRegistry,
     idArg(id),
     amount,
   );
@@ -495,14 +520,14 @@ function printContribution(
     dataNetId: string;
     piiRedacted: number;
   },
-  results: SubmissionResult[],
+  results: (SubmissionResult & { source: string })[],
 ) {
   out.result(summary, () =>
     [
       `DataNet ${summary.dataNetId}: ${summary.accepted} accepted (${summary.piiRedacted} with personal data redacted), ${summary.alreadySubmitted} already submitted, ${summary.duplicates} duplicates, ${summary.nearDuplicates} near duplicates, ${summary.errors.length} refused`,
       ...results
         .filter((r) => r.status === 'duplicate' || r.status === 'near_duplicate')
-        .map((r) => `  ${r.status}: ${(r as { source?: string }).source ?? ''} ${r.message ?? ''}`),
+        .map((r) => `  ${r.status}: ${r.source} ${r.message ?? ''}`),
       ...summary.errors.map(
         (e) =>
           `  refused ${e.source}${e.line ? `:${e.line}` : ''} (${e.reason}): ${e.message.replace(/^line \d+: /, '')}`,

@@ -15,16 +15,15 @@ export function withRemoteOptions(cmd: Command): Command {
     .option('--dev-account <n>', 'sign with anvil dev account n (local chains only)');
 }
 
-/** The names of `M`'s exported functions. */
-type FunctionName<M> = { [K in keyof M]: M[K] extends (...args: never[]) => unknown ? K : never }[keyof M];
-
 /**
  * A commander action that imports its module when the command runs and calls the module's function `name`
  * with commander's arguments (the command's arguments, then its options, then the command).
  */
-export function lazyAction<M>(load: () => Promise<M>, name: FunctionName<M>): (...args: unknown[]) => Promise<void> {
+export function lazyAction<K extends PropertyKey, M extends Record<K, (...args: never[]) => unknown>>(
+  load: () => Promise<M>,
+  name: K,
+): (...args: unknown[]) => Promise<void> {
   return async (...args) => {
-    const action = (await load())[name] as (...args: unknown[]) => unknown;
-    await action(...args);
+    await Reflect.apply((await load())[name], undefined, args);
   };
 }

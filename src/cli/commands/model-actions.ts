@@ -2,20 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { type Address, type Hex, parseUnits } from 'viem';
+import { parseUnits, zeroHash } from 'viem';
 import { BaseError } from '../../core/index.js';
 import { baseModelFromGguf, bundledBaseModel, peftToGgufAdapter } from '../../engine/index.js';
-import {
-  createFactoryClient,
-  type FineTuneMetrics,
-  type FineTuneResult,
-  publishInputOf,
-  publishModelOnChain,
-} from '../../factory/index.js';
+import { createFactoryClient, type FineTuneMetrics, publishInputOf, publishModelOnChain } from '../../factory/index.js';
+import { bytes32, nodeApi, openloraApi, type TrainingReceipt, trainingReceiptOf } from '../../protocol/index.js';
 import { isJson } from '../options.js';
 import { createOutput } from '../output.js';
 import { createProgress } from '../progress.js';
-import { connectRemote, type RemoteOptions, signerFrom } from '../remote.js';
+import { connectRemote, type RemoteOptions, signerFrom, storeBlob } from '../remote.js';
 
 const numberOption = (name: string, value: string | undefined, integer = true): number | undefined => {
   if (value === undefined) return undefined;
@@ -39,27 +34,44 @@ function formatMetrics(m: FineTuneMetrics): string {
   ].join('\n');
 }
 
-export async function train(o: RemoteOptions & Record<string, string | boolean | undefined>, cmd: Command) {
+export interface TrainOptions extends RemoteOptions {
+  datanet: string;
+  version: string;
+  name: string;
+  base?: string;
+  rank?: string;
+  alpha?: string;
+  steps?: string;
+  epochs?: string;
+  batch?: string;
+  seqLen?: string;
+  lr?: string;
+  seed?: string;
+  /** false with --no-follow */
+  follow: boolean;
+}
+
+export async function train(o: TrainOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const factory = createFactoryClient((await connectRemote(o)).api);
   const hyper = Object.fromEntries(
     (
       [
-        ['rank', numberOption('--rank', o.rank as string | undefined)],
-        ['alpha', numberOption('--alpha', o.alpha as string | undefined, false)],
-        ['steps', numberOption('--steps', o.steps as string | undefined)],
-        ['epochs', numberOption('--epochs', o.epochs as string | undefined, false)],
-        ['batchSize', numberOption('--batch', o.batch as string | undefined)],
-        ['seqLen', numberOption('--seq-len', o.seqLen as string | undefined)],
-        ['learningRate', numberOption('--lr', o.lr as string | undefined, false)],
-        ['seed', numberOption('--seed', o.seed as string | undefined)],
+        ['rank', numberOption('--rank', o.rank)],
+        ['alpha', numberOption('--alpha', o.alpha, false)],
+        ['steps', numberOption('--steps', o.steps)],
+        ['epochs', numberOption('--epochs', o.epochs, false)],
+        ['batchSize', numberOption('--batch', o.batch)],
+        ['seqLen', numberOption('--seq-len', o.seqLen)],
+        ['learningRate', numberOption('--lr', o.lr, false)],
+        ['seed', numberOption('--seed', o.seed)],
       ] as const
     ).filter(([, v]) => v !== undefined),
   );
   const job = await factory.submit({
     name: o.name,
-    dataNetId: String(o.datanet),
-    dataNetVersion: numberOption('--version', o.version as string),
+    dataNetId: o.datanet,
+    dataNetVersion: numberOption('--version', o.version),
     ...(o.base ? { baseModel: o.base } : {}),
     hyper,
   });
@@ -69,16 +81,8 @@ export async function train(o: RemoteOptions & Record<string, string | boolean |
   }
   out.note(`Fine-tune job ${job.id} queued`);
   let bar: ReturnType<typeof createProgress> | undefined;
-  const final = await factory.follow(job.id, (type, data) => {
-    const p = data as {
-      step?: number;
-      totalSteps?: number;
-      loss?: number;
-      tokensPerSec?: number;
-      etaSeconds?: number;
-      phase?: string;
-    } | null;
-    if (type === 'progress' && p?.totalSteps) {
+  const final = await factory.follow(job.id, (type, p) => {
+    if (type === 'progress' && p !== null && 'totalSteps' in p && p.totalSteps) {
       bar ??= createProgress('training', p.totalSteps, !out.json);
       bar.update(
         p.step ?? 0,
@@ -87,16 +91,16 @@ export async function train(o: RemoteOptions & Record<string, string | boolean |
     }
   });
   bar?.finish();
-  if (final.status !== 'succeeded') {
+  const r = final.result;
+  if (final.status !== 'succeeded' || !r) {
     throw new BaseError(
       final.error?.code === 'INVALID_ARGUMENT' ? 'INVALID_ARGUMENT' : 'INTERNAL',
       `Fine-tune job ${final.id} ${final.status}: ${final.error?.message ?? ''}`,
       {
-        details: { jobId: final.id },
+        details: { jobId: final.id.toString() },
       },
     );
   }
-  const r = final.result as FineTuneResult;
   out.result(final, () =>
     [
       `Fine-tuned "${r.name}" (job ${final.id}): adapter ${r.adapter.sha256}`,
@@ -119,19 +123,21 @@ export async function status(id: string, o: RemoteOptions, cmd: Command) {
 export async function evaluate(id: string, o: RemoteOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const job = await createFactoryClient((await connectRemote(o)).api).job(id);
-  if (job.status !== 'succeeded' || !job.result)
+  const metrics = job.status === 'succeeded' ? job.result?.metrics : undefined;
+  if (!metrics)
     throw new BaseError('CONFLICT', `Job ${id} has not finished (${job.status})`, { details: { jobId: id } });
-  out.result(
-    job.result.metrics,
-    () => `Evaluation of "${job.request.name}" (job ${id}):\n${formatMetrics(job.result?.metrics as FineTuneMetrics)}`,
-  );
+  out.result(metrics, () => `Evaluation of "${job.request.name}" (job ${id}):\n${formatMetrics(metrics)}`);
 }
 
-export async function publish(
-  jobId: string | undefined,
-  o: RemoteOptions & { priceIn: string; priceOut: string; adapter?: string; name?: string; receipt?: string },
-  cmd: Command,
-) {
+export interface PublishOptions extends RemoteOptions {
+  priceIn: string;
+  priceOut: string;
+  adapter?: string;
+  name?: string;
+  receipt?: string;
+}
+
+export async function publish(jobId: string | undefined, o: PublishOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const remote = await connectRemote(o);
   const owner = signerFrom(o);
@@ -148,18 +154,27 @@ export async function publish(
       throw new BaseError('INVALID_ARGUMENT', 'Give a job id, or --adapter and --name for an imported adapter', {
         details: { field: 'jobId' },
       });
+    const adapterHash = bytes32.safeParse(o.adapter);
+    if (!adapterHash.success)
+      throw new BaseError(
+        'INVALID_ARGUMENT',
+        `Invalid --adapter "${o.adapter}": expected its 0x sha-256 (64 hex digits)`,
+        {
+          details: { field: '--adapter' },
+        },
+      );
     const [base] = await factory.baseModels();
     input = {
       name: o.name,
-      baseModelHash: (base?.sha256 ?? '0x') as Hex,
-      adapterHash: o.adapter as Hex,
+      baseModelHash: base?.sha256 ?? '0x',
+      adapterHash: adapterHash.data,
       dataNet: null,
-      configHash: `0x${'00'.repeat(32)}`,
+      configHash: zeroHash,
       receiptCid: o.receipt ?? '',
       ...prices,
     };
   }
-  const published = await publishModelOnChain(remote.clients, owner, remote.contracts.ModelRegistry as Address, input);
+  const published = await publishModelOnChain(remote.clients, owner, remote.contracts.ModelRegistry, input);
   out.result(
     {
       modelId: published.modelId.toString(),
@@ -175,21 +190,12 @@ export async function publish(
 
 export async function list(o: RemoteOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
-  const { items } = await (await connectRemote(o)).api.request<{
-    items: {
-      id: string;
-      name: string;
-      owner: string;
-      priceInPer1k: string;
-      priceOutPer1k: string;
-      active: boolean;
-    }[];
-  }>('GET', '/v1/registry/models');
+  const { items } = await (await connectRemote(o)).api.call(openloraApi.listRegisteredModels);
   out.result({ items }, () =>
     items.length === 0
       ? 'No models registered yet.'
       : items
-          .map((m) => `${m.id.padStart(4)}  ${m.name}  owner ${m.owner}${m.active ? '' : '  (inactive)'}`)
+          .map((m) => `${m.id.toString().padStart(4)}  ${m.name}  owner ${m.owner}${m.active ? '' : '  (inactive)'}`)
           .join('\n'),
   );
 }
@@ -197,15 +203,12 @@ export async function list(o: RemoteOptions, cmd: Command) {
 export async function show(ref: string, o: RemoteOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const { api } = await connectRemote(o);
-  const m = await api.request<{
-    id: string;
-    name: string;
-    owner: string;
-    latest: { receiptCid: string; adapterHash: string; dataNetId: string | null; dataNetRoot: string | null };
-  }>('GET', `/v1/registry/models/${encodeURIComponent(ref)}`);
-  let receipt: unknown = null;
-  if (m.latest.receiptCid.startsWith('b'))
-    receipt = await (await api.raw('GET', `/v1/blobs/${m.latest.receiptCid}`)).json().catch(() => null);
+  const m = await api.call(openloraApi.getRegisteredModel, { params: { model: ref } });
+  // The training receipt the model names (null when it names none, or a provenance document of another kind).
+  let receipt: TrainingReceipt | null = null;
+  const cid = m.latest.receiptCid;
+  if (cid.startsWith('b'))
+    receipt = trainingReceiptOf(await (await api.open(nodeApi.getBlob, { params: { cid } })).text(), `receipt ${cid}`);
   out.result(
     { ...m, receipt },
     () =>
@@ -213,7 +216,12 @@ export async function show(ref: string, o: RemoteOptions, cmd: Command) {
   );
 }
 
-export async function importPeft(o: RemoteOptions & { dir: string; name: string }, cmd: Command) {
+export interface ImportPeftOptions extends RemoteOptions {
+  dir: string;
+  name: string;
+}
+
+export async function importPeft(o: ImportPeftOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const read = (f: string) => {
     try {
@@ -230,13 +238,7 @@ export async function importPeft(o: RemoteOptions & { dir: string; name: string 
     name: o.name,
   });
   const { api } = await connectRemote(o);
-  const res = await fetch(`${api.baseUrl}/v1/blobs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/octet-stream' },
-    body: Buffer.from(converted.gguf),
-  });
-  if (!res.ok) throw new BaseError('NODE_UNAVAILABLE', `Uploading the adapter failed with HTTP ${res.status}`);
-  const stored = (await res.json()) as { cid: string; sha256: string };
+  const stored = await storeBlob(api, converted.gguf);
   out.result(
     { adapterCid: stored.cid, adapterHash: stored.sha256, bytes: converted.gguf.length },
     () =>

@@ -3,6 +3,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { deploymentPath, readDeployment } from '../../chain/index.js';
 import { nodeUp } from '../../node/index.js';
+import { openloraApi } from '../../protocol/index.js';
 import { configFrom, isJson, loggerFor } from '../options.js';
 import { createOutput, untilSignal } from '../output.js';
 import { connectRemote, operatorApi, type RemoteOptions } from '../remote.js';
@@ -40,11 +41,7 @@ export async function serve(o: { deployment?: string }, cmd: Command) {
 export async function adaptersList(o: RemoteOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const { api } = await connectRemote(o);
-  const r = await api.request<{
-    loaded: { key: string; pinned: boolean; users: number; memoryBytes: number; hits: number }[];
-    usedBytes: number;
-    stats: Record<string, number>;
-  }>('GET', '/v1/openlora/adapters');
+  const r = await api.call(openloraApi.listAdapters);
   out.result(r, () =>
     [
       `${r.loaded.length} loaded, ${(r.usedBytes / 2 ** 20).toFixed(1)} MiB; hits ${r.stats.hits}, misses ${r.stats.misses}, evictions ${r.stats.evictions}`,
@@ -57,7 +54,9 @@ export async function adaptersList(o: RemoteOptions, cmd: Command) {
 
 export async function adapterAction(action: 'pin' | 'unpin' | 'evict', hash: string, o: RemoteOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
-  const api = operatorApi(o, cmd);
-  const r = await api.request<Record<string, unknown>>('POST', `/v1/openlora/adapters/${hash}/${action}`);
+  const route = { pin: openloraApi.pinAdapter, unpin: openloraApi.unpinAdapter, evict: openloraApi.evictAdapter }[
+    action
+  ];
+  const r = await operatorApi(o, cmd).call(route, { params: { adapter: hash } });
   out.result(r, () => `${action}: ${JSON.stringify(r)}`);
 }

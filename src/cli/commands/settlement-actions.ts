@@ -4,10 +4,11 @@ import type { Command } from 'commander';
 import { type Address, formatUnits, getAddress, type Hex, isAddress, parseUnits } from 'viem';
 import type { Deployment } from '../../chain/index.js';
 import { BaseError } from '../../core/index.js';
+import { type EpochView, type NodeClient, settlementApi } from '../../protocol/index.js';
 import { challengeEpoch, claimPayouts, closeChannel, openChannel } from '../../settlement/index.js';
 import { isJson } from '../options.js';
 import { createOutput } from '../output.js';
-import { connectRemote, operatorApi, type RemoteOptions, signerFrom } from '../remote.js';
+import { connectRemote, operatorApi, type Remote, type RemoteOptions, signerFrom } from '../remote.js';
 
 const open = (wei: string | bigint) => `${formatUnits(BigInt(wei), 18)} OPEN`;
 
@@ -42,17 +43,30 @@ export function positiveInt(v: string, flag: string): number {
   return n;
 }
 
-const deploymentOf = (r: { chainId: number; contracts: Record<string, Address> }) =>
-  ({ chainId: r.chainId, contracts: r.contracts }) as unknown as Deployment;
+/** A channel id argument. */
+function channelIdArg(v: string): bigint {
+  if (!/^\d{1,78}$/.test(v))
+    throw new BaseError('INVALID_ARGUMENT', `Invalid channel id "${v}": expected a non-negative integer`, {
+      details: { field: 'channel id' },
+    });
+  return BigInt(v);
+}
 
-interface EpochView {
-  epoch: number;
-  status: string;
-  receipts: number;
-  feesWei: string;
-  payoutsWei: Record<string, string>;
-  payoutRoot: Hex;
-  postGas: number | null;
+/**
+ * The node's deployment as settlement's helpers take it. They read only the chain id and the contracts' addresses
+ * (all of them checked present by connectRemote), but openChannel, closeChannel and claimPayouts are typed with the
+ * whole deployment file, which a node does not publish: until they take `DeploymentAddresses`, this one assertion.
+ */
+const deploymentOf = (r: Remote): Deployment => ({ chainId: r.chainId, contracts: r.contracts }) as Deployment;
+
+/** The node's signing address (where payments go); NODE_UNAVAILABLE when it has no key. */
+async function nodeAddressOf(api: NodeClient): Promise<Address> {
+  const s = await api.call(settlementApi.getSettlement);
+  if (!s.node)
+    throw new BaseError('NODE_UNAVAILABLE', 'This node has no key, so it takes no payments', {
+      details: { api: api.baseUrl },
+    });
+  return s.node;
 }
 
 const epochText = (e: EpochView) =>
@@ -61,27 +75,28 @@ const epochText = (e: EpochView) =>
     ...Object.entries(e.payoutsWei).map(([role, wei]) => `  ${role.padEnd(13)} ${open(wei)}`),
   ].join('\n');
 
-export async function quote(
-  o: RemoteOptions & { model: string; prompt?: string; message?: string; maxTokens: string },
-  cmd: Command,
-) {
+export interface QuoteOptions extends RemoteOptions {
+  model: string;
+  prompt?: string;
+  message?: string;
+  maxTokens: string;
+}
+
+export async function quote(o: QuoteOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
-  if ((o.prompt === undefined) === (o.message === undefined))
+  const asked =
+    o.prompt !== undefined && o.message === undefined
+      ? { prompt: o.prompt }
+      : o.message !== undefined && o.prompt === undefined
+        ? { messages: [{ role: 'user', content: o.message }] }
+        : undefined;
+  if (!asked)
     throw new BaseError('INVALID_ARGUMENT', 'Give exactly one of --prompt or --message', {
       details: { field: '--prompt' },
     });
   const { api } = await connectRemote(o);
-  const q = await api.request<{
-    model: string;
-    inputTokens: number;
-    maxOutputTokens: number;
-    maxFeeWei: string;
-    split: Record<string, string>;
-    node: Address;
-  }>('POST', '/v1/quote', {
-    model: o.model,
-    ...(o.prompt !== undefined ? { prompt: o.prompt } : { messages: [{ role: 'user', content: o.message }] }),
-    max_tokens: positiveInt(o.maxTokens, '--max-tokens'),
+  const q = await api.call(settlementApi.quote, {
+    body: { model: o.model, ...asked, max_tokens: positiveInt(o.maxTokens, '--max-tokens') },
   });
   out.result(q, () =>
     [
@@ -91,27 +106,28 @@ export async function quote(
   );
 }
 
-export async function channelOpen(o: RemoteOptions & { deposit: string; days: string }, cmd: Command) {
+export interface ChannelOpenOptions extends RemoteOptions {
+  deposit: string;
+  days: string;
+}
+
+export async function channelOpen(o: ChannelOpenOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const remote = await connectRemote(o);
   const user = signerFrom(o);
-  const s = await remote.api.request<{ node: Address | null }>('GET', '/v1/settlement');
-  if (!s.node)
-    throw new BaseError('NODE_UNAVAILABLE', 'This node has no key, so it takes no payments', {
-      details: { api: remote.api.baseUrl },
-    });
+  const node = await nodeAddressOf(remote.api);
   const deposit = openAmount(o.deposit, '--deposit');
   const id = await openChannel({
     clients: remote.clients,
     deployment: deploymentOf(remote),
     user,
-    node: s.node,
+    node,
     deposit,
     durationSeconds: positiveInt(o.days, '--days') * 86_400,
   });
-  out.result({ channelId: id.toString(), user: user.address, node: s.node, depositWei: deposit.toString() }, () =>
+  out.result({ channelId: id.toString(), user: user.address, node, depositWei: deposit.toString() }, () =>
     [
-      `Channel ${id} open: ${open(deposit)} from ${user.address} to node ${s.node}`,
+      `Channel ${id} open: ${open(deposit)} from ${user.address} to node ${node}`,
       `Send requests with the header x-tributary-channel: ${id} and a voucher (see README).`,
     ].join('\n'),
   );
@@ -120,14 +136,11 @@ export async function channelOpen(o: RemoteOptions & { deposit: string; days: st
 export async function channelShow(id: string, o: RemoteOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const { api } = await connectRemote(o);
-  const c = await api.request<Record<string, string | number | boolean>>(
-    'GET',
-    `/v1/channels/${encodeURIComponent(id)}`,
-  );
+  const c = await api.call(settlementApi.getChannel, { params: { id: channelIdArg(id) } });
   out.result(
     c,
     () =>
-      `Channel ${c.id}: deposit ${open(c.depositWei as string)}, charged ${open(c.chargedWei as string)}, paid by voucher ${open(c.voucherWei as string)}, available ${open(c.availableWei as string)}`,
+      `Channel ${c.id}: deposit ${open(c.depositWei)}, charged ${open(c.chargedWei)}, paid by voucher ${open(c.voucherWei)}, available ${open(c.availableWei)}`,
   );
 }
 
@@ -146,16 +159,7 @@ export async function channelClose(id: string, o: RemoteOptions, cmd: Command) {
 export async function earnings(address: string, o: RemoteOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const { api } = await connectRemote(o);
-  const e = await api.request<{
-    cumulativeWei: string;
-    claimedWei: string;
-    claimableWei: string;
-    pendingWei: string;
-    byModel: { model: string; receipts: number; wei: string }[];
-    byContribution: { contributionId: Hex; receipts: number; wei: string }[];
-    byDataNet: { dataNetId: string; receipts: number; wei: string }[];
-    asStaker: { epoch: number; wei: string }[];
-  }>('GET', `/v1/earnings/${addressArg(address, 'address')}`);
+  const e = await api.call(settlementApi.getEarnings, { params: { address: addressArg(address, 'address') } });
   out.result(e, () =>
     [
       `${address}: settled ${open(e.cumulativeWei)} (claimed ${open(e.claimedWei)}, claimable now ${open(e.claimableWei)}); pending ${open(e.pendingWei)}`,
@@ -172,20 +176,14 @@ export async function claim(addresses: string[], o: RemoteOptions, cmd: Command)
   const remote = await connectRemote(o);
   const payouts: { node: Address; account: Address; cumulative: bigint; proof: Hex[]; claimable: bigint }[] = [];
   for (const a of addresses) {
-    const p = await remote.api.request<{
-      node: Address;
-      cumulativeWei: string;
-      claimableWei: string;
-      proof: Hex[];
-      epoch: number;
-    }>('GET', `/v1/payouts/${addressArg(a, 'address')}`);
-    if (BigInt(p.claimableWei) > 0n)
+    const p = await remote.api.call(settlementApi.getPayout, { params: { address: addressArg(a, 'address') } });
+    if (p.claimableWei > 0n)
       payouts.push({
-        node: getAddress(p.node),
-        account: getAddress(a),
-        cumulative: BigInt(p.cumulativeWei),
+        node: p.node,
+        account: p.account,
+        cumulative: p.cumulativeWei,
         proof: p.proof,
-        claimable: BigInt(p.claimableWei),
+        claimable: p.claimableWei,
       });
   }
   if (payouts.length === 0)
@@ -210,8 +208,7 @@ export async function claim(addresses: string[], o: RemoteOptions, cmd: Command)
 
 export async function epochClose(o: RemoteOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
-  const api = operatorApi(o, cmd);
-  const e = await api.request<EpochView>('POST', '/v1/epochs/close');
+  const e = await operatorApi(o, cmd).call(settlementApi.closeEpoch);
   out.result(
     e,
     () =>
@@ -221,15 +218,14 @@ export async function epochClose(o: RemoteOptions, cmd: Command) {
 
 export async function epochFinalize(n: string, o: RemoteOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
-  const api = operatorApi(o, cmd);
-  const e = await api.request<EpochView>('POST', `/v1/epochs/${positiveInt(n, 'epoch')}/finalize`);
+  const e = await operatorApi(o, cmd).call(settlementApi.finalizeEpoch, { params: { epoch: positiveInt(n, 'epoch') } });
   out.result(e, () => epochText(e));
 }
 
 export async function epochList(o: RemoteOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const { api } = await connectRemote(o);
-  const r = await api.request<{ items: EpochView[] }>('GET', '/v1/epochs');
+  const r = await api.call(settlementApi.listEpochs);
   out.result(r, () =>
     r.items.length === 0
       ? 'No epochs yet'
@@ -240,17 +236,14 @@ export async function epochList(o: RemoteOptions, cmd: Command) {
 export async function epochShow(n: string, o: RemoteOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const { api } = await connectRemote(o);
-  const e = await api.request<EpochView>('GET', `/v1/epochs/${positiveInt(n, 'epoch')}`);
+  const e = await api.call(settlementApi.getEpoch, { params: { epoch: positiveInt(n, 'epoch') } });
   out.result(e, () => epochText(e));
 }
 
 export async function epochVerify(n: string, o: RemoteOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const { api } = await connectRemote(o);
-  const v = await api.request<{ ok: boolean; problems: string[]; payoutRoot: Hex }>(
-    'GET',
-    `/v1/epochs/${positiveInt(n, 'epoch')}/verify`,
-  );
+  const v = await api.call(settlementApi.verifyEpoch, { params: { epoch: positiveInt(n, 'epoch') } });
   out.result(v, () =>
     v.ok
       ? `Epoch ${n} verifies: root ${v.payoutRoot}`
@@ -259,10 +252,14 @@ export async function epochVerify(n: string, o: RemoteOptions, cmd: Command) {
   if (!v.ok) process.exitCode = 1;
 }
 
-export async function epochExport(n: string, o: RemoteOptions & { out: string }, cmd: Command) {
+export interface EpochExportOptions extends RemoteOptions {
+  out: string;
+}
+
+export async function epochExport(n: string, o: EpochExportOptions, cmd: Command) {
   const output = createOutput(isJson(cmd));
   const { api } = await connectRemote(o);
-  const res = await api.raw('GET', `/v1/epochs/${positiveInt(n, 'epoch')}/receipts`);
+  const res = await api.open(settlementApi.getEpochReceipts, { params: { epoch: positiveInt(n, 'epoch') } });
   const text = await res.text();
   writeFileSync(o.out, text);
   output.result(
@@ -271,14 +268,16 @@ export async function epochExport(n: string, o: RemoteOptions & { out: string },
   );
 }
 
-export async function epochChallenge(n: string, o: RemoteOptions & { node?: string }, cmd: Command) {
+export interface EpochChallengeOptions extends RemoteOptions {
+  node?: string;
+}
+
+export async function epochChallenge(n: string, o: EpochChallengeOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   const remote = await connectRemote(o);
   const challenger = signerFrom(o);
-  const node = o.node
-    ? addressArg(o.node, '--node')
-    : getAddress((await remote.api.request<{ node: Address }>('GET', '/v1/settlement')).node);
-  const receipt = await challengeEpoch(remote.clients, deploymentOf(remote), challenger, node, positiveInt(n, 'epoch'));
+  const node = o.node ? addressArg(o.node, '--node') : await nodeAddressOf(remote.api);
+  const receipt = await challengeEpoch(remote.clients, remote, challenger, node, positiveInt(n, 'epoch'));
   out.result(
     { node, epoch: Number(n), tx: receipt.transactionHash, challenger: challenger.address },
     () =>
