@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import { BaseError } from '../../core/index.js';
 import type { NodeUp } from '../../node/index.js';
 import type { Output } from '../output.js';
 
@@ -12,4 +14,14 @@ export interface DemoContext {
 export interface DemoStage {
   name: string;
   run(ctx: DemoContext): Promise<Record<string, unknown>>;
+}
+
+/** The report of an earlier stage, read with the part of its shape a later stage builds on. */
+export function reportOf<S extends z.ZodType>(reports: Record<string, unknown>, stage: string, shape: S): z.output<S> {
+  const r = shape.safeParse(reports[stage]);
+  if (!r.success)
+    throw new BaseError('INTERNAL', `The report of the ${stage} stage lacks what later stages build on`, {
+      details: { stage, issues: r.error.issues.slice(0, 5) },
+    });
+  return r.data;
 }

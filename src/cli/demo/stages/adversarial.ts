@@ -11,8 +11,7 @@
  *   epochSquat         another validator posts the demo node's next epoch number first.
  *   strangerSpend      someone who knows only the demo user's channel id asks a paid question on it.
  */
-import OpenAI from 'openai';
-import { type Address, getAddress, type Hex, type LocalAccount, zeroHash } from 'viem';
+import { type Address, type Hex, type LocalAccount, zeroHash } from 'viem';
 import {
   advanceTime,
   type ChainClients,
@@ -30,7 +29,8 @@ import {
   stakeFromDeployer,
   stakingRoles,
 } from '../../../chain/index.js';
-import { BaseError, createApiClient, toBaseError } from '../../../core/index.js';
+import { BaseError, toBaseError } from '../../../core/index.js';
+import { createNodeClient, openloraApi, settlementApi } from '../../../protocol/index.js';
 import {
   createPayingFetch,
   openChannel,
@@ -108,7 +108,11 @@ export const adversarialStage: DemoStage = {
   async run({ node, out }) {
     const { clients, deployment: d } = node.chain;
     const c = contracts(d);
-    const demoNode = getAddress(node.nodeAddress as Address);
+    const demoNode = node.nodeAddress;
+    if (!demoNode)
+      throw new BaseError('CONFIG_INVALID', 'the demo node has no key to be paid with', {
+        details: { field: 'nodeKey' },
+      });
     const deployer = devAccount(devRoles.deployer);
     const read = clients.public.readContract;
     const params = await node.settlement.params();
@@ -191,12 +195,10 @@ export const adversarialStage: DemoStage = {
     const domain = { chainId: d.chainId, escrow: c.escrow.address };
     const ask = async (channelId: bigint, questions: string[]) => {
       const paying = createPayingFetch({ user, channelId, node: demoNode, domain, authNonce: 0n });
-      const client = new OpenAI({ apiKey: 'demo', baseURL: `${node.api}/v1`, maxRetries: 0, fetch: paying.fetch });
+      const client = createNodeClient(node.api, { fetch: paying.fetch });
       for (const q of questions)
-        await client.chat.completions.create({
-          model: DEMO_MODEL,
-          max_tokens: 8,
-          messages: [{ role: 'user', content: q }],
+        await client.call(openloraApi.createChatCompletion, {
+          body: { model: DEMO_MODEL, max_tokens: 8, messages: [{ role: 'user', content: q }] },
         });
       await paying.payUp(node.api);
       return paying.charged();
@@ -243,13 +245,8 @@ export const adversarialStage: DemoStage = {
         args: [1n, oneLeafRoot(squatter.address, 0n), 0n, zeroHash, 'bafy-squat'],
       });
     }
-    const ops = createApiClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
-    const closed = await ops
-      .request<{ epoch: number; status: string; payoutRoot: Hex; receipts: number; feesWei: string }>(
-        'POST',
-        '/v1/epochs/close',
-      )
-      .catch((e: unknown) => toBaseError(e));
+    const ops = createNodeClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
+    const closed = await ops.call(settlementApi.closeEpoch).catch((e: unknown) => toBaseError(e));
     const posted =
       !(closed instanceof BaseError) &&
       (await read({ ...c.distributor, functionName: 'getEpoch', args: [demoNode, BigInt(closed.epoch)] }))
@@ -326,9 +323,8 @@ export const adversarialStage: DemoStage = {
     // ---- strangerSpend ------------------------------------------------------------------------------------------
     {
       const { channelId } = await demoPayer(node);
-      const api = createApiClient(node.api);
-      const channel = () =>
-        api.request<{ chargedWei: string; reservedWei: string }>('GET', `/v1/channels/${channelId}`);
+      const api = createNodeClient(node.api);
+      const channel = () => api.call(settlementApi.getChannel, { params: { id: channelId } });
       const was = await channel();
       const tried = await tryWithoutAuthorization({
         api: node.api,

@@ -7,24 +7,23 @@
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import OpenAI from 'openai';
-import {
-  type AttributionMethod,
-  type AttributionResult,
-  PPM,
-  serializeAttribution,
-  toPpm,
-} from '../../../attribution/index.js';
-import { BaseError, createApiClient } from '../../../core/index.js';
+import { z } from 'zod';
+import { type AttributionMethod, PPM, serializeAttribution, toPpm } from '../../../attribution/index.js';
+import { BaseError } from '../../../core/index.js';
 import { formatChat } from '../../../engine/index.js';
-import { type AuditResult, createAttributionAudit } from '../../attribution-audit.js';
-import type { DemoStage } from '../context.js';
+import { createNodeClient, openloraApi, settlementApi } from '../../../protocol/index.js';
+import { createAttributionAudit } from '../../attribution-audit.js';
+import { type DemoStage, reportOf } from '../context.js';
 import { demoPayer } from '../payer.js';
 import { DEMO_MODEL } from './factory.js';
 
-interface Served {
-  attribution: AttributionResult;
-}
+/** What `tributary attribute --verify --json` prints. */
+const cliVerdict = z.object({ matches: z.boolean(), matchesReceipt: z.boolean() });
+
+/** The serving stage's paid answers. */
+const servedAnswers = z.object({
+  answers: z.array(z.object({ question: z.string(), answer: z.string(), requestId: z.string() })),
+});
 
 /** The repository's `bin/tributary.js` (this file sits four levels below the root in src/ and in dist/). */
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'bin', 'tributary.js');
@@ -34,8 +33,8 @@ function verifyWithCli(api: string, a: { question: string; answer: string; reque
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args, '--api', api, '--json'], (e, stdout) => {
       try {
-        const r = JSON.parse(stdout) as { matches?: boolean; matchesReceipt?: boolean };
-        resolve(!e && r.matches === true && r.matchesReceipt === true);
+        const r = cliVerdict.safeParse(JSON.parse(stdout));
+        resolve(!e && r.success && r.data.matches && r.data.matchesReceipt);
       } catch {
         resolve(false);
       }
@@ -46,8 +45,8 @@ function verifyWithCli(api: string, a: { question: string; answer: string; reque
 export const attributionStage: DemoStage = {
   name: 'attribution',
   async run({ node, out, reports }) {
-    const serving = reports.serving as { answers: { question: string; answer: string; requestId: string }[] };
-    const api = createApiClient(node.api);
+    const serving = reportOf(reports, 'serving', servedAnswers);
+    const api = createNodeClient(node.api);
     // Two independent auditors, each with its own indexes and gradient scorer, from the node's public API only.
     const auditors = [createAttributionAudit(node.api), createAttributionAudit(node.api)];
     const totals = new Map<string, number>();
@@ -62,8 +61,8 @@ export const attributionStage: DemoStage = {
         };
         const audits = [];
         for (const auditor of auditors) audits.push(await auditor.verify(input));
-        const [first] = audits as [AuditResult];
-        if (!first.matchesReceipt)
+        const [first] = audits;
+        if (!first?.matchesReceipt)
           throw new BaseError('INTERNAL', `The attribution of ${a.requestId} does not match its signed receipt`, {
             details: { requestId: a.requestId },
           });
@@ -106,18 +105,18 @@ export const attributionStage: DemoStage = {
 
     // Served with retrieval: passages of the DataNet go before the question, and the ones the answer uses earn.
     const payer = await demoPayer(node);
-    const client = new OpenAI({ apiKey: 'demo', baseURL: `${node.api}/v1`, maxRetries: 0, fetch: payer.fetch });
-    const grounded = (await client.chat.completions.create({
-      model: DEMO_MODEL,
-      max_tokens: 24,
-      messages: [{ role: 'user', content: 'How many moons does Mars have?' }],
-      retrieval: true,
-    } as OpenAI.ChatCompletionCreateParamsNonStreaming)) as unknown as {
-      tributary: { requestId: string; retrieved?: { id: string }[] };
-    };
+    const grounded = await createNodeClient(node.api, { fetch: payer.fetch }).call(openloraApi.createChatCompletion, {
+      body: {
+        model: DEMO_MODEL,
+        max_tokens: 24,
+        messages: [{ role: 'user', content: 'How many moons does Mars have?' }],
+        retrieval: true,
+      },
+    });
     const cited = grounded.tributary.retrieved ?? [];
-    const groundedAttribution = (await api.request<Served>('GET', `/v1/attributions/${grounded.tributary.requestId}`))
-      .attribution;
+    const groundedAttribution = (
+      await api.call(settlementApi.getAttribution, { params: { requestId: grounded.tributary.requestId } })
+    ).attribution;
     const earning = new Set(groundedAttribution.contributions.map((c) => c.id));
     out.note(
       `  retrieval: ${cited.length} passages cited, ${cited.filter((c) => earning.has(c.id)).length} of them earn`,

@@ -4,9 +4,8 @@
  * rejects off-topic rows; the version is frozen, its Merkle root committed on chain, and one contribution's
  * inclusion proof is checked by the registry contract.
  */
-import type { Hex } from 'viem';
 import { DataNetRegistryArtifact, devAccount } from '../../../chain/index.js';
-import { createApiClient } from '../../../core/index.js';
+import { BaseError } from '../../../core/index.js';
 import {
   addCuratorOnChain,
   commitVersionOnChain,
@@ -17,6 +16,7 @@ import {
   signContributions,
   signReview,
 } from '../../../datanets/index.js';
+import { createNodeClient } from '../../../protocol/index.js';
 import type { DemoStage } from '../context.js';
 import { contributorFacts, planetSchema } from '../planets.js';
 
@@ -33,7 +33,7 @@ export const dataNetStage: DemoStage = {
   async run({ node, out }) {
     const { clients, deployment } = node.chain;
     const registry = deployment.contracts.DataNetRegistry;
-    const client = createDataNetClient(createApiClient(node.api));
+    const client = createDataNetClient(createNodeClient(node.api));
     const owner = devAccount(DEMO_ACCOUNTS.owner);
     const curator = devAccount(DEMO_ACCOUNTS.curator);
     const domain = { chainId: deployment.chainId, registry };
@@ -56,14 +56,16 @@ export const dataNetStage: DemoStage = {
     for (const [i, index] of DEMO_ACCOUNTS.contributors.entries()) {
       const contributor = devAccount(index);
       const rows: object[] = [...contributorFacts(i)];
-      if (i === 1) rows.push(contributorFacts(0)[0] as object); // the same fact contributor 0 gave: a duplicate
+      const [repeated] = contributorFacts(0);
+      if (i === 1 && repeated) rows.push(repeated); // the same fact contributor 0 gave: a duplicate
       if (i === 2)
         rows.push({
           instruction: 'Who curates these facts?',
           response: 'Write to planets.curator@example.org with corrections.',
         });
       if (i === 3) rows.push({ instruction: 'What is the mass of Pluto?' }); // no response: breaks the schema
-      rows.push({ instruction: OFF_TOPIC[i] as string, response: 'Opinions differ.' });
+      const offTopic = OFF_TOPIC[i];
+      if (offTopic) rows.push({ instruction: offTopic, response: 'Opinions differ.' });
       const bytes = new TextEncoder().encode(rows.map((r) => JSON.stringify(r)).join('\n'));
       const signed = await signContributions(parseRows(bytes, { format: 'jsonl' }).rows, {
         metadata,
@@ -88,7 +90,7 @@ export const dataNetStage: DemoStage = {
     const reviews = [];
     for (const c of pending) {
       const content = await client.content(c.id);
-      const offTopic = OFF_TOPIC.includes(content.instruction as string);
+      const offTopic = typeof content.instruction === 'string' && OFF_TOPIC.includes(content.instruction);
       reviews.push(
         await signReview(curator, domain, {
           dataNetId,
@@ -113,7 +115,9 @@ export const dataNetStage: DemoStage = {
       args: [dataNetId, BigInt(draft.version)],
     });
     const manifest = await client.manifest(dataNetId, draft.version);
-    const proof = await client.proof(manifest.contributions[0]?.id as Hex);
+    const [included] = manifest.contributions;
+    if (!included) throw new BaseError('INTERNAL', `version ${draft.version} holds no contribution to prove`);
+    const proof = await client.proof(included.id);
     out.note(
       `  version ${published.version} published: ${published.count} contributions, root ${published.root}, commit ${receipt.gasUsed} gas`,
     );

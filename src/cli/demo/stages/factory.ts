@@ -5,15 +5,12 @@
  * registry — and its prices.
  */
 import { parseUnits } from 'viem';
+import { z } from 'zod';
 import { devAccount } from '../../../chain/index.js';
-import { BaseError, createApiClient, isErrorCode } from '../../../core/index.js';
-import {
-  createFactoryClient,
-  type FineTuneResult,
-  publishInputOf,
-  publishModelOnChain,
-} from '../../../factory/index.js';
-import type { DemoStage } from '../context.js';
+import { BaseError, isErrorCode } from '../../../core/index.js';
+import { createFactoryClient, publishInputOf, publishModelOnChain } from '../../../factory/index.js';
+import { createNodeClient } from '../../../protocol/index.js';
+import { type DemoStage, reportOf } from '../context.js';
 
 export const MODEL_OWNER = 2;
 export const DEMO_MODEL = 'planet-facts';
@@ -22,8 +19,8 @@ export const DEMO_PRICES = { priceInPer1k: parseUnits('0.001', 18), priceOutPer1
 export const factoryStage: DemoStage = {
   name: 'factory',
   async run({ node, out, reports }) {
-    const datanet = reports.datanet as { dataNetId: string; version: number; root: string };
-    const factory = createFactoryClient(createApiClient(node.api));
+    const datanet = reportOf(reports, 'datanet', z.object({ dataNetId: z.string(), version: z.number().int() }));
+    const factory = createFactoryClient(createNodeClient(node.api));
     const started = Date.now();
     const job = await factory.submit({
       name: DEMO_MODEL,
@@ -42,18 +39,17 @@ export const factoryStage: DemoStage = {
       },
     });
     out.note(`  fine-tune job ${job.id} on DataNet ${datanet.dataNetId} version ${datanet.version} …`);
-    const final = await factory.follow(job.id, (type, data) => {
-      const p = data as { step?: number; totalSteps?: number; loss?: number } | null;
-      if (type === 'progress' && p?.step && p.totalSteps && p.step % 40 === 0)
+    const final = await factory.follow(job.id, (type, p) => {
+      if (type === 'progress' && p !== null && 'totalSteps' in p && p.step && p.step % 40 === 0)
         out.note(`    step ${p.step}/${p.totalSteps} loss ${p.loss?.toFixed(3)}`);
     });
-    if (final.status !== 'succeeded' || !final.result)
+    const r = final.result;
+    if (final.status !== 'succeeded' || !r)
       throw new BaseError(
         isErrorCode(final.error?.code) ? final.error.code : 'INTERNAL',
         `fine-tune ${final.status}: ${final.error?.message ?? ''}`,
         { details: { jobId: job.id, status: final.status } },
       );
-    const r = final.result as FineTuneResult;
     const seconds = (Date.now() - started) / 1000;
     const owner = devAccount(MODEL_OWNER);
     const { modelId } = await publishModelOnChain(

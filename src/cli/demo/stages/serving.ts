@@ -5,8 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
-import type { Hex } from 'viem';
+import { zeroHash } from 'viem';
+import { z } from 'zod';
 import { devAccount } from '../../../chain/index.js';
+import { BaseError } from '../../../core/index.js';
 import {
   adapterToGguf,
   baseModelFromGguf,
@@ -15,7 +17,9 @@ import {
   loraTargets,
 } from '../../../engine/index.js';
 import { publishModelOnChain } from '../../../factory/index.js';
-import type { DemoStage } from '../context.js';
+import { bytes32, createNodeClient, openloraApi, type TributaryField } from '../../../protocol/index.js';
+import { storeBlob } from '../../remote.js';
+import { type DemoStage, reportOf } from '../context.js';
 import { demoPayer } from '../payer.js';
 import { DEMO_MODEL, MODEL_OWNER } from './factory.js';
 
@@ -27,28 +31,28 @@ export const PLANET_QUESTIONS = [
   'What is special about Uranus?',
   'How far is Neptune from the Sun?',
   'How hot is Venus?',
-];
+] as const;
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? 0 : (s[Math.floor((s.length - 1) / 2)] as number);
+  return s[Math.floor((s.length - 1) / 2)] ?? 0;
 };
 
-interface Tributary {
-  coldLoad: boolean;
-  loadMs: number;
-  ttftMs: number;
-  requestId: string;
+/** The `tributary` field the node adds to an OpenAI answer (which the openai client's types do not know). */
+function tributaryOf(answer: object): TributaryField {
+  if (!('tributary' in answer))
+    throw new BaseError('INTERNAL', 'The answer carries no tributary field', { details: { field: 'tributary' } });
+  return openloraApi.tributaryField.parse(answer.tributary);
 }
 
 export const servingStage: DemoStage = {
   name: 'serving',
   async run({ node, out, reports }) {
-    const factory = reports.factory as { baseModelHash: Hex };
+    const factory = reportOf(reports, 'factory', z.object({ baseModelHash: bytes32 }));
     const { clients, deployment } = node.chain;
     const owner = devAccount(MODEL_OWNER);
     const config = baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path))).weights.config;
-    const zero = `0x${'00'.repeat(32)}` as Hex;
+    const api = createNodeClient(node.api);
 
     // 50 more specialized models: small rank-8 adapters, stored on the node and registered on chain.
     for (let i = 0; i < EXTRA_ADAPTERS; i++) {
@@ -56,18 +60,13 @@ export const servingStage: DemoStage = {
         initLoraWeights(config, { rank: 8, alpha: 16, dropout: 0, targets: [...loraTargets] }, 1000 + i, 0.02),
         { name: `demo-adapter-${i}` },
       );
-      const res = await fetch(`${node.api}/v1/blobs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream' },
-        body: Buffer.from(bytes),
-      });
-      const { sha256 } = (await res.json()) as { sha256: Hex };
+      const { sha256 } = await storeBlob(api, bytes);
       await publishModelOnChain(clients, owner, deployment.contracts.ModelRegistry, {
         name: `demo-adapter-${i}`,
         baseModelHash: factory.baseModelHash,
         adapterHash: sha256,
         dataNet: null,
-        configHash: zero,
+        configHash: zeroHash,
         receiptCid: '',
         priceInPer1k: 10n ** 14n,
         priceOutPer1k: 2n * 10n ** 14n,
@@ -94,15 +93,14 @@ export const servingStage: DemoStage = {
     for (const [i, model] of plan.entries()) {
       try {
         const question =
-          model === DEMO_MODEL
-            ? (PLANET_QUESTIONS[(i / 2) % PLANET_QUESTIONS.length] as string)
-            : 'Tell me about rivers.';
+          (model === DEMO_MODEL ? PLANET_QUESTIONS[(i / 2) % PLANET_QUESTIONS.length] : undefined) ??
+          'Tell me about rivers.';
         const r = await client.chat.completions.create({
           model,
           max_tokens: 24,
           messages: [{ role: 'user', content: question }],
         });
-        const t = (r as unknown as { tributary: Tributary }).tributary;
+        const t = tributaryOf(r);
         tokens += r.usage?.completion_tokens ?? 0;
         if (t.coldLoad) cold.push(t.loadMs);
         else if (model !== previous) warmSwitch.push(t.ttftMs);

@@ -5,10 +5,10 @@
  * export as a challenger would; the challenge window waited out (on the local chain, by advancing its clock);
  * then every payee claims with its Merkle proof.
  */
-import OpenAI from 'openai';
 import { type Address, formatUnits, type Hex } from 'viem';
 import { advanceTime, devAccount } from '../../../chain/index.js';
-import { BaseError, createApiClient } from '../../../core/index.js';
+import { BaseError } from '../../../core/index.js';
+import { createNodeClient, openloraApi, settlementApi } from '../../../protocol/index.js';
 import { claimPayouts } from '../../../settlement/index.js';
 import type { DemoStage } from '../context.js';
 import { demoPayer } from '../payer.js';
@@ -16,46 +16,32 @@ import { DEMO_ACCOUNTS } from './datanet.js';
 import { DEMO_MODEL, MODEL_OWNER } from './factory.js';
 import { PLANET_QUESTIONS } from './serving.js';
 
-interface EpochView {
-  epoch: number;
-  status: string;
-  receipts: number;
-  feesWei: string;
-  payoutsWei: Record<string, string>;
-  postGas: number | null;
-}
-
 export const settlementStage: DemoStage = {
   name: 'settlement',
   async run({ node, out }) {
     const { clients, deployment } = node.chain;
-    const api = createApiClient(node.api);
-    const ops = createApiClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
+    const api = createNodeClient(node.api);
+    const ops = createNodeClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
     const payer = await demoPayer(node);
-    const client = new OpenAI({ apiKey: 'demo', baseURL: `${node.api}/v1`, maxRetries: 0, fetch: payer.fetch });
+    const paid = createNodeClient(node.api, { fetch: payer.fetch });
 
-    const quote = await api.request<{ maxFeeWei: string; split: Record<string, string> }>('POST', '/v1/quote', {
-      model: DEMO_MODEL,
-      messages: [{ role: 'user', content: PLANET_QUESTIONS[0] }],
-      max_tokens: 24,
+    const quote = await api.call(settlementApi.quote, {
+      body: { model: DEMO_MODEL, messages: [{ role: 'user', content: PLANET_QUESTIONS[0] }], max_tokens: 24 },
     });
-    out.note(`  quote for one question: at most ${formatUnits(BigInt(quote.maxFeeWei), 18)} OPEN`);
+    out.note(`  quote for one question: at most ${formatUnits(quote.maxFeeWei, 18)} OPEN`);
 
     const requestIds: string[] = [];
     for (const question of PLANET_QUESTIONS) {
-      const r = await client.chat.completions.create({
-        model: DEMO_MODEL,
-        max_tokens: 24,
-        messages: [{ role: 'user', content: question }],
+      const { tributary: t } = await paid.call(openloraApi.createChatCompletion, {
+        body: { model: DEMO_MODEL, max_tokens: 24, messages: [{ role: 'user', content: question }] },
       });
-      const t = (r as unknown as { tributary: { requestId: string; payment?: { fee: string } } }).tributary;
-      if (BigInt(t.payment?.fee ?? '0') > BigInt(quote.maxFeeWei) * 4n)
+      if ((t.payment?.fee ?? 0n) > quote.maxFeeWei * 4n)
         throw new BaseError('INTERNAL', `request ${t.requestId} cost more than quoted`);
       requestIds.push(t.requestId);
     }
     let verified = 0;
     for (const id of requestIds) {
-      const receipt = await api.request<{ verified: boolean }>('GET', `/v1/receipts/${id}`);
+      const receipt = await api.call(settlementApi.getReceipt, { params: { id } });
       if (receipt.verified) verified++;
     }
     if (verified !== requestIds.length)
@@ -65,32 +51,31 @@ export const settlementStage: DemoStage = {
     // Each voucher pays for the requests before it: a last one, on its own, pays for the last answer.
     await payer.payUp(node.api);
 
-    const epoch = await ops.request<EpochView>('POST', '/v1/epochs/close');
-    const fees = BigInt(epoch.feesWei);
-    const sum = Object.values(epoch.payoutsWei).reduce((a: bigint, b: string) => a + BigInt(b), 0n);
+    const epoch = await ops.call(settlementApi.closeEpoch);
+    const fees = epoch.feesWei;
+    const sum = Object.values(epoch.payoutsWei).reduce((a, b) => a + BigInt(b), 0n);
     out.note(
       `  epoch ${epoch.epoch}: ${epoch.receipts} receipts, ${formatUnits(fees, 18)} OPEN in fees, root posted (${epoch.postGas} gas); payouts ${Object.entries(
         epoch.payoutsWei,
       )
-        .map(([k, v]) => `${k} ${formatUnits(BigInt(v as string), 18)}`)
+        .map(([k, v]) => `${k} ${formatUnits(BigInt(v), 18)}`)
         .join(', ')}`,
     );
-    const check = await api.request<{ ok: boolean; problems: string[] }>('GET', `/v1/epochs/${epoch.epoch}/verify`);
+    const check = await api.call(settlementApi.verifyEpoch, { params: { epoch: epoch.epoch } });
     if (!check.ok)
       throw new BaseError('INTERNAL', `epoch ${epoch.epoch} does not verify: ${check.problems.join('; ')}`);
     out.note(`  recomputed from its public export: root, total and receipts root match`);
 
-    const params = await api.request<{ params: { challengeWindow: number } }>('GET', '/v1/settlement');
-    await advanceTime(clients, params.params.challengeWindow + 1);
-    await ops.request<EpochView>('POST', `/v1/epochs/${epoch.epoch}/finalize`);
+    const settlement = await api.call(settlementApi.getSettlement);
+    await advanceTime(clients, settlement.params.challengeWindow + 1);
+    await ops.call(settlementApi.finalizeEpoch, { params: { epoch: epoch.epoch } });
 
     // Everyone owed claims in one batched transaction (claims are cumulative and anyone may send them; batching
     // spreads the transaction's base cost over the payees).
-    const payees = new Map<Address, string>([
-      ...DEMO_ACCOUNTS.contributors.map((i) => [devAccount(i).address, `contributor ${i}`] as [Address, string]),
-      [devAccount(MODEL_OWNER).address, 'model owner'],
-      [devAccount(DEMO_ACCOUNTS.owner).address, 'DataNet treasury'],
-    ]);
+    const payees = new Map<Address, string>();
+    for (const i of DEMO_ACCOUNTS.contributors) payees.set(devAccount(i).address, `contributor ${i}`);
+    payees.set(devAccount(MODEL_OWNER).address, 'model owner');
+    payees.set(devAccount(DEMO_ACCOUNTS.owner).address, 'DataNet treasury');
     const claimsToSend: {
       node: Address;
       account: Address;
@@ -100,18 +85,15 @@ export const settlementStage: DemoStage = {
       wei: bigint;
     }[] = [];
     for (const [address, label] of payees) {
-      const p = await api.request<{ node: Address; cumulativeWei: string; claimableWei: string; proof: Hex[] }>(
-        'GET',
-        `/v1/payouts/${address}`,
-      );
-      if (BigInt(p.claimableWei) > 0n)
+      const p = await api.call(settlementApi.getPayout, { params: { address } });
+      if (p.claimableWei > 0n)
         claimsToSend.push({
           node: p.node,
           account: address,
-          cumulative: BigInt(p.cumulativeWei),
+          cumulative: p.cumulativeWei,
           proof: p.proof,
           label,
-          wei: BigInt(p.claimableWei),
+          wei: p.claimableWei,
         });
     }
     if (claimsToSend.length === 0) throw new BaseError('INTERNAL', 'nobody has anything to claim after the epoch');
@@ -124,7 +106,7 @@ export const settlementStage: DemoStage = {
     return {
       epoch: epoch.epoch,
       requests: epoch.receipts,
-      feesWei: epoch.feesWei,
+      feesWei: epoch.feesWei.toString(),
       payoutsWei: epoch.payoutsWei,
       sumEqualsFees: sum === fees,
       receiptsVerified: verified,
