@@ -38,7 +38,7 @@ export interface Anvil {
  */
 export function anvilBinaryPath(env: Record<string, string | undefined> = process.env): string {
   if (env.TRIBUTARY_ANVIL_BIN) return env.TRIBUTARY_ANVIL_BIN;
-  const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch as string] ?? process.arch;
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
   const exe = process.platform === 'win32' ? 'anvil.exe' : 'anvil';
   const pkg = `@foundry-rs/anvil-${process.platform}-${arch}`;
   try {

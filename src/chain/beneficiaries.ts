@@ -38,8 +38,9 @@ const list = (words: string[]): string =>
  * could split them over two delegates and meet the quorum alone).
  */
 export function requireBeneficiaries(rpcUrl: string, configured: ConfiguredBeneficiaries): Beneficiaries {
-  const missing = beneficiarySettings.filter((s) => !configured[s.part]);
-  if (missing.length > 0) {
+  const { team, investors, liquidity } = configured;
+  if (!team || !investors || !liquidity) {
+    const missing = beneficiarySettings.filter((s) => !configured[s.part]);
     throw new BaseError(
       'CONFIG_INVALID',
       `Deploying to ${rpcUrl} needs explicit token beneficiaries, or the deployer would hold every vote that exists at deployment: set ${list(missing.map((s) => s.env))}, or ${list(missing.map((s) => `"${s.key}"`))} in the config file`,
@@ -49,11 +50,7 @@ export function requireBeneficiaries(rpcUrl: string, configured: ConfiguredBenef
       },
     );
   }
-  const b = {
-    team: getAddress(configured.team as Address),
-    investors: getAddress(configured.investors as Address),
-    liquidity: getAddress(configured.liquidity as Address),
-  };
+  const b = { team: getAddress(team), investors: getAddress(investors), liquidity: getAddress(liquidity) };
   if (b.team === b.investors) {
     throw new BaseError(
       'CONFIG_INVALID',

@@ -20,6 +20,7 @@ import {
   getAddress,
   type Hex,
   http,
+  isHex,
   type PublicClient,
   type TestClient,
   type TransactionReceipt,
@@ -30,7 +31,10 @@ import { BaseError, bigintReplacer } from '../core/index.js';
 import * as artifacts from './generated/index.js';
 
 /** Every custom error of every project contract: a call can revert with an error of a contract it calls. */
-const allErrors: Abi = Object.values(artifacts).flatMap((a) => (a.abi as Abi).filter((item) => item.type === 'error'));
+const allErrors: Abi = Object.values(artifacts).flatMap((a): Abi => {
+  const abi: Abi = a.abi;
+  return abi.filter((item) => item.type === 'error');
+});
 
 export interface ChainClients {
   rpcUrl: string;
@@ -61,7 +65,7 @@ export async function connectChain(rpcUrl: string, options: ConnectOptions = {})
       cause: e,
     });
   }
-  const chain = defineChain({
+  const chain: Chain = defineChain({
     id: chainId,
     name: chainId === 31337 ? 'Local (anvil)' : `Chain ${chainId}`,
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
@@ -72,7 +76,7 @@ export async function connectChain(rpcUrl: string, options: ConnectOptions = {})
   return {
     rpcUrl,
     chain,
-    public: publicClient as PublicClient,
+    public: publicClient,
     wallet: (account) => createWalletClient({ chain, transport, account, pollingInterval }),
     walletForAddress: (address) => createWalletClient({ chain, transport, account: address, pollingInterval }),
     test: () => createTestClient({ chain, transport, mode: 'anvil', pollingInterval }),
@@ -98,12 +102,12 @@ export async function deployContract<const TAbi extends Abi>(
   clients: ChainClients,
   account: Account,
   artifact: Artifact<TAbi>,
-  args: ContractConstructorArgs<TAbi>,
+  args: ContractConstructorArgs<TAbi> & readonly unknown[],
 ): Promise<{ address: Address; receipt: TransactionReceipt }> {
   const label = `${artifact.contractName}.constructor`;
-  const data = encodeDeployData({ abi: artifact.abi, bytecode: artifact.bytecode, args } as Parameters<
-    typeof encodeDeployData
-  >[0]);
+  // The arguments were checked against the constructor of `TAbi` at the call; encoding needs only their values.
+  const abi: Abi = artifact.abi;
+  const data = encodeDeployData({ abi, bytecode: artifact.bytecode, args });
   try {
     await clients.public.call({ account, data });
   } catch (e) {
@@ -124,7 +128,7 @@ export interface ContractCall<TAbi extends Abi, TName extends WriteName<TAbi>> {
   address: Address;
   abi: TAbi;
   functionName: TName;
-  args: ContractFunctionArgs<TAbi, 'nonpayable' | 'payable', TName>;
+  args: ContractFunctionArgs<TAbi, 'nonpayable' | 'payable', TName> & readonly unknown[];
   /** Contract name for error messages. */
   contract?: string;
 }
@@ -137,28 +141,22 @@ export async function sendTx<const TAbi extends Abi, TName extends WriteName<TAb
   call: ContractCall<TAbi, TName>,
 ): Promise<TransactionReceipt> {
   const label = `${call.contract ?? call.address}.${call.functionName}`;
-  const params = {
-    address: call.address,
-    abi: call.abi,
-    functionName: call.functionName,
-    args: call.args,
-    account,
-    chain: clients.chain,
-  };
-  let request: unknown;
+  // `call` was checked against `TAbi` where it was written; the calls below need only its values.
+  const abi: Abi = call.abi;
+  const functionName: string = call.functionName;
+  const params = { address: call.address, abi, functionName, args: call.args, account, chain: clients.chain };
+  let request: Awaited<ReturnType<PublicClient['simulateContract']>>['request'];
   let gas: bigint;
   try {
-    ({ request } = await clients.public.simulateContract(params as Parameters<PublicClient['simulateContract']>[0]));
-    gas = await clients.public.estimateContractGas(params as Parameters<PublicClient['estimateContractGas']>[0]);
+    ({ request } = await clients.public.simulateContract(params));
+    gas = await clients.public.estimateContractGas(params);
   } catch (e) {
     throw contractError(e, label, call.abi);
   }
   const wallet = typeof account === 'string' ? clients.walletForAddress(account) : clients.wallet(account);
   // The estimate is made at the current timestamp; if the block lands in a new second, a write that adds a new
   // timestamped checkpoint (stakes, votes) costs ~45k more than one that overwrote the last. Unused gas is free.
-  const hash = await wallet.writeContract({ ...(request as object), gas: gas + gas / 5n + 60_000n } as Parameters<
-    WalletClient['writeContract']
-  >[0]);
+  const hash = await wallet.writeContract({ ...request, gas: gas + gas / 5n + 60_000n });
   const receipt = await clients.public.waitForTransactionReceipt({ hash });
   if (receipt.status !== 'success') {
     throw new BaseError('CONTRACT_REVERTED', `${label} reverted on chain`, { details: { transactionHash: hash } });
@@ -182,7 +180,8 @@ export function contractError(e: unknown, label: string, abi: Abi): BaseError {
       }
     }
     if (decoded) {
-      const args = JSON.parse(JSON.stringify(decoded.args ?? [], bigintReplacer)) as unknown[];
+      const json: unknown = JSON.parse(JSON.stringify(decoded.args ?? [], bigintReplacer));
+      const args: unknown[] = Array.isArray(json) ? json : [];
       return new BaseError(
         'CONTRACT_REVERTED',
         `${label} reverted with ${decoded.errorName}(${args.map((a) => JSON.stringify(a)).join(', ')})`,
@@ -212,11 +211,16 @@ export function contractError(e: unknown, label: string, abi: Abi): BaseError {
 function findRevertData(e: ViemError): Hex | undefined {
   let found: Hex | undefined;
   e.walk((inner) => {
-    const data = (inner as { data?: unknown }).data;
-    if (typeof data === 'string' && data.startsWith('0x') && data.length >= 10) found = data as Hex;
-    else if (data && typeof data === 'object' && typeof (data as { data?: unknown }).data === 'string')
-      found = (data as { data: Hex }).data;
+    const data = dataOf(inner);
+    const nested = dataOf(data);
+    if (isHex(data, { strict: false }) && data.length >= 10) found = data;
+    else if (isHex(nested, { strict: false })) found = nested;
     return false;
   });
   return found;
+}
+
+/** The `data` member of an error (or of its `data`), whatever it is. */
+function dataOf(x: unknown): unknown {
+  return typeof x === 'object' && x !== null && 'data' in x ? x.data : undefined;
 }

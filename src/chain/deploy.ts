@@ -5,7 +5,7 @@
 import { type Account, type Address, keccak256, stringToHex, toHex, zeroAddress } from 'viem';
 import { type Logger, silentLogger } from '../core/index.js';
 import { type ChainClients, deployContract, sendTx } from './clients.js';
-import type { ContractName, Deployment } from './deployment.js';
+import { type ContractName, type Deployment, deploymentSchema } from './deployment.js';
 import {
   DataNetRegistryArtifact,
   InferenceEscrowArtifact,
@@ -18,7 +18,7 @@ import {
   TributaryGovernorArtifact,
   VotingVestingWalletArtifact,
 } from './generated/index.js';
-import { allocationAmounts, checkUnbondingCoversGovernance, type DeployParameters } from './parameters.js';
+import { checkUnbondingCoversGovernance, type DeployParameters, withAmounts } from './parameters.js';
 
 export const roleIds = {
   DEFAULT_ADMIN: '0x0000000000000000000000000000000000000000000000000000000000000000',
@@ -44,7 +44,7 @@ export async function deployProtocol({
   parameters,
   log = silentLogger(),
 }: DeployInput): Promise<Deployment> {
-  const amounts = allocationAmounts(parameters.allocations);
+  const allocations = withAmounts(parameters.allocations);
   checkUnbondingCoversGovernance(parameters);
   const startBlock = await clients.public.getBlock();
   const now = Number(startBlock.timestamp);
@@ -65,35 +65,30 @@ export async function deployProtocol({
   );
 
   // 2. Vesting wallets for vested allocations; everything else goes straight to its recipient.
-  const beneficiaries = parameters.allocations.map((a) =>
-    a.recipient === 'treasury' ? timelock.address : a.recipient,
-  );
-  const recipients: Address[] = [];
-  for (const [i, a] of parameters.allocations.entries()) {
-    const beneficiary = beneficiaries[i] as Address;
-    if (!a.vesting) {
-      recipients.push(beneficiary);
-      continue;
+  const lines: { label: string; recipient: Address; beneficiary: Address; amount: bigint; vested: boolean }[] = [];
+  for (const a of allocations) {
+    const beneficiary = a.recipient === 'treasury' ? timelock.address : a.recipient;
+    const line = { label: a.label, recipient: beneficiary, beneficiary, amount: a.amount, vested: false };
+    const vesting = a.vesting;
+    if (vesting) {
+      const wallet = await step(`VotingVestingWallet(${a.label})`, () =>
+        deployContract(clients, deployer, VotingVestingWalletArtifact, [
+          beneficiary,
+          BigInt(now + vesting.cliffSeconds),
+          BigInt(vesting.durationSeconds),
+        ]),
+      );
+      line.recipient = wallet.address;
+      line.vested = true;
     }
-    const wallet = await step(`VotingVestingWallet(${a.label})`, () =>
-      deployContract(clients, deployer, VotingVestingWalletArtifact, [
-        beneficiary,
-        BigInt(now + (a.vesting?.cliffSeconds ?? 0)),
-        BigInt(a.vesting?.durationSeconds ?? 0),
-      ]),
-    );
-    recipients.push(wallet.address);
+    lines.push(line);
   }
 
   // 3. OPEN: the whole supply, minted once to the allocation list; it tracks the treasury's (the timelock's)
   // balance, which the governor's quorum leaves out of the supply that can vote.
   const token = await step('OpenToken', () =>
     deployContract(clients, deployer, OpenTokenArtifact, [
-      parameters.allocations.map((a, i) => ({
-        recipient: recipients[i] as Address,
-        amount: amounts[i] as bigint,
-        label: toHex(a.label, { size: 32 }),
-      })),
+      lines.map((l) => ({ recipient: l.recipient, amount: l.amount, label: toHex(l.label, { size: 32 }) })),
       timelock.address,
     ]),
   );
@@ -230,15 +225,9 @@ export async function deployProtocol({
     blockHash: firstBlock.hash,
     deployedAt: new Date(Number(firstBlock.timestamp) * 1000).toISOString(),
     contracts,
-    allocations: parameters.allocations.map((a, i) => ({
-      label: a.label,
-      recipient: recipients[i] as Address,
-      beneficiary: beneficiaries[i] as Address,
-      amount: (amounts[i] as bigint).toString(),
-      vested: a.vesting !== undefined,
-    })),
-    parameters: JSON.parse(
-      JSON.stringify(parameters, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
-    ) as Record<string, unknown>,
+    allocations: lines.map((l) => ({ ...l, amount: l.amount.toString() })),
+    parameters: deploymentSchema.shape.parameters.parse(
+      JSON.parse(JSON.stringify(parameters, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))),
+    ),
   };
 }

@@ -4,9 +4,9 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type Address, getAddress, type Hex } from 'viem';
+import { getAddress, type Hex, isHex } from 'viem';
 import { z } from 'zod';
-import { BaseError, bigintReplacer, parseJson } from '../core/index.js';
+import { BaseError, bigintReplacer, errnoCode, parseJson } from '../core/index.js';
 import type { ChainClients } from './clients.js';
 
 export const contractNames = [
@@ -26,7 +26,10 @@ const address = z
   .string()
   .regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte address')
   .transform((a) => getAddress(a));
-const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected a 0x-prefixed 32-byte hash');
+const hex32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/, 'expected a 0x-prefixed 32-byte hash')
+  .refine((h): h is Hex => isHex(h));
 const wei = z.string().regex(/^\d+$/, 'expected a decimal integer string (wei)');
 
 export const deploymentSchema = z.object({
@@ -37,9 +40,17 @@ export const deploymentSchema = z.object({
   block: z.number().int().nonnegative(),
   blockHash: hex32,
   deployedAt: z.string(),
-  contracts: z.object(
-    Object.fromEntries(contractNames.map((n) => [n, address])) as Record<ContractName, typeof address>,
-  ),
+  contracts: z.object({
+    OpenToken: address,
+    Staking: address,
+    Governor: address,
+    Timelock: address,
+    DataNetRegistry: address,
+    ModelRegistry: address,
+    ProtocolConfig: address,
+    RewardDistributor: address,
+    InferenceEscrow: address,
+  } satisfies Record<ContractName, typeof address>),
   /** recipient = the address minted to (a vesting wallet for vested lines); beneficiary = who it is for. */
   allocations: z.array(
     z.object({ label: z.string(), recipient: address, beneficiary: address, amount: wei, vested: z.boolean() }),
@@ -47,10 +58,7 @@ export const deploymentSchema = z.object({
   parameters: z.record(z.string(), z.unknown()),
 });
 
-export type Deployment = z.output<typeof deploymentSchema> & {
-  contracts: Record<ContractName, Address>;
-  blockHash: Hex;
-};
+export type Deployment = z.output<typeof deploymentSchema>;
 
 export function writeDeployment(path: string, deployment: Deployment): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -69,7 +77,7 @@ export function readDeployment(path: string): Deployment {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw invalid(`Cannot read deployment file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+    throw invalid(`Cannot read deployment file ${path}: ${errnoCode(e) ?? String(e)}`, {
       file: path,
     });
   }
@@ -90,7 +98,7 @@ export function readDeployment(path: string): Deployment {
     const field = issue?.path.join('.') || '(root)';
     throw invalid(`Deployment file ${path}: field ${field}: ${issue?.message ?? 'invalid'}`, { file: path, field });
   }
-  return result.data as Deployment;
+  return result.data;
 }
 
 /**

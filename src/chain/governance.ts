@@ -4,8 +4,12 @@
  * same calls are made by people over two weeks; this is for the demo, benchmarks and tests.
  */
 import {
+  type Abi,
+  type AbiStateMutability,
   type Account,
   type Address,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
   encodeFunctionData,
   type Hex,
   keccak256,
@@ -60,23 +64,23 @@ export async function passProposal(input: {
   const values = actions.map((a) => a.value ?? 0n);
   const calldatas = actions.map((a) => a.data);
   const descriptionHash = keccak256(stringToHex(description));
-  const read = <T>(functionName: string, args: unknown[]) =>
-    clients.public.readContract({ ...gov, functionName, args } as Parameters<
-      ChainClients['public']['readContract']
-    >[0]) as Promise<T>;
 
-  const proposalId = await read<bigint>('hashProposal', [targets, values, calldatas, descriptionHash]);
+  const proposalId = await clients.public.readContract({
+    ...gov,
+    functionName: 'hashProposal',
+    args: [targets, values, calldatas, descriptionHash],
+  });
   const propose = await sendTx(clients, proposer, {
     ...gov,
     functionName: 'propose',
     args: [targets, values, calldatas, description],
   });
-  await advanceTime(clients, Number(await read<bigint>('votingDelay', [])) + 1);
+  await advanceTime(clients, Number(await clients.public.readContract({ ...gov, functionName: 'votingDelay' })) + 1);
   const votes: TransactionReceipt[] = [];
   for (const voter of voters)
     votes.push(await sendTx(clients, voter, { ...gov, functionName: 'castVote', args: [proposalId, VOTE_FOR] }));
-  await advanceTime(clients, Number(await read<bigint>('votingPeriod', [])) + 1);
-  const state = await read<number>('state', [proposalId]);
+  await advanceTime(clients, Number(await clients.public.readContract({ ...gov, functionName: 'votingPeriod' })) + 1);
+  const state = await clients.public.readContract({ ...gov, functionName: 'state', args: [proposalId] });
   const SUCCEEDED = 4;
   if (state !== SUCCEEDED) {
     throw new BaseError(
@@ -92,7 +96,7 @@ export async function passProposal(input: {
     functionName: 'queue',
     args: [targets, values, calldatas, descriptionHash],
   });
-  const eta = await read<bigint>('proposalEta', [proposalId]);
+  const eta = await clients.public.readContract({ ...gov, functionName: 'proposalEta', args: [proposalId] });
   const now = (await clients.public.getBlock()).timestamp;
   await advanceTime(clients, Number(eta - now) + 1);
   const execute = await sendTx(clients, proposer, {
@@ -138,10 +142,14 @@ export async function delegateVotesLocally(
   await advanceTime(clients, 1);
 }
 
-export function encodeCall<const TAbi extends readonly unknown[]>(
+/** Calldata of `functionName(args)` on a contract of `abi`, e.g. for a proposal's action. */
+export function encodeCall<const TAbi extends Abi, TName extends ContractFunctionName<TAbi>>(
   abi: TAbi,
-  functionName: string,
-  args: readonly unknown[],
+  functionName: TName,
+  args: ContractFunctionArgs<TAbi, AbiStateMutability, TName> & readonly unknown[],
 ): Hex {
-  return encodeFunctionData({ abi, functionName, args } as unknown as Parameters<typeof encodeFunctionData>[0]);
+  // The name and arguments were checked against `TAbi` at the call; encoding needs only their values.
+  const wide: Abi = abi;
+  const name: string = functionName;
+  return encodeFunctionData({ abi: wide, functionName: name, args });
 }

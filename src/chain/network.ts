@@ -52,16 +52,18 @@ export async function chainUp(options: ChainUpOptions): Promise<ChainUp> {
   const log = options.log ?? silentLogger();
   mkdirSync(options.dataDir, { recursive: true });
   let anvil: Anvil | undefined;
-  if (!options.rpcUrl) {
+  let rpcUrl = options.rpcUrl;
+  if (!rpcUrl) {
     mkdirSync(join(options.dataDir, 'chain'), { recursive: true });
     anvil = await startAnvil({
       port: options.chainPort ?? 0,
       stateFile: join(options.dataDir, 'chain', 'state.json'),
       log,
     });
+    rpcUrl = anvil.rpcUrl;
   }
   try {
-    const clients = await connectChain(options.rpcUrl ?? (anvil as Anvil).rpcUrl);
+    const clients = await connectChain(rpcUrl);
     const file = deploymentPath(options.dataDir);
     let deployment: Deployment;
     let deployed = false;
@@ -85,7 +87,7 @@ export async function chainUp(options: ChainUpOptions): Promise<ChainUp> {
             }
           : {
               deployer: deployer.address,
-              ...requireBeneficiaries(options.rpcUrl as string, options.beneficiaries ?? {}),
+              ...requireBeneficiaries(rpcUrl, options.beneficiaries ?? {}),
             },
       );
       deployment = await deployProtocol({ clients, deployer, parameters, log });

@@ -97,6 +97,11 @@ export function defaultDeployParameters(beneficiaries: {
 
 /** Wei amount of each allocation line; INVALID_ARGUMENT if the shares do not sum to the whole supply. */
 export function allocationAmounts(allocations: AllocationSpec[]): bigint[] {
+  return withAmounts(allocations).map((a) => a.amount);
+}
+
+/** Each allocation line with its wei amount (`allocationAmounts`). */
+export function withAmounts(allocations: AllocationSpec[]): (AllocationSpec & { amount: bigint })[] {
   const total = allocations.reduce((s, a) => s + a.bps, 0);
   const bad = allocations.find((a) => !Number.isInteger(a.bps) || a.bps <= 0);
   if (bad) {
@@ -117,7 +122,7 @@ export function allocationAmounts(allocations: AllocationSpec[]): bigint[] {
       },
     );
   }
-  return allocations.map((a) => (TOTAL_SUPPLY * BigInt(a.bps)) / 10_000n);
+  return allocations.map((a) => ({ ...a, amount: (TOTAL_SUPPLY * BigInt(a.bps)) / 10_000n }));
 }
 
 /**
