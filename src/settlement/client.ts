@@ -5,6 +5,7 @@
  * account of the channel, capped by the deposit the user chose).
  */
 import { type Address, type Hex, type LocalAccount, parseEventLogs } from 'viem';
+import { z } from 'zod';
 import {
   type ChainClients,
   type Deployment,
@@ -16,6 +17,7 @@ import {
   signPermit,
 } from '../chain/index.js';
 import { BaseError } from '../core/index.js';
+import { errorBody, uintString } from '../protocol/index.js';
 import {
   encodeVoucherHeader,
   NO_FEE_CAP,
@@ -24,6 +26,17 @@ import {
   signVoucher,
   type VoucherDomain,
 } from './vouchers.js';
+
+/**
+ * What a client learns from an answer: the new total charged on the channel and the fee, from the `tributary`
+ * field's payment (openloraApi.paymentSummary), read leniently — only these fields, the fee 0 when absent.
+ */
+const paymentReport = z.object({
+  tributary: z.object({
+    requestId: z.string().optional(),
+    payment: z.object({ charged: uintString, fee: uintString.default(0n) }).optional(),
+  }),
+});
 
 export interface OpenChannelInput {
   clients: ChainClients;
@@ -131,13 +144,13 @@ export function createPayingFetch(o: PayingFetchOptions) {
   const signed = new Map<bigint, Hex>();
 
   const cap = o.authorizationCap ?? o.maxFee ?? NO_FEE_CAP;
-  const learn = (t: unknown) => {
-    const tributary = (t as { tributary?: { requestId?: string; payment?: { charged?: string; fee?: string } } } | null)
-      ?.tributary;
-    const p = tributary?.payment;
-    if (!p?.charged) return;
-    const reported = BigInt(p.charged);
-    const fee = BigInt(p.fee ?? '0');
+  const learn = (answer: unknown) => {
+    const report = paymentReport.safeParse(answer);
+    if (!report.success) return; // not a paid answer (or a chunk before the last): nothing to learn
+    const { requestId, payment: p } = report.data.tributary;
+    if (!p) return;
+    const reported = p.charged;
+    const fee = p.fee;
     if (reported === charged) return;
     disputed = unaccountedCharge({
       channelId: o.channelId,
@@ -145,7 +158,7 @@ export function createPayingFetch(o: PayingFetchOptions) {
       reported,
       fee,
       cap,
-      requestId: tributary?.requestId,
+      requestId,
     });
     if (disputed) return;
     charged = reported;
@@ -179,7 +192,7 @@ export function createPayingFetch(o: PayingFetchOptions) {
       }
       if (body !== undefined) {
         nonce += 1n;
-        const auth = await paidRequestHeaders({
+        const paid = await paidRequestHeaders({
           user: o.user,
           domain: o.domain,
           channelId: o.channelId,
@@ -188,7 +201,8 @@ export function createPayingFetch(o: PayingFetchOptions) {
           maxFee: cap,
           nonce,
         });
-        headers.set(paymentHeaders.authorization, auth[paymentHeaders.authorization] as string);
+        // The channel header (the same as above) and the authorization of this body.
+        for (const [name, value] of Object.entries(paid)) headers.set(name, value);
       }
     }
     const res = await inner(input, { ...init, headers });
@@ -274,7 +288,8 @@ export async function tryWithoutAuthorization(o: {
     headers: { 'content-type': 'application/json', ...o.headers, [paymentHeaders.channel]: o.channelId.toString() },
     body: JSON.stringify(o.body),
   });
-  const e = ((await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null)?.error;
+  const body = errorBody.safeParse(await res.json().catch(() => null));
+  const e = body.success ? body.data.error : undefined;
   return { status: res.status, code: e?.code ?? null, message: e?.message ?? null };
 }
 
@@ -293,8 +308,8 @@ export async function claimPayouts(
     abi: RewardDistributorArtifact.abi,
     contract: 'RewardDistributor',
   } as const;
-  if (payouts.length === 1) {
-    const [p] = payouts as [(typeof payouts)[number]];
+  const [p] = payouts;
+  if (p && payouts.length === 1) {
     return sendTx(clients, sender, {
       ...distributor,
       functionName: 'claim',

@@ -4,10 +4,11 @@
  * epoch payouts; the epoch totals (what the Merkle root pays) floor once per account, so the explanation reports
  * the difference as rounding instead of hiding it.
  */
-import { type Address, getAddress, type Hex, isAddressEqual } from 'viem';
+import { type Address, getAddress, type Hex, isAddress, isAddressEqual } from 'viem';
 import { type ChainClients, type Deployment, RewardDistributorArtifact } from '../chain/index.js';
 import type { BlobStore, Db } from '../store/index.js';
 import { parseEpochExport } from './epoch-export.js';
+import { attributedContributionId } from './epochs.js';
 import { type ReceiptRow, receiptOf } from './receipts.js';
 import { earningContributions, withdrawalTimes } from './withdrawals.js';
 
@@ -98,11 +99,11 @@ export function createEarnings(deps: EarningsDeps) {
       const contributions = r.attribution?.contributions ?? [];
       const live = earningContributions(contributions, withdrawn, r.createdAt);
       for (const c of live) {
-        if (isAddressEqual(c.contributor as Address, address)) {
+        if (isAddress(c.contributor, { strict: false }) && isAddressEqual(c.contributor, address)) {
           out.push({
             ...base,
             role: 'contributor',
-            contributionId: c.id as Hex,
+            contributionId: attributedContributionId(c.id),
             ppm: c.ppm,
             wei: (r.feeBreakdown.contributors * BigInt(c.ppm)) / PPM,
           });
@@ -144,7 +145,7 @@ export function createEarnings(deps: EarningsDeps) {
       const all = await lines(address, o.limit ?? 10_000);
 
       const byModel = new Map<string, { receipts: number; wei: bigint }>();
-      const byContribution = new Map<string, { receipts: number; wei: bigint; dataNetId: string | null }>();
+      const byContribution = new Map<Hex, { receipts: number; wei: bigint; dataNetId: string | null }>();
       const byDataNet = new Map<string, { receipts: number; wei: bigint }>();
       let pending = 0n;
       let explainedSettled = 0n;
@@ -186,10 +187,7 @@ export function createEarnings(deps: EarningsDeps) {
         claimable: finalCumulative > claimed ? finalCumulative - claimed : 0n,
         pending,
         byModel: [...byModel].map(([model, v]) => ({ model, ...v })),
-        byContribution: [...byContribution].map(([contributionId, v]) => ({
-          contributionId: contributionId as Hex,
-          ...v,
-        })),
+        byContribution: [...byContribution].map(([contributionId, v]) => ({ contributionId, ...v })),
         byDataNet: [...byDataNet].map(([dataNetId, v]) => ({ dataNetId, ...v })),
         asStaker,
         roundingWei: cumulative - explainedSettled,

@@ -27,6 +27,7 @@ import {
   verifyMerkleProof,
 } from '../chain/index.js';
 import { BaseError, canonicalJson, failpoint, type Logger, silentLogger } from '../core/index.js';
+import { bytes32 } from '../protocol/index.js';
 import type { BlobStore, Db } from '../store/index.js';
 import type { Channels } from './channels.js';
 import {
@@ -42,6 +43,20 @@ import type { ParamsReader } from './params.js';
 import { payoutLeaf } from './payouts.js';
 import { type ReceiptRow, receiptOf } from './receipts.js';
 import { earningContributions, withdrawalTimes } from './withdrawals.js';
+
+/**
+ * A contribution id named by a stored receipt's attribution: a DataNet version's Merkle leaf, 32 bytes (what the
+ * epoch export and the earnings answer carry); INTERNAL if the receipt holds anything else.
+ */
+export function attributedContributionId(id: string): Hex {
+  const parsed = bytes32.safeParse(id);
+  if (!parsed.success) {
+    throw new BaseError('INTERNAL', `A receipt's attribution names contribution "${id}", which is not a 32-byte id`, {
+      details: { contributionId: id },
+    });
+  }
+  return parsed.data;
+}
 
 /** RewardDistributor.Status, as numbers. */
 export const EPOCH_STATUS = { none: 0, pending: 1, challenged: 2, final: 3, void: 4 } as const;
@@ -139,6 +154,13 @@ export function createEpochs(deps: EpochsDeps) {
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
+  /** The epoch this node just wrote or changed: INTERNAL if it is not there. */
+  async function mustGet(epoch: number): Promise<EpochRecord> {
+    const e = await get(epoch);
+    if (!e) throw new BaseError('INTERNAL', `Epoch ${epoch} is missing from the database`, { details: { epoch } });
+    return e;
+  }
+
   async function latest(): Promise<EpochRecord | undefined> {
     const { rows } = await deps.db.query<EpochRow>('SELECT * FROM epochs ORDER BY epoch DESC LIMIT 1');
     return rows[0] ? toRecord(rows[0]) : undefined;
@@ -199,8 +221,8 @@ export function createEpochs(deps: EpochsDeps) {
       `SELECT r.* FROM receipts r JOIN channels c ON c.id = r.channel_id
        WHERE r.epoch IS NULL AND r.unredeemable_at IS NULL AND r.charged_after <= c.redeemed ORDER BY r.seq`,
     );
-    if (rows.length === 0)
-      throw new BaseError('CONFLICT', 'There are no paid receipts to settle yet', { details: { epoch } });
+    const last = rows.at(-1);
+    if (!last) throw new BaseError('CONFLICT', 'There are no paid receipts to settle yet', { details: { epoch } });
     const params = await deps.params();
     const stakeBlock = await deps.clients.public.getBlockNumber({ cacheTime: 0 });
     const stakers = await stakeSnapshot(stakeBlock);
@@ -230,8 +252,12 @@ export function createEpochs(deps: EpochsDeps) {
         modelOwner: r.model_owner ?? params.platformTreasury,
         dataNetTreasury: r.datanet_treasury,
         fee: receipt.feeBreakdown,
-        contributions: live.map((c) => ({ id: c.id as Hex, contributor: getAddress(c.contributor), ppm: c.ppm })),
-        withdrawn: all.filter((c) => !live.includes(c)).map((c) => c.id as Hex),
+        contributions: live.map((c) => ({
+          id: attributedContributionId(c.id),
+          contributor: getAddress(c.contributor),
+          ppm: c.ppm,
+        })),
+        withdrawn: all.filter((c) => !live.includes(c)).map((c) => attributedContributionId(c.id)),
       };
     });
     const receiptsExport: EpochReceiptsExport = {
@@ -264,7 +290,7 @@ export function createEpochs(deps: EpochsDeps) {
          VALUES ($1, 'redeemed', $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10)`,
         [
           epoch,
-          (rows.at(-1) as ReceiptRow).seq.toString(),
+          last.seq.toString(),
           rows.length,
           payouts.fees.toString(),
           JSON.stringify(byRole),
@@ -299,7 +325,7 @@ export function createEpochs(deps: EpochsDeps) {
     });
     log.info({ epoch, receipts: rows.length, root: payouts.root }, 'epoch computed');
     failpoint('epoch.computed');
-    return (await get(epoch)) as EpochRecord;
+    return mustGet(epoch);
   }
 
   const escrow = {
@@ -439,11 +465,11 @@ export function createEpochs(deps: EpochsDeps) {
         await deps.db.query(`UPDATE epochs SET status = 'redeemed' WHERE epoch = $1 AND status = 'computed'`, [
           e.epoch,
         ]);
-        e = (await get(e.epoch)) as EpochRecord;
+        e = await mustGet(e.epoch);
       }
       if (e.status === 'redeemed') {
         await post(e);
-        e = (await get(e.epoch)) as EpochRecord;
+        e = await mustGet(e.epoch);
       }
       return e;
     },
@@ -461,7 +487,7 @@ export function createEpochs(deps: EpochsDeps) {
           args: [deps.node.address, BigInt(epoch)],
         });
       await refreshStatuses();
-      return (await get(epoch)) as EpochRecord;
+      return mustGet(epoch);
     },
     /** What `account` can claim under epoch `epoch`'s root, with the proof. */
     async payout(

@@ -6,7 +6,7 @@
  * and floored once per account, so rounding loses at most a few wei per account; that remainder goes to an
  * explicit dust account. Payouts are cumulative across epochs, the form the distributor's Merkle root takes.
  */
-import { type Address, getAddress, type Hex } from 'viem';
+import { type Address, getAddress, type Hex, zeroHash } from 'viem';
 import { merkleTree, standardLeaf } from '../chain/index.js';
 import type { FeeBreakdown } from './fees.js';
 
@@ -62,7 +62,14 @@ export function payoutLeaf(account: Address, cumulative: bigint): Hex {
 
 export function computeEpochPayouts(input: EpochPayoutInput): EpochPayouts {
   const amounts = new Map<Address, bigint>();
-  const byRole = Object.fromEntries(payoutRoles.map((r) => [r, 0n])) as Record<PayoutRole, bigint>;
+  const byRole: Record<PayoutRole, bigint> = {
+    platform: 0n,
+    modelOwner: 0n,
+    stakers: 0n,
+    contributors: 0n,
+    dataNet: 0n,
+    dust: 0n,
+  };
   const contributorNumerators = new Map<Address, bigint>();
   let fees = 0n;
   let stakerPool = 0n;
@@ -123,6 +130,6 @@ export function computeEpochPayouts(input: EpochPayoutInput): EpochPayouts {
   const sortedCumulative = sorted(cumulative);
   const cumulativeTotal = [...sortedCumulative.values()].reduce((a, b) => a + b, 0n);
   const leaves = [...sortedCumulative.entries()].filter(([, v]) => v > 0n).map(([a, v]) => payoutLeaf(a, v));
-  const root = leaves.length > 0 ? merkleTree(leaves).root : (`0x${'00'.repeat(32)}` as Hex);
+  const root = leaves.length > 0 ? merkleTree(leaves).root : zeroHash;
   return { fees, amounts: sorted(amounts), byRole, cumulative: sortedCumulative, cumulativeTotal, root };
 }
