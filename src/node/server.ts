@@ -66,7 +66,8 @@ const fastifyClientErrors: Record<string, BaseError['code']> = {
 /** Converts whatever a route threw into a BaseError a client can act on. */
 export function toHttpError(error: FastifyError | Error): BaseError {
   if (error instanceof BaseError) return error;
-  const fe = error as FastifyError;
+  // What Fastify adds to the errors it raises (validation issues, its FST_ code, a status); other errors have none.
+  const fe: Partial<FastifyError> = error;
   if (fe.validation) {
     const where = fe.validationContext ?? 'request';
     const issues = fe.validation.map((v) => ({
@@ -78,17 +79,19 @@ export function toHttpError(error: FastifyError | Error): BaseError {
       details: { issues },
     });
   }
-  if (fe.code && fastifyClientErrors[fe.code])
-    return new BaseError(fastifyClientErrors[fe.code] as BaseError['code'], fe.message);
+  const clientError = fe.code ? fastifyClientErrors[fe.code] : undefined;
+  if (clientError) return new BaseError(clientError, error.message);
   if (fe.statusCode === 400 && error instanceof SyntaxError)
     return new BaseError('INVALID_ARGUMENT', `Invalid JSON body: ${error.message}`);
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500)
-    return new BaseError('INVALID_ARGUMENT', fe.message);
+    return new BaseError('INVALID_ARGUMENT', error.message);
   return new BaseError('INTERNAL', 'Internal error', { cause: error });
 }
 
 export async function createServer(ctx: NodeContext, routes: RoutePlugin[] = []): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: ctx.log as FastifyBaseLogger, bodyLimit: 10 * 1024 * 1024 });
+  // The node's pino logger, seen as the logger type Fastify's instances (and every route plugin) are typed with.
+  const loggerInstance: FastifyBaseLogger = ctx.log;
+  const app = Fastify({ loggerInstance, bodyLimit: 10 * 1024 * 1024 });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
