@@ -15,10 +15,31 @@ function files(dir: string): string[] {
   });
 }
 
-/** Replaces comments and the insides of string literals with spaces, keeping line numbers. */
+/**
+ * Replaces comments and the text of string literals with spaces, keeping line numbers. The `${…}` expressions of
+ * template literals are code and stay (a cast inside one counts).
+ */
 export function codeOnly(source: string): string {
   let out = '';
   let i = 0;
+  /** For each open template expression, how many `{` deep we are inside it. */
+  const templates: number[] = [];
+  const blank = (text: string) => text.replace(/[^\n]/g, ' ');
+  /** Scans template text from `i` (just after a backtick or a closing `}`) to its end or its next `${`. */
+  const templateText = () => {
+    let j = i;
+    while (j < source.length && source[j] !== '`' && !(source[j] === '$' && source[j + 1] === '{'))
+      j += source[j] === '\\' ? 2 : 1;
+    out += blank(source.slice(i, j));
+    if (source[j] === '`') {
+      out += '`';
+      i = j + 1;
+    } else {
+      out += '${';
+      templates.push(0);
+      i = j + 2;
+    }
+  };
   while (i < source.length) {
     const c = source[i] as string;
     const next = source[i + 1];
@@ -27,13 +48,29 @@ export function codeOnly(source: string): string {
     } else if (c === '/' && next === '*') {
       const end = source.indexOf('*/', i + 2);
       const stop = end < 0 ? source.length : end + 2;
-      out += source.slice(i, stop).replace(/[^\n]/g, ' ');
+      out += blank(source.slice(i, stop));
       i = stop;
-    } else if (c === "'" || c === '"' || c === '`') {
+    } else if (c === "'" || c === '"') {
       let j = i + 1;
-      while (j < source.length && source[j] !== c) j += source[j] === '\\' ? 2 : 1;
-      out += `${c}${source.slice(i + 1, j).replace(/[^\n]/g, ' ')}${c}`;
+      while (j < source.length && source[j] !== c && source[j] !== '\n') j += source[j] === '\\' ? 2 : 1;
+      out += `${c}${blank(source.slice(i + 1, j))}${c}`;
       i = j + 1;
+    } else if (c === '`') {
+      out += '`';
+      i++;
+      templateText();
+    } else if (templates.length > 0 && (c === '{' || c === '}')) {
+      const depth = templates.length - 1;
+      if (c === '{') templates[depth] = (templates[depth] ?? 0) + 1;
+      else if (templates[depth] === 0) {
+        templates.pop();
+        out += '}';
+        i++;
+        templateText();
+        continue;
+      } else templates[depth] = (templates[depth] ?? 1) - 1;
+      out += c;
+      i++;
     } else {
       out += c;
       i++;
@@ -43,7 +80,9 @@ export function codeOnly(source: string): string {
 }
 
 const CAST = /\bas\s+(?!const\b)[A-Za-z_{([`]/g;
-const IMPORT_EXPORT = /^\s*(?:import|export)\s[^;]*?(?:from\s*'[^']*'|\})\s*;/gms;
+/** Import statements and `export {…}` lists, whose `a as b` renames are not casts. */
+const IMPORT_EXPORT =
+  /^\s*(?:import\s[^;]*?from\s*'[^']*'|export\s+(?:type\s+)?\{[^}]*\}(?:\s*from\s*'[^']*')?)\s*;/gms;
 
 const root = join(import.meta.dirname, '..');
 const byFolder: Record<string, number> = {};
