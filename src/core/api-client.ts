@@ -2,8 +2,21 @@
  * Calling a Tributary node over HTTP: JSON in and out, and the node's error body
  * `{"error": {code, message, details}}` turned back into the same BaseError the node threw.
  */
-import { BaseError, isErrorCode } from './errors.js';
+import { z } from 'zod';
+import { BaseError, isErrorCode, messageOf } from './errors.js';
 import { bigintReplacer } from './json.js';
+
+/** The node's error body, as far as it can be read (any member may be missing or of another shape). */
+const errorBody = z.object({
+  error: z
+    .object({
+      code: z.string().optional().catch(undefined),
+      message: z.string().optional().catch(undefined),
+      details: z.record(z.string(), z.unknown()).optional().catch(undefined),
+    })
+    .optional()
+    .catch(undefined),
+});
 
 export interface ApiClient {
   readonly baseUrl: string;
@@ -28,7 +41,7 @@ export function createApiClient(baseUrl: string, options: { headers?: Record<str
     } catch (e) {
       throw new BaseError(
         'NODE_UNAVAILABLE',
-        `No Tributary node answers at ${base} (${(e as Error).message}); start one with \`tributary up\``,
+        `No Tributary node answers at ${base} (${messageOf(e)}); start one with \`tributary up\``,
         {
           details: { api: base },
           cause: e,
@@ -36,12 +49,14 @@ export function createApiClient(baseUrl: string, options: { headers?: Record<str
       );
     }
     if (!res.ok) {
-      let parsed: { error?: { code?: string; message?: string; details?: Record<string, unknown> } } = {};
+      let body: unknown;
       try {
-        parsed = (await res.json()) as typeof parsed;
+        body = await res.json();
       } catch {
         // not a JSON error body
       }
+      const read = errorBody.safeParse(body);
+      const parsed = read.success ? read.data : {};
       const code = isErrorCode(parsed.error?.code) ? parsed.error.code : 'INTERNAL';
       throw new BaseError(code, parsed.error?.message ?? `${method} ${path} failed with HTTP ${res.status}`, {
         details: { status: res.status, ...(parsed.error?.details ?? {}) },

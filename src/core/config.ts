@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { errnoCode } from './checked.js';
 import { BaseError } from './errors.js';
 import { parseJson } from './json.js';
 import { type LogLevel, logLevels } from './log.js';
@@ -46,14 +47,13 @@ type Field = keyof Config;
 type Source =
   | { kind: 'flag'; flag: string }
   | { kind: 'env'; name: string }
-  | { kind: 'file'; path: string; key: string }
-  | { kind: 'default' };
+  | { kind: 'file'; path: string; key: string };
 
-interface FieldSpec {
-  schema: z.ZodType;
+/** How a field is read: its schema gives the value's type. */
+interface FieldSpec<T> {
+  schema: z.ZodType<T>;
   flag?: string;
   env: string;
-  default?: unknown;
 }
 
 const port = z.coerce
@@ -73,31 +73,25 @@ const url = (protocols: string[]) =>
     `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
   );
 
-const privateKey = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected a 32-byte hex private key starting with 0x');
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 20-byte hex address starting with 0x');
+/** A string of `digits` hex digits after 0x (typed as such), or `message`. */
+const hex = (digits: number, message: string) => {
+  const pattern = new RegExp(`^0x[0-9a-fA-F]{${digits}}$`);
+  return z.string().refine((v): v is `0x${string}` => pattern.test(v), message);
+};
+const privateKey = hex(64, 'expected a 32-byte hex private key starting with 0x');
+const address = hex(40, 'expected a 20-byte hex address starting with 0x');
 
-const fields: Record<Field, FieldSpec> = {
-  dataDir: {
-    schema: z.string().min(1, 'expected a directory path'),
-    flag: '--data-dir',
-    env: 'TRIBUTARY_DATA_DIR',
-    default: '.tributary',
-  },
-  host: {
-    schema: z.string().min(1, 'expected a host name or address'),
-    flag: '--host',
-    env: 'TRIBUTARY_HOST',
-    default: '127.0.0.1',
-  },
-  port: { schema: port, flag: '--port', env: 'TRIBUTARY_PORT', default: 7420 },
+const fields: { [F in Field]: FieldSpec<NonNullable<Config[F]>> } = {
+  dataDir: { schema: z.string().min(1, 'expected a directory path'), flag: '--data-dir', env: 'TRIBUTARY_DATA_DIR' },
+  host: { schema: z.string().min(1, 'expected a host name or address'), flag: '--host', env: 'TRIBUTARY_HOST' },
+  port: { schema: port, flag: '--port', env: 'TRIBUTARY_PORT' },
   rpcUrl: { schema: url(['http:', 'https:', 'ws:', 'wss:']), flag: '--rpc', env: 'TRIBUTARY_RPC_URL' },
-  chainPort: { schema: port, flag: '--chain-port', env: 'TRIBUTARY_CHAIN_PORT', default: 0 },
+  chainPort: { schema: port, flag: '--chain-port', env: 'TRIBUTARY_CHAIN_PORT' },
   databaseUrl: { schema: url(['postgres:', 'postgresql:']), flag: '--database-url', env: 'DATABASE_URL' },
   logLevel: {
     schema: z.enum(logLevels, { error: `expected one of ${logLevels.join(', ')}` }),
     flag: '--log-level',
     env: 'TRIBUTARY_LOG_LEVEL',
-    default: 'warn',
   },
   deployerKey: { schema: privateKey, env: 'TRIBUTARY_DEPLOYER_KEY' },
   nodeKey: { schema: privateKey, env: 'TRIBUTARY_NODE_KEY' },
@@ -106,7 +100,17 @@ const fields: Record<Field, FieldSpec> = {
   liquidityRecipient: { schema: address, env: 'TRIBUTARY_LIQUIDITY_RECIPIENT' },
 };
 
-export const configFields = Object.keys(fields) as Field[];
+/** The value of each field that has one when nothing sets it. */
+const defaults: Pick<Config, 'dataDir' | 'host' | 'port' | 'chainPort' | 'logLevel'> = {
+  dataDir: '.tributary',
+  host: '127.0.0.1',
+  port: 7420,
+  chainPort: 0,
+  logLevel: 'warn',
+};
+
+const isField = (key: string): key is Field => Object.hasOwn(fields, key);
+export const configFields: readonly Field[] = Object.keys(fields).filter(isField);
 
 export interface LoadConfigInput {
   /** Parsed command-line flags, keyed by field name (undefined = not given). */
@@ -124,8 +128,6 @@ function describe(source: Source): string {
       return `environment variable ${source.name}`;
     case 'file':
       return `config file ${source.path} (key "${source.key}")`;
-    case 'default':
-      return 'default';
   }
 }
 
@@ -138,7 +140,7 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw configError(`Cannot read config file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+    throw configError(`Cannot read config file ${path}: ${errnoCode(e) ?? String(e)}`, {
       file: path,
     });
   }
@@ -157,15 +159,16 @@ function readConfigFile(path: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw configError(`Config file ${path} must hold a JSON object`, { file: path });
   }
-  for (const key of Object.keys(value)) {
-    if (!(key in fields)) {
+  const entries: [string, unknown][] = Object.entries(value);
+  for (const [key] of entries) {
+    if (!isField(key)) {
       throw configError(`Config file ${path} has unknown key "${key}"; known keys: ${configFields.join(', ')}`, {
         file: path,
         key,
       });
     }
   }
-  return value as Record<string, unknown>;
+  return Object.fromEntries(entries);
 }
 
 /** Resolves the configuration; throws CONFIG_INVALID naming the field and its source on the first bad value. */
@@ -176,16 +179,16 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
 
   // The data directory decides where the default config file is, so it is resolved from flags/env first.
   const dataDirHint =
-    (flags.dataDir as string | undefined) ?? env[fields.dataDir.env] ?? (fields.dataDir.default as string);
+    (typeof flags.dataDir === 'string' ? flags.dataDir : undefined) ?? env[fields.dataDir.env] ?? defaults.dataDir;
   const explicitFile = flags.config ?? env.TRIBUTARY_CONFIG;
   const filePath = explicitFile ? resolve(cwd, explicitFile) : join(resolve(cwd, dataDirHint), 'tributary.json');
   const file = explicitFile || existsSync(filePath) ? readConfigFile(filePath) : {};
 
-  const out: Record<string, unknown> = {};
-  for (const field of configFields) {
+  /** The field's value from a flag, the environment or the file (in that order), or undefined if none sets it. */
+  function given<F extends Field>(field: F): NonNullable<Config[F]> | undefined {
     const spec = fields[field];
     let raw: unknown;
-    let source: Source = { kind: 'default' };
+    let source: Source;
     const flagValue = flags[field];
     const envValue = env[spec.env];
     if (flagValue !== undefined && spec.flag) {
@@ -198,11 +201,7 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
       raw = file[field];
       source = { kind: 'file', path: filePath, key: field };
     } else {
-      raw = spec.default;
-    }
-    if (raw === undefined) {
-      out[field] = undefined;
-      continue;
+      return undefined;
     }
     const result = spec.schema.safeParse(raw);
     if (!result.success) {
@@ -213,8 +212,22 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
         value: raw,
       });
     }
-    out[field] = result.data;
+    return result.data;
   }
-  out.dataDir = resolve(cwd, out.dataDir as string);
-  return out as unknown as Config;
+
+  // In the order of configFields: the first bad value is the one reported.
+  return {
+    dataDir: resolve(cwd, given('dataDir') ?? defaults.dataDir),
+    host: given('host') ?? defaults.host,
+    port: given('port') ?? defaults.port,
+    rpcUrl: given('rpcUrl'),
+    chainPort: given('chainPort') ?? defaults.chainPort,
+    databaseUrl: given('databaseUrl'),
+    logLevel: given('logLevel') ?? defaults.logLevel,
+    deployerKey: given('deployerKey'),
+    nodeKey: given('nodeKey'),
+    teamBeneficiary: given('teamBeneficiary'),
+    investorBeneficiary: given('investorBeneficiary'),
+    liquidityRecipient: given('liquidityRecipient'),
+  };
 }

@@ -230,7 +230,8 @@ export const errorTable = {
 
 export type ErrorCode = keyof typeof errorTable;
 
-const allCodes = Object.keys(errorTable) as ErrorCode[];
+const allCodes: readonly ErrorCode[] = Object.keys(errorTable).filter(isErrorCode);
+// Object.fromEntries is typed with string keys: that every code is there is what mapping allCodes makes true.
 const byCode = <T>(f: (spec: ErrorCodeSpec, code: ErrorCode) => T): Record<ErrorCode, T> =>
   Object.fromEntries(allCodes.map((c) => [c, f(errorTable[c], c)])) as Record<ErrorCode, T>;
 

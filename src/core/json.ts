@@ -17,8 +17,8 @@ function normalize(value: unknown, path: string): unknown {
   if (value instanceof Uint8Array) throw new TypeError(`canonicalJson: ${path} is bytes; encode it as hex first`);
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
+    const entries: [string, unknown][] = Object.entries(value);
+    for (const [key, v] of entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (v !== undefined) out[key] = normalize(v, `${path}.${key}`);
     }
     return out;

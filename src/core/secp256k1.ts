@@ -3,14 +3,8 @@
  * native libsecp256k1 (prebuilt in the `secp256k1` package for Linux, macOS and Windows) does it in ~80 µs where
  * the pure-JavaScript path takes ~2-3 ms. The package falls back to JavaScript by itself where no build loads.
  */
-import { createRequire } from 'node:module';
+import secp from 'secp256k1';
 import { type Address, getAddress, type Hex, hexToBytes, keccak256 } from 'viem';
-
-interface Secp256k1 {
-  ecdsaRecover(signature: Uint8Array, recid: number, msg32: Uint8Array, compressed: boolean): Uint8Array;
-}
-
-const secp = createRequire(import.meta.url)('secp256k1') as Secp256k1;
 
 // Half the curve order: signatures with a larger s are the malleated twin of a canonical one (EIP-2).
 const HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
@@ -18,8 +12,8 @@ const HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a
 /** The address that signed `digest`, or undefined if `signature` is malformed or not canonical. */
 export function recoverSigner(digest: Hex, signature: Hex): Address | undefined {
   const sig = hexToBytes(signature);
-  if (sig.length !== 65) return undefined;
-  const v = sig[64] as number;
+  const v = sig[64];
+  if (sig.length !== 65 || v === undefined) return undefined;
   const recid = v >= 27 ? v - 27 : v;
   if (recid !== 0 && recid !== 1) return undefined;
   const s = BigInt(`0x${Buffer.from(sig.subarray(32, 64)).toString('hex')}`);

@@ -1,4 +1,7 @@
 import { createRequire } from 'node:module';
+import { z } from 'zod';
 
 /** The package version (package.json sits two levels above both src/core and dist/core). */
-export const version: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+export const version: string = z
+  .object({ version: z.string() })
+  .parse(createRequire(import.meta.url)('../../package.json')).version;
