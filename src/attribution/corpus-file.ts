@@ -4,7 +4,7 @@
  * parse, with errors that name the file, the line and the field, are the protocol's (`parseCorpus`).
  */
 import { readFileSync } from 'node:fs';
-import { BaseError } from '../core/index.js';
+import { BaseError, errnoCode, messageOf } from '../core/index.js';
 import { type CorpusRow, parseCorpus } from '../protocol/index.js';
 
 export { type CorpusRow, MAX_ROW_CHARS, parseCorpus } from '../protocol/index.js';
@@ -14,13 +14,8 @@ export function readCorpus(file: string): CorpusRow[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new BaseError(
-      'NOT_FOUND',
-      `Cannot read corpus ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      {
-        details: { file },
-      },
-    );
+    const reason = errnoCode(e) ?? messageOf(e);
+    throw new BaseError('NOT_FOUND', `Cannot read corpus ${file}: ${reason}`, { details: { file } });
   }
   return parseCorpus(text, file);
 }

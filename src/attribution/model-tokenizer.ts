@@ -3,7 +3,7 @@
  * index records the vocabulary's hash so that an index built for another model is refused.
  */
 import { readFileSync } from 'node:fs';
-import { BaseError, sha256 } from '../core/index.js';
+import { BaseError, errnoCode, sha256 } from '../core/index.js';
 import { baseModelFromGguf, bundledBaseModel, createTokenizer, type Vocabulary } from '../engine/index.js';
 import type { SpanTokenizer } from './span/index.js';
 
@@ -24,7 +24,7 @@ export function modelSpanTokenizer(model: string): SpanTokenizer {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new BaseError('NOT_FOUND', `Cannot read model ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+    throw new BaseError('NOT_FOUND', `Cannot read model ${path}: ${errnoCode(e) ?? String(e)}`, {
       details: { file: path, field: 'model' },
     });
   }
