@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { BaseError, cidOf } from '../core/index.js';
+import { BaseError, cidOf, errnoCode } from '../core/index.js';
 
 export interface BlobStore {
   /** Stores `bytes` and returns their CID (idempotent). */
@@ -51,7 +51,7 @@ export function createFsBlobStore(dir: string): BlobStore {
       try {
         data = readFileSync(pathOf(cid));
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        if (errnoCode(e) === 'ENOENT') return undefined;
         throw e;
       }
       if (cidOf(data) !== cid) {

@@ -40,10 +40,9 @@ const UNIQUE_VIOLATION = '23505';
  * was thrown.
  */
 export function storeError(e: unknown): unknown {
-  const pgError = e as { code?: unknown; constraint?: unknown; table?: unknown } | null;
-  if (typeof pgError !== 'object' || pgError === null || pgError.code !== UNIQUE_VIOLATION) return e;
-  const constraint = typeof pgError.constraint === 'string' ? pgError.constraint : null;
-  const table = typeof pgError.table === 'string' ? pgError.table : null;
+  if (typeof e !== 'object' || e === null || !('code' in e) || e.code !== UNIQUE_VIOLATION) return e;
+  const constraint = 'constraint' in e && typeof e.constraint === 'string' ? e.constraint : null;
+  const table = 'table' in e && typeof e.table === 'string' ? e.table : null;
   return new BaseError(
     'CONFLICT',
     `A row with the same key already exists${table ? ` in ${table}` : ''} (unique constraint ${constraint ?? 'unknown'})`,

@@ -48,8 +48,8 @@ export function createJobRunner(options: JobRunnerOptions) {
 
   const emit = (e: JobEvent) => events.emit('event', e);
 
-  async function runOne(job: Job<unknown>): Promise<void> {
-    const handler = options.handlers[job.kind] as JobHandler<unknown>;
+  /** `job`'s payload is for the handler of its kind alone, which types it (the runner never reads it). */
+  async function runOne(job: Job<never>): Promise<void> {
     const controller = new AbortController();
     current = controller;
     const id = job.id.toString();
@@ -60,6 +60,9 @@ export function createJobRunner(options: JobRunnerOptions) {
       });
     }, heartbeatMs);
     try {
+      const handler = options.handlers[job.kind];
+      if (!handler)
+        throw new BaseError('INTERNAL', `No handler for jobs of kind ${job.kind}`, { details: { kind: job.kind } });
       const result = await handler({
         job,
         signal: controller.signal,
@@ -94,7 +97,7 @@ export function createJobRunner(options: JobRunnerOptions) {
 
   async function run(): Promise<void> {
     while (!stopped) {
-      const job = await queue.claim(kinds).catch((e: unknown) => {
+      const job = await queue.claim<never>(kinds).catch((e: unknown) => {
         log.warn({ err: e }, 'claiming a job failed');
         return undefined;
       });

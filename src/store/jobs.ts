@@ -39,6 +39,7 @@ type JobRow = Row & {
   finished_at: Date | null;
 };
 
+/** `P` is the caller's word for the payload of the job's kind (what was enqueued): the queue stores JSON unchecked. */
 const toJob = <P>(r: JobRow): Job<P> => ({
   id: r.id,
   kind: r.kind,
@@ -86,7 +87,13 @@ export function createJobQueue(db: Db, options: JobQueueOptions) {
       );
       if (rows[0]) return toJob<P>(rows[0]);
       const existing = await db.query<JobRow>('SELECT * FROM jobs WHERE dedupe_key = $1', [o.dedupeKey]);
-      return toJob<P>(existing.rows[0] as JobRow);
+      const row = existing.rows[0];
+      if (!row) {
+        throw new BaseError('INTERNAL', `A ${kind} job was neither inserted nor found under its dedupe key`, {
+          details: { kind, dedupeKey: o.dedupeKey ?? null },
+        });
+      }
+      return toJob<P>(row);
     },
 
     /** Claims the oldest ready job of these kinds (queued and due, or running with an expired lease). */

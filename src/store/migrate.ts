@@ -3,7 +3,7 @@
  * concurrent nodes starting against one Postgres apply each migration exactly once. The checksum of every
  * applied migration is kept: a migration edited after it ran is refused instead of silently diverging.
  */
-import { BaseError, type Logger, sha256, silentLogger } from '../core/index.js';
+import { BaseError, type Logger, messageOf, sha256, silentLogger } from '../core/index.js';
 import type { Db } from './db.js';
 
 export interface Migration {
@@ -69,7 +69,7 @@ export async function migrate(db: Db, list: readonly Migration[], log: Logger = 
         await tx.exec(m.sql);
       } catch (e) {
         throw failed(
-          `Migration ${m.version} (${m.name}) failed: ${(e as Error).message}`,
+          `Migration ${m.version} (${m.name}) failed: ${messageOf(e)}`,
           { version: m.version, name: m.name },
           e,
         );

@@ -22,7 +22,7 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   }
   const wrap = (q: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
     async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
-      const r = await q.query<T>(sql, params as unknown[]).catch((e: unknown) => Promise.reject(storeError(e)));
+      const r = await q.query<T>(sql, [...params]).catch((e: unknown) => Promise.reject(storeError(e)));
       return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
     },
     async exec(sql: string) {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { BaseError } from '../core/index.js';
+import { BaseError, messageOf } from '../core/index.js';
 import { type Db, INT8_OID, type Queryable, type Row, storeError } from './db.js';
 
 export interface PostgresOptions {
@@ -30,14 +30,14 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     });
   }
   // Per-pool type parsers: int8 as bigint, without touching pg's global parser table.
-  const typeParsers = {
+  const typeParsers: pg.CustomTypesConfig = {
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === INT8_OID ? (v: string) => BigInt(v) : pg.types.getTypeParser(oid, format ?? 'text'),
   };
   const pool = new pg.Pool({
     connectionString: url,
     max: options.maxConnections ?? 10,
-    types: typeParsers as pg.CustomTypesConfig,
+    types: typeParsers,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   pool.on('error', () => {
@@ -52,18 +52,14 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     }
   } catch (e) {
     await pool.end().catch(() => undefined);
-    throw new BaseError(
-      'STORE_UNAVAILABLE',
-      `Cannot connect to Postgres at ${redactUrl(url)}: ${(e as Error).message}`,
-      {
-        details: { url: redactUrl(url) },
-        cause: e,
-      },
-    );
+    throw new BaseError('STORE_UNAVAILABLE', `Cannot connect to Postgres at ${redactUrl(url)}: ${messageOf(e)}`, {
+      details: { url: redactUrl(url) },
+      cause: e,
+    });
   }
   const wrap = (q: pg.Pool | pg.PoolClient): Queryable => ({
     async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
-      const r = await q.query<T>(sql, params as unknown[]).catch((e: unknown) => Promise.reject(storeError(e)));
+      const r = await q.query<T>(sql, [...params]).catch((e: unknown) => Promise.reject(storeError(e)));
       return { rows: r.rows, rowCount: r.rowCount ?? r.rows.length };
     },
     async exec(sql: string) {
