@@ -18,10 +18,11 @@ import {
   devRoles,
   type MirrorStatus,
 } from '../chain/index.js';
-import { BaseError, type Config, type Logger } from '../core/index.js';
+import { at, BaseError, type Config, type Logger } from '../core/index.js';
 import { createDataNetService, type DataNetService, dataNetRegistryMirror, dataNetRoutes } from '../datanets/index.js';
 import {
   bundledBaseModel,
+  type ChatMessage,
   createJaxEngine,
   createLlamaRuntime,
   formatChat,
@@ -37,7 +38,7 @@ import {
   registryRoutes,
   servingAdminRoutes,
 } from '../openlora/index.js';
-import { paymentGate } from '../protocol/index.js';
+import { openloraApi, paymentGate } from '../protocol/index.js';
 import { createChannelMirror, createSettlement, type Settlement, settlementRoutes } from '../settlement/index.js';
 import {
   chainCursors,
@@ -188,7 +189,7 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
     if (!roles.serveOnly) await runner.start();
     // Serving: the bundled base model loaded once; every registered adapter on it served from this one copy.
     const runtime = await createLlamaRuntime({ modelPath: bundledBaseModel.path, threads: 1 });
-    const [base] = factory.baseModels();
+    const base = at(factory.baseModels(), 0);
     const nodeKey = nodeAccount(config, chain);
     const attribution = createNodeAttribution({ datanets, blobs, dataDir: config.dataDir, log });
     const settlement = createSettlement({
@@ -213,7 +214,7 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
       blobs,
       db,
       mirror: models,
-      base: { name: bundledBaseModel.name, sha256: (base as { sha256: `0x${string}` }).sha256 },
+      base: { name: bundledBaseModel.name, sha256: base.sha256 },
       log,
       // Payment hooks answered by settlement (the two folders share only the protocol's types), and retrieval.
       payments: paymentGate(settlement.hooks()),
@@ -234,7 +235,7 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
         requireOperator,
         measure: async (b) => {
           const model = await openlora.resolve(b.model);
-          const prompt = b.messages ? formatChat(b.messages as Parameters<typeof formatChat>[0]) : (b.prompt ?? '');
+          const prompt = b.messages ? formatChat(quotedChat(b.messages)) : (b.prompt ?? '');
           return { model, promptTokens: openlora.countTokens(prompt) };
         },
       }),
@@ -279,4 +280,23 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
     await chain.stop();
     throw e;
   }
+}
+
+/**
+ * A quote's chat messages as serving reads them: OpenAI's roles, `developer` being a system message (as in
+ * chat completions, so the quote counts the prompt that will be served); any other role is INVALID_ARGUMENT, as
+ * chat completions would answer.
+ */
+function quotedChat(messages: readonly { role: string; content: string }[]): ChatMessage[] {
+  return messages.map((m, i) => {
+    const role = openloraApi.chatRole.safeParse(m.role);
+    if (!role.success) {
+      throw new BaseError(
+        'INVALID_ARGUMENT',
+        `Invalid body.messages.${i}.role: expected one of ${openloraApi.chatRole.options.join(', ')}`,
+        { details: { field: `messages.${i}.role` } },
+      );
+    }
+    return { role: role.data === 'developer' ? 'system' : role.data, content: m.content };
+  });
 }
