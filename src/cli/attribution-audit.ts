@@ -15,8 +15,14 @@ import {
   serializeAttribution,
 } from '../attribution/index.js';
 import { BaseError } from '../core/index.js';
-import { datanetsApi, type NodeClient, nodeApi, openloraApi, settlementApi } from '../protocol/index.js';
-import { nodeClient } from './remote.js';
+import {
+  createNodeClient,
+  datanetsApi,
+  type NodeClient,
+  nodeApi,
+  openloraApi,
+  settlementApi,
+} from '../protocol/index.js';
 
 export interface AuditInput {
   requestId: string;
@@ -59,7 +65,7 @@ export async function gradientScorerFromNode(
   rows: readonly CorpusRow[],
   cache: AttributionCache = createAttributionCache(),
 ) {
-  const scorer = await gradientScorerFromReceipt(receiptCid, blobReader(nodeClient(apiUrl)), cache.base(), rows);
+  const scorer = await gradientScorerFromReceipt(receiptCid, blobReader(createNodeClient(apiUrl)), cache.base(), rows);
   if (!scorer)
     throw new BaseError('NOT_FOUND', `Training receipt ${receiptCid} is not on ${apiUrl} or names no gradient index`, {
       details: { field: '--training-receipt', receiptCid },
@@ -69,7 +75,7 @@ export async function gradientScorerFromNode(
 
 /** An auditor of the node at `apiUrl`; `cache` holds what it builds (default: its own). */
 export function createAttributionAudit(apiUrl: string, cache: AttributionCache = createAttributionCache()) {
-  const api = nodeClient(apiUrl);
+  const api = createNodeClient(apiUrl);
   const runtime = createAttributionRuntime({
     cache,
     readExport: async (dataNet) =>

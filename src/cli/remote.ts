@@ -8,16 +8,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { type Address, isHex, type LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { z } from 'zod';
 import { type ChainClients, type ContractName, connectChain, deploymentAddresses, devAccount } from '../chain/index.js';
 import { BaseError } from '../core/index.js';
-import {
-  createNodeClient,
-  errorFromResponse,
-  type NodeClient,
-  type NodeClientOptions,
-  nodeApi,
-} from '../protocol/index.js';
+import { createNodeClient, type NodeClient, nodeApi } from '../protocol/index.js';
 import { configFrom } from './options.js';
 
 export interface RemoteOptions {
@@ -37,32 +30,8 @@ export interface Remote {
 
 const apiUrl = (o: RemoteOptions) => o.api ?? process.env.TRIBUTARY_API ?? 'http://127.0.0.1:7420';
 
-/** An argument the route's schema refuses, as the INVALID_ARGUMENT the node would have answered. */
-function refusedArgument(e: unknown): never {
-  if (!(e instanceof z.core.$ZodError)) throw e;
-  const issues = e.issues.map((i) => ({ field: i.path.map(String).join('.'), message: i.message }));
-  const first = issues[0];
-  throw new BaseError('INVALID_ARGUMENT', `Invalid ${first?.field || 'argument'}: ${first?.message ?? 'invalid'}`, {
-    details: { issues },
-  });
-}
-
-/**
- * The typed client of the node at `baseUrl` (createNodeClient), for commands: a path parameter or body that its
- * route's schema refuses — which the client finds before sending — is INVALID_ARGUMENT naming the field, as the
- * node's own answer would be, instead of the schema's error.
- */
-export function nodeClient(baseUrl: string, options: NodeClientOptions = {}): NodeClient {
-  const node = createNodeClient(baseUrl, options);
-  return {
-    baseUrl: node.baseUrl,
-    call: (r, input) => node.call(r, input).catch(refusedArgument),
-    open: (r, input) => node.open(r, input).catch(refusedArgument),
-  };
-}
-
 /** The node's public API, for reads that need no chain and no key. */
-export const publicApi = (o: Pick<RemoteOptions, 'api'>): NodeClient => nodeClient(apiUrl(o));
+export const publicApi = (o: Pick<RemoteOptions, 'api'>): NodeClient => createNodeClient(apiUrl(o));
 
 /**
  * The node's API as its operator: the token from TRIBUTARY_OPERATOR_TOKEN, or from the node's data directory
@@ -84,11 +53,11 @@ export function operatorApi(o: RemoteOptions, cmd: Command): NodeClient {
       );
     }
   }
-  return nodeClient(apiUrl(o), { headers: { authorization: `Bearer ${token}` } });
+  return createNodeClient(apiUrl(o), { headers: { authorization: `Bearer ${token}` } });
 }
 
 export async function connectRemote(o: RemoteOptions): Promise<Remote> {
-  const api = nodeClient(apiUrl(o));
+  const api = createNodeClient(apiUrl(o));
   const d = await api.call(nodeApi.getDeployment);
   const { contracts } = deploymentAddresses(d, api.baseUrl);
   const clients = await connectChain(o.rpc ?? d.rpcUrl);
@@ -104,36 +73,9 @@ export async function connectRemote(o: RemoteOptions): Promise<Remote> {
   return { api, chainId: d.chainId, contracts, clients };
 }
 
-/**
- * Stores bytes in a node's blob store (`POST /v1/blobs`, a body the typed client does not send): their CID, sha-256
- * and size.
- */
-export async function storeBlob(api: NodeClient, bytes: Uint8Array) {
-  const what = `POST ${api.baseUrl}/v1/blobs`;
-  let res: Response;
-  try {
-    res = await fetch(`${api.baseUrl}/v1/blobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream' },
-      body: Buffer.from(bytes),
-    });
-  } catch (e) {
-    throw new BaseError(
-      'NODE_UNAVAILABLE',
-      `No Tributary node answers at ${api.baseUrl} (${e instanceof Error ? e.message : String(e)})`,
-      {
-        details: { api: api.baseUrl },
-        cause: e,
-      },
-    );
-  }
-  if (!res.ok) throw await errorFromResponse(res, what);
-  const stored = nodeApi.storedBlob.safeParse(await res.json());
-  if (!stored.success)
-    throw new BaseError('INTERNAL', `The node's answer to ${what} does not match its schema`, {
-      details: { issues: stored.error.issues.slice(0, 5) },
-    });
-  return stored.data;
+/** Stores bytes in a node's blob store: their CID, sha-256 and size. */
+export function storeBlob(api: NodeClient, bytes: Uint8Array) {
+  return api.call(nodeApi.putBlob, { bytes });
 }
 
 /** The signing key: --dev-account n, or the private key in the --key-env variable. */

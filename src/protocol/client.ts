@@ -5,7 +5,7 @@
  * `{"error": {code, message, details}}` comes back as the same BaseError the node threw.
  */
 import { z } from 'zod';
-import { BaseError, bigintReplacer, type ErrorCode, errorCodes } from '../core/index.js';
+import { BaseError, bigintReplacer, isErrorCode } from '../core/index.js';
 import type { RouteDef } from './route.js';
 
 type Decoded<S> = S extends z.ZodType ? z.output<S> : never;
@@ -15,7 +15,7 @@ export type CallInput<R extends RouteDef> = (R['params'] extends z.ZodType
   ? { params: Decoded<R['params']> }
   : unknown) &
   (R['query'] extends z.ZodType ? { query?: Partial<Decoded<R['query']>> } : unknown) &
-  (R['body'] extends z.ZodType ? { body: Decoded<R['body']> } : unknown) & {
+  (R['body'] extends z.ZodType ? { body: Decoded<R['body']> } : { bytes?: Uint8Array }) & {
     headers?: Record<string, string>;
     signal?: AbortSignal;
   };
@@ -39,6 +39,8 @@ interface LooseInput {
   params?: unknown;
   query?: unknown;
   body?: unknown;
+  /** Raw bytes for a route that takes `application/octet-stream` (blobs). */
+  bytes?: Uint8Array;
   headers?: Record<string, string>;
   signal?: AbortSignal;
 }
@@ -65,19 +67,34 @@ function queryString(r: RouteDef, query: unknown): string {
   return s ? `?${s}` : '';
 }
 
-/** Turns a node's error answer into the BaseError it stands for. */
+/**
+ * Turns a node's error answer into the BaseError it stands for. The node's own body names the code; an OpenAI route's
+ * body (`{error: {message, type, param, code}}`) carries it in lower case (or `model_not_found`), and its `param` is
+ * the field at fault.
+ */
 export async function errorFromResponse(res: Response, what: string): Promise<BaseError> {
   const body: unknown = await res.json().catch(() => undefined);
   const parsed = errorBody.safeParse(body);
   const e = parsed.success ? parsed.data.error : undefined;
-  const code: ErrorCode = e && isErrorCode(e.code) ? e.code : 'INTERNAL';
-  return new BaseError(code, e?.message ?? `${what} failed with HTTP ${res.status}`, {
-    details: { status: res.status, ...(e?.details ?? {}) },
-  });
+  const code = e?.code === 'model_not_found' ? 'NOT_FOUND' : e?.code.toUpperCase();
+  const param = e?.param;
+  return new BaseError(
+    code !== undefined && isErrorCode(code) ? code : 'INTERNAL',
+    e?.message ?? `${what} failed with HTTP ${res.status}`,
+    {
+      details: { status: res.status, ...(typeof param === 'string' ? { field: param } : {}), ...(e?.details ?? {}) },
+    },
+  );
 }
 
-function isErrorCode(code: string): code is ErrorCode {
-  return code in errorCodes;
+/** An argument the route's schema refuses before anything is sent: the INVALID_ARGUMENT the node would answer. */
+function refusedArgument(e: unknown): never {
+  if (!(e instanceof z.ZodError)) throw e;
+  const issues = e.issues.map((i) => ({ field: i.path.map(String).join('.'), message: i.message }));
+  const first = issues[0];
+  throw new BaseError('INVALID_ARGUMENT', `Invalid ${first?.field || 'argument'}: ${first?.message ?? 'invalid'}`, {
+    details: { issues },
+  });
 }
 
 /** The body of every error answer. */
@@ -87,6 +104,8 @@ export const errorBody = z.object({
     message: z.string(),
     details: z.record(z.string(), z.unknown()).optional(),
     docs: z.string().optional(),
+    /** OpenAI-compatible routes: the parameter at fault. */
+    param: z.string().nullish(),
   }),
 });
 
@@ -95,12 +114,21 @@ export function createNodeClient(baseUrl: string, options: NodeClientOptions = {
   const doFetch = options.fetch ?? fetch;
 
   async function open(r: RouteDef, input: LooseInput = {}): Promise<Response> {
-    const path = `${fillPath(r, input.params)}${queryString(r, input.query)}`;
+    let path: string;
     const headers: Record<string, string> = { ...options.headers, ...input.headers };
-    let body: string | undefined;
-    if (r.body) {
-      body = JSON.stringify(z.encode(r.body, input.body), bigintReplacer);
-      headers['content-type'] = 'application/json';
+    let body: string | Uint8Array | undefined;
+    try {
+      path = `${fillPath(r, input.params)}${queryString(r, input.query)}`;
+      if (r.body) {
+        body = JSON.stringify(z.encode(r.body, input.body), bigintReplacer);
+        headers['content-type'] = 'application/json';
+      }
+    } catch (e) {
+      refusedArgument(e);
+    }
+    if (input.bytes) {
+      body = input.bytes;
+      headers['content-type'] = 'application/octet-stream';
     }
     let res: Response;
     try {

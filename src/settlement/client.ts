@@ -9,6 +9,7 @@ import { z } from 'zod';
 import {
   type ChainClients,
   type Deployment,
+  type DeploymentAddresses,
   InferenceEscrowArtifact,
   OpenTokenArtifact,
   ProtocolConfigArtifact,
@@ -40,7 +41,7 @@ const paymentReport = z.object({
 
 export interface OpenChannelInput {
   clients: ChainClients;
-  deployment: Deployment;
+  deployment: DeploymentAddresses;
   user: LocalAccount;
   node: Address;
   deposit: bigint;
@@ -75,7 +76,12 @@ export async function openChannel(o: OpenChannelInput): Promise<bigint> {
 }
 
 /** Takes back what the node did not redeem, once the channel has expired. */
-export function closeChannel(clients: ChainClients, deployment: Deployment, user: LocalAccount, channelId: bigint) {
+export function closeChannel(
+  clients: ChainClients,
+  deployment: DeploymentAddresses,
+  user: LocalAccount,
+  channelId: bigint,
+) {
   return sendTx(clients, user, {
     address: deployment.contracts.InferenceEscrow,
     abi: InferenceEscrowArtifact.abi,
@@ -299,7 +305,7 @@ export async function tryWithoutAuthorization(o: {
  */
 export async function claimPayouts(
   clients: ChainClients,
-  deployment: Deployment,
+  deployment: DeploymentAddresses,
   sender: LocalAccount,
   payouts: { node: Address; account: Address; cumulative: bigint; proof: Hex[] }[],
 ) {

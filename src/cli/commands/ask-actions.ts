@@ -6,12 +6,12 @@
  */
 import type { Command } from 'commander';
 import { formatUnits, isAddressEqual, zeroAddress } from 'viem';
-import { BaseError, isErrorCode } from '../../core/index.js';
-import { openloraApi, settlementApi } from '../../protocol/index.js';
+import { BaseError } from '../../core/index.js';
+import { createNodeClient, openloraApi, settlementApi } from '../../protocol/index.js';
 import { createPayingFetch, NO_FEE_CAP, voucherSigner } from '../../settlement/index.js';
 import { isJson } from '../options.js';
 import { createOutput } from '../output.js';
-import { nodeClient, publicApi, type RemoteOptions, signerFrom } from '../remote.js';
+import { publicApi, type RemoteOptions, signerFrom } from '../remote.js';
 import { shareLines } from './attribution-actions.js';
 import { openAmount, positiveInt } from './settlement-actions.js';
 
@@ -21,29 +21,6 @@ export interface AskOptions extends RemoteOptions {
   maxTokens: string;
   maxFee?: string;
   retrieval?: boolean;
-}
-
-/**
- * A fetch that turns the node's OpenAI-shaped error answers into the BaseError they stand for (its code, so the
- * exit code says what went wrong, and the parameter at fault as `field`).
- */
-function withOpenAiErrors(inner: typeof fetch): typeof fetch {
-  return async (input, init) => {
-    const res = await inner(input, init);
-    if (res.ok) return res;
-    const body = openloraApi.openAiErrorBody.safeParse(
-      await res
-        .clone()
-        .json()
-        .catch(() => undefined),
-    );
-    if (!body.success) return res;
-    const { code, message, param } = body.data.error;
-    const upper = (code ?? '').toUpperCase();
-    throw new BaseError(isErrorCode(upper) ? upper : 'INTERNAL', message, {
-      details: { status: res.status, ...(param ? { field: param } : {}) },
-    });
-  };
 }
 
 export async function ask(question: string, o: AskOptions, cmd: Command) {
@@ -103,7 +80,7 @@ export async function ask(question: string, o: AskOptions, cmd: Command) {
     authorizationCap: maxFee,
     ...(capped !== undefined ? { maxFee: capped } : {}),
   });
-  const paid = nodeClient(api.baseUrl, { fetch: withOpenAiErrors(paying.fetch) });
+  const paid = createNodeClient(api.baseUrl, { fetch: paying.fetch });
   const answer = await paid.call(openloraApi.createChatCompletion, {
     body: {
       model: o.model,

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type Address, formatUnits, getAddress, type Hex, isAddress, parseUnits } from 'viem';
-import type { Deployment } from '../../chain/index.js';
+import type { DeploymentAddresses } from '../../chain/index.js';
 import { BaseError } from '../../core/index.js';
 import { type EpochView, type NodeClient, settlementApi } from '../../protocol/index.js';
 import { challengeEpoch, claimPayouts, closeChannel, openChannel } from '../../settlement/index.js';
@@ -52,12 +52,8 @@ function channelIdArg(v: string): bigint {
   return BigInt(v);
 }
 
-/**
- * The node's deployment as settlement's helpers take it. They read only the chain id and the contracts' addresses
- * (all of them checked present by connectRemote), but openChannel, closeChannel and claimPayouts are typed with the
- * whole deployment file, which a node does not publish: until they take `DeploymentAddresses`, this one assertion.
- */
-const deploymentOf = (r: Remote): Deployment => ({ chainId: r.chainId, contracts: r.contracts }) as Deployment;
+/** The node's deployment as settlement's helpers take it: the chain id and the contracts (checked by connectRemote). */
+const deploymentOf = (r: Remote): DeploymentAddresses => ({ chainId: r.chainId, contracts: r.contracts });
 
 /** The node's signing address (where payments go); NODE_UNAVAILABLE when it has no key. */
 async function nodeAddressOf(api: NodeClient): Promise<Address> {
