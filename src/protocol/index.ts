@@ -3,33 +3,58 @@
  * schema with its inferred type — HTTP routes (request and response), the files anyone can recompute from
  * (version exports, manifests, receipts, epoch exports) and payment headers. Above core, below every domain.
  */
-export * from './artifacts/index.js';
 export {
+  type AttributionMethod,
+  type AttributionResult,
+  attributionMethod,
+  attributionMethods,
+  type ContributionShare,
+  type CorpusRow,
+  decodeArtifact,
+  type EpochReceiptsExport,
+  type ExportedReceipt,
+  encodeAuthorizationHeader,
+  encodeVoucherHeader,
+  type FeeBreakdown,
+  feeBreakdown,
+  GRADIENT_INDEX_VERSION,
+  type GradientIndexHeader,
+  gradientIndexHeader,
+  jsonObject,
+  MAX_ROW_CHARS,
+  MAX_UINT256,
+  type Manifest,
+  type ManifestEntry,
+  type NodeReceipt,
+  nodeReceipt,
+  parseAuthorizationHeader,
+  parseCorpus,
+  parseEpochExport,
+  parseEpochPayoutsExport,
+  parseManifest,
+  parseVersionExport,
+  parseVoucherHeader,
+  paymentHeaders,
+  type ReceiptMessage,
+  type TrainingReceipt,
+  trainingReceiptOf,
+  type VersionExportRow,
+} from './artifacts/index.js';
+export {
+  // CallInput and NodeClientOptions: unused in this repo, kept for the node's other clients (the web app types its
+  // calls and its paying fetch with them).
   type CallInput,
   createNodeClient,
   errorBody,
-  errorFromResponse,
   type NodeClient,
   type NodeClientOptions,
 } from './client.js';
-export type {
-  ContributionPage,
-  ContributionView,
-  DataNetMetadataDocument,
-  DataNetView,
-  InclusionProof,
-  ReviewOutcome,
-  ReviewRecordView,
-  SubmissionOutcome,
-  VersionView,
-  WithdrawalView,
-} from './http/datanets.js';
+export type { ContributionView, DataNetView, VersionView, WithdrawalView } from './http/datanets.js';
 export * as datanetsApi from './http/datanets.js';
-export type { BaseModelInfo, FineTuneJob, JobEvent as FineTuneJobEvent } from './http/factory.js';
+export type { FineTuneJob, JobEvent as FineTuneJobEvent } from './http/factory.js';
 export * as factoryApi from './http/factory.js';
 export * as nodeApi from './http/node.js';
 export type {
-  AdapterCacheView,
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
@@ -37,11 +62,8 @@ export type {
   FinishReason,
   ListedModel,
   ModelRecord,
-  ModelVersionRecord,
   OpenAiErrorBody,
   PaymentOutcome,
-  PaymentSummary,
-  ReceiptRef,
   RetrievedPassage,
   ServedModel,
   TextCompletion,
@@ -49,49 +71,17 @@ export type {
   TributaryField,
 } from './http/openlora.js';
 export * as openloraApi from './http/openlora.js';
-export type {
-  AttributionView,
-  ChannelView,
-  EarningsView,
-  EpochVerificationView,
-  EpochView,
-  PayoutView,
-  Quote,
-  QuoteRequest,
-  ReceiptView,
-  SettlementInfo,
-} from './http/settlement.js';
+export type { EarningsView, EpochView } from './http/settlement.js';
 export * as settlementApi from './http/settlement.js';
 export {
   type PayableRequest,
   type PaymentCheck,
   type PaymentGate,
   type PaymentHooks,
-  type PaymentSession,
   paymentGate,
   type ServedAnswer,
 } from './payment-hooks.js';
-export {
-  address,
-  bytes32,
-  cid,
-  decimalId,
-  hex,
-  isoDate,
-  positiveIntParam,
-  signature,
-  uintString,
-  wei,
-} from './primitives.js';
-export { type Method, type RouteDef, type RouteInput, type RouteOutput, route } from './route.js';
-export { type RouteHandler, type RouteRequest, serve } from './server.js';
-export {
-  disconnectSignal,
-  type EventData,
-  type EventStream,
-  type EventStreamOptions,
-  encodeEvent,
-  eventStream,
-  type StreamingRoute,
-  streamEvents,
-} from './sse.js';
+export { bytes32, uintString } from './primitives.js';
+export type { RouteDef, RouteInput, RouteOutput } from './route.js';
+export { type RouteRequest, serve } from './server.js';
+export { disconnectSignal, type EventData, type StreamingRoute, streamEvents } from './sse.js';
