@@ -1,11 +1,5 @@
-export { type Anvil, type AnvilOptions, anvilBinaryPath, startAnvil } from './anvil.js';
-export {
-  type Beneficiaries,
-  beneficiarySettings,
-  type ConfiguredBeneficiaries,
-  configuredBeneficiaries,
-  requireBeneficiaries,
-} from './beneficiaries.js';
+export { type Anvil, startAnvil } from './anvil.js';
+export { configuredBeneficiaries } from './beneficiaries.js';
 export {
   type ChainClients,
   type ContractCall,
@@ -15,53 +9,32 @@ export {
   sendTx,
 } from './clients.js';
 export { deployProtocol, roleIds } from './deploy.js';
-export {
-  type ContractName,
-  contractNames,
-  type Deployment,
-  readDeployment,
-  verifyDeployment,
-  writeDeployment,
-} from './deployment.js';
+export { type ContractName, type Deployment, readDeployment } from './deployment.js';
 export { type DeploymentAddresses, deploymentAddresses } from './deployment-addresses.js';
-export { ANVIL_MNEMONIC, devAccount, devRoles } from './dev-accounts.js';
+export { devAccount, devRoles } from './dev-accounts.js';
 export {
   createEventMirror,
   deploymentStart,
   type EventMirror,
-  type EventMirrorOptions,
-  type MirrorBlock,
   type MirrorLog,
-  type MirrorRollback,
   type MirrorStatus,
-  type MirrorStore,
 } from './event-mirror.js';
-export * from './generated/index.js';
+// The compiled contracts (scripts/compile-contracts.ts writes generated/, never committed): those used outside chain.
 export {
-  advanceTime,
-  delegateVotesLocally,
-  encodeCall,
-  type PassedProposal,
-  type ProposalAction,
-  passProposal,
-} from './governance.js';
-export { type MerkleTree, merkleTree, standardLeaf, verifyMerkleProof } from './merkle.js';
-export {
-  type ChainUp,
-  type ChainUpOptions,
-  chainUp,
-  deploymentPath,
-  LOCAL_NODE_STAKE,
-  stakeFromDeployer,
-} from './network.js';
-export {
-  type AllocationSpec,
-  allocationAmounts,
-  type DeployParameters,
-  defaultDeployParameters,
-  OPEN,
-  type StakingRole,
-  stakingRoles,
-  TOTAL_SUPPLY,
-} from './parameters.js';
-export { type PermitRequest, signPermit } from './permit.js';
+  DataNetRegistryArtifact,
+  InferenceEscrowArtifact,
+  ModelRegistryArtifact,
+  OnChainRowsBaselineArtifact,
+  OpenTokenArtifact,
+  ProtocolConfigArtifact,
+  RewardDistributorArtifact,
+  StakingArtifact,
+  TimelockArtifact,
+  TributaryGovernorArtifact,
+  VotingVestingWalletArtifact,
+} from './generated/index.js';
+export { advanceTime, delegateVotesLocally, encodeCall, passProposal } from './governance.js';
+export { merkleTree, standardLeaf, verifyMerkleProof } from './merkle.js';
+export { type ChainUp, chainUp, deploymentPath, stakeFromDeployer } from './network.js';
+export { defaultDeployParameters, OPEN, stakingRoles, TOTAL_SUPPLY } from './parameters.js';
+export { signPermit } from './permit.js';
