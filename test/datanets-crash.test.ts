@@ -12,7 +12,6 @@ import type { Readable } from 'node:stream';
 import type { Hex } from 'viem';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Anvil, connectChain, devAccount, startAnvil } from '../src/chain/index.js';
-import { createApiClient } from '../src/core/index.js';
 import {
   commitVersionOnChain,
   createDataNetClient,
@@ -22,6 +21,7 @@ import {
   signContributions,
   signReview,
 } from '../src/datanets/index.js';
+import { createNodeClient, nodeApi } from '../src/protocol/index.js';
 import { rejectionOf } from './fixtures/errors.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'tributary.js');
@@ -86,12 +86,10 @@ describe('DataNets survive SIGKILL', () => {
     const clients = await connectChain(anvil.rpcUrl);
     const dataDir = mkdtempSync(join(tmpdir(), 'crash-'));
     let node = await startNode(anvil.rpcUrl, dataDir);
-    let client = createDataNetClient(createApiClient(node.api));
-    const d = await createApiClient(node.api).request<{ contracts: Record<string, Hex>; chainId: number }>(
-      'GET',
-      '/v1/deployment',
-    );
-    const registry = d.contracts.DataNetRegistry as Hex;
+    let client = createDataNetClient(createNodeClient(node.api));
+    const d = await createNodeClient(node.api).call(nodeApi.getDeployment);
+    const registry = d.contracts.DataNetRegistry;
+    if (!registry) throw new Error('the node names no DataNetRegistry');
     const domain = { chainId: d.chainId, registry };
     const owner = devAccount(8);
     const { dataNetId, metadata } = await createDataNetOnChain(clients, owner, registry, {
@@ -140,7 +138,7 @@ describe('DataNets survive SIGKILL', () => {
     await inFlight;
 
     node = await startNode(anvil.rpcUrl, dataDir);
-    client = createDataNetClient(createApiClient(node.api));
+    client = createDataNetClient(createNodeClient(node.api));
     const stored: Hex[] = [];
     for (let after: string | undefined; ; ) {
       const page = await client.contributions(dataNetId, { limit: 1000, ...(after ? { after } : {}) });
@@ -168,7 +166,7 @@ describe('DataNets survive SIGKILL', () => {
     const draft = await client.prepareVersion(dataNetId);
     await kill(node.child);
     node = await startNode(anvil.rpcUrl, dataDir);
-    client = createDataNetClient(createApiClient(node.api));
+    client = createDataNetClient(createNodeClient(node.api));
     expect(await client.version(dataNetId, 1)).toMatchObject({ status: 'draft', root: draft.root });
     expect((await rejectionOf(client.exportVersion(dataNetId, 1))).code).toBe('CONFLICT');
 
@@ -176,7 +174,7 @@ describe('DataNets survive SIGKILL', () => {
     await kill(node.child);
     await commitVersionOnChain(clients, owner, registry, draft);
     node = await startNode(anvil.rpcUrl, dataDir);
-    client = createDataNetClient(createApiClient(node.api));
+    client = createDataNetClient(createNodeClient(node.api));
     expect(await client.version(dataNetId, 1)).toMatchObject({ status: 'published', root: draft.root, count: 20 });
     expect((await client.exportVersion(dataNetId, 1)).trim().split('\n')).toHaveLength(20);
     await kill(node.child);

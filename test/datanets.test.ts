@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { HDAccount, Hex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataNetRegistryArtifact, OPEN, sendTx } from '../src/chain/index.js';
-import { canonicalJson, createApiClient, keccak256, silentLogger } from '../src/core/index.js';
+import { canonicalJson, keccak256, silentLogger } from '../src/core/index.js';
 import {
   addCuratorOnChain,
   commitVersionOnChain,
@@ -30,6 +30,7 @@ import {
   signWithdrawal,
 } from '../src/datanets/index.js';
 import { createServer } from '../src/node/index.js';
+import { createNodeClient } from '../src/protocol/index.js';
 import { createFsBlobStore, type Db, migrate, migrations } from '../src/store/index.js';
 import { startTestChain, type TestChain } from './fixtures/chain.js';
 import { storeBackends } from './fixtures/db.js';
@@ -97,7 +98,7 @@ describe.each(storeBackends())('DataNets on $name', (backend) => {
     ]);
     await server.listen({ host: '127.0.0.1', port: 0 });
     const address = server.server.address() as { port: number };
-    client = createDataNetClient(createApiClient(`http://127.0.0.1:${address.port}`));
+    client = createDataNetClient(createNodeClient(`http://127.0.0.1:${address.port}`));
   });
 
   afterAll(async () => {

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { type Address, type Hex, parseUnits } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAccount, OPEN } from '../src/chain/index.js';
-import { createApiClient } from '../src/core/index.js';
 import type { NodeUp } from '../src/node/index.js';
+import { createNodeClient, settlementApi } from '../src/protocol/index.js';
 import {
   encodeVoucherHeader,
   NO_FEE_CAP,
@@ -71,10 +71,7 @@ const question = (content: string) => ({ model: MODEL, max_tokens: 8, messages: 
 
 /** What the node holds for a channel, and how many receipts it wrote on it. */
 async function state(channelId: bigint) {
-  const c = await createApiClient(node.api).request<{ chargedWei: string; reservedWei: string; voucherWei: string }>(
-    'GET',
-    `/v1/channels/${channelId}`,
-  );
+  const c = await createNodeClient(node.api).call(settlementApi.getChannel, { params: { id: channelId } });
   const { rows } = await node.settlement.db.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM receipts WHERE channel_id = $1',
     [channelId.toString()],
@@ -118,7 +115,7 @@ describe.each(storeBackends())('payment authorization on $name', (backend) => {
     it('attack: stranger who knows a channel id is refused before serving', async () => {
       const channelId = await open();
       const before = await state(channelId);
-      expect(before).toMatchObject({ charged: '0', reserved: '0', receipts: 0 });
+      expect(before).toMatchObject({ charged: 0n, reserved: 0n, receipts: 0 });
       // The stranger knows only the (sequential) channel id: no key of the channel's user.
       const body = question('Spend on someone else.');
       const r = await post('/v1/chat/completions', body, { [paymentHeaders.channel]: channelId.toString() });
@@ -160,7 +157,7 @@ describe.each(storeBackends())('payment authorization on $name', (backend) => {
       });
       expect(voucher.status).toBe(200);
       const settled = await state(channelId);
-      expect(settled).toEqual({ charged: fee.toString(), reserved: '0', voucher: fee.toString(), receipts: 1 });
+      expect(settled).toEqual({ charged: fee, reserved: 0n, voucher: fee, receipts: 1 });
       const again = await post('/v1/chat/completions', body, { [paymentHeaders.channel]: channelId.toString() });
       expect(again.status).toBe(401);
       expect(await state(channelId)).toEqual(settled);
@@ -173,7 +170,7 @@ describe.each(storeBackends())('payment authorization on $name', (backend) => {
       const r = await post('/v1/chat/completions', body, first);
       expect(r.status).toBe(200);
       const after = await state(channelId);
-      expect(after).toMatchObject({ charged: feeOf(r).toString(), reserved: '0', receipts: 1 });
+      expect(after).toMatchObject({ charged: feeOf(r), reserved: 0n, receipts: 1 });
 
       // The same headers again (with the voucher now owed, so only the nonce is wrong).
       const replay = await post('/v1/chat/completions', body, {
@@ -225,7 +222,7 @@ describe.each(storeBackends())('payment authorization on $name', (backend) => {
         headers,
       );
       expect(text.status).toBe(401);
-      expect(await state(channelId)).toMatchObject({ charged: '0', reserved: '0', receipts: 0 });
+      expect(await state(channelId)).toMatchObject({ charged: 0n, reserved: 0n, receipts: 0 });
 
       // Bound to this node, chain and escrow as well.
       const foreignDomain = await paidRequestHeaders({
@@ -245,7 +242,7 @@ describe.each(storeBackends())('payment authorization on $name', (backend) => {
       expect(capped.body.error.message).toMatch(
         /^This request may cost up to \d+ wei, above the 1 wei its x-tributary-authorization allows: lower max_tokens or sign a higher cap$/,
       );
-      expect(await state(channelId)).toMatchObject({ charged: '0', reserved: '0', receipts: 0 });
+      expect(await state(channelId)).toMatchObject({ charged: 0n, reserved: 0n, receipts: 0 });
 
       // None of that used the nonce: the body it was signed for is still served with it.
       expect((await post('/v1/chat/completions', asked, headers)).status).toBe(200);
@@ -259,7 +256,7 @@ describe.each(storeBackends())('payment authorization on $name', (backend) => {
       expect(r.status).toBe(200);
       const owed = feeOf(r);
       const before = await state(channelId);
-      expect(before).toMatchObject({ charged: owed.toString(), voucher: '0', receipts: 1 });
+      expect(before).toMatchObject({ charged: owed, voucher: 0n, receipts: 1 });
 
       // The user's own authorization, with a voucher signed by someone else (for the owed amount, and for more).
       for (const amount of [owed, owed + 1000n]) {
@@ -336,9 +333,9 @@ describe.each(storeBackends())('payment authorization on $name', (backend) => {
       expect(ok.code).toBe(0);
       const fee = BigInt((JSON.parse(ok.stdout) as { tributary: { payment: { fee: string } } }).tributary.payment.fee);
       expect(await state(channelId)).toEqual({
-        charged: fee.toString(),
-        reserved: '0',
-        voucher: fee.toString(),
+        charged: fee,
+        reserved: 0n,
+        voucher: fee,
         receipts: 1,
       });
 
@@ -353,7 +350,7 @@ describe.each(storeBackends())('payment authorization on $name', (backend) => {
         message: `Channel ${channelId} shows ${fee + 1000n} wei charged, but your vouchers cover only ${fee}: ask signs only for its own request. Check the channel's receipts; if the rest is yours (an ask that did not finish), pay it with a voucher first`,
         details: expect.anything(),
       });
-      expect(await state(channelId)).toMatchObject({ voucher: fee.toString(), receipts: 1 });
+      expect(await state(channelId)).toMatchObject({ voucher: fee, receipts: 1 });
       await node.settlement.db.query('UPDATE channels SET charged = charged - 1000 WHERE id = $1', [
         channelId.toString(),
       ]);
@@ -394,9 +391,9 @@ describe.each(storeBackends())('payment authorization on $name', (backend) => {
       );
       // Served and charged by the node, but the user's voucher still covers only the first answer.
       expect(await state(channelId)).toEqual({
-        charged: (2n * fee).toString(),
-        reserved: '0',
-        voucher: fee.toString(),
+        charged: 2n * fee,
+        reserved: 0n,
+        voucher: fee,
         receipts: 2,
       });
     });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import OpenAI from 'openai';
-import { type Address, type Hex, parseUnits, toHex } from 'viem';
+import { type Address, parseUnits, toHex } from 'viem';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type Anvil,
@@ -26,7 +26,7 @@ import {
   stakingRoles,
   startAnvil,
 } from '../src/chain/index.js';
-import { createApiClient } from '../src/core/index.js';
+import { createNodeClient, settlementApi } from '../src/protocol/index.js';
 import { createPayingFetch, openChannel } from '../src/settlement/index.js';
 import { registerTestModel } from './fixtures/models.js';
 
@@ -163,14 +163,9 @@ describe('closing an epoch survives SIGKILL', () => {
       expect(await died).toBe('SIGKILL');
 
       node = await startNode(anvil.rpcUrl, dataDir);
-      const api = createApiClient(node.api, { headers: operator });
-      const before = await api
-        .request<{ payoutRoot: Hex; receipts: number }>('GET', `/v1/epochs/${epoch}`)
-        .catch(() => undefined);
-      const closed = await api.request<{ epoch: number; payoutRoot: Hex; receipts: number; feesWei: string }>(
-        'POST',
-        '/v1/epochs/close',
-      );
+      const api = createNodeClient(node.api, { headers: operator });
+      const before = await api.call(settlementApi.getEpoch, { params: { epoch } }).catch(() => undefined);
+      const closed = await api.call(settlementApi.closeEpoch);
       expect(closed.epoch).toBe(epoch);
       expect(closed.receipts).toBe(2);
       if (before) expect(closed.payoutRoot).toBe(before.payoutRoot);
@@ -188,7 +183,7 @@ describe('closing an epoch survives SIGKILL', () => {
       expect(posted.payoutRoot).toBe(closed.payoutRoot);
       // Every wei charged was redeemed once: the distributor holds exactly the fees of all epochs.
       expect(state.feesReceived).toBe(paying.charged());
-      expect((await api.request<{ ok: boolean }>('GET', `/v1/epochs/${epoch}/verify`)).ok).toBe(true);
+      expect((await api.call(settlementApi.verifyEpoch, { params: { epoch } })).ok).toBe(true);
     }
     await stop(node.child);
   }, 240_000);

@@ -21,8 +21,9 @@ import {
   sendTx,
   stakeFromDeployer,
 } from '../src/chain/index.js';
-import { createApiClient, loadConfig, silentLogger } from '../src/core/index.js';
+import { loadConfig, silentLogger } from '../src/core/index.js';
 import { type NodeUp, nodeUp } from '../src/node/index.js';
+import { createNodeClient, openloraApi, settlementApi } from '../src/protocol/index.js';
 import { claimPayouts, createPayingFetch, openChannel } from '../src/settlement/index.js';
 import { expectRevert } from './fixtures/chain.js';
 import { storeBackends } from './fixtures/db.js';
@@ -76,9 +77,9 @@ async function payNode(node: NodeUp, user: HDAccount, questions: string[], durat
 }
 
 async function waitForModel(node: NodeUp) {
-  const api = createApiClient(node.api);
+  const api = createNodeClient(node.api);
   for (let i = 0; i < 100; i++) {
-    const ok = await api.request('GET', `/v1/models/${MODEL}`).then(
+    const ok = await api.call(openloraApi.getRegisteredModel, { params: { model: MODEL } }).then(
       () => true,
       () => false,
     );
@@ -88,7 +89,7 @@ async function waitForModel(node: NodeUp) {
 }
 
 const operator = (node: NodeUp) =>
-  createApiClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
+  createNodeClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
 
 describe.each(storeBackends())('two nodes on $name', (backend) => {
   beforeAll(async () => {
@@ -138,12 +139,12 @@ describe.each(storeBackends())('two nodes on $name', (backend) => {
       const paidB = await payNode(b, USER, ['Seas?']);
       // Both post "epoch 1" at the same time: each into its own sequence; neither can take the other's number.
       const [ea, eb] = await Promise.all([
-        operator(a).request<{ epoch: number; feesWei: string; payoutRoot: string }>('POST', '/v1/epochs/close'),
-        operator(b).request<{ epoch: number; feesWei: string; payoutRoot: string }>('POST', '/v1/epochs/close'),
+        operator(a).call(settlementApi.closeEpoch),
+        operator(b).call(settlementApi.closeEpoch),
       ]);
       expect([ea.epoch, eb.epoch]).toEqual([1, 1]);
-      expect(BigInt(ea.feesWei)).toBe(paidA.charged);
-      expect(BigInt(eb.feesWei)).toBe(paidB.charged);
+      expect(ea.feesWei).toBe(paidA.charged);
+      expect(eb.feesWei).toBe(paidB.charged);
       for (const [node, e] of [
         [a, ea],
         [b, eb],
@@ -154,24 +155,23 @@ describe.each(storeBackends())('two nodes on $name', (backend) => {
           args: [node.nodeAddress as Address, 1n],
         });
         expect(onChain.payoutRoot).toBe(e.payoutRoot);
-        expect((await createApiClient(node.api).request<{ ok: boolean }>('GET', '/v1/epochs/1/verify')).ok).toBe(true);
+        expect((await createNodeClient(node.api).call(settlementApi.verifyEpoch, { params: { epoch: 1 } })).ok).toBe(
+          true,
+        );
       }
 
       const params = await a.settlement.params();
       await advanceTime(clients, Number(params.challengeWindow) + 1);
-      await operator(a).request('POST', '/v1/epochs/1/finalize');
-      await operator(b).request('POST', '/v1/epochs/1/finalize');
+      await operator(a).call(settlementApi.finalizeEpoch, { params: { epoch: 1 } });
+      await operator(b).call(settlementApi.finalizeEpoch, { params: { epoch: 1 } });
       const claims = [];
       for (const node of [a, b]) {
-        const p = await createApiClient(node.api).request<{
-          node: Address;
-          cumulativeWei: string;
-          claimableWei: string;
-          proof: `0x${string}`[];
-        }>('GET', `/v1/payouts/${OWNER.address}`);
+        const p = await createNodeClient(node.api).call(settlementApi.getPayout, {
+          params: { address: OWNER.address },
+        });
         expect(getAddress(p.node)).toBe(getAddress(node.nodeAddress as Address));
-        expect(BigInt(p.claimableWei)).toBeGreaterThan(0n);
-        claims.push({ node: p.node, account: OWNER.address, cumulative: BigInt(p.cumulativeWei), proof: p.proof });
+        expect(p.claimableWei).toBeGreaterThan(0n);
+        claims.push({ node: p.node, account: OWNER.address, cumulative: p.cumulativeWei, proof: p.proof });
       }
       const token = { address: deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi } as const;
       const before = await clients.public.readContract({ ...token, functionName: 'balanceOf', args: [OWNER.address] });
@@ -190,25 +190,19 @@ describe.each(storeBackends())('two nodes on $name', (backend) => {
       await advanceTime(clients, 3_600 + grace + 1);
       await sendTx(clients, USER, { ...escrow, functionName: 'close', args: [lost.channelId] });
       const kept = await payNode(b, USER, ['Valleys?', 'Deserts?']);
-      const e = await operator(b).request<{ epoch: number; feesWei: string; status: string }>(
-        'POST',
-        '/v1/epochs/close',
-      );
+      const e = await operator(b).call(settlementApi.closeEpoch);
       expect(e.status).toBe('posted');
       const redeemedByB = (
         await clients.public.readContract({ ...escrow, functionName: 'getChannel', args: [lost.channelId] })
       ).redeemed;
       // Everything redeemed from the lost channel (if the redeemer beat the user) plus the kept channel settles.
-      expect(BigInt(e.feesWei)).toBe(kept.charged + redeemedByB);
-      const { items } = await createApiClient(b.api).request<{ items: { channelId: string; feeWei: string }[] }>(
-        'GET',
-        '/v1/epochs/unredeemable',
-      );
-      expect(items.filter((r) => r.channelId === lost.channelId.toString()).length).toBe(redeemedByB === 0n ? 1 : 0);
+      expect(e.feesWei).toBe(kept.charged + redeemedByB);
+      const { items } = await createNodeClient(b.api).call(settlementApi.listUnredeemable);
+      expect(items.filter((r) => r.channelId === lost.channelId).length).toBe(redeemedByB === 0n ? 1 : 0);
       // And the next epoch is not stuck either.
       await advanceTime(clients, 86_400 + 1);
       await payNode(b, USER, ['Glaciers?']);
-      const next = await operator(b).request<{ epoch: number; status: string }>('POST', '/v1/epochs/close');
+      const next = await operator(b).call(settlementApi.closeEpoch);
       expect(next).toMatchObject({ epoch: e.epoch + 1, status: 'posted' });
     }, 240_000);
 

@@ -9,9 +9,9 @@ import OpenAI from 'openai';
 import { type Address, getAddress, type Hex, parseUnits } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { advanceTime, devAccount, OPEN, OpenTokenArtifact, RewardDistributorArtifact } from '../src/chain/index.js';
-import { createApiClient } from '../src/core/index.js';
 import { bundledBaseModel } from '../src/engine/index.js';
 import type { NodeUp } from '../src/node/index.js';
+import { createNodeClient, settlementApi } from '../src/protocol/index.js';
 import {
   claimPayouts,
   computeFee,
@@ -183,27 +183,19 @@ describe.each(storeBackends())('settlement on $name', (backend) => {
         // drain
       }
       expect(paying.charged()).toBeGreaterThan(fees);
-      const api = createApiClient(node.api);
+      const api = createNodeClient(node.api);
       for (const id of ids) {
-        const receipt = await api.request<{
-          verified: boolean;
-          signed: { fee: string; channelId: string };
-          node: Address;
-          model: string;
-        }>('GET', `/v1/receipts/${id}`);
+        const receipt = await api.call(settlementApi.getReceipt, { params: { id } });
         expect(receipt).toMatchObject({
           verified: true,
           node: node.nodeAddress,
           model: MODEL,
-          signed: { channelId: channelId.toString() },
+          signed: { channelId },
         });
       }
-      const c = await api.request<{ chargedWei: string; voucherWei: string; reservedWei: string }>(
-        'GET',
-        `/v1/channels/${channelId}`,
-      );
-      expect(c.chargedWei).toBe(paying.charged().toString());
-      expect(c.reservedWei).toBe('0');
+      const c = await api.call(settlementApi.getChannel, { params: { id: channelId } });
+      expect(c.chargedWei).toBe(paying.charged());
+      expect(c.reservedWei).toBe(0n);
     });
 
     it('refuses forged, foreign, over-deposit and stale vouchers, and asks for what is owed', async () => {
@@ -282,15 +274,9 @@ describe.each(storeBackends())('settlement on $name', (backend) => {
       expect(unauthorized.body.error.message).toBe(
         `POST /v1/epochs/close is for the node's operator: send "Authorization: Bearer <token>" with the token in ${join(node.dataDir, 'operator-token')}`,
       );
-      const ops = createApiClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
-      const epoch = await ops.request<{
-        epoch: number;
-        receipts: number;
-        feesWei: string;
-        payoutsWei: Record<string, string>;
-        postGas: number;
-      }>('POST', '/v1/epochs/close');
-      expect(epoch).toMatchObject({ epoch: 1, receipts: 4, feesWei: paying.charged().toString() });
+      const ops = createNodeClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
+      const epoch = await ops.call(settlementApi.closeEpoch);
+      expect(epoch).toMatchObject({ epoch: 1, receipts: 4, feesWei: paying.charged() });
       expect(Object.values(epoch.payoutsWei).reduce((a, b) => a + BigInt(b), 0n)).toBe(paying.charged());
 
       // The escrow paid the node's redemption into the distributor.
@@ -305,12 +291,12 @@ describe.each(storeBackends())('settlement on $name', (backend) => {
       ).toBe(paying.charged());
 
       // A challenger's check, from the export alone; a tampered export does not verify.
-      const api = createApiClient(node.api);
-      expect(await api.request<{ ok: boolean }>('GET', '/v1/epochs/1/verify')).toMatchObject({
+      const api = createNodeClient(node.api);
+      expect(await api.call(settlementApi.verifyEpoch, { params: { epoch: 1 } })).toMatchObject({
         ok: true,
         problems: [],
       });
-      const text = await (await api.raw('GET', '/v1/epochs/1/receipts')).text();
+      const text = await (await api.open(settlementApi.getEpochReceipts, { params: { epoch: 1 } })).text();
       const exported = parseEpochExport(text);
       const posted = await clients.public.readContract({
         ...distributor,
@@ -324,23 +310,20 @@ describe.each(storeBackends())('settlement on $name', (backend) => {
       expect(v.problems[0]).toMatch(/^receipt 0x[0-9a-f]{64}: fee parts add up to \d+, not \d+$/);
 
       // Claims wait for the window; then each payee is paid exactly once.
-      const early = await rejectionOf(ops.request('POST', '/v1/epochs/1/finalize'));
+      const early = await rejectionOf(ops.call(settlementApi.finalizeEpoch, { params: { epoch: 1 } }));
       expect(early.code).toBe('CONTRACT_REVERTED');
       expect(early.details.error).toBe('NotFinal');
       const params = await node.settlement.params();
       await advanceTime(clients, Number(params.challengeWindow) + 1);
-      await ops.request('POST', '/v1/epochs/1/finalize');
-      const p = await api.request<{ cumulativeWei: string; claimableWei: string; proof: Hex[] }>(
-        'GET',
-        `/v1/payouts/${OWNER.address}`,
-      );
-      expect(BigInt(p.claimableWei)).toBe(BigInt(epoch.payoutsWei.modelOwner as string));
+      await ops.call(settlementApi.finalizeEpoch, { params: { epoch: 1 } });
+      const p = await api.call(settlementApi.getPayout, { params: { address: OWNER.address } });
+      expect(p.claimableWei).toBe(BigInt(epoch.payoutsWei.modelOwner as string));
       const token = { address: deployment.contracts.OpenToken, abi: OpenTokenArtifact.abi } as const;
       const before = await clients.public.readContract({ ...token, functionName: 'balanceOf', args: [OWNER.address] });
       const claim = {
         node: nodeAddress,
         account: getAddress(OWNER.address),
-        cumulative: BigInt(p.cumulativeWei),
+        cumulative: p.cumulativeWei,
         proof: p.proof,
       };
       await expectRevert(
@@ -353,14 +336,10 @@ describe.each(storeBackends())('settlement on $name', (backend) => {
       );
       await expectRevert(claimPayouts(clients, deployment, STRANGER, [claim]), 'NothingToClaim');
 
-      const earnings = await api.request<{
-        cumulativeWei: string;
-        claimedWei: string;
-        byModel: { model: string; receipts: number }[];
-      }>('GET', `/v1/earnings/${OWNER.address}`);
+      const earnings = await api.call(settlementApi.getEarnings, { params: { address: OWNER.address } });
       expect(earnings).toMatchObject({
-        cumulativeWei: claim.cumulative.toString(),
-        claimedWei: claim.cumulative.toString(),
+        cumulativeWei: claim.cumulative,
+        claimedWei: claim.cumulative,
         byModel: [{ model: MODEL, receipts: 4 }],
       });
     });
@@ -396,11 +375,8 @@ describe.each(storeBackends())('settlement on $name', (backend) => {
       };
       expect(BigInt(out.tributary.payment.fee)).toBeGreaterThan(0n);
       // The voucher for the answer was sent right away: the channel shows it paid.
-      const c = await createApiClient(node.api).request<{ chargedWei: string; voucherWei: string }>(
-        'GET',
-        `/v1/channels/${own}`,
-      );
-      expect(c.voucherWei).toBe(out.tributary.payment.fee);
+      const c = await createNodeClient(node.api).call(settlementApi.getChannel, { params: { id: own } });
+      expect(c.voucherWei).toBe(BigInt(out.tributary.payment.fee));
       // Someone else's key cannot spend on this channel (ask refuses it before asking; so would the node).
       const again = await run('11');
       expect(again.code).toBe(6);

@@ -1,4 +1,3 @@
-export { type ApiClient, createApiClient } from './api-client.js';
 export { at, errnoCode } from './checked.js';
 export { type Config, configFields, type LoadConfigInput, loadConfig } from './config.js';
 export {

@@ -4,10 +4,9 @@
  */
 import { type Account, type Address, type Hex, type LocalAccount, parseEventLogs } from 'viem';
 import { type ChainClients, DataNetRegistryArtifact, OpenTokenArtifact, sendTx } from '../chain/index.js';
-import { type ApiClient, BaseError } from '../core/index.js';
+import { BaseError } from '../core/index.js';
 import {
   type ContributionView,
-  createNodeClient,
   type DataNetView,
   datanetsApi,
   type NodeClient,
@@ -28,13 +27,7 @@ export type ContributionJson = ContributionView;
 export type VersionJson = VersionView;
 export type WithdrawalJson = WithdrawalView;
 
-/** An ApiClient (its base URL; the DataNet routes need no headers) or a NodeClient. */
-function nodeClientOf(api: ApiClient | NodeClient): NodeClient {
-  return 'call' in api ? api : createNodeClient(api.baseUrl);
-}
-
-export function createDataNetClient(api: ApiClient | NodeClient) {
-  const node = nodeClientOf(api);
+export function createDataNetClient(node: NodeClient) {
   const params = (id: bigint) => ({ params: { id } });
   return {
     register: (dataNetId: bigint, metadata: DataNetMetadata) =>

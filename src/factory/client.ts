@@ -2,21 +2,10 @@
 import { type Account, type Address, type Hex, parseEventLogs, zeroHash } from 'viem';
 import type { z } from 'zod';
 import { type ChainClients, ModelRegistryArtifact, sendTx } from '../chain/index.js';
-import { type ApiClient, BaseError } from '../core/index.js';
-import {
-  createNodeClient,
-  type FineTuneJob,
-  factoryApi,
-  type FineTuneJobEvent as JobEvent,
-  type NodeClient,
-} from '../protocol/index.js';
+import { BaseError } from '../core/index.js';
+import { type FineTuneJob, factoryApi, type FineTuneJobEvent as JobEvent, type NodeClient } from '../protocol/index.js';
 import type { FineTuneResult } from './finetune.js';
 import { assertModelName } from './names.js';
-
-/** An ApiClient (its base URL; the factory routes need no headers) or a NodeClient. */
-function nodeClientOf(api: ApiClient | NodeClient): NodeClient {
-  return 'call' in api ? api : createNodeClient(api.baseUrl);
-}
 
 /** Checks a request here, so a bad one fails naming its field the way the node would, before anything is sent. */
 function requestBody(request: unknown): factoryApi.FineTuneRequestBody {
@@ -45,8 +34,7 @@ function decodeEvent(block: string): { event: JobEvent['event']; data: JobEvent[
   return { event, data: decoded.data };
 }
 
-export function createFactoryClient(api: ApiClient | NodeClient) {
-  const node = nodeClientOf(api);
+export function createFactoryClient(node: NodeClient) {
   const params = (id: bigint | string) => ({ params: { id: BigInt(id) } });
   return {
     /** Starts a fine-tune (see FineTuneRequestBody; the node fills in the hyperparameters left out). */
