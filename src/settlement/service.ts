@@ -35,35 +35,38 @@ export interface SettlementDeps {
 export function createSettlement(deps: SettlementDeps) {
   const log = deps.log ?? silentLogger();
   const params = createParamsReader(deps.clients, deps.deployment);
-  const channels = createChannels(deps.db, deps.clients, deps.deployment);
+  const channels = createChannels(deps.db, deps.clients, deps.deployment, log);
   const earnings = createEarnings(deps);
   const node = deps.node;
-  const payments = node
-    ? createPayments({
-        db: deps.db,
-        deployment: deps.deployment,
-        channels,
-        params,
+  /** What only a node with a key has: its key, payments and epochs. */
+  const keyed = node
+    ? {
         node,
-        ...(deps.attribute ? { attribute: deps.attribute } : {}),
-        ...(deps.dataNetTreasury ? { dataNetTreasury: deps.dataNetTreasury } : {}),
-      })
-    : undefined;
-  const epochs = node
-    ? createEpochs({
-        db: deps.db,
-        clients: deps.clients,
-        deployment: deps.deployment,
-        channels,
-        blobs: deps.blobs,
-        params,
-        node,
-        log,
-      })
+        payments: createPayments({
+          db: deps.db,
+          deployment: deps.deployment,
+          channels,
+          params,
+          node,
+          ...(deps.attribute ? { attribute: deps.attribute } : {}),
+          ...(deps.dataNetTreasury ? { dataNetTreasury: deps.dataNetTreasury } : {}),
+        }),
+        epochs: createEpochs({
+          db: deps.db,
+          clients: deps.clients,
+          deployment: deps.deployment,
+          channels,
+          blobs: deps.blobs,
+          params,
+          node,
+          log,
+        }),
+      }
     : undefined;
 
-  function requireNode(): LocalAccount {
-    if (!node) {
+  /** The key, payments and epochs; NODE_UNAVAILABLE when the node has no key. */
+  function requireNode(): NonNullable<typeof keyed> {
+    if (!keyed) {
       throw new BaseError(
         'NODE_UNAVAILABLE',
         'This node has no key (TRIBUTARY_NODE_KEY), so it cannot take payments, redeem vouchers or post epochs',
@@ -73,7 +76,7 @@ export function createSettlement(deps: SettlementDeps) {
         },
       );
     }
-    return node;
+    return keyed;
   }
 
   return {
@@ -82,18 +85,12 @@ export function createSettlement(deps: SettlementDeps) {
     channels,
     earnings,
     node: node ? getAddress(node.address) : null,
-    payments: () => {
-      requireNode();
-      return payments as NonNullable<typeof payments>;
-    },
-    epochs: () => {
-      requireNode();
-      return epochs as NonNullable<typeof epochs>;
-    },
+    payments: () => requireNode().payments,
+    epochs: () => requireNode().epochs,
 
     /** A voucher sent on its own, to the node's channels. */
     acceptVoucher: (channelId: bigint, v: { amount: bigint; signature: `0x${string}` }) =>
-      channels.acceptVoucher(channelId, requireNode().address, v),
+      channels.acceptVoucher(channelId, requireNode().node.address, v),
 
     /** The most a request can cost and how it splits, before anything is spent. */
     async quote(model: PayableModel, inputTokens: number, maxOutputTokens: number) {
@@ -108,8 +105,8 @@ export function createSettlement(deps: SettlementDeps) {
      * channel's vouchers are worthless, so the node does not wait for an epoch to close. Returns a stop function.
      */
     startRedeemer(o: { intervalMs?: number; withinSeconds?: bigint } = {}): () => Promise<void> {
-      if (!epochs) return async () => {};
-      const e = epochs;
+      if (!keyed) return async () => {};
+      const e = keyed.epochs;
       let running: Promise<unknown> | undefined;
       const timer = setInterval(() => {
         running ??= e
@@ -146,14 +143,14 @@ export function createSettlement(deps: SettlementDeps) {
     hooks(): PaymentHooks<PaymentReservation | null> {
       return {
         authorize: async (r) => {
-          if (payments) return payments.authorize(r);
+          if (keyed) return keyed.payments.authorize(r);
           // Without a key, free models are still served; a paid one is refused for want of a key.
           const q = await this.quote(r.model, r.promptTokens, r.maxTokens);
           if (q.fee > 0n) requireNode();
           return null;
         },
-        settle: async (r) => (payments ? payments.settle(r) : null),
-        abort: async (a) => payments?.abort(a),
+        settle: async (r) => (keyed ? keyed.payments.settle(r) : null),
+        abort: async (a) => keyed?.payments.abort(a),
       };
     },
   };
