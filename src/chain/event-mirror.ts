@@ -27,7 +27,7 @@ import {
   type PublicClient,
 } from 'viem';
 import { BaseError, type Logger, silentLogger } from '../core/index.js';
-import type { Deployment } from './deployment.js';
+import type { ContractName, Deployment } from './deployment.js';
 
 type AnyLog<TAbi extends Abi> = GetContractEventsReturnType<TAbi, undefined, true>[number];
 
@@ -110,6 +110,18 @@ export interface EventMirror {
 /** The block a deployment's mirrors start at. */
 export function deploymentStart(deployment: Deployment): MirrorBlock {
   return { number: BigInt(deployment.block), hash: deployment.blockHash };
+}
+
+/** A deployed contract's event stream: named after the contract (its cursor's key), from the deployment block. */
+export function contractStream<const TAbi extends Abi>(deployment: Deployment, contract: ContractName, abi: TAbi) {
+  return { name: contract, address: deployment.contracts[contract], abi, start: deploymentStart(deployment) };
+}
+
+/** `apply` for a domain that handles one log at a time, in order. */
+export function eachLog<Tx, L>(handle: (tx: Tx, log: L) => Promise<void>) {
+  return async (tx: Tx, logs: readonly L[]): Promise<void> => {
+    for (const l of logs) await handle(tx, l);
+  };
 }
 
 /** The chain changed under a pass (a block's hash moved between two reads): the step is retried. */

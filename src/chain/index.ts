@@ -13,9 +13,10 @@ export { type ContractName, type Deployment, readDeployment } from './deployment
 export { type DeploymentAddresses, deploymentAddresses } from './deployment-addresses.js';
 export { devAccount, devRoles } from './dev-accounts.js';
 export {
+  contractStream,
   createEventMirror,
-  deploymentStart,
   type EventMirror,
+  eachLog,
   type MirrorLog,
   type MirrorStatus,
 } from './event-mirror.js';

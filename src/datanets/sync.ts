@@ -14,18 +14,20 @@
  */
 import {
   type ChainClients,
+  type ContractName,
+  contractStream,
   createEventMirror,
   DataNetRegistryArtifact,
   type Deployment,
-  deploymentStart,
   type EventMirror,
+  eachLog,
   type MirrorLog,
 } from '../chain/index.js';
 import { type Logger, silentLogger } from '../core/index.js';
 import { chainCursorStore, type Db, type Queryable } from '../store/index.js';
 import type { DataNetContext } from './context.js';
 
-const CURSOR = 'DataNetRegistry';
+const CURSOR = 'DataNetRegistry' satisfies ContractName;
 
 /** The registry events the mirror applies; bond events need no mirror: bonds are read from the contract. */
 const MIRRORED = [
@@ -70,17 +72,12 @@ export function dataNetRegistryMirror(deps: {
 
 function registryMirror(deps: MirrorDeps): EventMirror {
   return createEventMirror({
-    name: CURSOR,
+    ...contractStream(deps.deployment, CURSOR, DataNetRegistryArtifact.abi),
     client: deps.clients.public,
-    address: deps.deployment.contracts.DataNetRegistry,
-    abi: DataNetRegistryArtifact.abi,
     eventNames: MIRRORED,
-    start: deploymentStart(deps.deployment),
     store: chainCursorStore(deps.db, CURSOR),
     log: deps.log,
-    async apply(tx, logs) {
-      for (const e of logs) await apply(deps, tx, e);
-    },
+    apply: eachLog((tx: Queryable, e: RegistryLog) => apply(deps, tx, e)),
     rollback: (tx, r) => rollback(deps, tx, r.ancestor, r.replay),
   });
 }

@@ -9,16 +9,18 @@
 import type { Address, Hex } from 'viem';
 import {
   type ChainClients,
+  type ContractName,
+  contractStream,
   createEventMirror,
   type Deployment,
-  deploymentStart,
+  eachLog,
   type MirrorLog,
   ModelRegistryArtifact,
 } from '../chain/index.js';
 import { BaseError, type Logger } from '../core/index.js';
 import { chainCursorStore, type Db, type Queryable } from '../store/index.js';
 
-const CURSOR = 'ModelRegistry';
+const CURSOR = 'ModelRegistry' satisfies ContractName;
 
 export interface ModelVersionRecord {
   version: number;
@@ -104,16 +106,11 @@ export function createModelRegistryMirror(db: Db, clients: ChainClients, deploym
   }
 
   const mirror = createEventMirror({
-    name: CURSOR,
+    ...contractStream(deployment, CURSOR, ModelRegistryArtifact.abi),
     client: clients.public,
-    address: deployment.contracts.ModelRegistry,
-    abi: ModelRegistryArtifact.abi,
-    start: deploymentStart(deployment),
     store: chainCursorStore(db, CURSOR),
     ...(log ? { log } : {}),
-    async apply(tx, logs) {
-      for (const e of logs) await apply(tx, e);
-    },
+    apply: eachLog(apply),
     // The tables are a pure mirror (nothing of the node's own lives in them): re-derived from the chain's events.
     async rollback(tx, r) {
       await tx.query('DELETE FROM model_versions');

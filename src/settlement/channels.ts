@@ -11,10 +11,12 @@
 import { type Address, getAddress, type Hex, isAddressEqual } from 'viem';
 import {
   type ChainClients,
+  type ContractName,
+  contractStream,
   createEventMirror,
   type Deployment,
-  deploymentStart,
   type EventMirror,
+  eachLog,
   InferenceEscrowArtifact,
   type MirrorLog,
 } from '../chain/index.js';
@@ -22,7 +24,7 @@ import { BaseError, type Logger } from '../core/index.js';
 import { chainCursorStore, type Db, type Queryable } from '../store/index.js';
 import { paymentHeaders, requestAuthorizationSigner, voucherSigner } from './vouchers.js';
 
-const CURSOR = 'InferenceEscrow';
+const CURSOR = 'InferenceEscrow' satisfies ContractName;
 
 export interface ChannelRecord {
   id: bigint;
@@ -147,16 +149,11 @@ export function createChannelMirror(db: Db, clients: ChainClients, deployment: D
   }
 
   return createEventMirror({
-    name: CURSOR,
+    ...contractStream(deployment, CURSOR, InferenceEscrowArtifact.abi),
     client: clients.public,
-    address: deployment.contracts.InferenceEscrow,
-    abi: InferenceEscrowArtifact.abi,
-    start: deploymentStart(deployment),
     store: chainCursorStore(db, CURSOR),
     ...(log ? { log } : {}),
-    async apply(tx, logs) {
-      for (const e of logs) await apply(tx, e);
-    },
+    apply: eachLog(apply),
     async rollback(tx, r) {
       await tx.query('UPDATE channels SET closed = true, redeemed = 0');
       await r.replay();
