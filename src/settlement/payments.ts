@@ -31,17 +31,21 @@ export interface PaymentsDeps {
   params: ParamsReader;
   /** The serving node's key: channels pay it, and it signs receipts. */
   node: LocalAccount;
-  /** Attributes an answer (null = no attribution available: the contributors' share stays with the DataNet). */
-  attribute?: (r: {
-    model: PayableModel;
-    prompt: string;
-    output: string;
-    requestId: string;
-  }) => Promise<AttributionResult | null>;
-  /** The treasury of a DataNet (receives the unattributed share). */
-  dataNetTreasury?: (dataNetId: bigint) => Promise<Address | null>;
+  attribute?: AttributeAnswer;
+  dataNetTreasury?: DataNetTreasury;
   now?: () => bigint;
 }
+
+/** Attributes an answer (null = no attribution available: the contributors' share stays with the DataNet). */
+export type AttributeAnswer = (r: {
+  model: PayableModel;
+  prompt: string;
+  output: string;
+  requestId: string;
+}) => Promise<AttributionResult | null>;
+
+/** The treasury of a DataNet (receives the unattributed share). */
+export type DataNetTreasury = (dataNetId: bigint) => Promise<Address | null>;
 
 /** What `authorize` reserved for a paid request: the maximum fee on the channel, at these prices and parameters. */
 export interface PaymentReservation {

@@ -2,8 +2,7 @@
  * Settlement as one service: channels (mirrored from the escrow), protocol parameters, payments around serving,
  * epochs, and earnings. A node without a key can still quote and explain earnings, but refuses paid requests.
  */
-import { type Address, getAddress, type LocalAccount } from 'viem';
-import type { AttributionResult } from '../attribution/index.js';
+import { getAddress, type LocalAccount } from 'viem';
 import { type ChainClients, type Deployment, StakingArtifact, stakingRoles } from '../chain/index.js';
 import { BaseError, type Logger, silentLogger } from '../core/index.js';
 import type { PaymentHooks } from '../protocol/index.js';
@@ -13,7 +12,14 @@ import { createEarnings } from './earnings.js';
 import { createEpochs } from './epochs.js';
 import { computeFee } from './fees.js';
 import { createParamsReader } from './params.js';
-import { createPayments, type PayableModel, type PaymentReservation, pricesOf } from './payments.js';
+import {
+  type AttributeAnswer,
+  createPayments,
+  type DataNetTreasury,
+  type PayableModel,
+  type PaymentReservation,
+  pricesOf,
+} from './payments.js';
 
 export interface SettlementDeps {
   db: Db;
@@ -22,13 +28,8 @@ export interface SettlementDeps {
   blobs: BlobStore;
   /** The node's key; without it paid requests are refused. */
   node?: LocalAccount | undefined;
-  attribute?: (r: {
-    model: PayableModel;
-    prompt: string;
-    output: string;
-    requestId: string;
-  }) => Promise<AttributionResult | null>;
-  dataNetTreasury?: (dataNetId: bigint) => Promise<Address | null>;
+  attribute?: AttributeAnswer;
+  dataNetTreasury?: DataNetTreasury;
   log?: Logger;
 }
 
