@@ -3,9 +3,11 @@
  * re-exports; a namespace `export * as ns` is one name), and which of them anything outside the folder imports.
  * `publicApi(root)` feeds the snapshot test (scripts/public-api.test.ts), so a change to what a folder offers is
  * a reviewed change; `unusedExports(root)` names the exports nobody outside the folder uses.
- * Usage: tsx scripts/public-api.ts [--unused]
+ * Usage: tsx scripts/public-api.ts [--unused] [--write-snapshot]
+ *   --unused          prints, per folder, the exported names nothing outside it imports
+ *   --write-snapshot  writes scripts/public-api.snapshot.json from the index files (after a reviewed API change)
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const EXPORT_FROM = /export\s+(?:type\s+)?\{([^}]*)\}\s*from\s*['"]([^'"]+)['"]/g;
@@ -161,6 +163,14 @@ function propertiesIn(pattern: string): string[] {
     .filter((s) => /^[\w$]+$/.test(s));
 }
 
+/** `a`, `b: c`, `d = 1` in `export const {…} =` → the names it binds and exports (`a`, `c`, `d`). */
+function bindingsIn(pattern: string): string[] {
+  return pattern
+    .split(',')
+    .map((s) => ((s.split(':').at(-1) as string).split('=')[0] as string).trim())
+    .filter((s) => /^[\w$]+$/.test(s));
+}
+
 /** The names a module exports, following `export * from`. */
 export function exportedNames(file: string, seen = new Set<string>()): string[] {
   if (seen.has(file) || !existsSync(file)) return [];
@@ -171,7 +181,7 @@ export function exportedNames(file: string, seen = new Set<string>()): string[] 
   for (const m of source.matchAll(EXPORT_STAR)) out.push(...exportedNames(fileOf(file, m[1] as string), seen));
   for (const m of source.matchAll(EXPORT_FROM)) out.push(...namesIn(m[1] as string));
   for (const m of source.matchAll(EXPORT_LOCAL_LIST)) out.push(...namesIn(m[1] as string));
-  for (const m of source.matchAll(EXPORT_DESTRUCTURED)) out.push(...propertiesIn(m[1] as string));
+  for (const m of source.matchAll(EXPORT_DESTRUCTURED)) out.push(...bindingsIn(m[1] as string));
   for (const m of source.matchAll(EXPORT_DECL)) out.push(m[1] as string);
   return [...new Set(out)].sort();
 }
@@ -263,6 +273,20 @@ function destructured(source: string, at: number): boolean {
   return /\}\s*=\s*(?:await\s+)?$/.test(source.slice(Math.max(0, at - 200), at));
 }
 
+/** The snapshot scripts/public-api.test.ts compares `publicApi` with; written by `--write-snapshot`. */
+export const snapshotFile = join(import.meta.dirname, 'public-api.snapshot.json');
+
+/** The snapshot's text, laid out as biome formats JSON (a list on one line when it fits in 120 columns). */
+export function snapshotText(api: Record<string, string[]>): string {
+  const entries = Object.entries(api).map(([folder, names], i, all) => {
+    const comma = i < all.length - 1 ? ',' : '';
+    const flat = `  ${JSON.stringify(folder)}: [${names.map((n) => JSON.stringify(n)).join(', ')}]${comma}`;
+    if (flat.length <= 120) return flat;
+    return `  ${JSON.stringify(folder)}: [\n${names.map((n) => `    ${JSON.stringify(n)}`).join(',\n')}\n  ]${comma}`;
+  });
+  return `{\n${entries.join('\n')}\n}\n`;
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
   const root = join(import.meta.dirname, '..');
   const api = publicApi(root);
@@ -270,5 +294,6 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename
   const total = Object.values(api).reduce((n, names) => n + names.length, 0);
   const unusedTotal = Object.values(unused).reduce((n, names) => n + names.length, 0);
   if (process.argv.includes('--unused')) console.log(JSON.stringify(unused, null, 1));
+  if (process.argv.includes('--write-snapshot')) writeFileSync(snapshotFile, snapshotText(api));
   console.log(JSON.stringify({ exported: total, unusedOutsideFolder: unusedTotal }));
 }
