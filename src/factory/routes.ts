@@ -4,7 +4,6 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
-import type { z } from 'zod';
 import { toBaseError } from '../core/index.js';
 import { factoryApi, serve, streamEvents } from '../protocol/index.js';
 import type { JobEvent } from '../store/index.js';

@@ -9,15 +9,13 @@ import { randomUUID } from 'node:crypto';
 import type { Hex } from 'viem';
 import { BaseError, type Logger, silentLogger } from '../core/index.js';
 import type { LlamaRuntime } from '../engine/index.js';
-import {
-  type FinishReason,
-  type PayableRequest,
-  type PaymentGate,
-  type PaymentHooks,
-  type PaymentOutcome,
-  paymentGate,
-  type RetrievedPassage,
-  type ServedModel,
+import type {
+  FinishReason,
+  PayableRequest,
+  PaymentGate,
+  PaymentOutcome,
+  RetrievedPassage,
+  ServedModel,
 } from '../protocol/index.js';
 import type { BlobStore, Db } from '../store/index.js';
 import { BASE, createAdapterCache } from './adapters.js';
