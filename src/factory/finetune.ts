@@ -3,37 +3,49 @@
  * gives the same adapter bytes, and a job interrupted at any point resumes from its last checkpoint and ends with
  * the same adapter hash as an uninterrupted run.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { Hex } from 'viem';
 import type { z } from 'zod';
 import { buildGradientIndex, encodeGradientIndex, gradientTokenizerId } from '../attribution/index.js';
-import { at, BaseError, canonicalJson, hashObject, type Logger, version as tributaryVersion } from '../core/index.js';
+import { BaseError, canonicalJson, type Logger, version as tributaryVersion } from '../core/index.js';
 import type { DataNetService } from '../datanets/index.js';
 import {
   adapterToGguf,
   artifactHash,
   baseModelFromGguf,
   bundledBaseModel,
-  createLlamaRuntime,
   createTokenizer,
   decodeLoraCheckpoint,
-  defaultAdamW,
   encodeLoraCheckpoint,
   engineLibraryVersions,
-  formatInstruction,
   type LoraConfig,
   type LoraWeights,
   type StepResult,
+  type Tokenizer,
   type TrainingEngine,
   type TrainState,
-  validateLoraConfig,
 } from '../engine/index.js';
-import { factoryApi, parseVersionExport, type TrainingReceipt } from '../protocol/index.js';
+import { factoryApi, type VersionExportRow } from '../protocol/index.js';
 import type { BlobStore, JobContext } from '../store/index.js';
-import { batchAt, buildExamples, type SftExample, splitHeldOut, type TrainingExample, toBatch } from './dataset.js';
-import { checkFits, estimateFineTune } from './estimate.js';
-import type { FineTuneRequest } from './request.js';
+import { batchAt, type TrainingExample } from './dataset.js';
+import { evaluateAdapter } from './finetune-evaluate.js';
+import {
+  configHashOf,
+  type DataNetRef,
+  evaluatingProgress,
+  fineTuneMetrics,
+  loraSetup,
+  preparingProgress,
+  requirePublished,
+  resumeFrom,
+  type TrainingSchedule,
+  trainingExamples,
+  trainingProgress,
+  trainingReceipt,
+  trainingSchedule,
+  versionRows,
+} from './finetune-stages.js';
+import type { FineTuneRequest, Hyper } from './request.js';
 
 /** A job's progress, metrics and result are the protocol's (src/protocol/http/factory.ts): what the node answers. */
 export type FineTuneProgress = factoryApi.FineTuneProgress;
@@ -97,256 +109,267 @@ async function loadBase(
   return { name: ref, bytes, path };
 }
 
-const normalizeAnswer = (s: string) =>
-  s
-    .trim()
-    .toLowerCase()
-    .replace(/\s+/g, ' ')
-    .replace(/[.!]+$/, '');
+/** A published DataNet version's lineage and rows. */
+interface VersionData {
+  dataNet: DataNetRef;
+  manifestCid: string;
+  rows: VersionExportRow[];
+}
+
+/** Stage 1: the data, a published DataNet version's export. */
+async function loadVersion(datanets: DataNetService, dataNetId: bigint, version: number): Promise<VersionData> {
+  const info = await datanets.getVersion(dataNetId, version);
+  requirePublished(info, dataNetId, version);
+  let jsonl = '';
+  for await (const line of datanets.exportVersion(dataNetId, version)) jsonl += line;
+  const rows = versionRows(jsonl, dataNetId, version);
+  return { dataNet: { id: dataNetId.toString(), version, root: info.root }, manifestCid: info.manifestCid, rows };
+}
+
+/** Everything a run trains on and with, fixed before the first step. */
+interface FineTunePlan extends TrainingSchedule {
+  hyper: Hyper;
+  base: { name: string; path: string; hash: ReturnType<typeof artifactHash> };
+  baseFile: ReturnType<typeof baseModelFromGguf>;
+  tokenizer: Tokenizer;
+  seqLen: number;
+  lora: LoraConfig;
+  examples: TrainingExample[];
+  train: TrainingExample[];
+  evaluation: TrainingExample[];
+  configHash: Hex;
+}
+
+/** Stage 2: the base model, its tokenizer, the examples and their split, the schedule (if it fits), the config hash. */
+function planFineTune(
+  hyper: Hyper,
+  data: VersionData,
+  base: { name: string; bytes: Uint8Array; path: string },
+  maxSeconds: number,
+): FineTunePlan {
+  const hash = artifactHash(base.bytes);
+  const baseFile = baseModelFromGguf(base.bytes);
+  const tokenizer = createTokenizer(baseFile.vocab);
+  const { seqLen, lora } = loraSetup(hyper, baseFile.weights.config.contextLength);
+  const { examples, train, evaluation } = trainingExamples(data.rows, tokenizer, seqLen, hyper);
+  const schedule = trainingSchedule(hyper, train.length, baseFile.weights.config, lora, seqLen, { maxSeconds });
+  return {
+    ...schedule,
+    hyper,
+    base: { name: base.name, path: base.path, hash },
+    baseFile,
+    tokenizer,
+    seqLen,
+    lora,
+    examples,
+    train,
+    evaluation,
+    configHash: configHashOf(hash.sha256, data.dataNet, hyper, seqLen, lora),
+  };
+}
+
+/** Where a run starts: the last checkpoint of an interrupted attempt, if it is still in the blob store. */
+interface StartPoint {
+  resume?: TrainState<LoraWeights>;
+  lossFirst?: number;
+  /** The resume point: every later progress record keeps it, so a crash during evaluation does not retrain. */
+  checkpointCid: string | undefined;
+}
+
+/** Stage 3: the resume point of an interrupted attempt, from the job's last progress. */
+async function readStartPoint(
+  blobs: BlobStore,
+  job: JobContext<FineTuneRequest>['job'],
+  nLayers: number,
+): Promise<StartPoint> {
+  const last = readStored(resumePoint, job.progress ?? null, `The progress of fine-tune job ${job.id}`);
+  const bytes = last?.checkpointCid ? await blobs.get(last.checkpointCid) : undefined;
+  return {
+    ...resumeFrom(bytes ? decodeLoraCheckpoint(bytes, nLayers) : undefined),
+    checkpointCid: last?.checkpointCid,
+  };
+}
+
+interface Trained {
+  step: number;
+  result: StepResult | undefined;
+  lossFirst: number | undefined;
+  trainedTokens: number;
+  trainStarted: number;
+  checkpointCid: string | undefined;
+}
+
+/** Stage 4: the training steps from the start point, a checkpoint (and progress record) every checkpointEvery. */
+async function trainSteps(
+  ctx: JobContext<FineTuneRequest>,
+  blobs: BlobStore,
+  trainer: ReturnType<TrainingEngine['loraTrainer']>,
+  plan: FineTunePlan,
+  start: StartPoint,
+): Promise<Trained> {
+  const { hyper, seqLen, totalSteps, train, tokenizer } = plan;
+  let step = start.resume?.step ?? 0;
+  let { lossFirst, checkpointCid } = start;
+  let result: StepResult | undefined;
+  let trainedTokens = 0;
+  const trainStarted = Date.now();
+  while (step < totalSteps) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    const { batch } = batchAt(train, step, hyper.batchSize, seqLen, hyper.seed, tokenizer.vocab.eosId);
+    const stepped = await trainer.step(batch);
+    result = stepped;
+    step++;
+    trainedTokens += batch.batchSize * batch.seqLen;
+    lossFirst ??= stepped.loss;
+    if (step % hyper.checkpointEvery === 0 || step === totalSteps) {
+      checkpointCid = await blobs.put(encodeLoraCheckpoint(await trainer.state(), { lossFirst }));
+      await ctx.progress(
+        trainingProgress({
+          step,
+          totalSteps,
+          loss: stepped.loss,
+          lossFirst,
+          trainedTokens,
+          elapsedMs: Date.now() - trainStarted,
+          batchSize: hyper.batchSize,
+          seqLen,
+          checkpointCid,
+        }),
+      );
+    }
+  }
+  return { step, result, lossFirst, trainedTokens, trainStarted, checkpointCid };
+}
+
+interface Artifacts {
+  adapterWeights: LoraWeights;
+  adapterBytes: Uint8Array;
+  adapter: ReturnType<typeof artifactHash>;
+  gradientIndex: { cid: string; examples: number; projectionDim: number };
+}
+
+/**
+ * Stage 5: the adapter (GGUF) and, for Proof of Attribution's gradient method, the training examples' projected
+ * gradients, both into the blob store.
+ */
+async function writeArtifacts(
+  blobs: BlobStore,
+  name: string,
+  trainer: ReturnType<TrainingEngine['loraTrainer']>,
+  plan: FineTunePlan,
+): Promise<Artifacts> {
+  const adapterWeights = await trainer.adapter();
+  const adapterBytes = adapterToGguf(adapterWeights, { name });
+  const adapter = artifactHash(adapterBytes);
+  await blobs.put(adapterBytes);
+  const gradients = await buildGradientIndex({
+    model: {
+      base: plan.baseFile.weights,
+      adapter: adapterWeights,
+      tokenizer: gradientTokenizerId(plan.baseFile.vocab),
+    },
+    examples: plan.train.map((e) => ({
+      id: e.contributionId,
+      contributor: e.contributor,
+      tokens: e.tokens,
+      weights: e.weights,
+    })),
+    seed: plan.hyper.seed,
+  });
+  const gradientIndex = {
+    cid: await blobs.put(encodeGradientIndex(gradients)),
+    examples: gradients.examples.length,
+    projectionDim: gradients.projection.dim,
+  };
+  return { adapterWeights, adapterBytes, adapter, gradientIndex };
+}
 
 export function fineTuneHandler(deps: FineTuneDeps) {
   return async (ctx: JobContext<FineTuneRequest>): Promise<FineTuneResult> => {
     const started = Date.now();
     const req = ctx.job.payload;
-    const hyper = req.hyper;
-    const dataNetId = BigInt(req.dataNetId);
-
-    // The data: a published DataNet version.
-    const info = await deps.datanets.getVersion(dataNetId, req.dataNetVersion);
-    if (info.status !== 'published') {
-      throw new BaseError(
-        'CONFLICT',
-        `Version ${req.dataNetVersion} of DataNet ${dataNetId} is not committed on chain yet`,
-        { details: { field: 'dataNetVersion' } },
-      );
-    }
-    let jsonl = '';
-    for await (const line of deps.datanets.exportVersion(dataNetId, req.dataNetVersion)) jsonl += line;
-    const rows = parseVersionExport(jsonl, `DataNet ${dataNetId} version ${req.dataNetVersion} export`);
-    if (rows.length === 0) {
-      throw new BaseError(
-        'CONFLICT',
-        `Version ${req.dataNetVersion} of DataNet ${dataNetId} has no rows to train on (all withdrawn?)`,
-        { details: { field: 'dataNetVersion' } },
-      );
-    }
-
-    // The model.
+    const data = await loadVersion(deps.datanets, BigInt(req.dataNetId), req.dataNetVersion);
     const base = await loadBase(deps, req.baseModel);
-    const baseHash = artifactHash(base.bytes);
-    const baseFile = baseModelFromGguf(base.bytes);
-    const tokenizer = createTokenizer(baseFile.vocab);
-    const seqLen = Math.min(hyper.seqLen, baseFile.weights.config.contextLength);
-    const lora: LoraConfig = validateLoraConfig({
-      rank: hyper.rank,
-      alpha: hyper.alpha,
-      dropout: hyper.dropout,
-      targets: hyper.targets,
-    });
-    const examples = buildExamples(rows, tokenizer, seqLen + 1);
-    const { train, evaluation } = splitHeldOut(examples, hyper.evalFraction, hyper.seed);
-    const totalSteps = hyper.steps ?? Math.max(1, Math.ceil((hyper.epochs * train.length) / hyper.batchSize));
-    const estimate = estimateFineTune(baseFile.weights.config, lora, {
-      steps: totalSteps,
-      batchSize: hyper.batchSize,
-      seqLen,
-    });
-    checkFits(estimate, { maxSeconds: deps.maxSeconds });
-    const schedule = {
-      warmupSteps: Math.round(totalSteps * hyper.warmupFraction),
-      totalSteps,
-      minLrRatio: hyper.minLrRatio,
-    };
-    const optimizer = {
-      ...defaultAdamW,
-      lr: hyper.learningRate,
-      weightDecay: hyper.weightDecay,
-      clipNorm: hyper.clipNorm,
-    };
-    const dataNet = { id: dataNetId.toString(), version: req.dataNetVersion, root: info.root };
-    const configHash = hashObject({ base: baseHash.sha256, dataNet, hyper, seqLen, lora });
-
-    // Resume from the last checkpoint of an interrupted attempt.
-    const last = readStored(resumePoint, ctx.job.progress ?? null, `The progress of fine-tune job ${ctx.job.id}`);
-    let resume: TrainState<LoraWeights> | undefined;
-    let lossFirst: number | undefined;
-    if (last?.checkpointCid) {
-      const bytes = await deps.blobs.get(last.checkpointCid);
-      if (bytes) {
-        const decoded = decodeLoraCheckpoint(bytes, baseFile.weights.config.nLayers);
-        resume = decoded.state;
-        const stored = decoded.extra.lossFirst; // written with the checkpoint below
-        lossFirst = typeof stored === 'number' ? stored : undefined;
-      }
-    }
-    await ctx.progress({
-      phase: 'preparing',
-      step: resume?.step ?? 0,
-      totalSteps,
-      estimate,
-      ...(lossFirst !== undefined ? { lossFirst } : {}),
-    } satisfies FineTuneProgress);
+    const plan = planFineTune(req.hyper, data, base, deps.maxSeconds);
+    const start = await readStartPoint(deps.blobs, ctx.job, plan.baseFile.weights.config.nLayers);
+    await ctx.progress(preparingProgress(start.resume?.step ?? 0, plan.totalSteps, plan.estimate, start.lossFirst));
 
     const engine = await deps.engine();
     const trainer = engine.loraTrainer({
-      base: baseFile.weights,
-      lora,
-      seed: hyper.seed,
-      optimizer,
-      schedule,
-      ...(resume ? { resume } : {}),
+      base: plan.baseFile.weights,
+      lora: plan.lora,
+      seed: plan.hyper.seed,
+      optimizer: plan.optimizer,
+      schedule: plan.schedule,
+      ...(start.resume ? { resume: start.resume } : {}),
     });
-    let step = resume?.step ?? 0;
-    // The resume point: every later progress record keeps it, so a crash during evaluation does not retrain.
-    let checkpointCid = last?.checkpointCid;
-    let result: StepResult | undefined;
-    let trainedTokens = 0;
-    const trainStarted = Date.now();
     try {
-      while (step < totalSteps) {
-        if (ctx.signal.aborted) throw ctx.signal.reason;
-        const { batch } = batchAt(train, step, hyper.batchSize, seqLen, hyper.seed, tokenizer.vocab.eosId);
-        result = await trainer.step(batch);
-        step++;
-        trainedTokens += batch.batchSize * batch.seqLen;
-        lossFirst ??= result.loss;
-        if (step % hyper.checkpointEvery === 0 || step === totalSteps) {
-          checkpointCid = await deps.blobs.put(encodeLoraCheckpoint(await trainer.state(), { lossFirst }));
-          const tps = trainedTokens / ((Date.now() - trainStarted) / 1000);
-          await ctx.progress({
-            phase: 'training',
-            step,
-            totalSteps,
-            loss: result.loss,
-            lossFirst,
-            tokensPerSec: Math.round(tps),
-            etaSeconds: Math.round(((totalSteps - step) * hyper.batchSize * seqLen) / tps),
-            checkpointCid,
-          } satisfies FineTuneProgress);
-        }
-      }
-      const adapterWeights = await trainer.adapter();
-      const adapterBytes = adapterToGguf(adapterWeights, { name: req.name });
-      const adapter = artifactHash(adapterBytes);
-      await deps.blobs.put(adapterBytes);
-      // Proof of Attribution's gradient method: the training examples' projected gradients, stored with the model.
-      const gradients = await buildGradientIndex({
-        model: { base: baseFile.weights, adapter: adapterWeights, tokenizer: gradientTokenizerId(baseFile.vocab) },
-        examples: train.map((e) => ({
-          id: e.contributionId,
-          contributor: e.contributor,
-          tokens: e.tokens,
-          weights: e.weights,
-        })),
-        seed: hyper.seed,
+      const trained = await trainSteps(ctx, deps.blobs, trainer, plan, start);
+      const artifacts = await writeArtifacts(deps.blobs, req.name, trainer, plan);
+      await ctx.progress(
+        evaluatingProgress({
+          step: trained.step,
+          totalSteps: plan.totalSteps,
+          lossFirst: trained.lossFirst,
+          loss: trained.result?.loss,
+          checkpointCid: trained.checkpointCid,
+        }),
+      );
+      const evaluation = await evaluateAdapter(
+        engine,
+        {
+          base: { weights: plan.baseFile.weights, path: plan.base.path },
+          adapter: { weights: artifacts.adapterWeights, bytes: artifacts.adapterBytes },
+          evaluation: plan.evaluation,
+          train: plan.train,
+          batchSize: plan.hyper.batchSize,
+          seqLen: plan.seqLen,
+          eosId: plan.tokenizer.vocab.eosId,
+        },
+        deps.threads,
+      );
+      const metrics = fineTuneMetrics({
+        totalSteps: plan.totalSteps,
+        trainExamples: plan.train.length,
+        evalExamples: plan.evaluation.length,
+        lossFirst: trained.lossFirst,
+        lossLast: trained.result?.loss,
+        evaluation,
+        trainedTokens: trained.trainedTokens,
+        trainMs: Date.now() - trained.trainStarted,
+        totalMs: Date.now() - started,
       });
-      const gradientIndex = {
-        cid: await deps.blobs.put(encodeGradientIndex(gradients)),
-        examples: gradients.examples.length,
-        projectionDim: gradients.projection.dim,
-      };
-      await ctx.progress({
-        phase: 'evaluating',
-        step,
-        totalSteps,
-        lossFirst: lossFirst ?? 0,
-        ...(result ? { loss: result.loss } : {}),
-        ...(checkpointCid ? { checkpointCid } : {}),
-      } satisfies FineTuneProgress);
-
-      // Evaluation: held-out loss through our engine, exact match and parity through llama.cpp.
-      const model = engine.model(baseFile.weights);
-      let evalLoss: number | null = null;
-      if (evaluation.length > 0) {
-        let sum = 0;
-        for (let i = 0; i < evaluation.length; i += hyper.batchSize) {
-          const members = evaluation.slice(i, i + hyper.batchSize);
-          sum += (await model.loss(toBatch(members, seqLen, tokenizer.vocab.eosId), adapterWeights)) * members.length;
-        }
-        evalLoss = sum / evaluation.length;
-      }
-      const dir = mkdtempSync(join(tmpdir(), 'tributary-adapter-'));
-      const adapterPath = join(dir, 'adapter.gguf');
-      writeFileSync(adapterPath, adapterBytes);
-      const runtime = await createLlamaRuntime({ modelPath: base.path, threads: deps.threads });
-      let parityMaxAbsDiff = 0;
-      let exactMatch: number | null = null;
-      let trainExactMatch: number | null = null;
-      try {
-        const probe = (evaluation[0] ?? at(train, 0)).tokens.slice(0, seqLen);
-        const [ours, theirs] = [
-          await model.logits(probe, adapterWeights),
-          await runtime.logits(probe, [{ path: adapterPath }]),
-        ];
-        for (const [i, logit] of ours.entries())
-          parityMaxAbsDiff = Math.max(parityMaxAbsDiff, Math.abs(logit - at(theirs, i)));
-        const matchRate = async (set: TrainingExample[]) => {
-          const qa = set.filter((e): e is SftExample => e.kind === 'sft').slice(0, 16);
-          if (qa.length === 0) return null;
-          let hits = 0;
-          for (const e of qa) {
-            const g = await runtime.generate({
-              prompt: formatInstruction(e.prompt),
-              maxTokens: 40,
-              adapters: [{ path: adapterPath }],
-            });
-            if (normalizeAnswer(g.text) === normalizeAnswer(e.response)) hits++;
-          }
-          return hits / qa.length;
-        };
-        exactMatch = await matchRate(evaluation);
-        trainExactMatch = await matchRate(train);
-      } finally {
-        model.dispose();
-        await runtime.dispose();
-        rmSync(dir, { recursive: true, force: true });
-      }
-
-      const metrics: FineTuneMetrics = {
-        steps: totalSteps,
-        trainExamples: train.length,
-        evalExamples: evaluation.length,
-        lossFirst: lossFirst ?? 0,
-        lossLast: result?.loss ?? lossFirst ?? 0,
-        evalLoss,
-        perplexity: evalLoss === null ? null : Math.exp(evalLoss),
-        exactMatch,
-        trainExactMatch,
-        parityMaxAbsDiff,
-        tokensPerSec: Math.round(trainedTokens / Math.max(0.001, (Date.now() - trainStarted) / 1000)),
-        seconds: Math.round((Date.now() - started) / 100) / 10,
-      };
-      const receipt: TrainingReceipt = {
-        kind: 'tributary.training-receipt',
-        version: 1,
+      const baseModel = { name: plan.base.name, sha256: plan.base.hash.sha256, cid: plan.base.hash.cid };
+      const { hyper, lora, seqLen, totalSteps, optimizer, schedule, configHash } = plan;
+      const receipt = trainingReceipt({
         name: req.name,
-        baseModel: { name: base.name, sha256: baseHash.sha256, cid: baseHash.cid },
-        dataNet: { ...dataNet, manifestCid: info.manifestCid },
+        baseModel,
+        dataNet: { ...data.dataNet, manifestCid: data.manifestCid },
         config: { hyper, lora, seqLen, totalSteps, optimizer, schedule },
         configHash,
         seed: hyper.seed,
-        adapter,
-        gradientIndex,
+        adapter: artifacts.adapter,
+        gradientIndex: artifacts.gradientIndex,
         metrics,
-        examples: examples.map((e) => ({
-          contributionId: e.contributionId,
-          contributor: e.contributor,
-          split: evaluation.includes(e) ? 'eval' : 'train',
-        })),
+        examples: plan.examples,
+        evaluation: plan.evaluation,
         libraries: {
           ...engineLibraryVersions(),
           tributary: tributaryVersion,
           engine: engine.library,
           threads: engine.threads,
         },
-      };
+      });
       const receiptCid = await deps.blobs.put(canonicalJson(receipt));
-      deps.log.info({ jobId: ctx.job.id.toString(), adapter: adapter.sha256, receiptCid }, 'fine-tune finished');
+      deps.log.info(
+        { jobId: ctx.job.id.toString(), adapter: artifacts.adapter.sha256, receiptCid },
+        'fine-tune finished',
+      );
       return {
         name: req.name,
-        baseModel: { name: base.name, sha256: baseHash.sha256, cid: baseHash.cid },
-        dataNet,
-        adapter,
+        baseModel,
+        dataNet: data.dataNet,
+        adapter: artifacts.adapter,
         configHash,
         receiptCid,
         metrics,
