@@ -6,8 +6,8 @@
  *
  *   1. redeem    every channel's latest voucher the chain does not have yet, so the fees reach the distributor
  *   2. compute   the receipts those redemptions paid for → payouts (deterministic) → export + root; one
- *                transaction. Receipts of a channel closed before its voucher was redeemed can never be paid:
- *                they are marked unredeemable and reported, and never block an epoch.
+ *                transaction (epoch-compute.ts, in stages). Receipts of a channel closed before its voucher was
+ *                redeemed can never be paid: they are marked unredeemable and reported, and never block an epoch.
  *   3. post      the root on chain (the node's validator stake backs all the root could still pay out)
  *   4. finalize  after the challenge window, so claims use the root
  *
@@ -21,42 +21,18 @@ import {
   InferenceEscrowArtifact,
   merkleTree,
   RewardDistributorArtifact,
-  StakingArtifact,
   sendTx,
-  stakingRoles,
   verifyMerkleProof,
 } from '../chain/index.js';
-import { BaseError, canonicalJson, failpoint, type Logger, silentLogger } from '../core/index.js';
-import { bytes32 } from '../protocol/index.js';
+import { BaseError, failpoint, type Logger, silentLogger } from '../core/index.js';
 import type { BlobStore, Db } from '../store/index.js';
 import type { Channels } from './channels.js';
-import {
-  type EpochReceiptsExport,
-  type EpochVerification,
-  type ExportedReceipt,
-  parseEpochExport,
-  parsePayoutsExport,
-  payoutsOfExport,
-  verifyEpochExport,
-} from './epoch-export.js';
+import { computeEpoch } from './epoch-compute.js';
+import { type EpochVerification, parseEpochExport, parsePayoutsExport, verifyEpochExport } from './epoch-export.js';
 import type { ParamsReader } from './params.js';
 import { payoutLeaf } from './payouts.js';
-import { type ReceiptRow, receiptOf } from './receipts.js';
-import { earningContributions, withdrawalTimes } from './withdrawals.js';
 
-/**
- * A contribution id named by a stored receipt's attribution: a DataNet version's Merkle leaf, 32 bytes (what the
- * epoch export and the earnings answer carry); INTERNAL if the receipt holds anything else.
- */
-export function attributedContributionId(id: string): Hex {
-  const parsed = bytes32.safeParse(id);
-  if (!parsed.success) {
-    throw new BaseError('INTERNAL', `A receipt's attribution names contribution "${id}", which is not a 32-byte id`, {
-      details: { contributionId: id },
-    });
-  }
-  return parsed.data;
-}
+export { attributedContributionId } from './epoch-compute.js';
 
 /** RewardDistributor.Status, as numbers. */
 export const EPOCH_STATUS = { none: 0, pending: 1, challenged: 2, final: 3, void: 4 } as const;
@@ -166,165 +142,9 @@ export function createEpochs(deps: EpochsDeps) {
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
-  /** Stake per staker (all roles summed) at a fixed block, so the stakers' pool can be recomputed by anyone. */
-  async function stakeSnapshot(blockNumber: bigint): Promise<{ address: Address; stake: bigint }[]> {
-    const staking = { address: deps.deployment.contracts.Staking, abi: StakingArtifact.abi } as const;
-    const total = new Map<Address, bigint>();
-    for (const role of Object.values(stakingRoles)) {
-      const count = await deps.clients.public.readContract({
-        ...staking,
-        functionName: 'stakerCount',
-        args: [role],
-        blockNumber,
-      });
-      const page = await deps.clients.public.readContract({
-        ...staking,
-        functionName: 'stakers',
-        args: [role, 0n, count],
-        blockNumber,
-      });
-      for (const a of page) {
-        const stake = await deps.clients.public.readContract({
-          ...staking,
-          functionName: 'stakeOf',
-          args: [a, role],
-          blockNumber,
-        });
-        total.set(getAddress(a), (total.get(getAddress(a)) ?? 0n) + stake);
-      }
-    }
-    return [...total]
-      .sort(([a], [b]) => (a.toLowerCase() < b.toLowerCase() ? -1 : 1))
-      .map(([address, stake]) => ({ address, stake }));
-  }
-
-  /**
-   * Receipts whose channel was closed on chain before their voucher was redeemed: nobody can pay for them now.
-   * They are marked (once) and left out of every epoch, so they can never wedge settlement.
-   */
-  async function markUnredeemable(): Promise<number> {
-    const { rows } = await deps.db.query<{ id: string }>(
-      `UPDATE receipts r SET unredeemable_at = now() FROM channels c
-       WHERE c.id = r.channel_id AND r.epoch IS NULL AND r.unredeemable_at IS NULL AND c.closed AND r.charged_after > c.redeemed
-       RETURNING r.id`,
-    );
-    if (rows.length > 0)
-      log.warn({ receipts: rows.length }, 'receipts left out of settlement: their channel closed before redemption');
-    return rows.length;
-  }
-
-  /** Step 2: the next epoch from the receipts that redeemed vouchers paid for (nothing is written unless all of it is). */
+  /** Step 2: the next epoch from the receipts that redeemed vouchers paid for (epoch-compute.ts). */
   async function compute(epoch: number): Promise<EpochRecord> {
-    await deps.channels.sync();
-    await markUnredeemable();
-    const { rows } = await deps.db.query<ReceiptRow>(
-      `SELECT r.* FROM receipts r JOIN channels c ON c.id = r.channel_id
-       WHERE r.epoch IS NULL AND r.unredeemable_at IS NULL AND r.charged_after <= c.redeemed ORDER BY r.seq`,
-    );
-    const last = rows.at(-1);
-    if (!last) throw new BaseError('CONFLICT', 'There are no paid receipts to settle yet', { details: { epoch } });
-    const params = await deps.params();
-    const stakeBlock = await deps.clients.public.getBlockNumber({ cacheTime: 0 });
-    const stakers = await stakeSnapshot(stakeBlock);
-    const previous = new Map<Address, bigint>();
-    // Cumulative amounts carry over from the previous epoch, even a void one: its fees were redeemed, and the
-    // next root pays them.
-    const prev = await deps.db.query<{ account: Address; cumulative: string }>(
-      'SELECT account, cumulative FROM epoch_payouts WHERE epoch = $1',
-      [epoch - 1],
-    );
-    for (const p of prev.rows) previous.set(getAddress(p.account), BigInt(p.cumulative));
-
-    // A contribution withdrawn before the request stops earning: its share goes to the DataNet.
-    const withdrawn = await withdrawalTimes(
-      deps.db,
-      rows.flatMap((r) => (r.attribution?.contributions ?? []).map((c) => c.id)),
-    );
-    const exported: ExportedReceipt[] = rows.map((r) => {
-      const all = r.attribution?.contributions ?? [];
-      const live = earningContributions(all, withdrawn, r.created_at);
-      const receipt = receiptOf(r);
-      return {
-        id: r.id,
-        signed: receipt.message,
-        node: r.node,
-        signature: r.signature,
-        modelOwner: r.model_owner ?? params.platformTreasury,
-        dataNetTreasury: r.datanet_treasury,
-        fee: receipt.feeBreakdown,
-        contributions: live.map((c) => ({
-          id: attributedContributionId(c.id),
-          contributor: getAddress(c.contributor),
-          ppm: c.ppm,
-        })),
-        withdrawn: all.filter((c) => !live.includes(c)).map((c) => attributedContributionId(c.id)),
-      };
-    });
-    const receiptsExport: EpochReceiptsExport = {
-      kind: 'tributary.epoch-receipts',
-      version: 1,
-      epoch,
-      node: getAddress(deps.node.address),
-      chainId: deps.deployment.chainId,
-      distributor: deps.deployment.contracts.RewardDistributor,
-      params: { ...params, challengeWindow: params.challengeWindow },
-      stakeBlock,
-      stakers,
-      receipts: exported,
-    };
-    const payouts = payoutsOfExport(receiptsExport, previous);
-    const receiptsRoot = merkleTree(rows.map((r) => r.id)).root;
-    const receiptsCid = await deps.blobs.put(canonicalJson(receiptsExport));
-    const payoutsCid = await deps.blobs.put(
-      canonicalJson({
-        kind: 'tributary.epoch-payouts',
-        epoch,
-        root: payouts.root,
-        cumulative: [...payouts.cumulative],
-      }),
-    );
-    const byRole = Object.fromEntries(Object.entries(payouts.byRole).map(([k, v]) => [k, v.toString()]));
-    await deps.db.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO epochs (epoch, status, last_seq, receipts, fees, by_role, receipts_root, receipts_cid, payouts_cid, payout_root, cumulative_total)
-         VALUES ($1, 'redeemed', $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10)`,
-        [
-          epoch,
-          last.seq.toString(),
-          rows.length,
-          payouts.fees.toString(),
-          JSON.stringify(byRole),
-          receiptsRoot,
-          receiptsCid,
-          payoutsCid,
-          payouts.root,
-          payouts.cumulativeTotal.toString(),
-        ],
-      );
-      const entries = [...payouts.cumulative];
-      for (let i = 0; i < entries.length; i += 500) {
-        const chunk = entries.slice(i, i + 500);
-        await tx.query(
-          `INSERT INTO epoch_payouts (epoch, account, amount, cumulative) VALUES ${chunk.map((_, k) => `($1, $${k * 3 + 2}, $${k * 3 + 3}, $${k * 3 + 4})`).join(', ')}`,
-          [
-            epoch,
-            ...chunk.flatMap(([account, cumulative]) => [
-              account,
-              (payouts.amounts.get(account) ?? 0n).toString(),
-              cumulative.toString(),
-            ]),
-          ],
-        );
-      }
-      for (let i = 0; i < rows.length; i += 5_000) {
-        await tx.query('UPDATE receipts SET epoch = $1 WHERE id = ANY($2::text[])', [
-          epoch,
-          rows.slice(i, i + 5_000).map((r) => r.id),
-        ]);
-      }
-    });
-    log.info({ epoch, receipts: rows.length, root: payouts.root }, 'epoch computed');
-    failpoint('epoch.computed');
+    await computeEpoch(deps, log, epoch);
     return mustGet(epoch);
   }
 
