@@ -15,6 +15,20 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Which folders each src/ folder may import. Same-layer edges are listed explicitly, never implied. */
+/** The node assembles every domain; the CLI may also use the node. */
+const nodeImports = [
+  'core',
+  'protocol',
+  'chain',
+  'store',
+  'engine',
+  'datanets',
+  'attribution',
+  'factory',
+  'openlora',
+  'settlement',
+];
+
 export const allowedImports: Record<string, string[]> = {
   core: [],
   protocol: ['core'],
@@ -26,31 +40,8 @@ export const allowedImports: Record<string, string[]> = {
   factory: ['core', 'protocol', 'chain', 'store', 'engine', 'datanets', 'attribution'],
   openlora: ['core', 'protocol', 'chain', 'store', 'engine', 'attribution'],
   settlement: ['core', 'protocol', 'chain', 'store', 'datanets', 'attribution'],
-  node: [
-    'core',
-    'protocol',
-    'chain',
-    'store',
-    'engine',
-    'datanets',
-    'attribution',
-    'factory',
-    'openlora',
-    'settlement',
-  ],
-  cli: [
-    'core',
-    'protocol',
-    'chain',
-    'store',
-    'engine',
-    'datanets',
-    'attribution',
-    'factory',
-    'openlora',
-    'settlement',
-    'node',
-  ],
+  node: nodeImports,
+  cli: [...nodeImports, 'node'],
 };
 
 /**

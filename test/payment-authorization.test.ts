@@ -6,9 +6,9 @@
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { type Address, type Hex, parseUnits } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { devAccount, OPEN } from '../src/chain/index.js';
+import type { Address, Hex } from 'viem';
+import { afterAll, describe, expect, it } from 'vitest';
+import { OPEN } from '../src/chain/index.js';
 import type { NodeUp } from '../src/node/index.js';
 import { createNodeClient, settlementApi } from '../src/protocol/index.js';
 import {
@@ -21,13 +21,10 @@ import {
   tryWithoutAuthorization,
 } from '../src/settlement/index.js';
 import { storeBackends } from './fixtures/db.js';
-import { startPaidNode } from './fixtures/paid-node.js';
+import { paidNodeForSuite, paidSuite } from './fixtures/paid-node.js';
 
-const USER = devAccount(11);
-const STRANGER = devAccount(12);
-const OWNER = devAccount(2);
+const { user: USER, stranger: STRANGER } = paidSuite;
 const MODEL = 'guarded-model';
-const prices = { priceInPer1k: parseUnits('0.001', 18), priceOutPer1k: parseUnits('0.002', 18) };
 
 let node: NodeUp;
 
@@ -91,24 +88,9 @@ async function open(user = USER): Promise<bigint> {
   });
 }
 
-let stopNode: () => Promise<void>;
-
 describe.each(storeBackends())('payment authorization on $name', (backend) => {
-  beforeAll(async () => {
-    const started = await startPaidNode({
-      name: 'payauth',
-      backend,
-      model: MODEL,
-      owner: OWNER,
-      prices,
-      fund: { accounts: [USER, STRANGER], amount: 10n * OPEN },
-    });
-    node = started.node;
-    stopNode = started.stop;
-  }, 120_000);
-
-  afterAll(async () => {
-    await stopNode?.();
+  paidNodeForSuite('payauth', backend, MODEL, (n) => {
+    node = n;
   });
 
   describe('request authorization', () => {

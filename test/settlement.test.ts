@@ -6,9 +6,9 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { type Address, getAddress, type Hex, parseUnits } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { advanceTime, devAccount, OPEN, OpenTokenArtifact, RewardDistributorArtifact } from '../src/chain/index.js';
+import { type Address, getAddress, type Hex } from 'viem';
+import { describe, expect, it } from 'vitest';
+import { advanceTime, OPEN, OpenTokenArtifact, RewardDistributorArtifact } from '../src/chain/index.js';
 import { bundledBaseModel } from '../src/engine/index.js';
 import type { NodeUp } from '../src/node/index.js';
 import { createNodeClient, settlementApi } from '../src/protocol/index.js';
@@ -28,13 +28,10 @@ import {
 import { expectRevert } from './fixtures/chain.js';
 import { storeBackends } from './fixtures/db.js';
 import { rejectionOf } from './fixtures/errors.js';
-import { startPaidNode } from './fixtures/paid-node.js';
+import { paidNodeForSuite, paidSuite } from './fixtures/paid-node.js';
 
-const USER = devAccount(11);
-const STRANGER = devAccount(12);
-const OWNER = devAccount(2);
+const { user: USER, stranger: STRANGER, owner: OWNER, prices } = paidSuite;
 const MODEL = 'paid-model';
-const prices = { priceInPer1k: parseUnits('0.001', 18), priceOutPer1k: parseUnits('0.002', 18) };
 
 let node: NodeUp;
 let channelId: bigint;
@@ -53,24 +50,9 @@ async function post(path: string, body: unknown, headers: Record<string, string>
 const CHAT = { model: MODEL, max_tokens: 8, messages: [{ role: 'user', content: 'Tell me about rivers.' }] };
 const chat = (headers: Record<string, string> = {}) => post('/v1/chat/completions', CHAT, headers);
 
-let stopNode: () => Promise<void>;
-
 describe.each(storeBackends())('settlement on $name', (backend) => {
-  beforeAll(async () => {
-    const started = await startPaidNode({
-      name: 'settlement',
-      backend,
-      model: MODEL,
-      owner: OWNER,
-      prices,
-      fund: { accounts: [USER, STRANGER], amount: 10n * OPEN },
-    });
-    node = started.node;
-    stopNode = started.stop;
-  }, 120_000);
-
-  afterAll(async () => {
-    await stopNode?.();
+  paidNodeForSuite('settlement', backend, MODEL, (n) => {
+    node = n;
   });
 
   describe('payable inference', () => {

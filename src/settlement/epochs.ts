@@ -16,8 +16,6 @@
  */
 import { type Address, getAddress, type Hex, type LocalAccount } from 'viem';
 import {
-  type ChainClients,
-  type Deployment,
   InferenceEscrowArtifact,
   merkleTree,
   RewardDistributorArtifact,
@@ -25,11 +23,8 @@ import {
   verifyMerkleProof,
 } from '../chain/index.js';
 import { BaseError, failpoint, type Logger, silentLogger } from '../core/index.js';
-import type { BlobStore, Db } from '../store/index.js';
-import type { Channels } from './channels.js';
-import { computeEpoch } from './epoch-compute.js';
+import { computeEpoch, type EpochComputeDeps } from './epoch-compute.js';
 import { type EpochVerification, parseEpochExport, parsePayoutsExport, verifyEpochExport } from './epoch-export.js';
-import type { ParamsReader } from './params.js';
 import { payoutLeaf } from './payouts.js';
 
 export { attributedContributionId } from './epoch-compute.js';
@@ -82,15 +77,8 @@ const toRecord = (r: EpochRow): EpochRecord => ({
   postGas: r.post_gas,
 });
 
-export interface EpochsDeps {
-  db: Db;
-  clients: ChainClients;
-  deployment: Deployment;
-  channels: Channels;
-  blobs: BlobStore;
-  params: ParamsReader;
-  /** Redeems vouchers (the serving node) and posts epochs (it must hold an eligible validator stake). */
-  node: LocalAccount;
+/** `node` redeems vouchers (the serving node) and posts epochs (it must hold an eligible validator stake). */
+export interface EpochsDeps extends EpochComputeDeps {
   log?: Logger;
 }
 
