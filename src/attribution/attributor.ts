@@ -3,7 +3,8 @@
  * built once, then each output is traced by the methods asked for and the evidence combined. The gradient method
  * comes from the model (its stored per-example gradients), so it is passed in as a scorer over the corpus rows.
  */
-import { at, BaseError } from '../core/index.js';
+import type { Hex } from 'viem';
+import { at, BaseError, hashObject, keccak256 } from '../core/index.js';
 import { attributionMethod } from '../protocol/index.js';
 import { combineEvidence } from './combine.js';
 import type { CorpusRow } from './corpus-file.js';
@@ -44,6 +45,8 @@ export interface AttributeInput {
 
 export interface CorpusAttributor {
   readonly rows: readonly CorpusRow[];
+  /** `corpusHashOf(rows)`, carried by every result. */
+  readonly corpusHash: Hex;
   readonly spanIndex: SpanIndex;
   attribute(input: AttributeInput): Promise<AttributionResult>;
   /** The corpus rows BM25 ranks best for `query` (what retrieval feeds the prompt), best first. */
@@ -91,10 +94,19 @@ export function parseMethods(value: string): AttributionMethod[] {
   return out;
 }
 
+/**
+ * The identity of a corpus: the hash of its rows in order (id, contributor, keccak-256 of the text). Results over the
+ * same rows carry the same hash; a withdrawal (a row gone) or an edit changes it.
+ */
+export function corpusHashOf(rows: readonly CorpusRow[]): Hex {
+  return hashObject(rows.map((r) => [r.id, r.contributor, keccak256(r.text)]));
+}
+
 export function createCorpusAttributor(options: CorpusAttributorOptions): CorpusAttributor {
   const { rows, tokenizer } = options;
   if (rows.length === 0)
     throw new BaseError('INVALID_ARGUMENT', 'Cannot attribute against an empty corpus', { details: { rows: 0 } });
+  const corpusHash = corpusHashOf(rows);
   const spanIndex =
     options.spanIndex ??
     spanIndexFromData(
@@ -108,6 +120,7 @@ export function createCorpusAttributor(options: CorpusAttributorOptions): Corpus
   const trace = { ...attributionTraceOptions, ...options.trace };
   return {
     rows,
+    corpusHash,
     spanIndex,
     retrieve(query, k) {
       checkText('query', query);
@@ -159,7 +172,7 @@ export function createCorpusAttributor(options: CorpusAttributorOptions): Corpus
           evidence.push(gradientEvidence(scores));
         }
       }
-      return combineEvidence({ documents: rows, evidence, dataNet: options.dataNet ?? null, spans });
+      return combineEvidence({ documents: rows, evidence, dataNet: options.dataNet ?? null, corpusHash, spans });
     },
   };
 }

@@ -20,18 +20,20 @@ const evidenceArb = fc.array(
   { minLength: 1, maxLength: 3 },
 );
 
+const corpusHash = `0x${'ab'.repeat(32)}` as const;
+
 describe('combineEvidence', () => {
   it('gives integer shares that sum with the unattributed share to exactly 1,000,000, the same bytes in any order of weights', () => {
     fc.assert(
       fc.property(evidenceArb, (evidence: Evidence[]) => {
-        const r = combineEvidence({ documents, evidence, dataNet: null });
+        const r = combineEvidence({ documents, evidence, dataNet: null, corpusHash });
         checkAttribution(r);
         const coverage = evidence.reduce((s, e) => s + (e.weights.size > 0 ? e.coverage : 0), 0) / evidence.length;
         expect(Math.abs(1_000_000 - r.unattributedPpm - coverage * 1_000_000)).toBeLessThanOrEqual(1);
         const reversed = evidence.map((e) => ({ ...e, weights: new Map([...e.weights].reverse()) }));
-        expect(serializeAttribution(combineEvidence({ documents, evidence: reversed, dataNet: null }))).toBe(
-          serializeAttribution(r),
-        );
+        expect(
+          serializeAttribution(combineEvidence({ documents, evidence: reversed, dataNet: null, corpusHash })),
+        ).toBe(serializeAttribution(r));
       }),
     );
   });
@@ -40,7 +42,7 @@ describe('combineEvidence', () => {
     const e = gradientEvidence([3, -1, 0, 0, 0, 0]);
     expect([...e.weights]).toEqual([[0, 3]]);
     expect(e.coverage).toBe(0.75);
-    const r = combineEvidence({ documents, evidence: [e], dataNet: null });
+    const r = combineEvidence({ documents, evidence: [e], dataNet: null, corpusHash });
     expect(r.sharesPpm).toEqual({ '0x0': 750_000 });
     expect(r.unattributedPpm).toBe(250_000);
   });

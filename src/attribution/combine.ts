@@ -41,6 +41,7 @@ export function combineEvidence(input: {
   documents: readonly CorpusDocument[];
   evidence: readonly Evidence[];
   dataNet: AttributionResult['dataNet'];
+  corpusHash: AttributionResult['corpusHash'];
   spans?: AttributionResult['spans'];
 }): AttributionResult {
   const { documents, evidence } = input;
@@ -74,8 +75,9 @@ export function combineEvidence(input: {
   contributions.sort((a, b) => b.ppm - a.ppm || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const given = contributions.reduce((s, c) => s + c.ppm, 0);
   return {
-    version: 1,
+    version: 2,
     methods: evidence.map((e) => e.method),
+    corpusHash: input.corpusHash,
     dataNet: input.dataNet,
     contributions,
     sharesPpm: Object.fromEntries(Object.entries(sharesPpm).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),

@@ -71,7 +71,7 @@ describe('attribution audit', () => {
       expect(serializeAttribution(ok.recomputed)).toBe(serializeAttribution(ok.stored));
       const bad = await audit.verify({ requestId: 'cmpl-2', ...answer });
       expect(bad.matches).toBe(false);
-      expect(serializeAttribution(bad.stored).slice(bad.firstDifference)).toMatch(/^\d+,"version":1\}$/);
+      expect(serializeAttribution(bad.stored).slice(bad.firstDifference)).toMatch(/^\d+,"version":2\}$/);
     } finally {
       await audit.dispose();
     }

@@ -79,8 +79,9 @@ async function receiptRow(n: number, o: ReceiptOptions = {}): Promise<ReceiptRow
     fee: fee.fee.toString(),
     fee_breakdown: stored(fee),
     attribution: {
-      version: 1,
+      version: 2,
       methods: ['span'],
+      corpusHash: `0x${'cc'.repeat(32)}`,
       dataNet: { id: '3', version: 1, root: message.dataNetRoot },
       contributions: contributions.map((c) => ({ ...c, score: 1 })),
       sharesPpm: {},

@@ -108,8 +108,9 @@ describe('training receipt', () => {
 });
 
 const attribution = {
-  version: 1 as const,
+  version: 2 as const,
   methods: ['span' as const, 'rag' as const],
+  corpusHash: h('05'),
   dataNet: { id: '1', version: 1, root: h('03') },
   contributions: [{ id: h('04'), contributor: alice, score: 0.5, ppm: 600_000 }],
   sharesPpm: { [alice]: 600_000 },

@@ -24,8 +24,13 @@ export const contributionShare = z.strictObject({
 export type ContributionShare = z.output<typeof contributionShare>;
 
 export const attributionResult = z.strictObject({
-  version: z.literal(1),
+  version: z.literal(2),
   methods: z.array(attributionMethod),
+  /**
+   * The corpus attributed against (`corpusHashOf` its rows: ids, contributors and keccak-256 of each text, in order): two results
+   * recompute to the same bytes only over the same rows, so a verifier can tell a changed corpus from a wrong result.
+   */
+  corpusHash: bytes32,
   /** The DataNet version the contributions belong to (null when attributed against an ad-hoc corpus). */
   dataNet: z.strictObject({ id: decimal, version: z.number().int(), root: bytes32 }).nullable(),
   contributions: z.array(contributionShare),
