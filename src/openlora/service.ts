@@ -245,7 +245,7 @@ export function createOpenLora(o: OpenLoraOptions) {
       asked.retrieval && retrieve
         ? await retrieve({ model, query: asked.retrieval.query, topK: asked.retrieval.topK })
         : null;
-    const request = retrieved ? { ...asked, prompt: groundedPrompt(asked.prompt, retrieved) } : asked;
+    const request = retrieved ? { ...asked, prompt: groundedPrompt(asked.prompt, retrieved), grounded: true } : asked;
     const prompt = o.runtime.tokenize(request.prompt);
     checkPromptFits(prompt.length, request.maxTokens, o.runtime.contextSize);
     return { request, prompt, retrieved: retrieved?.citations ?? null };

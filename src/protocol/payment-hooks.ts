@@ -9,6 +9,8 @@ import type { PaymentOutcome, ServedModel } from './http/openlora.js';
 /** What payments see of a request: the generation parameters, and where a payment travels. */
 export interface PayableRequest {
   prompt: string;
+  /** The prompt begins with passages retrieval found in the model's DataNet (RAG evidence credits only then). */
+  grounded?: boolean;
   maxTokens: number;
   temperature?: number;
   topP?: number;

@@ -39,7 +39,10 @@ export interface PaymentsDeps {
 /** Attributes an answer (null = no attribution available: the contributors' share stays with the DataNet). */
 export type AttributeAnswer = (r: {
   model: PayableModel;
+  /** The prompt the model read (with retrieval, the passages first). */
   prompt: string;
+  /** Retrieval grounded the prompt in the model's DataNet: the passages it gave may be credited. */
+  retrieval: boolean;
   output: string;
   requestId: string;
 }) => Promise<AttributionResult | null>;
@@ -179,6 +182,7 @@ export function createPayments(deps: PaymentsDeps) {
           (await deps.attribute?.({
             model: r.model,
             prompt: r.request.prompt,
+            retrieval: r.request.grounded === true,
             output: r.output,
             requestId: r.requestId,
           })) ?? null;
