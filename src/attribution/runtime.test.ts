@@ -5,7 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rejectionOf } from '../../test/fixtures/errors.js';
 import { createCorpusAttributor } from './attributor.js';
 import { serializeAttribution } from './result.js';
-import { type AttributionCache, createAttributionCache, createAttributionRuntime, type VersionRef } from './runtime.js';
+import {
+  type AttributionCache,
+  createAttributionCache,
+  createAttributionRuntime,
+  servedAttributionMethods,
+  type VersionRef,
+} from './runtime.js';
 
 const id = (n: number) => `0x${n.toString(16).padStart(64, '0')}` as const;
 const who = ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'];
@@ -31,15 +37,15 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-/** A runtime over one export; `reads` counts how often the export was fetched. */
-function runtimeOver(cache: AttributionCache, indexDir?: string) {
+/** A runtime over one export (`exported.text`, replaceable); `reads` counts how often the export was fetched. */
+function runtimeOver(cache: AttributionCache, indexDir?: string, exported = { text: exportText }) {
   const reads: VersionRef[] = [];
   const blobs = new Map([['bafkprovenance', new TextEncoder().encode('{"kind":"model-card","adapter":{"cid":"x"}}')]]);
   const runtime = createAttributionRuntime({
     cache,
     readExport: async (d) => {
       reads.push(d);
-      return exportText;
+      return exported.text;
     },
     readBlob: async (cid) => blobs.get(cid) ?? null,
     blobSource: 'the test store',
@@ -64,21 +70,53 @@ describe('attribution runtime', () => {
       rows: texts.map((text, i) => ({ id: id(i + 1), contributor: who[i % 2] ?? '', text })),
       tokenizer: cache.tokenizer(),
       dataNet,
-    }).attribute({ ...answer, methods: ['span', 'rag'] });
+    }).attribute({ ...answer, methods: ['span'] });
     expect(serializeAttribution(a)).toBe(serializeAttribution(direct));
     expect(serializeAttribution(b)).toBe(serializeAttribution(direct));
-    expect(a.methods).toEqual(['span', 'rag']);
+    expect(a.methods).toEqual(['span']);
     expect(a.contributions[0]?.id).toBe(id(1));
     expect(readdirSync(indexDir)).toEqual([expect.stringMatching(/^datanet-7-v2-[0-9a-f]{16}$/)]);
-    // The version is built once.
+    // The row set is read for every answer (a withdrawal must take effect), the index built once.
     await onDisk.runtime.attribute({ dataNet, ...answer });
-    expect(onDisk.reads).toHaveLength(1);
+    expect(onDisk.reads).toHaveLength(2);
+    expect(readdirSync(indexDir)).toHaveLength(1);
+  });
+
+  it('pays no RAG evidence for an answer served without retrieval (word overlap is not influence)', async () => {
+    const { runtime } = runtimeOver(cache);
+    // The answer shares words with the violin row, which the model never read: only a retrieved prompt earns RAG.
+    const overlap = { prompt: 'Tell me something.', output: 'Marguerite and the violins and quince seeds.' };
+    const plain = await runtime.attribute({ dataNet, ...overlap });
+    expect(plain.methods).toEqual(['span']);
+    const grounded = await runtime.attribute({ dataNet, ...overlap, retrieval: true });
+    expect(grounded.methods).toEqual(['span', 'rag']);
+    expect(servedAttributionMethods({ gradient: true, retrieval: false })).toEqual(['span', 'gradient']);
+    expect(servedAttributionMethods({ gradient: true, retrieval: true })).toEqual(['span', 'gradient', 'rag']);
+  });
+
+  it('serve, withdraw, serve: the answer after a withdrawal is attributed without the withdrawn row, no restart', async () => {
+    const exported = { text: exportText };
+    const { runtime } = runtimeOver(createAttributionCache({ readBaseModel: cache.base }), undefined, exported);
+    const before = await runtime.attribute({ dataNet, ...answer, retrieval: true });
+    expect(before.contributions.map((c) => c.id)).toContain(id(1));
+    // Row 1 withdrawn: the node's export now leaves it out.
+    exported.text = exportText.split('\n').slice(1).join('\n');
+    const after = await runtime.attribute({ dataNet, ...answer, retrieval: true });
+    expect(after.contributions.map((c) => c.id)).not.toContain(id(1));
+    expect(after.corpusHash).not.toBe(before.corpusHash);
+    expect(await runtime.retrieve(dataNet, 'Who counted the gulls of Varnholm?', 3)).not.toMatchObject({
+      citations: expect.arrayContaining([expect.objectContaining({ id: id(1) })]),
+    });
+    // An audit of the first answer, given the rows it was served over, recomputes it byte for byte.
+    const rows = texts.map((text, i) => ({ id: id(i + 1), contributor: who[i % 2] ?? '', text }));
+    const replayed = await runtime.attribute({ dataNet, ...answer, methods: before.methods, rows });
+    expect(serializeAttribution(replayed)).toBe(serializeAttribution(before));
   });
 
   it('adds no gradient for a receipt that is not held or is not a training receipt; an audit asking for it is refused', async () => {
     const { runtime } = runtimeOver(cache);
     for (const receiptCid of ['bafkmissing', 'bafkprovenance'])
-      expect((await runtime.attribute({ dataNet, ...answer, receiptCid })).methods).toEqual(['span', 'rag']);
+      expect((await runtime.attribute({ dataNet, ...answer, receiptCid })).methods).toEqual(['span']);
     const e = await rejectionOf(
       runtime.attribute({ dataNet, ...answer, receiptCid: 'bafkmissing', methods: ['span', 'gradient'] }),
     );
@@ -86,12 +124,15 @@ describe('attribution runtime', () => {
   });
 
   it('keeps at most maxVersions versions, and gives retrieval passages as a context block', async () => {
-    const { runtime, reads } = runtimeOver(createAttributionCache({ maxVersions: 1, readBaseModel: cache.base }));
+    const small = createAttributionCache({ maxVersions: 1, readBaseModel: cache.base });
+    const { runtime, reads } = runtimeOver(small);
     const other = { ...dataNet, version: 3 };
     await runtime.corpus(dataNet);
     await runtime.corpus(other);
+    expect([...small.corpora.keys()]).toEqual([expect.stringMatching(/^7:3:0x/)]);
     await runtime.corpus(dataNet);
     expect(reads.map((r) => r.version)).toEqual([2, 3, 2]);
+    expect([...small.corpora.keys()]).toEqual([expect.stringMatching(/^7:2:0x/)]);
     const r = await runtime.retrieve(dataNet, 'Who repaired violins?', 1);
     expect(r).toEqual({
       context: `Context:\n- ${texts[2]}`,

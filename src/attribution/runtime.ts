@@ -15,16 +15,21 @@ import type { Hex } from 'viem';
 import { BaseError, hashObject, type Logger } from '../core/index.js';
 import { baseModelFromGguf, bundledBaseModel } from '../engine/index.js';
 import { parseVersionExport } from '../protocol/index.js';
-import { type CorpusAttributor, createCorpusAttributor, type GradientScorer } from './attributor.js';
+import { type CorpusAttributor, corpusHashOf, createCorpusAttributor, type GradientScorer } from './attributor.js';
 import type { CorpusRow } from './corpus-file.js';
 import { type GradientArtifacts, gradientScorerFromReceipt } from './gradient-scorer.js';
 import { spanTokenizerOf } from './model-tokenizer.js';
 import type { AttributionMethod, AttributionResult } from './result.js';
 import { buildSpanIndexFromTexts, openSpanIndex, type SpanTokenizer, writeSpanIndex } from './span/index.js';
 
-/** Methods for every served answer; `gradient` joins them when the model was trained with a gradient index. */
-export const servedAttributionMethods: AttributionMethod[] = ['span', 'rag'];
-const withGradient: AttributionMethod[] = ['span', 'gradient', 'rag'];
+/**
+ * The methods a served answer is attributed by: span always; gradient when the model was trained with a gradient
+ * index; rag only when retrieval grounded the prompt — passages the model never read taught it nothing, so without
+ * retrieval, word overlap with the corpus would pay for answers it did not shape.
+ */
+export function servedAttributionMethods(o: { gradient: boolean; retrieval: boolean }): AttributionMethod[] {
+  return ['span', ...(o.gradient ? ['gradient' as const] : []), ...(o.retrieval ? ['rag' as const] : [])];
+}
 
 /** Retrieved passages are cut to this many characters: the base model's context is small. */
 const PASSAGE_CHARS = 300;
@@ -47,9 +52,9 @@ export interface AttributionCache {
   base(): GradientArtifacts['base'];
   /** The base model's span tokenizer, made once. */
   tokenizer(): SpanTokenizer;
-  /** Attributors by DataNet version. */
+  /** Attributors by DataNet version and row set (`id:version:corpusHash`). */
   readonly corpora: Map<string, Promise<CorpusAttributor>>;
-  /** Gradient scorers by training receipt CID (null: the receipt names no gradient index). */
+  /** Gradient scorers by training receipt CID and row set (null: the receipt names no gradient index). */
   readonly scorers: Map<string, Promise<GradientScorerHandle | null>>;
   /** Versions (and scorers) kept in memory; beyond it the oldest is dropped (and rebuilt if asked again). */
   readonly maxVersions: number;
@@ -114,15 +119,22 @@ export interface AttributeAnswer {
   output: string;
   /** The model's training receipt: the gradient method joins when it names a gradient index. */
   receiptCid?: string;
-  /** Exactly these methods (an audit recomputing a stored result); default span and rag, plus gradient if it can. */
+  /** Retrieval grounded the prompt (its passages come first): rag evidence joins. Default false. */
+  retrieval?: boolean;
+  /** Exactly these methods (an audit recomputing a stored result); default `servedAttributionMethods`. */
   methods?: readonly AttributionMethod[];
+  /**
+   * The rows to attribute against (an audit of an answer served before a withdrawal, from an export kept from
+   * then); default the export's live rows, read now.
+   */
+  rows?: readonly CorpusRow[];
 }
 
 export function createAttributionRuntime(o: AttributionRuntimeOptions) {
   const { cache } = o;
 
-  /** The contributions of a version, as its export lists them. */
-  async function rowsOf(dataNet: VersionRef): Promise<CorpusRow[]> {
+  /** The live contributions of a version (withdrawn rows left out), as its export lists them now. */
+  async function liveRows(dataNet: VersionRef): Promise<CorpusRow[]> {
     const text = await o.readExport(dataNet);
     return parseVersionExport(text, `DataNet ${dataNet.id} version ${dataNet.version} export`).map((r) => ({
       id: r.id,
@@ -131,9 +143,8 @@ export function createAttributionRuntime(o: AttributionRuntimeOptions) {
     }));
   }
 
-  async function build(dataNet: VersionRef): Promise<CorpusAttributor> {
+  async function build(dataNet: VersionRef, rows: readonly CorpusRow[]): Promise<CorpusAttributor> {
     const tokenizer = cache.tokenizer();
-    const rows = await rowsOf(dataNet);
     const ref = { id: dataNet.id, version: dataNet.version, root: dataNet.root };
     if (o.indexDir === undefined) return createCorpusAttributor({ rows, tokenizer, dataNet: ref });
     // On disk per version and row set: a withdrawal changes the row set, so the next build leaves its text out.
@@ -155,12 +166,17 @@ export function createAttributionRuntime(o: AttributionRuntimeOptions) {
     });
   }
 
-  /** The attributor of a DataNet version (built on first use; a failed build is retried next time). */
-  function corpus(dataNet: VersionRef): Promise<CorpusAttributor> {
-    const key = `${dataNet.id}:${dataNet.version}:${dataNet.root}`;
+  /**
+   * The attributor of a version over `rows` (default: its live rows, read now). Kept by row set, not by version: a
+   * withdrawal changes the live rows, so the next answer is attributed without the withdrawn row — no restart.
+   * Built on first use; a failed build is retried next time.
+   */
+  async function corpus(dataNet: VersionRef, rows?: readonly CorpusRow[]): Promise<CorpusAttributor> {
+    const corpusRows = rows ?? (await liveRows(dataNet));
+    const key = `${dataNet.id}:${dataNet.version}:${corpusHashOf(corpusRows)}`;
     let a = cache.corpora.get(key);
     if (!a) {
-      a = build(dataNet);
+      a = build(dataNet, corpusRows);
       a.catch(() => cache.corpora.delete(key));
       cache.corpora.set(key, a);
       keepNewest(cache.corpora, cache.maxVersions);
@@ -168,14 +184,16 @@ export function createAttributionRuntime(o: AttributionRuntimeOptions) {
     return a;
   }
 
-  /** The gradient scorer of a model version (by its training receipt), or null if it has no gradient index. */
-  function scorer(receiptCid: string, rows: readonly CorpusRow[]): Promise<GradientScorerHandle | null> {
-    let s = cache.scorers.get(receiptCid);
+  /** The gradient scorer of a model version (by its training receipt) over a corpus, or null without a gradient index. */
+  function scorer(receiptCid: string, a: Pick<CorpusAttributor, 'rows' | 'corpusHash'>) {
+    // Scores are by row position, so a scorer serves one row set.
+    const key = `${receiptCid}:${a.corpusHash}`;
+    let s = cache.scorers.get(key);
     if (!s) {
       // async, so that a failure to read the base model rejects instead of throwing here.
-      s = (async () => gradientScorerFromReceipt(receiptCid, o.readBlob, cache.base(), rows))();
-      s.catch(() => cache.scorers.delete(receiptCid));
-      cache.scorers.set(receiptCid, s);
+      s = (async () => gradientScorerFromReceipt(receiptCid, o.readBlob, cache.base(), a.rows))();
+      s.catch(() => cache.scorers.delete(key));
+      cache.scorers.set(key, s);
       keepNewest(cache.scorers, cache.maxVersions, (dropped) => {
         void dropped.then(
           (x) => x?.dispose(),
@@ -191,9 +209,9 @@ export function createAttributionRuntime(o: AttributionRuntimeOptions) {
     scorer,
     /** Attributes one answer against the DataNet version its model was trained on. */
     async attribute(r: AttributeAnswer): Promise<AttributionResult> {
-      const a = await corpus(r.dataNet);
+      const a = await corpus(r.dataNet, r.rows);
       const wantsGradient = r.methods === undefined || r.methods.includes('gradient');
-      const s = wantsGradient && r.receiptCid ? await scorer(r.receiptCid, a.rows) : null;
+      const s = wantsGradient && r.receiptCid ? await scorer(r.receiptCid, a) : null;
       if (r.methods?.includes('gradient') && r.receiptCid && !s)
         throw new BaseError(
           'NOT_FOUND',
@@ -203,17 +221,17 @@ export function createAttributionRuntime(o: AttributionRuntimeOptions) {
       return a.attribute({
         prompt: r.prompt,
         output: r.output,
-        methods: r.methods ?? (s ? withGradient : servedAttributionMethods),
+        methods: r.methods ?? servedAttributionMethods({ gradient: s !== null, retrieval: r.retrieval === true }),
         ...(s ? { gradient: s.score } : {}),
       });
     },
     /**
      * Retrieval: the best passages of a version for `query`, as a context block to put before the prompt (null when
      * none match). The answer's RAG evidence later retrieves with that whole prompt, so the passages given are the
-     * ones cited.
+     * ones cited. `rows`: the corpus as it was when the answer was served (an audit); default the live rows.
      */
-    async retrieve(dataNet: VersionRef, query: string, topK: number) {
-      const hits = (await corpus(dataNet)).retrieve(query, topK);
+    async retrieve(dataNet: VersionRef, query: string, topK: number, rows?: readonly CorpusRow[]) {
+      const hits = (await corpus(dataNet, rows)).retrieve(query, topK);
       if (hits.length === 0) return null;
       const passages = hits.map(
         (h) => `- ${h.text.length > PASSAGE_CHARS ? `${h.text.slice(0, PASSAGE_CHARS)}…` : h.text}`,

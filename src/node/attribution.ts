@@ -17,8 +17,6 @@ import type { DataNetService } from '../datanets/index.js';
 import type { PayableModel } from '../settlement/index.js';
 import type { BlobStore } from '../store/index.js';
 
-export { servedAttributionMethods } from '../attribution/index.js';
-
 /** The DataNet version a model was trained on; null without lineage (nothing to attribute to). */
 function lineageOf(model: PayableModel): VersionRef | null {
   const l = model.record?.latest;
@@ -51,12 +49,26 @@ export function createNodeAttribution(deps: {
   });
 
   return {
-    /** The settlement hook: null when the model has no DataNet lineage (nothing to attribute to). */
-    async attribute(r: { model: PayableModel; prompt: string; output: string }): Promise<AttributionResult | null> {
+    /**
+     * The settlement hook: null when the model has no DataNet lineage (nothing to attribute to). `retrieval`: the
+     * prompt begins with passages retrieved from the DataNet, so RAG evidence may credit them.
+     */
+    async attribute(r: {
+      model: PayableModel;
+      prompt: string;
+      output: string;
+      retrieval: boolean;
+    }): Promise<AttributionResult | null> {
       const dataNet = lineageOf(r.model);
       if (!dataNet) return null;
       const receiptCid = receiptCidOf(r.model);
-      return runtime.attribute({ dataNet, prompt: r.prompt, output: r.output, ...(receiptCid ? { receiptCid } : {}) });
+      return runtime.attribute({
+        dataNet,
+        prompt: r.prompt,
+        output: r.output,
+        retrieval: r.retrieval,
+        ...(receiptCid ? { receiptCid } : {}),
+      });
     },
     /** Retrieval for a model served with it: the best passages of its DataNet version for `query`. */
     async retrieve(r: { model: PayableModel; query: string; topK: number }) {
