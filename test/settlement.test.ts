@@ -327,6 +327,65 @@ describe.each(storeBackends())('settlement on $name', (backend) => {
     });
   });
 
+  describe("tributary epoch verify (on the auditor's machine)", () => {
+    const bin = join(import.meta.dirname, '..', 'bin', 'tributary.js');
+    /** `tributary epoch verify <epoch> --json` against the node and its chain (asynchronously: the node is in this process). */
+    const verify = (epoch: number, ...flags: string[]) =>
+      new Promise<{ code: number; out: { ok: boolean; problems: string[] } }>((resolve) => {
+        execFile(
+          process.execPath,
+          [bin, 'epoch', 'verify', String(epoch), '--api', node.api, '--json', ...flags],
+          (e, stdout) =>
+            resolve({ code: e ? Number(e.code ?? 1) : 0, out: JSON.parse(stdout.trim().split('\n').at(-1) as string) }),
+        );
+      });
+
+    it("verifies the honest epoch from the chain and the node's public blobs", async () => {
+      const r = await verify(1);
+      expect(r.out.problems).toEqual([]);
+      expect(r).toMatchObject({ code: 0, out: { ok: true } });
+    });
+
+    it('attack: a node moves 1 wei of a receipt from the contributors to the model owner and posts the matching root', async () => {
+      const client = new OpenAI({ apiKey: 'x', baseURL: `${node.api}/v1`, maxRetries: 0, fetch: paying.fetch });
+      await client.chat.completions.create({
+        model: MODEL,
+        max_tokens: 8,
+        messages: [{ role: 'user', content: 'More?' }],
+      });
+      await paying.payUp(node.api);
+      // The dishonest node edits what it stored before closing: the export, its root and the posted root agree.
+      const { rows } = await node.db.query<{ id: Hex; fee_breakdown: Record<string, string> }>(
+        'SELECT id, fee_breakdown FROM receipts WHERE epoch IS NULL ORDER BY seq LIMIT 1',
+      );
+      const [target] = rows;
+      if (!target) throw new Error('no unsettled receipt');
+      const { owner, contributors } = target.fee_breakdown;
+      const skimmed = {
+        ...target.fee_breakdown,
+        owner: String(BigInt(owner as string) + 1n),
+        contributors: String(BigInt(contributors as string) - 1n),
+      };
+      await node.db.query('UPDATE receipts SET fee_breakdown = $2::jsonb WHERE id = $1', [
+        target.id,
+        JSON.stringify(skimmed),
+      ]);
+      const ops = createNodeClient(node.api, { headers: { authorization: `Bearer ${node.operatorToken}` } });
+      const epoch = await ops.call(settlementApi.closeEpoch);
+      expect(epoch).toMatchObject({ epoch: 2, status: 'posted' });
+
+      const r = await verify(2);
+      expect(r.code).toBe(1);
+      expect(r.out.ok).toBe(false);
+      expect(r.out.problems).toEqual([
+        `receipt ${target.id}: the fee split is not the parameters' for a token fee of ${target.fee_breakdown.tokenFee}: owner ${skimmed.owner} (not ${owner}), contributors ${skimmed.contributors} (not ${contributors})`,
+      ]);
+      // The node's own verify route runs the same audit.
+      const api = createNodeClient(node.api);
+      expect((await api.call(settlementApi.verifyEpoch, { params: { epoch: 2 } })).problems).toEqual(r.out.problems);
+    });
+  });
+
   describe('tributary ask', () => {
     it('asks a paid question from the command line, signing the voucher with the caller key', async () => {
       const { clients, deployment } = node.chain;

@@ -19,6 +19,6 @@ export { formatFromName, inputFormats, parseRows } from './parse.js';
 export { type PiiAction, type PiiKind, piiKinds } from './pii.js';
 export { dataNetRoutes } from './routes.js';
 export { createDataNetService, type DataNetService } from './service.js';
-export { newNonce, signDataNetMessage } from './signatures.js';
+export { newNonce, signDataNetMessage, verifyDataNetMessage } from './signatures.js';
 export { dataNetRegistryMirror } from './sync.js';
-export { contributionsWithdrawnAt } from './withdrawn-at.js';
+export { type SignedWithdrawal, withdrawalsOf } from './withdrawn-at.js';

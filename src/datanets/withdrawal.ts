@@ -70,8 +70,10 @@ export function createWithdrawal(ctx: DataNetContext, hooks: { forget(dataNetId:
       }
       const absentFrom = (await latestVersion(tx, c.datanet_id)) + 1;
       const { rows: updated } = await tx.query<{ withdrawn_at: Date }>(
-        `UPDATE contributions SET status = 'withdrawn', withdrawn_at = now(), absent_from_version = $2 WHERE id = $1 AND status <> 'withdrawn' RETURNING withdrawn_at`,
-        [key, absentFrom],
+        `UPDATE contributions SET status = 'withdrawn', withdrawn_at = now(), absent_from_version = $2,
+           withdrawal_nonce = $3, withdrawal_deadline = $4, withdrawal_signature = $5
+         WHERE id = $1 AND status <> 'withdrawn' RETURNING withdrawn_at`,
+        [key, absentFrom, nonce.toString(), deadline.toString(), request.signature],
       );
       if (!updated[0])
         throw new BaseError('CONFLICT', `Contribution ${id} is already withdrawn`, { details: { contributionId: id } });

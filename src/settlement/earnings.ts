@@ -1,6 +1,5 @@
 /**
- * What an address earned and why: per model it owns, per contribution of its, per DataNet whose treasury it is,
- * and as a staker — with the receipts behind each figure. The per-receipt amounts use the same formulas as the
+ * What an address earned and why: per model it owns, per contribution of its, and as a staker — with the receipts behind each figure. The per-receipt amounts use the same formulas as the
  * epoch payouts; the epoch totals (what the Merkle root pays) floor once per account, so the explanation reports
  * the difference as rounding instead of hiding it.
  */
@@ -10,7 +9,7 @@ import type { BlobStore, Db } from '../store/index.js';
 import { parseEpochExport } from './epoch-export.js';
 import { attributedContributionId } from './epochs.js';
 import { type ReceiptRow, receiptOf } from './receipts.js';
-import { earningContributions, withdrawalTimes } from './withdrawals.js';
+import { earningContributions, signedWithdrawals } from './withdrawals.js';
 
 const PPM = 1_000_000n;
 
@@ -20,7 +19,7 @@ export interface EarningsLine {
   model: string;
   epoch: number | null;
   dataNetId: string | null;
-  role: 'modelOwner' | 'contributor' | 'dataNet';
+  role: 'modelOwner' | 'contributor';
   /** For contributors: the contribution and its share of the receipt's contributor pool. */
   contributionId?: Hex;
   ppm?: number;
@@ -39,11 +38,10 @@ export interface Earnings {
   pending: bigint;
   byModel: { model: string; receipts: number; wei: bigint }[];
   byContribution: { contributionId: Hex; dataNetId: string | null; receipts: number; wei: bigint }[];
-  byDataNet: { dataNetId: string; receipts: number; wei: bigint }[];
   asStaker: { epoch: number; stake: bigint; totalStake: bigint; pool: bigint; wei: bigint }[];
   /**
    * Settled amounts minus the per-receipt explanation: flooring once per account and epoch, and for the platform
-   * treasury its platform fees and the rounding dust.
+   * treasury its platform fees, the unattributed shares and the rounding dust.
    */
   roundingWei: bigint;
   lines: EarningsLine[];
@@ -75,12 +73,11 @@ export function createEarnings(deps: EarningsDeps) {
   async function lines(address: Address, limit: number): Promise<EarningsLine[]> {
     const needle = address.slice(2).toLowerCase();
     const { rows } = await deps.db.query<ReceiptRow>(
-      `SELECT * FROM receipts WHERE lower(model_owner) = $1 OR lower(datanet_treasury) = $1
-         OR position($2 in lower(attribution::text)) > 0
+      `SELECT * FROM receipts WHERE lower(model_owner) = $1 OR position($2 in lower(attribution::text)) > 0
        ORDER BY seq DESC LIMIT $3`,
       [address.toLowerCase(), needle, limit],
     );
-    const withdrawn = await withdrawalTimes(
+    const withdrawn = await signedWithdrawals(
       deps.db,
       rows.flatMap((r) => r.attribution?.contributions.map((c) => c.id) ?? []),
     );
@@ -108,10 +105,6 @@ export function createEarnings(deps: EarningsDeps) {
             wei: (r.feeBreakdown.contributors * BigInt(c.ppm)) / PPM,
           });
         }
-      }
-      if (r.dataNet?.treasury && isAddressEqual(r.dataNet.treasury, address)) {
-        const attributed = live.reduce((s, c) => s + BigInt(c.ppm), 0n);
-        out.push({ ...base, role: 'dataNet', wei: (r.feeBreakdown.contributors * (PPM - attributed)) / PPM });
       }
     }
     return out;
@@ -146,7 +139,6 @@ export function createEarnings(deps: EarningsDeps) {
 
       const byModel = new Map<string, { receipts: number; wei: bigint }>();
       const byContribution = new Map<Hex, { receipts: number; wei: bigint; dataNetId: string | null }>();
-      const byDataNet = new Map<string, { receipts: number; wei: bigint }>();
       let pending = 0n;
       let explainedSettled = 0n;
       for (const l of all) {
@@ -159,7 +151,6 @@ export function createEarnings(deps: EarningsDeps) {
           e.wei += l.wei;
           byContribution.set(l.contributionId, e);
         }
-        if (l.role === 'dataNet') bump(byDataNet, l.dataNetId ?? '', l.wei);
       }
 
       // Staking: the epoch's staker pool shared by the stake snapshot in its export.
@@ -188,7 +179,6 @@ export function createEarnings(deps: EarningsDeps) {
         pending,
         byModel: [...byModel].map(([model, v]) => ({ model, ...v })),
         byContribution: [...byContribution].map(([contributionId, v]) => ({ contributionId, ...v })),
-        byDataNet: [...byDataNet].map(([dataNetId, v]) => ({ dataNetId, ...v })),
         asStaker,
         roundingWei: cumulative - explainedSettled,
         lines: all.slice(0, o.limit ?? 100),

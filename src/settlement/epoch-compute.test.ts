@@ -1,125 +1,34 @@
-import { type Address, getAddress, type Hex, keccak256, toHex } from 'viem';
-import { privateKeyToAccount } from 'viem/accounts';
+import type { Hex } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../core/index.js';
 import {
   attributedIds,
-  type EpochParams,
   type EpochSettlement,
   epochStatements,
   lastPaidReceipt,
   payoutInputs,
   payoutsExportOf,
-  receiptsExportOf,
   settleExport,
 } from './epoch-compute.js';
-import { parseEpochExport, parsePayoutsExport, verifyEpochExport } from './epoch-export.js';
-import { computeFee, type FeeBreakdown } from './fees.js';
-import { type ReceiptMessage, type ReceiptRow, receiptId, receiptTypedData } from './receipts.js';
-
-const node = privateKeyToAccount('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
-const addr = (n: number): Address => getAddress(`0x${n.toString(16).padStart(40, '0')}`);
-const hash = (s: string): Hex => keccak256(toHex(s));
-const domain = { chainId: 31337, distributor: addr(0xd1) };
-const platformTreasury = addr(0xfee);
-const params: EpochParams = {
-  platformFeeBps: 500,
-  platformFeeFlat: 0n,
-  ownerShareBps: 4000,
-  stakerShareBps: 1000,
-  contributorShareBps: 5000,
+import { parseEpochExport, parsePayoutsExport } from './epoch-export.js';
+import { computeFee } from './fees.js';
+import {
+  addr,
+  alice,
+  aliceKey,
+  auditAsPosted,
+  bob,
+  c1,
+  c2,
+  exportOf,
+  hash,
+  node,
+  params,
   platformTreasury,
-  challengeWindow: 3600n,
-};
-const requestAt = new Date('2025-01-02T00:00:00Z');
-
-/** A fee split as the receipts table stores it: amounts as decimal strings. */
-const stored = (f: FeeBreakdown): Record<string, string | number> =>
-  Object.fromEntries(Object.entries(f).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v]));
-
-interface ReceiptOptions {
-  fee?: FeeBreakdown;
-  contributions?: { id: string; contributor: string; ppm: number }[];
-  modelOwner?: Address | null;
-  treasury?: Address | null;
-}
-
-/** A receipt row as the node stores it, signed by the node for this chain and distributor. */
-async function receiptRow(n: number, o: ReceiptOptions = {}): Promise<ReceiptRow> {
-  const fee = o.fee ?? computeFee(params, { inPer1k: 1_000n, outPer1k: 3_000n }, 100 * n, 10 * n);
-  const message: ReceiptMessage = {
-    requestHash: hash(`request ${n}`),
-    modelId: 1n,
-    adapterHash: hash('adapter'),
-    dataNetRoot: hash('root'),
-    inputTokens: BigInt(fee.inputTokens),
-    outputTokens: BigInt(fee.outputTokens),
-    fee: fee.fee,
-    attributionHash: hash(`attribution ${n}`),
-    outputHash: hash(`output ${n}`),
-    channelId: 7n,
-    chargedAfter: 1000n * BigInt(n),
-  };
-  const contributions = o.contributions ?? [];
-  return {
-    id: receiptId(domain, message),
-    seq: BigInt(n),
-    request_id: `req-${n}`,
-    request_hash: message.requestHash,
-    model_id: message.modelId,
-    model_name: 'planets',
-    model_owner: o.modelOwner === undefined ? addr(0x0e) : o.modelOwner,
-    adapter_hash: message.adapterHash,
-    datanet_id: 3n,
-    datanet_version: 1,
-    datanet_root: message.dataNetRoot,
-    datanet_treasury: o.treasury === undefined ? addr(0x7e) : o.treasury,
-    input_tokens: fee.inputTokens,
-    output_tokens: fee.outputTokens,
-    fee: fee.fee.toString(),
-    fee_breakdown: stored(fee),
-    attribution: {
-      version: 2,
-      methods: ['span'],
-      corpusHash: `0x${'cc'.repeat(32)}`,
-      dataNet: { id: '3', version: 1, root: message.dataNetRoot },
-      contributions: contributions.map((c) => ({ ...c, score: 1 })),
-      sharesPpm: {},
-      unattributedPpm: 1_000_000 - contributions.reduce((s, c) => s + c.ppm, 0),
-      confidence: 1,
-      spans: [],
-    },
-    attribution_hash: message.attributionHash,
-    output_hash: message.outputHash,
-    channel_id: message.channelId,
-    charged_after: message.chargedAfter.toString(),
-    node: node.address,
-    signature: await node.signTypedData(receiptTypedData(domain, message)),
-    epoch: null,
-    created_at: requestAt,
-  };
-}
-
-const alice = addr(0xa1);
-const bob = addr(0xb0);
-const c1 = hash('contribution 1');
-const c2 = hash('contribution 2');
-
-function exportOf(rows: ReceiptRow[], withdrawn: ReadonlyMap<string, Date> = new Map()) {
-  return receiptsExportOf({
-    epoch: 1,
-    node: node.address,
-    chainId: domain.chainId,
-    distributor: domain.distributor,
-    params,
-    stakeBlock: 42n,
-    stakers: [
-      { address: addr(0x51), stake: 300n },
-      { address: addr(0x52), stake: 100n },
-    ],
-    receipts: payoutInputs(rows, withdrawn, platformTreasury),
-  });
-}
+  receiptRow,
+  requestAt,
+  withdrawal,
+} from './test-support/epoch-export.js';
 
 describe('lastPaidReceipt', () => {
   it('is the last receipt to settle', async () => {
@@ -155,7 +64,7 @@ describe('attributedIds', () => {
 });
 
 describe('payoutInputs', () => {
-  it('carries the signed message, the fee split, the owner, the treasury and checksummed contributors', async () => {
+  it('carries the signed message, when it was served, the attribution, the fee split, the owner and checksummed contributors', async () => {
     const row = await receiptRow(1, { contributions: [{ id: c1, contributor: alice.toLowerCase(), ppm: 250_000 }] });
     const [r] = payoutInputs([row], new Map(), platformTreasury);
     const fee = computeFee(params, { inPer1k: 1_000n, outPer1k: 3_000n }, 100, 10);
@@ -164,18 +73,18 @@ describe('payoutInputs', () => {
       signed: expect.objectContaining({ fee: fee.fee, requestHash: row.request_hash, chargedAfter: 1000n }),
       node: node.address,
       signature: row.signature,
+      servedAt: BigInt(requestAt.getTime()),
       modelOwner: addr(0x0e),
-      dataNetTreasury: addr(0x7e),
       fee,
+      attribution: row.attribution,
       contributions: [{ id: c1, contributor: alice, ppm: 250_000 }],
       withdrawn: [],
     });
   });
 
-  it('pays the platform treasury as the owner of a model without one, and keeps a missing DataNet treasury null', async () => {
-    const [r] = payoutInputs([await receiptRow(1, { modelOwner: null, treasury: null })], new Map(), platformTreasury);
+  it('pays the platform treasury as the owner of a model without one', async () => {
+    const [r] = payoutInputs([await receiptRow(1, { modelOwner: null })], new Map(), platformTreasury);
     expect(r?.modelOwner).toBe(platformTreasury);
-    expect(r?.dataNetTreasury).toBeNull();
   });
 
   it('leaves out a contribution withdrawn before the request (listed as withdrawn), not one withdrawn after', async () => {
@@ -186,8 +95,8 @@ describe('payoutInputs', () => {
       ],
     });
     const withdrawn = new Map([
-      [c1, new Date(requestAt.getTime() - 1)],
-      [c2, new Date(requestAt.getTime() + 1)],
+      [c1, await withdrawal(aliceKey, c1, { withdrawnAt: new Date(requestAt.getTime() - 1) })],
+      [c2, { ...(await withdrawal(aliceKey, c2)), withdrawnAt: new Date(requestAt.getTime() + 1) }],
     ]);
     const [r] = payoutInputs([row], withdrawn, platformTreasury);
     expect(r?.contributions).toEqual([{ id: c2, contributor: bob, ppm: 200_000 }]);
@@ -224,12 +133,7 @@ describe('receiptsExportOf and settleExport', () => {
     const text = canonicalJson(e);
     expect(canonicalJson(parseEpochExport(text))).toBe(text);
 
-    const s = settleExport(e, new Map());
-    const audit = await verifyEpochExport(parseEpochExport(text), new Map(), {
-      payoutRoot: s.payouts.root,
-      receiptsRoot: s.receiptsRoot,
-      cumulativeTotal: s.payouts.cumulativeTotal,
-    });
+    const audit = await auditAsPosted(e);
     expect(audit.problems).toEqual([]);
     expect(audit.ok).toBe(true);
   });
@@ -264,13 +168,12 @@ describe('receiptsExportOf and settleExport', () => {
     // Every wei of the signed fees is still assigned once; the 5 wei too many come out of the dust account.
     expect([...s.payouts.amounts.values()].reduce((a, b) => a + b, 0n)).toBe(s.payouts.fees);
     expect(s.payouts.byRole.dust).toBeLessThan(0n);
-    const audit = await verifyEpochExport(parseEpochExport(canonicalJson(e)), new Map(), {
-      payoutRoot: s.payouts.root,
-      receiptsRoot: s.receiptsRoot,
-      cumulativeTotal: s.payouts.cumulativeTotal,
-    });
+    const audit = await auditAsPosted(e);
     expect(audit.ok).toBe(false);
-    expect(audit.problems).toEqual([`receipt ${rows[1]?.id}: fee parts add up to ${bad.fee + 5n}, not ${bad.fee}`]);
+    expect(audit.problems).toEqual([
+      `receipt ${rows[1]?.id}: fee parts add up to ${bad.fee + 5n}, not ${bad.fee}`,
+      `receipt ${rows[1]?.id}: the fee split is not the parameters' for a token fee of ${bad.tokenFee}: owner ${bad.owner} (not ${good.owner})`,
+    ]);
   });
 });
 
@@ -299,7 +202,7 @@ describe('epochStatements', () => {
       payouts: {
         fees: 99n,
         amounts: new Map([[addr(1), 4n]]),
-        byRole: { platform: 0n, modelOwner: 0n, stakers: 0n, contributors: 0n, dataNet: 0n, dust: 0n },
+        byRole: { platform: 0n, modelOwner: 0n, stakers: 0n, contributors: 0n, unattributed: 0n, dust: 0n },
         cumulative,
         cumulativeTotal: 1234n,
         root: hash('payout root'),

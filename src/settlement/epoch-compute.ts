@@ -6,7 +6,9 @@
  *
  *   lastPaidReceipt   CONFLICT when there is nothing to settle
  *   attributedIds     the contributions the receipts' attributions name (to ask when they were withdrawn)
- *   payoutInputs      each receipt as the export carries it: signed fields, fee split, earning contributions
+ *   payoutInputs      each receipt as the export carries it: signed fields, attribution, fee split, earning
+ *                     contributions and the withdrawn ones
+ *   withdrawalsOfExport  the signed withdrawals those receipts stop paying, once each
  *   receiptsExportOf  the epoch's public receipts export
  *   settleExport      the payouts, the payout and receipts roots, the amounts by role
  *   payoutsExportOf   the epoch's payouts export (cumulative amounts, carried into the next epoch)
@@ -15,14 +17,19 @@
 import { type Address, getAddress, type Hex, type LocalAccount } from 'viem';
 import { type ChainClients, type Deployment, merkleTree, StakingArtifact, stakingRoles } from '../chain/index.js';
 import { BaseError, canonicalJson, failpoint, type Logger } from '../core/index.js';
-import { bytes32 } from '../protocol/index.js';
+import { bytes32, EPOCH_EXPORT_VERSION } from '../protocol/index.js';
 import type { BlobStore, Db } from '../store/index.js';
 import type { Channels } from './channels.js';
-import { type EpochReceiptsExport, type ExportedReceipt, payoutsOfExport } from './epoch-export.js';
+import {
+  type EpochReceiptsExport,
+  type ExportedReceipt,
+  type ExportedWithdrawal,
+  payoutsOfExport,
+} from './epoch-export.js';
 import type { ParamsReader } from './params.js';
-import type { EpochPayouts } from './payouts.js';
+import { type EpochPayouts, unattributedAccountOf } from './payouts.js';
 import { type ReceiptRow, receiptOf } from './receipts.js';
-import { earningContributions, withdrawalTimes } from './withdrawals.js';
+import { earningContributions, exportedWithdrawal, type SignedWithdrawal, signedWithdrawals } from './withdrawals.js';
 
 /**
  * A contribution id named by a stored receipt's attribution: a DataNet version's Merkle leaf, 32 bytes (what the
@@ -60,13 +67,14 @@ export function attributedIds(rows: readonly ReceiptRow[]): string[] {
 }
 
 /**
- * The receipts as the epoch export carries them: the node-signed message and signature, the fee split, the model
- * owner (the platform treasury without one), the DataNet treasury, and the contributions that earn. A contribution
- * withdrawn before the request stops earning: it is listed as withdrawn and its share goes to the DataNet.
+ * The receipts as the epoch export carries them: the node-signed message and signature, when it was served, the
+ * attribution as stored, the fee split, the model owner (the platform treasury without one), and the contributions
+ * that earn. A contribution its contributor withdrew (signed) before the request stops earning: it is listed as
+ * withdrawn and its share is unattributed.
  */
 export function payoutInputs(
   rows: readonly ReceiptRow[],
-  withdrawn: ReadonlyMap<string, Date>,
+  withdrawn: ReadonlyMap<string, SignedWithdrawal>,
   platformTreasury: Address,
 ): ExportedReceipt[] {
   return rows.map((r) => {
@@ -78,9 +86,10 @@ export function payoutInputs(
       signed: receipt.message,
       node: r.node,
       signature: r.signature,
+      servedAt: BigInt(r.created_at.getTime()),
       modelOwner: r.model_owner ?? platformTreasury,
-      dataNetTreasury: r.datanet_treasury,
       fee: receipt.feeBreakdown,
+      attribution: r.attribution,
       contributions: live.map((c) => ({
         id: attributedContributionId(c.id),
         contributor: getAddress(c.contributor),
@@ -91,28 +100,51 @@ export function payoutInputs(
   });
 }
 
-/** The epoch's public receipts export: whose sequence, which chain and distributor, parameters, stakes, receipts. */
+/** The signed withdrawals the receipts list as withdrawn, once each, by contribution id. */
+export function withdrawalsOfExport(
+  receipts: readonly ExportedReceipt[],
+  withdrawn: ReadonlyMap<string, SignedWithdrawal>,
+): ExportedWithdrawal[] {
+  const ids = [...new Set(receipts.flatMap((r) => r.withdrawn))].sort();
+  return ids.map((id) => {
+    const w = withdrawn.get(id);
+    if (!w?.signed)
+      throw new BaseError('INTERNAL', `Contribution ${id} is listed as withdrawn without its signed withdrawal`, {
+        details: { contributionId: id },
+      });
+    return exportedWithdrawal({ ...w, signed: w.signed });
+  });
+}
+
+/**
+ * The epoch's public receipts export: whose sequence, which chain, distributor and DataNet registry, parameters
+ * (with where unattributed shares go), stakes, receipts and the withdrawals they honour.
+ */
 export function receiptsExportOf(e: {
   epoch: number;
   node: Address;
   chainId: number;
   distributor: Address;
+  dataNetRegistry: Address;
   params: EpochParams;
   stakeBlock: bigint;
   stakers: { address: Address; stake: bigint }[];
   receipts: ExportedReceipt[];
+  withdrawals: ExportedWithdrawal[];
 }): EpochReceiptsExport {
   return {
     kind: 'tributary.epoch-receipts',
-    version: 1,
+    version: EPOCH_EXPORT_VERSION,
     epoch: e.epoch,
     node: e.node,
     chainId: e.chainId,
     distributor: e.distributor,
-    params: { ...e.params, challengeWindow: e.params.challengeWindow },
+    dataNetRegistry: e.dataNetRegistry,
+    params: { ...e.params, unattributedAccount: unattributedAccountOf(e.params) },
     stakeBlock: e.stakeBlock,
     stakers: e.stakers,
     receipts: e.receipts,
+    withdrawals: e.withdrawals,
   };
 }
 
@@ -208,27 +240,28 @@ export interface EpochComputeDeps {
 }
 
 /** Stake per staker (all roles summed) at a fixed block, so the stakers' pool can be recomputed by anyone. */
-async function stakeSnapshot(
-  deps: EpochComputeDeps,
+export async function stakeSnapshot(
+  clients: ChainClients,
+  stakingAddress: Address,
   blockNumber: bigint,
 ): Promise<{ address: Address; stake: bigint }[]> {
-  const staking = { address: deps.deployment.contracts.Staking, abi: StakingArtifact.abi } as const;
+  const staking = { address: stakingAddress, abi: StakingArtifact.abi } as const;
   const total = new Map<Address, bigint>();
   for (const role of Object.values(stakingRoles)) {
-    const count = await deps.clients.public.readContract({
+    const count = await clients.public.readContract({
       ...staking,
       functionName: 'stakerCount',
       args: [role],
       blockNumber,
     });
-    const page = await deps.clients.public.readContract({
+    const page = await clients.public.readContract({
       ...staking,
       functionName: 'stakers',
       args: [role, 0n, count],
       blockNumber,
     });
     for (const a of page) {
-      const stake = await deps.clients.public.readContract({
+      const stake = await clients.public.readContract({
         ...staking,
         functionName: 'stakeOf',
         args: [a, role],
@@ -288,18 +321,21 @@ export async function computeEpoch(deps: EpochComputeDeps, log: Logger, epoch: n
   const last = lastPaidReceipt(rows, epoch);
   const params = await deps.params();
   const stakeBlock = await deps.clients.public.getBlockNumber({ cacheTime: 0 });
-  const stakers = await stakeSnapshot(deps, stakeBlock);
+  const stakers = await stakeSnapshot(deps.clients, deps.deployment.contracts.Staking, stakeBlock);
   const previous = await cumulativeAfter(deps.db, epoch - 1);
-  const withdrawn = await withdrawalTimes(deps.db, attributedIds(rows));
+  const withdrawn = await signedWithdrawals(deps.db, attributedIds(rows));
+  const receipts = payoutInputs(rows, withdrawn, params.platformTreasury);
   const receiptsExport = receiptsExportOf({
     epoch,
     node: getAddress(deps.node.address),
     chainId: deps.deployment.chainId,
     distributor: deps.deployment.contracts.RewardDistributor,
+    dataNetRegistry: deps.deployment.contracts.DataNetRegistry,
     params,
     stakeBlock,
     stakers,
-    receipts: payoutInputs(rows, withdrawn, params.platformTreasury),
+    receipts,
+    withdrawals: withdrawalsOfExport(receipts, withdrawn),
   });
   const settlement = settleExport(receiptsExport, previous);
   const receiptsCid = await deps.blobs.put(canonicalJson(receiptsExport));

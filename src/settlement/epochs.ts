@@ -23,8 +23,8 @@ import {
   verifyMerkleProof,
 } from '../chain/index.js';
 import { BaseError, failpoint, type Logger, silentLogger } from '../core/index.js';
+import { auditEpoch, type EpochAudit } from './epoch-audit.js';
 import { computeEpoch, type EpochComputeDeps } from './epoch-compute.js';
-import { type EpochVerification, parseEpochExport, parsePayoutsExport, verifyEpochExport } from './epoch-export.js';
 import { payoutLeaf } from './payouts.js';
 
 export { attributedContributionId } from './epoch-compute.js';
@@ -333,56 +333,34 @@ export function createEpochs(deps: EpochsDeps) {
       return Buffer.from(bytes).toString('utf8');
     },
     /**
-     * What a challenger does: fetch the posted epoch from chain, its export by content id, and recompute. Uses the
-     * previous epoch's payouts export for the cumulative amounts carried over.
+     * What a challenger does (epoch-audit.ts), with this node's blob store as the source of the exports: the same
+     * audit `tributary epoch verify` runs on the auditor's machine.
      */
-    async verify(epoch: number): Promise<
-      EpochVerification & {
-        epoch: number;
-        posted: { payoutRoot: Hex; receiptsRoot: Hex; cumulativeTotal: bigint; receiptsCid: string };
-      }
-    > {
-      const count = (await nodeState()).epochCount;
-      if (BigInt(epoch) > count || epoch < 1)
-        throw new BaseError(
-          'NOT_FOUND',
-          `Epoch ${epoch} of node ${getAddress(deps.node.address)} has not been posted (the chain has ${count})`,
-          { details: { epoch } },
-        );
-      const onChain = await deps.clients.public.readContract({
-        ...distributor,
-        functionName: 'getEpoch',
-        args: [deps.node.address, BigInt(epoch)],
-      });
-      const posted = {
-        payoutRoot: onChain.payoutRoot,
-        receiptsRoot: onChain.receiptsRoot,
-        cumulativeTotal: onChain.cumulativeTotal,
-        receiptsCid: onChain.receiptsCID,
-      };
-      const bytes = await deps.blobs.get(posted.receiptsCid);
-      if (!bytes)
-        throw new BaseError(
-          'NOT_FOUND',
-          `This node does not hold the receipts export ${posted.receiptsCid} of epoch ${epoch}`,
-          { details: { epoch } },
-        );
-      let previous = new Map<Address, bigint>();
-      if (epoch > 1) {
-        const prev = await get(epoch - 1);
-        const prevBytes = prev ? await deps.blobs.get(prev.payoutsCid) : undefined;
-        if (!prevBytes)
-          throw new BaseError('NOT_FOUND', `This node does not hold the payouts export of epoch ${epoch - 1}`, {
-            details: { epoch: epoch - 1 },
+    async verify(epoch: number): Promise<EpochAudit> {
+      const blob = async (cid: string, what: string, at: number) => {
+        const bytes = await deps.blobs.get(cid);
+        if (!bytes)
+          throw new BaseError('NOT_FOUND', `This node does not hold the ${what} ${cid} of epoch ${at}`, {
+            details: { epoch: at },
           });
-        previous = parsePayoutsExport(Buffer.from(prevBytes).toString('utf8'), `payouts export of epoch ${epoch - 1}`);
-      }
-      const result = await verifyEpochExport(
-        parseEpochExport(Buffer.from(bytes).toString('utf8'), `receipts export of epoch ${epoch}`),
-        previous,
-        posted,
+        return Buffer.from(bytes).toString('utf8');
+      };
+      return auditEpoch(
+        { clients: deps.clients, chainId: deps.deployment.chainId, contracts: deps.deployment.contracts },
+        deps.node.address,
+        epoch,
+        {
+          receiptsExport: (cid) => blob(cid, 'receipts export', epoch),
+          payoutsExport: async (at) => {
+            const previous = await get(at);
+            if (!previous)
+              throw new BaseError('NOT_FOUND', `This node has no epoch ${at}, whose payouts epoch ${epoch} carries`, {
+                details: { epoch: at },
+              });
+            return blob(previous.payoutsCid, 'payouts export', at);
+          },
+        },
       );
-      return { ...result, epoch, posted };
     },
     /** Pays `account` what this node's final root owes it (anyone may send this). */
     async claim(account: Address, sender: LocalAccount) {

@@ -45,19 +45,20 @@ export function computeFee(params: FeeParams, prices: Prices, inputTokens: numbe
   }
   const tokenFee =
     ceilDiv(BigInt(inputTokens) * prices.inPer1k, 1000n) + ceilDiv(BigInt(outputTokens) * prices.outPer1k, 1000n);
+  return { inputTokens, outputTokens, ...splitOfTokenFee(params, tokenFee) };
+}
+
+/**
+ * How a token fee splits under `params`: the platform fee on top, then β and γ of the net rounded down, and the
+ * contributors the remainder. What the fee of a receipt must be, given its token fee (an auditor's check).
+ */
+export function splitOfTokenFee(
+  params: FeeParams,
+  tokenFee: bigint,
+): Omit<FeeBreakdown, 'inputTokens' | 'outputTokens'> {
   const platform = params.platformFeeFlat + (tokenFee * BigInt(params.platformFeeBps)) / 10_000n;
   const net = tokenFee;
   const owner = (net * BigInt(params.ownerShareBps)) / 10_000n;
   const stakers = (net * BigInt(params.stakerShareBps)) / 10_000n;
-  return {
-    inputTokens,
-    outputTokens,
-    tokenFee,
-    platform,
-    fee: tokenFee + platform,
-    net,
-    owner,
-    stakers,
-    contributors: net - owner - stakers,
-  };
+  return { tokenFee, platform, fee: tokenFee + platform, net, owner, stakers, contributors: net - owner - stakers };
 }

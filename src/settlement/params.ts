@@ -1,28 +1,42 @@
 /** The fee parameters governance set in ProtocolConfig, read from chain (and briefly cached). */
-import { type ChainClients, type Deployment, ProtocolConfigArtifact } from '../chain/index.js';
+import type { Address } from 'viem';
+import { type ChainClients, ProtocolConfigArtifact } from '../chain/index.js';
 import type { FeeParams } from './fees.js';
 
-export function createParamsReader(clients: ChainClients, deployment: Deployment, ttlMs = 15_000) {
-  let cached:
-    | { at: number; value: Promise<FeeParams & { platformTreasury: `0x${string}`; challengeWindow: bigint }> }
-    | undefined;
+export type ProtocolParams = FeeParams & { platformTreasury: Address; challengeWindow: bigint };
+
+/** ProtocolConfig's parameters now, or as they were at `blockNumber` (what an auditor compares an export with). */
+export async function readParams(
+  clients: ChainClients,
+  protocolConfig: Address,
+  blockNumber?: bigint,
+): Promise<ProtocolParams> {
+  const p = await clients.public.readContract({
+    address: protocolConfig,
+    abi: ProtocolConfigArtifact.abi,
+    functionName: 'params',
+    ...(blockNumber === undefined ? {} : { blockNumber }),
+  });
+  return {
+    platformFeeBps: p.platformFeeBps,
+    platformFeeFlat: p.platformFeeFlat,
+    ownerShareBps: p.ownerShareBps,
+    stakerShareBps: p.stakerShareBps,
+    contributorShareBps: p.contributorShareBps,
+    platformTreasury: p.platformTreasury,
+    challengeWindow: p.challengeWindow,
+  };
+}
+
+export function createParamsReader(
+  clients: ChainClients,
+  deployment: { contracts: { ProtocolConfig: Address } },
+  ttlMs = 15_000,
+) {
+  let cached: { at: number; value: Promise<ProtocolParams> } | undefined;
   return async () => {
     if (!cached || Date.now() - cached.at > ttlMs) {
-      const value = clients.public
-        .readContract({
-          address: deployment.contracts.ProtocolConfig,
-          abi: ProtocolConfigArtifact.abi,
-          functionName: 'params',
-        })
-        .then((p) => ({
-          platformFeeBps: p.platformFeeBps,
-          platformFeeFlat: p.platformFeeFlat,
-          ownerShareBps: p.ownerShareBps,
-          stakerShareBps: p.stakerShareBps,
-          contributorShareBps: p.contributorShareBps,
-          platformTreasury: p.platformTreasury,
-          challengeWindow: p.challengeWindow,
-        }));
+      const value = readParams(clients, deployment.contracts.ProtocolConfig);
       cached = { at: Date.now(), value };
       value.catch(() => {
         cached = undefined;

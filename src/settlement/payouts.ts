@@ -2,33 +2,45 @@
  * Turning an epoch's receipts into payouts, deterministically and exactly: every wei of fees lands on exactly one
  * account. Per receipt, the platform fee goes to the platform treasury, β to the model's owner, γ to the stakers'
  * pool (shared by stake at the epoch's close), δ to the contributors by their attribution shares, and the
- * unattributed part of δ to the DataNet's treasury. Contributor amounts are accumulated as wei × ppm numerators
+ * unattributed part of δ to the protocol's unattributed account (`unattributedAccountOf`). Shares above 1,000,000
+ * ppm are refused: they would pay contributors out of someone else's part. Contributor amounts are accumulated as wei × ppm numerators
  * and floored once per account, so rounding loses at most a few wei per account; that remainder goes to an
  * explicit dust account. Payouts are cumulative across epochs, the form the distributor's Merkle root takes.
  */
 import { type Address, getAddress, type Hex, zeroHash } from 'viem';
 import { merkleTree, standardLeaf } from '../chain/index.js';
+import { BaseError } from '../core/index.js';
 import type { FeeBreakdown } from './fees.js';
 
-export const payoutRoles = ['platform', 'modelOwner', 'stakers', 'contributors', 'dataNet', 'dust'] as const;
+export const payoutRoles = ['platform', 'modelOwner', 'stakers', 'contributors', 'unattributed', 'dust'] as const;
 export type PayoutRole = (typeof payoutRoles)[number];
 
 export interface PayableReceipt {
   id: string;
   fee: FeeBreakdown;
   modelOwner: Address;
-  /** Receives the unattributed part of the contributors' pool (the DataNet's treasury); null → platform. */
-  dataNetTreasury: Address | null;
-  /** Per contribution; withdrawn contributions are already excluded by the caller (their share is unattributed). */
+  /**
+   * Per contribution, integer ppm summing to at most 1,000,000; withdrawn contributions are already excluded by
+   * the caller (their share is unattributed, like whatever the attribution left unattributed).
+   */
   contributions: { contributor: Address; ppm: number }[];
-  unattributedPpm: number;
 }
+
+/**
+ * Where the contributors' pool goes when no live contribution is attributed: the platform treasury, a protocol
+ * pool that governance controls. Not the DataNet's treasury — its owner would then gain from every share the
+ * attribution leaves out, an incentive to attribute less — and not the payer (a refund per request would cost a
+ * leaf per user). A documented rule of the protocol (docs/settlement.md), carried in each export's params.
+ */
+export const unattributedAccountOf = (params: { platformTreasury: Address }): Address => params.platformTreasury;
 
 export interface EpochPayoutInput {
   receipts: PayableReceipt[];
   /** Stake per staker at the epoch's close (the stakers' pool is shared in proportion). */
   stakers: { address: Address; stake: bigint }[];
   platformTreasury: Address;
+  /** Receives the unattributed part of every contributors' pool (`unattributedAccountOf` the params). */
+  unattributedAccount: Address;
   dustAccount: Address;
   /** Cumulative payouts before this epoch. */
   previous: ReadonlyMap<Address, bigint>;
@@ -60,6 +72,26 @@ export function payoutLeaf(account: Address, cumulative: bigint): Hex {
   return standardLeaf(['address', 'uint256'], [account, cumulative]);
 }
 
+/**
+ * Why a receipt's shares cannot be paid (null when they can): each must be an integer ppm ≥ 0, and they may sum to
+ * at most 1,000,000 — the excess would come out of the others' parts.
+ */
+export function overAttribution(r: Pick<PayableReceipt, 'id' | 'contributions'>): string | null {
+  const bad = r.contributions.find((c) => !Number.isSafeInteger(c.ppm) || c.ppm < 0);
+  if (bad) return `receipt ${r.id} pays a contribution ${bad.ppm} ppm: shares are integers from 0`;
+  const total = r.contributions.reduce((s, c) => s + c.ppm, 0);
+  if (total > Number(PPM)) return `receipt ${r.id} pays contributions ${total} ppm in all, above 1,000,000`;
+  return null;
+}
+
+function refuseOverAttributed(r: PayableReceipt): void {
+  const problem = overAttribution(r);
+  if (problem)
+    throw new BaseError('INVALID_ARGUMENT', `Refusing to pay: ${problem}`, {
+      details: { receipt: r.id, field: 'contributions.ppm' },
+    });
+}
+
 export function computeEpochPayouts(input: EpochPayoutInput): EpochPayouts {
   const amounts = new Map<Address, bigint>();
   const byRole: Record<PayoutRole, bigint> = {
@@ -67,7 +99,7 @@ export function computeEpochPayouts(input: EpochPayoutInput): EpochPayouts {
     modelOwner: 0n,
     stakers: 0n,
     contributors: 0n,
-    dataNet: 0n,
+    unattributed: 0n,
     dust: 0n,
   };
   const contributorNumerators = new Map<Address, bigint>();
@@ -75,6 +107,7 @@ export function computeEpochPayouts(input: EpochPayoutInput): EpochPayouts {
   let stakerPool = 0n;
 
   for (const r of input.receipts) {
+    refuseOverAttributed(r);
     fees += r.fee.fee;
     add(amounts, input.platformTreasury, r.fee.platform);
     byRole.platform += r.fee.platform;
@@ -88,10 +121,10 @@ export function computeEpochPayouts(input: EpochPayoutInput): EpochPayouts {
       contributorNumerators.set(k, (contributorNumerators.get(k) ?? 0n) + pool * BigInt(c.ppm));
       attributed += BigInt(c.ppm);
     }
-    // Whatever is not attributed to a live contribution belongs to the DataNet (or the platform without one).
+    // Whatever is not attributed to a live contribution goes to the protocol's unattributed account.
     const unattributed = (pool * (PPM - attributed)) / PPM;
-    add(amounts, r.dataNetTreasury ?? input.platformTreasury, unattributed);
-    byRole.dataNet += unattributed;
+    add(amounts, input.unattributedAccount, unattributed);
+    byRole.unattributed += unattributed;
   }
 
   // Contributors: one floor per account over the whole epoch.

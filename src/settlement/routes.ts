@@ -54,7 +54,6 @@ export const earningsView = (e: Earnings): EarningsView => ({
   settled: e.settled.map((x) => ({ epoch: x.epoch, amountWei: x.amount, cumulativeWei: x.cumulative })),
   byModel: e.byModel,
   byContribution: e.byContribution,
-  byDataNet: e.byDataNet,
   asStaker: e.asStaker.map((x) => ({ ...x, poolWei: x.pool })),
   lines: e.lines,
 });

@@ -43,7 +43,6 @@ const receipt = fc.record({
   inPrice: fc.bigInt({ min: 0n, max: 10n ** 18n }),
   outPrice: fc.bigInt({ min: 0n, max: 10n ** 18n }),
   owner: fc.integer({ min: 1, max: 5 }),
-  dataNet: fc.option(fc.integer({ min: 20, max: 22 }), { nil: null }),
   shares: fc.array(fc.tuple(fc.integer({ min: 100, max: 110 }), fc.integer({ min: 0, max: 300_000 })), {
     maxLength: 4,
   }),
@@ -64,9 +63,7 @@ function toReceipts(rs: ValueOf<typeof receipt>[]): PayableReceipt[] {
       id: `r${i}`,
       fee,
       modelOwner: addr(r.owner),
-      dataNetTreasury: r.dataNet === null ? null : addr(r.dataNet),
       contributions,
-      unattributedPpm: left,
     };
   });
 }
@@ -85,6 +82,7 @@ describe('computeEpochPayouts', () => {
             receipts,
             stakers: stakes.map(([a, stake]) => ({ address: addr(a), stake })),
             platformTreasury: addr(900),
+            unattributedAccount: addr(902),
             dustAccount: addr(901),
             previous: new Map<Address, bigint>(),
           };
@@ -110,14 +108,18 @@ describe('computeEpochPayouts', () => {
         inPrice: 10n ** 15n,
         outPrice: 2n * 10n ** 15n,
         owner: 1,
-        dataNet: 20,
         shares: [
           [100, 600_000],
           [101, 300_000],
         ],
       },
     ]);
-    const base = { stakers: [{ address: addr(200), stake: 1n }], platformTreasury: addr(900), dustAccount: addr(901) };
+    const base = {
+      stakers: [{ address: addr(200), stake: 1n }],
+      platformTreasury: addr(900),
+      unattributedAccount: addr(902),
+      dustAccount: addr(901),
+    };
     const e1 = computeEpochPayouts({ ...base, receipts, previous: new Map() });
     const e2 = computeEpochPayouts({ ...base, receipts, previous: e1.cumulative });
     for (const [a, v] of e2.cumulative) expect(v).toBe(2n * (e1.cumulative.get(a) ?? 0n));
@@ -126,10 +128,38 @@ describe('computeEpochPayouts', () => {
     const tree = merkleTree(leaves);
     expect(tree.root).toBe(e2.root);
     for (const l of leaves) expect(verifyMerkleProof(e2.root, l, tree.proof(l))).toBe(true);
-    // The 60/30 split of the contributors' pool (δ = 50% of F_net), the rest to the DataNet.
+    // The 60/30 split of the contributors' pool (δ = 50% of F_net), the rest to the unattributed account.
     const pool = receipts[0]?.fee.contributors as bigint;
     expect(e1.amounts.get(addr(100))).toBe((pool * 600_000n) / 1_000_000n);
-    expect(e1.amounts.get(addr(20))).toBe((pool * 100_000n) / 1_000_000n);
+    expect(e1.amounts.get(addr(902))).toBe((pool * 100_000n) / 1_000_000n);
+  });
+
+  it('attack: a receipt paying contributions more than 1,000,000 ppm is refused, not paid out of the owner', () => {
+    const [r] = toReceipts([
+      { inTokens: 10, outTokens: 10, inPrice: 10n ** 15n, outPrice: 10n ** 15n, owner: 1, shares: [] },
+    ]);
+    const base = {
+      stakers: [],
+      platformTreasury: addr(900),
+      unattributedAccount: addr(902),
+      dustAccount: addr(901),
+      previous: new Map<Address, bigint>(),
+    };
+    const over = {
+      ...(r as PayableReceipt),
+      id: 'r-over',
+      contributions: [
+        { contributor: addr(100), ppm: 600_000 },
+        { contributor: addr(101), ppm: 400_001 },
+      ],
+    };
+    const e = errorOf(() => computeEpochPayouts({ ...base, receipts: [over] }));
+    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.message).toBe('Refusing to pay: receipt r-over pays contributions 1000001 ppm in all, above 1,000,000');
+    const negative = { ...over, contributions: [{ contributor: addr(100), ppm: -1 }] };
+    expect(errorOf(() => computeEpochPayouts({ ...base, receipts: [negative] })).message).toBe(
+      'Refusing to pay: receipt r-over pays a contribution -1 ppm: shares are integers from 0',
+    );
   });
 });
 
@@ -153,7 +183,7 @@ describe('caps and withdrawals', () => {
   it('lets a withdrawn contribution earn from requests before its withdrawal, and not after', () => {
     const at = new Date('2026-11-01T00:00:00Z');
     const contributions = [{ id: '0xa' }, { id: '0xb' }];
-    const withdrawn = new Map([['0xb', at]]);
+    const withdrawn = new Map([['0xb', { withdrawnAt: at }]]);
     expect(earningContributions(contributions, withdrawn, new Date('2026-10-31T23:59:59Z'))).toEqual(contributions);
     expect(earningContributions(contributions, withdrawn, at)).toEqual([{ id: '0xa' }]);
     expect(earningContributions(contributions, withdrawn, new Date('2026-11-02T00:00:00Z'))).toEqual([{ id: '0xa' }]);

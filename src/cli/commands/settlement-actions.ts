@@ -1,11 +1,11 @@
 /** The actions of the settlement commands (defined in settlement.ts). */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type Address, formatUnits, getAddress, type Hex, isAddress, parseUnits } from 'viem';
 import type { DeploymentAddresses } from '../../chain/index.js';
 import { BaseError } from '../../core/index.js';
-import { type EpochView, type NodeClient, settlementApi } from '../../protocol/index.js';
-import { challengeEpoch, claimPayouts, closeChannel, openChannel } from '../../settlement/index.js';
+import { type EpochView, type NodeClient, nodeApi, settlementApi } from '../../protocol/index.js';
+import { auditEpoch, challengeEpoch, claimPayouts, closeChannel, openChannel } from '../../settlement/index.js';
 import { isJson } from '../options.js';
 import { createOutput } from '../output.js';
 import { connectRemote, operatorApi, type Remote, type RemoteOptions, signerFrom } from '../remote.js';
@@ -161,7 +161,6 @@ export async function earnings(address: string, o: RemoteOptions, cmd: Command) 
       `${address}: settled ${open(e.cumulativeWei)} (claimed ${open(e.claimedWei)}, claimable now ${open(e.claimableWei)}); pending ${open(e.pendingWei)}`,
       ...e.byModel.map((m) => `  model owner of ${m.model}: ${open(m.wei)} from ${m.receipts} receipts`),
       ...e.byContribution.map((c) => `  contribution ${c.contributionId}: ${open(c.wei)} from ${c.receipts} receipts`),
-      ...e.byDataNet.map((d) => `  treasury of DataNet ${d.dataNetId}: ${open(d.wei)} from ${d.receipts} receipts`),
       ...e.asStaker.map((s) => `  staker in epoch ${s.epoch}: ${open(s.wei)}`),
     ].join('\n'),
   );
@@ -236,14 +235,52 @@ export async function epochShow(n: string, o: RemoteOptions, cmd: Command) {
   out.result(e, () => epochText(e));
 }
 
-export async function epochVerify(n: string, o: RemoteOptions, cmd: Command) {
+export interface EpochVerifyOptions extends RemoteOptions {
+  export?: string;
+  payouts?: string;
+  node?: string;
+}
+
+/** A file an option names, as text; NOT_FOUND naming the option and the file. */
+function readOptionFile(file: string, flag: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    throw new BaseError('NOT_FOUND', `Cannot read ${flag} file ${file}`, { details: { field: flag, file } });
+  }
+}
+
+/** The text of a blob of the node's public store. */
+async function blobText(api: NodeClient, cid: string): Promise<string> {
+  return (await api.open(nodeApi.getBlob, { params: { cid } })).text();
+}
+
+/**
+ * Verifies a posted epoch here, not on the node: the chain says what was posted, the node's public blob store (or
+ * --export / --payouts) gives the bytes, and settlement's audit recomputes everything. Exit code 1 if it does not
+ * verify.
+ */
+export async function epochVerify(n: string, o: EpochVerifyOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
-  const { api } = await connectRemote(o);
-  const v = await api.call(settlementApi.verifyEpoch, { params: { epoch: positiveInt(n, 'epoch') } });
+  const remote = await connectRemote(o);
+  const epoch = positiveInt(n, 'epoch');
+  const node = o.node ? addressArg(o.node, '--node') : await nodeAddressOf(remote.api);
+  const v = await auditEpoch(
+    { clients: remote.clients, chainId: remote.chainId, contracts: remote.contracts },
+    node,
+    epoch,
+    {
+      receiptsExport: async (cid) => (o.export ? readOptionFile(o.export, '--export') : blobText(remote.api, cid)),
+      payoutsExport: async (at) =>
+        o.payouts
+          ? readOptionFile(o.payouts, '--payouts')
+          : blobText(remote.api, (await remote.api.call(settlementApi.getEpoch, { params: { epoch: at } })).payoutsCid),
+    },
+  );
   out.result(v, () =>
     v.ok
-      ? `Epoch ${n} verifies: root ${v.payoutRoot}`
-      : `Epoch ${n} does NOT verify:\n${v.problems.map((p) => `  ${p}`).join('\n')}`,
+      ? `Epoch ${n} of node ${node} verifies: root ${v.payoutRoot}, every share bound to its signed attribution`
+      : `Epoch ${n} of node ${node} does NOT verify:\n${v.problems.map((p) => `  ${p}`).join('\n')}`,
   );
   if (!v.ok) process.exitCode = 1;
 }

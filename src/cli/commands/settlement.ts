@@ -65,7 +65,12 @@ export function registerSettlement(program: Command): void {
   withRemoteOptions(
     epoch
       .command('verify <epoch>')
-      .description('recompute a posted epoch from its public export and compare with the chain'),
+      .description(
+        'audit a posted epoch here: its export (by the CID on chain) recomputed receipt by receipt — attribution hashes, withdrawal signatures, fee splits — and compared with the chain',
+      )
+      .option('--export <file>', "the receipts export to audit (default: the posted CID from the node's blob store)")
+      .option('--payouts <file>', "the previous epoch's payouts export (default: from the node's blob store)")
+      .option('--node <address>', "whose epoch (default: the node at --api's)"),
   ).action(lazyAction(actions, 'epochVerify'));
   withRemoteOptions(
     epoch

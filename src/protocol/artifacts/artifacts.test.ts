@@ -177,11 +177,12 @@ describe('node receipt and epoch export', () => {
   it('reads an epoch export back with bigints, and names what is not one', () => {
     const e: EpochReceiptsExport = {
       kind: 'tributary.epoch-receipts',
-      version: 1,
+      version: 2,
       epoch: 1,
       node: alice,
       chainId: 31337,
       distributor: alice,
+      dataNetRegistry: alice,
       params: {
         platformFeeBps: 100,
         platformFeeFlat: 1n,
@@ -190,6 +191,7 @@ describe('node receipt and epoch export', () => {
         contributorShareBps: 3000,
         platformTreasury: alice,
         challengeWindow: 3600n,
+        unattributedAccount: alice,
       },
       stakeBlock: 12n,
       stakers: [{ address: alice, stake: 10n ** 20n }],
@@ -199,18 +201,35 @@ describe('node receipt and epoch export', () => {
           signed,
           node: alice,
           signature: sig,
+          servedAt: 1_700_000_000_000n,
           modelOwner: alice,
-          dataNetTreasury: null,
           fee,
+          attribution,
           contributions: [{ id: h('04'), contributor: alice, ppm: 600_000 }],
-          withdrawn: [],
+          withdrawn: [h('05')],
+        },
+      ],
+      withdrawals: [
+        {
+          contributionId: h('05'),
+          dataNetId: '1',
+          contributor: alice,
+          nonce: 9n,
+          deadline: 1_800_000_000n,
+          signature: sig,
+          withdrawnAt: 1_600_000_000_000n,
         },
       ],
     };
     expect(parseEpochExport(canonicalJson(e))).toEqual(e);
     expect(errorOf(() => parseEpochExport('{"kind":"x"}', 'export')).message).toBe(
-      'export is not a version-1 tributary.epoch-receipts export',
+      'export is not a version-2 tributary.epoch-receipts export',
     );
+    const v1 = errorOf(() => parseEpochExport(canonicalJson({ ...e, version: 1 }), 'export'));
+    expect(v1.message).toBe(
+      "export is a version-1 epoch export: it lacks the receipts' attributions and the signed withdrawals, so its contributor shares cannot be checked; only version 2 is verifiable",
+    );
+    expect(v1.details).toEqual({ file: 'export', field: 'version' });
     const payouts = {
       kind: 'tributary.epoch-payouts',
       epoch: 1,

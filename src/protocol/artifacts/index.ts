@@ -13,12 +13,15 @@ export {
   parseAttributionResult,
 } from './attribution-result.js';
 export {
+  EPOCH_EXPORT_VERSION,
   type EpochPayoutsExport,
   type EpochReceiptsExport,
   type ExportedReceipt,
+  type ExportedWithdrawal,
   epochPayoutsExport,
   epochReceiptsExport,
   exportedReceipt,
+  exportedWithdrawal,
   parseEpochExport,
   parseEpochPayoutsExport,
 } from './epoch-export.js';

@@ -270,7 +270,6 @@ export const earningsBody = z.object({
   byContribution: z.array(
     z.object({ contributionId: bytes32, dataNetId: z.string().nullable(), receipts: z.number(), wei: uintString }),
   ),
-  byDataNet: z.array(z.object({ dataNetId: z.string(), receipts: z.number(), wei: uintString })),
   asStaker: z.array(
     z.object({
       epoch: z.number(),
@@ -287,7 +286,7 @@ export const earningsBody = z.object({
       model: z.string(),
       epoch: z.number().nullable(),
       dataNetId: z.string().nullable(),
-      role: z.enum(['modelOwner', 'contributor', 'dataNet']),
+      role: z.enum(['modelOwner', 'contributor']),
       contributionId: bytes32.optional(),
       ppm: z.number().optional(),
       wei: uintString,

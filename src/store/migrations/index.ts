@@ -8,6 +8,7 @@ import settlement from './006_settlement.js';
 import requestAuthorizations from './007_request_authorizations.js';
 import epochSafety from './008_epoch_safety.js';
 import chainMirrorBlockHashes from './009_chain_mirror_block_hashes.js';
+import withdrawalSignatures from './010_withdrawal_signatures.js';
 
 /** Every schema change, in order. Append only: an applied migration must never change (its checksum is kept). */
 export const migrations: readonly Migration[] = [
@@ -20,4 +21,5 @@ export const migrations: readonly Migration[] = [
   requestAuthorizations,
   epochSafety,
   chainMirrorBlockHashes,
+  withdrawalSignatures,
 ];

@@ -1,0 +1,160 @@
+/**
+ * What binds an exported receipt's money to what was signed, checked from the export alone:
+ *  - its fee split is the one the epoch's parameters give for its token fee (`splitOfTokenFee`), and its fee and
+ *    token counts are the signed ones;
+ *  - its attribution hashes to the signed `attributionHash`, and belongs to the signed DataNet root;
+ *  - the contributions it pays are exactly the attribution's, minus those the contributor withdrew before the
+ *    request — each withdrawal proven by the contributor's EIP-712 Withdrawal signature for that DataNet, registry
+ *    and chain.
+ * What this still trusts is the node's clock: `servedAt` and `withdrawnAt` are its timestamps (a withdrawal's
+ * signed deadline bounds how late it can claim one was applied). See docs/settlement.md.
+ */
+import { getAddress, isAddress, isAddressEqual, zeroHash } from 'viem';
+import { attributionHash } from '../attribution/index.js';
+import { messageOf } from '../core/index.js';
+import { verifyDataNetMessage } from '../datanets/index.js';
+import type { EpochReceiptsExport, ExportedReceipt, ExportedWithdrawal } from '../protocol/index.js';
+import { splitOfTokenFee } from './fees.js';
+import { unattributedAccountOf } from './payouts.js';
+
+/** The parameters' own consistency: the split sums to 10,000 bps; unattributed money goes where the protocol says. */
+export function paramsProblems(e: EpochReceiptsExport): string[] {
+  const p = e.params;
+  const problems: string[] = [];
+  const split = p.ownerShareBps + p.stakerShareBps + p.contributorShareBps;
+  if (split !== 10_000) problems.push(`params: the fee split sums to ${split} basis points, not 10000`);
+  const expected = unattributedAccountOf(p);
+  if (!isAddressEqual(p.unattributedAccount, expected))
+    problems.push(
+      `params: unattributed shares go to ${p.unattributedAccount}, not the protocol's unattributed account ${expected} (the platform treasury)`,
+    );
+  return problems;
+}
+
+const feeFields = ['platform', 'fee', 'net', 'owner', 'stakers', 'contributors'] as const;
+
+/** The receipt's fee split against the parameters and the signed message. */
+export function feeProblems(e: EpochReceiptsExport, r: ExportedReceipt): string[] {
+  const problems: string[] = [];
+  if (r.signed.fee !== r.fee.fee)
+    problems.push(`receipt ${r.id}: signed fee ${r.signed.fee} differs from the fee split's ${r.fee.fee}`);
+  if (BigInt(r.fee.inputTokens) !== r.signed.inputTokens || BigInt(r.fee.outputTokens) !== r.signed.outputTokens)
+    problems.push(
+      `receipt ${r.id}: the fee split counts ${r.fee.inputTokens}+${r.fee.outputTokens} tokens, the signed receipt ${r.signed.inputTokens}+${r.signed.outputTokens}`,
+    );
+  const parts = r.fee.platform + r.fee.owner + r.fee.stakers + r.fee.contributors;
+  if (parts !== r.fee.fee) problems.push(`receipt ${r.id}: fee parts add up to ${parts}, not ${r.fee.fee}`);
+  const expected = splitOfTokenFee(e.params, r.fee.tokenFee);
+  const wrong = feeFields.filter((k) => r.fee[k] !== expected[k]).map((k) => `${k} ${r.fee[k]} (not ${expected[k]})`);
+  if (wrong.length > 0)
+    problems.push(
+      `receipt ${r.id}: the fee split is not the parameters' for a token fee of ${r.fee.tokenFee}: ${wrong.join(', ')}`,
+    );
+  return problems;
+}
+
+/** A withdrawal's signature checked once: null when it is the contributor's, else why not. */
+export async function withdrawalSignatureProblem(
+  e: EpochReceiptsExport,
+  w: ExportedWithdrawal,
+): Promise<string | null> {
+  try {
+    await verifyDataNetMessage(
+      { chainId: e.chainId, registry: e.dataNetRegistry },
+      [
+        'Withdrawal',
+        { dataNetId: BigInt(w.dataNetId), contributionId: w.contributionId, nonce: w.nonce, deadline: w.deadline },
+      ],
+      w.signature,
+      w.contributor,
+      // The deadline must not have passed when the node says it applied the withdrawal.
+      BigInt(w.withdrawnAt) / 1000n,
+    );
+    return null;
+  } catch (err) {
+    return messageOf(err);
+  }
+}
+
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/** A contributor as written in either list (an attribution's may name anything; a DataNet's are addresses). */
+const who = (contributor: string) =>
+  isAddress(contributor, { strict: false }) ? getAddress(contributor) : contributor;
+
+/** One paid contribution, as the export lists it and as it is derived: `id contributor ppm`. */
+const line = (c: { id: string; contributor: string; ppm: number }) =>
+  `${c.id.toLowerCase()} ${who(c.contributor)} ${c.ppm}`;
+
+/**
+ * The receipt's attribution against its signed hash, and the contributions it pays against the attribution minus
+ * the contributions validly withdrawn before the request. `signatureProblems` holds each exported withdrawal's
+ * signature verdict (by lower-case contribution id).
+ */
+export function attributionProblems(
+  r: ExportedReceipt,
+  withdrawals: ReadonlyMap<string, ExportedWithdrawal>,
+  signatureProblems: ReadonlyMap<string, string | null>,
+): string[] {
+  const problems: string[] = [];
+  const a = r.attribution;
+  if (a === null) {
+    if (r.signed.attributionHash !== zeroHash)
+      problems.push(
+        `receipt ${r.id}: signed attributionHash ${r.signed.attributionHash} but the export has no attribution`,
+      );
+    if (r.contributions.length > 0 || r.withdrawn.length > 0)
+      problems.push(`receipt ${r.id}: pays or withdraws contributions without an attribution`);
+    return problems;
+  }
+  const hash = attributionHash(a);
+  if (hash !== r.signed.attributionHash)
+    problems.push(
+      `receipt ${r.id}: its attribution hashes to ${hash}, not the signed attributionHash ${r.signed.attributionHash}`,
+    );
+  if (a.dataNet !== null && a.dataNet.root !== r.signed.dataNetRoot)
+    problems.push(
+      `receipt ${r.id}: its attribution is of DataNet root ${a.dataNet.root}, the receipt signed ${r.signed.dataNetRoot}`,
+    );
+
+  const servedAt = r.servedAt;
+  /** Why contribution `c` stopped earning is not proven (null when it is). */
+  const unproven = (c: { id: string; contributor: string }): string | null => {
+    const w = withdrawals.get(c.id.toLowerCase());
+    if (!w) return `contribution ${c.id} is listed as withdrawn without the contributor's signed withdrawal`;
+    const signature = signatureProblems.get(c.id.toLowerCase());
+    if (signature) return `the withdrawal of contribution ${c.id} does not verify: ${signature}`;
+    if (a.dataNet === null || a.dataNet.id !== w.dataNetId)
+      return `the withdrawal of contribution ${c.id} is signed for DataNet ${w.dataNetId}, the attribution is of DataNet ${a.dataNet?.id ?? 'none'}`;
+    if (!same(w.contributor, c.contributor))
+      return `the withdrawal of contribution ${c.id} is signed by ${w.contributor}, the attribution names ${c.contributor}`;
+    if (w.withdrawnAt > servedAt)
+      return `contribution ${c.id} was withdrawn at ${w.withdrawnAt}, after the request (served at ${servedAt})`;
+    return null;
+  };
+
+  const listed = new Set(r.withdrawn.map((id) => id.toLowerCase()));
+  const attributedIds = new Set(a.contributions.map((c) => c.id.toLowerCase()));
+  for (const id of listed)
+    if (!attributedIds.has(id))
+      problems.push(`receipt ${r.id}: withdraws contribution ${id}, which its attribution does not name`);
+  const derived: { id: string; contributor: string; ppm: number }[] = [];
+  for (const c of a.contributions) {
+    const id = c.id.toLowerCase();
+    const proven = withdrawals.has(id) && unproven(c) === null;
+    if (listed.has(id) && !proven) problems.push(`receipt ${r.id}: ${unproven(c)}`);
+    if (!listed.has(id) && proven)
+      problems.push(`receipt ${r.id}: pays contribution ${c.id}, which its contributor withdrew before the request`);
+    if (!proven) derived.push(c);
+  }
+  const paid = r.contributions.map(line);
+  const owed = derived.map(line);
+  if (paid.join('\n') !== owed.join('\n')) {
+    const extra = paid.filter((x) => !owed.includes(x));
+    const missing = owed.filter((x) => !paid.includes(x));
+    problems.push(
+      `receipt ${r.id}: the contributions it pays are not its attribution's minus the withdrawn: pays [${extra.join('; ')}] instead of [${missing.join('; ')}]`,
+    );
+  }
+  return problems;
+}
