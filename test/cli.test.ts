@@ -327,7 +327,7 @@ describe('tributary index / attribute (audits anyone can run)', () => {
   it('builds an index, counts a phrase, and attributes a sentence to its contributor, byte-identically', async () => {
     const built = await run(['index', 'build', '--corpus', corpus, '--out', join(dir, 'idx'), '--json']);
     expect(built.code).toBe(0);
-    expect(JSON.parse(built.stdout)).toMatchObject({ documents: 16, tokenizer: 'word-fnv1a-mod65535-v1' });
+    expect(JSON.parse(built.stdout)).toMatchObject({ documents: 16, tokenizer: 'word-fnv1a-mod65535-v2' });
     const count = await run([
       'index',
       'count',
@@ -355,7 +355,7 @@ describe('tributary index / attribute (audits anyone can run)', () => {
     expect(r.stderr).toContain(`error[INVALID_ARGUMENT]: ${bad}:2: field "contributor" is missing`);
     await run(['index', 'build', '--corpus', corpus, '--out', join(dir, 'idx2'), '--json']);
     const other = await run(['index', 'count', '--index', join(dir, 'idx2'), '--text', 'amber', '--model', 'bundled']);
-    expect(other.stderr).toContain('was built with tokenizer word-fnv1a-mod65535-v1, not bpe-sha256-');
+    expect(other.stderr).toContain('was built with tokenizer word-fnv1a-mod65535-v2, not bpe-sha256-');
     const verify = await run(['attribute', '--request', 'cmpl-1', '--verify', '--text', 'x']);
     expect(verify.stderr).toContain('To verify a served answer pass its --text and one of --message or --prompt');
     const gradient = await run(['attribute', '--corpus', corpus, '--text', 'x', '--method', 'gradient']);

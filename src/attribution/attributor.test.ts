@@ -37,7 +37,7 @@ describe('corpus attributor', () => {
     }
   });
 
-  it('leaves boilerplate and absent text unattributed', async () => {
+  it('leaves absent text unattributed, and pays templated boilerplate to its earliest row only (first come)', async () => {
     const absent = await attributor.attribute({
       output: 'Purple elephants compose sonatas on Neptune.',
       methods: ['span'],
@@ -47,7 +47,8 @@ describe('corpus attributor', () => {
       output: 'This entry was contributed to the shared archive.',
       methods: ['span'],
     });
-    expect(boiler.unattributedPpm).toBe(1_000_000); // 36 copies: above the span frequency limit
+    // The 36 boilerplate rows differ by one number: near-identical, so the 35 later ones are copies of b0-0.
+    expect(boiler.contributions.map((c) => c.id)).toEqual(['b0-0']);
   });
 
   it('is byte-identical on a rerun and on a fresh attributor', async () => {

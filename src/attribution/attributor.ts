@@ -8,27 +8,31 @@ import { at, BaseError, hashObject, keccak256 } from '../core/index.js';
 import { attributionMethod } from '../protocol/index.js';
 import { combineEvidence } from './combine.js';
 import type { CorpusRow } from './corpus-file.js';
-import { type Evidence, gradientEvidence, ragEvidence, spanEvidence } from './evidence.js';
+import { type Evidence, gradientEvidence, ragEvidence, spanEvidence, termHolders } from './evidence.js';
 import { type Bm25Index, createBm25Index } from './rag/index.js';
 import { type AttributionMethod, type AttributionResult, attributionMethods } from './result.js';
 import {
   buildSpanIndexFromTexts,
+  type SpanCreditOptions,
   type SpanIndex,
   type SpanTokenizer,
   spanIndexFromData,
-  type TraceOptions,
 } from './span/index.js';
 
 /** Outputs (and prompts) longer than this are refused: a trace costs a binary search per token. */
 export const MAX_ATTRIBUTED_CHARS = 100_000;
 
-/** Trace options for payment, stricter than OLMoTrace's display defaults: every rare maximal span counts. */
-export const attributionTraceOptions: Required<TraceOptions> = {
-  maxSpanFrequency: 10,
-  spanDensity: 1,
-  documentsPerSpan: 10,
+/**
+ * Span credit settings for payment (span/credit.ts): spans of ≥ 3 tokens, every document holding one over a token
+ * considered; a span shared by more than 2 contributors is discounted by (2 / contributors)², one held by more than
+ * 64 pays nothing; a document holding ≥ 80% of its 3-grams in an earlier one is a copy and earns nothing for them.
+ */
+export const attributionTraceOptions: Required<SpanCreditOptions> = {
   minSpanLength: 3,
-  rankBy: 'length',
+  documentsPerSpan: 10,
+  sharedSpanScale: 2,
+  maxSpanContributors: 64,
+  copyContainment: 0.8,
 };
 
 /** Scores every corpus row (same order as the rows) for how much it helped the model produce `output`. */
@@ -60,7 +64,7 @@ export interface CorpusAttributorOptions {
   spanIndex?: SpanIndex;
   gradient?: GradientScorer;
   dataNet?: AttributionResult['dataNet'];
-  trace?: TraceOptions;
+  trace?: SpanCreditOptions;
   /** Passages retrieved per query; default 3. */
   ragTopK?: number;
 }
@@ -117,6 +121,7 @@ export function createCorpusAttributor(options: CorpusAttributorOptions): Corpus
       tokenizer,
     );
   let bm25: Bm25Index | undefined;
+  let holders: Map<string, number[]> | undefined;
   const trace = { ...attributionTraceOptions, ...options.trace };
   return {
     rows,
@@ -139,19 +144,29 @@ export function createCorpusAttributor(options: CorpusAttributorOptions): Corpus
       let spans: AttributionResult['spans'] = [];
       for (const method of attributionMethods.filter((m) => input.methods.includes(m))) {
         if (method === 'span') {
-          const t = await spanIndex.traceText(input.output, trace);
-          evidence.push(spanEvidence(t));
-          spans = t.spans.map((s) => ({
+          const tokens = tokenizer.encode(input.output);
+          const credit = await spanIndex.credit(tokens, trace);
+          evidence.push(spanEvidence(credit));
+          spans = credit.spans.map((s) => ({
             start: s.start,
             end: s.end,
-            text: s.text ?? '',
-            contributionIds: s.documents.map((d) => d.contributionId),
+            text: tokenizer.decode?.(Array.from(tokens).slice(s.start, s.end)) ?? '',
+            contributionIds: s.documents.map((d) => at(rows, d).id),
           }));
         } else if (method === 'rag') {
           bm25 ??= createBm25Index(rows);
-          evidence.push(
-            ragEvidence(bm25, prompt.trim() === '' ? input.output : prompt, input.output, options.ragTopK ?? 3),
-          );
+          holders ??= termHolders(bm25);
+          const copies = await spanIndex.copies(trace.copyContainment);
+          const corpus = {
+            index: bm25,
+            holders,
+            contributorOf: (d: number) => at(rows, d).contributor,
+            originalOf: copies.originalOf,
+            sharedSpanScale: trace.sharedSpanScale,
+            maxSpanContributors: trace.maxSpanContributors,
+          };
+          const query = prompt.trim() === '' ? input.output : prompt;
+          evidence.push(ragEvidence(corpus, query, input.output, options.ragTopK ?? 3));
         } else {
           const gradient = input.gradient ?? options.gradient;
           if (!gradient)

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { combineEvidence } from './combine.js';
+import { combineEvidence, methodWeights } from './combine.js';
 import type { Evidence } from './evidence.js';
-import { gradientEvidence } from './evidence.js';
+import { gradientEvidence, gradientNoiseFloor } from './evidence.js';
 import { createBm25Index } from './rag/index.js';
 import { checkAttribution, serializeAttribution } from './result.js';
+import { createRng } from './span/index.js';
 
 const documents = Array.from({ length: 6 }, (_, i) => ({ id: `c${i}`, contributor: `0x${i % 3}` }));
 const evidenceArb = fc.array(
@@ -28,7 +29,9 @@ describe('combineEvidence', () => {
       fc.property(evidenceArb, (evidence: Evidence[]) => {
         const r = combineEvidence({ documents, evidence, dataNet: null, corpusHash });
         checkAttribution(r);
-        const coverage = evidence.reduce((s, e) => s + (e.weights.size > 0 ? e.coverage : 0), 0) / evidence.length;
+        const weight = evidence.reduce((s, e) => s + methodWeights[e.method], 0);
+        const coverage =
+          evidence.reduce((s, e) => s + (e.weights.size > 0 ? e.coverage * methodWeights[e.method] : 0), 0) / weight;
         expect(Math.abs(1_000_000 - r.unattributedPpm - coverage * 1_000_000)).toBeLessThanOrEqual(1);
         const reversed = evidence.map((e) => ({ ...e, weights: new Map([...e.weights].reverse()) }));
         expect(
@@ -59,5 +62,58 @@ describe('BM25', () => {
     expect(index.search('moons of Mars', 3).map((h) => h.id)).toEqual(['b', 'c']);
     expect(index.search('the of and', 3)).toEqual([]);
     expect(index.search('rings', 1).map((h) => h.id)).toEqual(['a']);
+  });
+});
+
+/** Seeded standard normal draws (Box–Muller over the span tests' generator). */
+function normals(seed: number, n: number): number[] {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, () => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng()));
+}
+
+describe('gradient noise floor', () => {
+  it('an unrelated question whose influence is flat noise over 40 rows spreads (almost) no money', () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const e = gradientEvidence(normals(seed, 40));
+      expect(e.coverage).toBeLessThan(0.05);
+      expect(e.weights.size).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('an untrained model that pushes every row the same way (a shared offset plus noise) explains nothing', () => {
+    const e = gradientEvidence(normals(7, 40).map((x) => 5 + 0.5 * x));
+    expect(e.coverage).toBeLessThan(0.05);
+  });
+
+  it('the few rows that stand out of the noise are credited, by their excess over the floor', () => {
+    const scores = normals(9, 40).map((x, i) => (i === 3 || i === 17 ? 12 + x : x));
+    const { floor } = gradientNoiseFloor(scores);
+    const e = gradientEvidence(scores);
+    expect([...e.weights.keys()].sort((a, b) => a - b)).toEqual([3, 17]);
+    expect(e.weights.get(3)).toBeCloseTo((scores[3] ?? 0) - floor, 12);
+    // Coverage: the excess over the total deviation from the median (here 38 noise rows carry most of that).
+    const { median } = gradientNoiseFloor(scores);
+    const deviation = scores.reduce((a, s) => a + Math.abs(s - median), 0);
+    expect(e.coverage).toBeCloseTo(((scores[3] ?? 0) + (scores[17] ?? 0) - 2 * floor) / deviation, 12);
+    expect(e.coverage).toBeGreaterThan(0.3);
+  });
+});
+
+describe('method weights', () => {
+  it('are named and versioned, and a method counts by its measured quality: gradient outweighs span', () => {
+    expect(methodWeights).toEqual({ version: 'mw-2026-12', span: 0.4, gradient: 0.75, rag: 0.36 });
+    const r = combineEvidence({
+      documents,
+      evidence: [
+        { method: 'span', coverage: 1, weights: new Map([[0, 1]]) },
+        { method: 'gradient', coverage: 1, weights: new Map([[1, 1]]) },
+      ],
+      dataNet: null,
+      corpusHash,
+    });
+    expect(r.contributions.map((c) => [c.id, c.ppm])).toEqual([
+      ['c1', Math.round((0.75 / 1.15) * 1e6)],
+      ['c0', Math.round((0.4 / 1.15) * 1e6)],
+    ]);
   });
 });

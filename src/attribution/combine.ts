@@ -1,7 +1,7 @@
 /**
- * One AttributionResult from the evidence of several methods. Each method counts equally: a contribution's weight
- * is the mean over methods of (coverage × its normalized weight in that method), so the attributed share is the
- * mean coverage and the rest is explicitly unattributed. Integer ppm by the largest remainder (toPpm), scores
+ * One AttributionResult from the evidence of several methods. Each method counts by its measured quality
+ * (`methodWeights`): a contribution's weight is the weighted mean over methods of (coverage × its normalized weight
+ * in that method), so the attributed share is the weighted mean coverage and the rest is explicitly unattributed. Integer ppm by the largest remainder (toPpm), scores
  * rounded to 1e-9, contributions ordered by share then id: the same evidence gives the same bytes.
  */
 import { at } from '../core/index.js';
@@ -14,6 +14,14 @@ export interface CorpusDocument {
 }
 
 const round = (x: number) => Math.round(x * 1e9) / 1e9;
+
+/**
+ * How much each method counts when combined: its linear datamodeling score from the attribution-quality bench
+ * (docs/attribution.md, "Span payment and gaming": span 0.40, gradient 0.75, rag 0.36), so the method that best
+ * predicts what retraining without a contribution would change weighs most. A new bench run that changes them
+ * gets a new version; the weights are part of what decides money, so they change only by a commit.
+ */
+export const methodWeights = { version: 'mw-2026-12', span: 0.4, gradient: 0.75, rag: 0.36 } as const;
 
 function normalized(weights: ReadonlyMap<number, number>): Map<number, number> {
   const entries = [...weights].sort(([a], [b]) => a - b);
@@ -45,7 +53,7 @@ export function combineEvidence(input: {
   spans?: AttributionResult['spans'];
 }): AttributionResult {
   const { documents, evidence } = input;
-  const m = evidence.length;
+  const m = evidence.reduce((s, e) => s + methodWeights[e.method], 0);
   const combined = new Map<number, number>();
   const dists: Map<number, number>[] = [];
   let coverage = 0;
@@ -53,8 +61,9 @@ export function combineEvidence(input: {
     const dist = normalized(e.weights);
     dists.push(dist);
     const c = dist.size > 0 ? Math.min(1, Math.max(0, e.coverage)) : 0;
-    coverage += c / m;
-    for (const [doc, w] of dist) combined.set(doc, (combined.get(doc) ?? 0) + (c * w) / m);
+    const share = methodWeights[e.method] / m;
+    coverage += c * share;
+    for (const [doc, w] of dist) combined.set(doc, (combined.get(doc) ?? 0) + c * w * share);
   }
   const byId = new Map<string, { document: CorpusDocument; weight: number }>();
   for (const [doc, weight] of [...combined].sort(([a], [b]) => a - b)) {

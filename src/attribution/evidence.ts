@@ -6,7 +6,7 @@ import { at } from '../core/index.js';
 import type { Bm25Index } from './rag/index.js';
 import { terms } from './rag/index.js';
 import type { AttributionMethod } from './result.js';
-import type { SpanTrace } from './span/index.js';
+import type { SpanCredit } from './span/index.js';
 
 export interface Evidence {
   method: AttributionMethod;
@@ -20,61 +20,117 @@ function add(m: Map<number, number>, k: number, v: number): void {
 }
 
 /**
- * Span evidence: every output token covered by traced spans is explained; its unit of credit is split equally
- * among the spans covering it, and each span's part equally among the documents containing the span (a phrase in
- * one contribution is strong evidence for it; one in ten is weak evidence for each).
+ * Span evidence (span/credit.ts): each output token is worth its credit (1 for a span held by one or two
+ * contributors, less for one many contributors share), split among the documents that qualify for it; coverage is
+ * the output's mean token worth.
  */
-export function spanEvidence(trace: SpanTrace): Evidence {
+export function spanEvidence(credit: SpanCredit): Evidence {
   const weights = new Map<number, number>();
-  let covered = 0;
-  for (let t = 0; t < trace.outputTokens; t++) {
-    const over = trace.spans.filter((s) => s.start <= t && t < s.end);
-    if (over.length === 0) continue;
-    covered++;
-    for (const s of over) {
-      const docs = s.documents;
-      for (const d of docs) add(weights, d.document, 1 / over.length / docs.length);
-    }
+  let worth = 0;
+  for (const t of credit.tokens) {
+    if (!t) continue;
+    worth += t.worth;
+    for (const [d, part] of [...t.parts].sort(([x], [y]) => x - y)) add(weights, d, part);
   }
-  return { method: 'span', coverage: trace.outputTokens > 0 ? covered / trace.outputTokens : 0, weights };
+  return { method: 'span', coverage: credit.outputTokens > 0 ? worth / credit.outputTokens : 0, weights };
+}
+
+/** Who holds each term of a BM25-indexed corpus: term → documents (ascending). Built once per corpus. */
+export function termHolders(index: Bm25Index): Map<string, number[]> {
+  const holders = new Map<string, number[]>();
+  for (let d = 0; d < index.documents; d++)
+    for (const t of index.termsOf(d)) {
+      const list = holders.get(t);
+      if (list) list.push(d);
+      else holders.set(t, [d]);
+    }
+  return holders;
+}
+
+export interface RagCorpus {
+  index: Bm25Index;
+  holders: ReadonlyMap<string, readonly number[]>;
+  contributorOf(document: number): string;
+  /** The earliest near-identical document (span/copies.ts), or the document itself. */
+  originalOf(document: number): number;
+  /** As the span method: a term held by k contributors is worth min(1, (sharedSpanScale / k)²). */
+  sharedSpanScale: number;
+  /** A term held by more contributors pays nothing. */
+  maxSpanContributors: number;
 }
 
 /**
- * RAG citation evidence: the contributions retrieved for the query earn in proportion to their retrieval score
- * times how much of the answer's vocabulary they supplied; coverage is the part of the answer's distinct terms
- * found in some retrieved contribution (retrieved but unused passages earn nothing).
+ * RAG citation evidence: each distinct term of the answer is credited to the retrieved contributions that
+ * supplied it — but only when the retrieval singles its source out, that is when every contribution holding the
+ * term (copies counted as their originals) was retrieved; a term other passages hold as well is not evidence that
+ * these ones supplied it. A term is worth min(1, (sharedSpanScale / k)²) for the k contributors holding it (as span
+ * credit: a shared license line or the corpus's common words pay little), split equally among them. Coverage is the
+ * answer's mean term worth; retrieved but unused passages earn nothing, and a retrieved copy earns for its original.
  */
-export function ragEvidence(index: Bm25Index, query: string, output: string, k: number): Evidence {
-  const hits = index.search(query, k);
+export function ragEvidence(corpus: RagCorpus, query: string, output: string, k: number): Evidence {
+  const { index, holders, contributorOf, originalOf } = corpus;
+  const retrieved = new Set(index.search(query, k).map((h) => originalOf(h.document)));
   const answer = [...new Set(terms(output))];
   const weights = new Map<number, number>();
-  if (answer.length === 0 || hits.length === 0) return { method: 'rag', coverage: 0, weights };
-  const found = new Set<string>();
-  for (const h of hits) {
-    const own = index.termsOf(h.document);
-    const used = answer.filter((t) => own.has(t));
-    for (const t of used) found.add(t);
-    if (used.length > 0) add(weights, h.document, h.score * (used.length / answer.length));
+  let worth = 0;
+  for (const term of answer) {
+    const held = holders.get(term) ?? [];
+    const contributors = new Set(held.map(contributorOf));
+    if (held.length === 0 || contributors.size > corpus.maxSpanContributors) continue;
+    const sources = [...new Set(held.map(originalOf))].sort((x, y) => x - y);
+    if (!sources.every((d) => retrieved.has(d))) continue;
+    const byContributor = new Map<string, number[]>();
+    for (const d of sources) byContributor.set(contributorOf(d), [...(byContributor.get(contributorOf(d)) ?? []), d]);
+    const w = Math.min(1, (corpus.sharedSpanScale / byContributor.size) ** 2);
+    worth += w;
+    for (const ds of byContributor.values()) for (const d of ds) add(weights, d, w / byContributor.size / ds.length);
   }
-  return { method: 'rag', coverage: found.size / answer.length, weights };
+  return { method: 'rag', coverage: answer.length > 0 ? worth / answer.length : 0, weights };
+}
+
+/** Rows whose influence is this many robust standard deviations above the median are credited. */
+export const GRADIENT_NOISE_Z = 3.5;
+/** MAD × this estimates a normal distribution's standard deviation. */
+const MAD_TO_SIGMA = 1.4826;
+
+function median(sorted: Float64Array): number {
+  const n = sorted.length;
+  const mid = n >>> 1;
+  return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /**
- * Gradient evidence: only positive influence earns. Coverage is the positive part of the total influence mass —
- * an output the training data pushed towards as much as away from is half explained.
+ * The score a row must beat to be credited: max(0, median + GRADIENT_NOISE_Z × 1.4826 × MAD) over the finite
+ * scores, the modified z-score outlier rule (Iglewicz & Hoaglin). It comes from the score vector itself, so anyone
+ * recomputes it; an untrained model or an unrelated question gives scores spread like noise, and only rows that
+ * stand out from that spread are paid.
+ */
+export function gradientNoiseFloor(scores: ArrayLike<number>): { median: number; floor: number } {
+  const finite = Float64Array.from(Array.from(scores).filter(Number.isFinite)).sort();
+  if (finite.length === 0) return { median: 0, floor: 0 };
+  const m = median(finite);
+  const deviations = finite.map((s) => Math.abs(s - m)).sort();
+  return { median: m, floor: Math.max(0, m + GRADIENT_NOISE_Z * MAD_TO_SIGMA * median(deviations)) };
+}
+
+/**
+ * Gradient evidence: only influence above the noise floor earns, by its excess over the floor. Coverage is that
+ * excess over the total absolute deviation from the median row: rows that stand out explain the answer, a spread
+ * of scores like noise explains nothing, and negative influence counts against coverage.
  */
 export function gradientEvidence(scores: ArrayLike<number>): Evidence {
+  const { median: m, floor } = gradientNoiseFloor(scores);
   const weights = new Map<number, number>();
-  let positive = 0;
-  let total = 0;
+  let credited = 0;
+  let deviation = 0;
   for (let i = 0; i < scores.length; i++) {
     const s = at(scores, i);
     if (!Number.isFinite(s)) continue;
-    total += Math.abs(s);
-    if (s > 0) {
-      positive += s;
-      weights.set(i, s);
+    deviation += Math.abs(s - m);
+    if (s > floor) {
+      credited += s - floor;
+      weights.set(i, s - floor);
     }
   }
-  return { method: 'gradient', coverage: total > 0 ? positive / total : 0, weights };
+  return { method: 'gradient', coverage: deviation > 0 ? Math.min(1, credited / deviation) : 0, weights };
 }

@@ -1,5 +1,6 @@
 export { createCorpusAttributor, parseMethods } from './attributor.js';
 export { type CorpusRow, readCorpus } from './corpus-file.js';
+export { runGamingCases } from './gaming-cases.js';
 export {
   buildGradientIndex,
   createInfluenceScorer,

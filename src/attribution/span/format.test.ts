@@ -75,7 +75,7 @@ describe('span index on disk', () => {
     const e = await rejectionOf(open(other));
     expect([e.code, e.message]).toEqual([
       'INDEX_INVALID',
-      `Span index ${dir} was built with tokenizer word-fnv1a-mod65535-v1, not bpe-sha256:1234; rebuild it with the tokenizer in use`,
+      `Span index ${dir} was built with tokenizer word-fnv1a-mod65535-v2, not bpe-sha256:1234; rebuild it with the tokenizer in use`,
     ]);
   });
 

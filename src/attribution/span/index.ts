@@ -6,6 +6,7 @@ export {
   type SpanIndexData,
   type TextDocument,
 } from './build.js';
+export type { CopyFinder } from './copies.js';
 export {
   concatDocuments,
   type DocumentEntry,
@@ -15,6 +16,13 @@ export {
   sortingText,
   type TokenStream,
 } from './corpus.js';
+export {
+  type CreditedSpan,
+  defaultSpanCreditOptions,
+  type SpanCredit,
+  type SpanCreditOptions,
+  type TokenCredit,
+} from './credit.js';
 export { suffixArrayDoubling } from './doubling.js';
 export { SPAN_INDEX_VERSION, type SpanIndexHeader, spanIndexFiles, writeSpanIndex } from './format.js';
 export { suffixArrayIs } from './sais.js';

@@ -5,7 +5,15 @@
  */
 import { BaseError } from '../../core/index.js';
 import type { SpanIndexData } from './build.js';
+import { type CopyFinder, createCopyFinder } from './copies.js';
 import { invalidToken, MAX_TOKEN_ID, SEPARATOR } from './corpus.js';
+import {
+  creditSpans,
+  defaultSpanCreditOptions,
+  resolveSpanCreditOptions,
+  type SpanCredit,
+  type SpanCreditOptions,
+} from './credit.js';
 import { indexTokenizerMismatch } from './errors.js';
 import { openIndexSource } from './format.js';
 import { findRange, longestPrefix, type SearchArrays } from './search.js';
@@ -48,6 +56,11 @@ export interface SpanIndex {
   /** OLMoTrace-style spans of an output, each mapped to the contributions that contain it. */
   trace(tokens: ArrayLike<number>, options?: TraceOptions): Promise<SpanTrace>;
   traceText(text: string, options?: TraceOptions): Promise<SpanTrace>;
+  /** What each output token pays to which documents (credit.ts): the span method's evidence. */
+  credit(tokens: ArrayLike<number>, options?: SpanCreditOptions): Promise<SpanCredit>;
+  creditText(text: string, options?: SpanCreditOptions): Promise<SpanCredit>;
+  /** Near-identical documents (copies.ts): for each document the earliest it copies, or itself. */
+  copies(copyContainment?: number): Promise<CopyFinder>;
 }
 
 /** Validates a query and copies it into a Uint16Array (keeps the search loops monomorphic). */
@@ -90,6 +103,16 @@ export function createSpanIndex(source: IndexSource, tokenizer?: SpanTokenizer):
       });
     }
     return tokenizer.encode(text);
+  };
+  // One copy finder per containment threshold: its answers are remembered across queries.
+  const copyFinders = new Map<number, CopyFinder>();
+  const copyFinder = async (containment: number) => {
+    let f = copyFinders.get(containment);
+    if (!f) {
+      f = createCopyFinder(await source.arrays(), await source.starts(), containment);
+      copyFinders.set(containment, f);
+    }
+    return f;
   };
   const index: SpanIndex = {
     info: source.info,
@@ -170,6 +193,18 @@ export function createSpanIndex(source: IndexSource, tokenizer?: SpanTokenizer):
     },
     async traceText(text, options) {
       return index.trace(encode(text), options);
+    },
+    async credit(tokens, options) {
+      const o = resolveSpanCreditOptions(options);
+      const q = toPattern(tokens);
+      const a = await source.arrays();
+      return creditSpans(a, await source.starts(), await source.documents(), q, o, await copyFinder(o.copyContainment));
+    },
+    async creditText(text, options) {
+      return index.credit(encode(text), options);
+    },
+    copies(copyContainment = defaultSpanCreditOptions.copyContainment) {
+      return copyFinder(resolveSpanCreditOptions({ copyContainment }).copyContainment);
     },
   };
   return index;

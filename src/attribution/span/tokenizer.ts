@@ -13,16 +13,21 @@ export interface SpanTokenizer {
   decode?(ids: readonly number[]): string;
 }
 
-const PIECE = /\p{L}+|\p{N}+|[^\s\p{L}\p{N}]/gu;
+/** Han, Hiragana and Katakana: scripts written without spaces between words. */
+const CJK = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}';
+const PIECE = new RegExp(`[${CJK}]|(?:(?![${CJK}])\\p{L})+|\\p{N}+|[^\\s\\p{L}\\p{N}]`, 'gu');
 
 /**
  * Words, numbers and single punctuation marks, each mapped to FNV-1a(piece) mod 65,535. Deterministic across
  * machines and runs with no vocabulary file; collisions (rare at corpus scale) only merge two pieces' counts.
+ * Chinese and Japanese characters are one token each: without spaces a whole sentence would otherwise be one
+ * "word", and no span could match inside it. (Not a dictionary segmenter: Intl.Segmenter's words follow the
+ * runtime's ICU version, and spans decide money on the node and every auditor alike.) v2: CJK characters.
  */
 export function createWordTokenizer(): SpanTokenizer {
   const pieces = new Map<number, string>();
   return {
-    id: 'word-fnv1a-mod65535-v1',
+    id: 'word-fnv1a-mod65535-v2',
     encode(text) {
       const out: number[] = [];
       for (const [piece] of text.matchAll(PIECE)) {

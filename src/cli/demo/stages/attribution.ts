@@ -8,7 +8,14 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { type AttributionMethod, PPM, serializeAttribution, toPpm } from '../../../attribution/index.js';
+import {
+  type AttributionMethod,
+  modelSpanTokenizer,
+  PPM,
+  runGamingCases,
+  serializeAttribution,
+  toPpm,
+} from '../../../attribution/index.js';
 import { BaseError } from '../../../core/index.js';
 import { formatChat } from '../../../engine/index.js';
 import { createNodeClient, openloraApi, settlementApi } from '../../../protocol/index.js';
@@ -121,6 +128,14 @@ export const attributionStage: DemoStage = {
     out.note(
       `  retrieval: ${cited.length} passages cited, ${cited.filter((c) => earning.has(c.id)).length} of them earn`,
     );
+    // Six ways to game span payment (issue 12), through the production attributor with the node's tokenizer.
+    const gaming = await runGamingCases(modelSpanTokenizer('bundled'));
+    for (const c of gaming) out.note(`  ${c.held ? '✓' : '✗'} gaming case: ${c.name}`);
+    const gamingCasesHeld = gaming.filter((c) => c.held).length;
+    if (gamingCasesHeld !== gaming.length)
+      throw new BaseError('INTERNAL', `${gaming.length - gamingCasesHeld} span gaming case(s) did not hold`, {
+        details: { failed: gaming.filter((c) => !c.held) },
+      });
     return {
       methods,
       requests: serving.answers.length,
@@ -130,6 +145,8 @@ export const attributionStage: DemoStage = {
       deterministic,
       cliVerified,
       retrieval: { cited: cited.length, citedEarning: cited.filter((c) => earning.has(c.id)).length },
+      gamingCasesHeld,
+      gamingCases: gaming,
     };
   },
 };
