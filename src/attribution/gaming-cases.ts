@@ -64,27 +64,36 @@ interface GamingCase {
   run(attribute: Attribute): Promise<GamingCaseResult>;
 }
 
-/** One outcome per method set: `judge` returns the figures and whether the outcome held. */
-function perMethodSet(
-  name: string,
-  rows: readonly CorpusRow[],
-  output: string,
-  judge: (r: AttributionResult) => [number, boolean],
-): GamingCase {
+/** One corpus and answer of a case; `judge` gives the figure reported and whether the outcome held. */
+interface Variant {
+  /** Prefix of its figures' names ('' for a case with one variant). */
+  label: string;
+  rows: readonly CorpusRow[];
+  output: string;
+  judge(r: AttributionResult): [number, boolean];
+}
+
+/** A case holds when every variant's outcome holds under every method set. */
+function judgedCase(name: string, variants: readonly Variant[]): GamingCase {
   return {
     name,
     async run(attribute) {
       const figures: Record<string, number> = {};
       let held = true;
-      for (const methods of methodSets) {
-        const [figure, ok] = judge(await attribute(rows, output, methods));
-        figures[label(methods)] = figure;
-        held &&= ok;
-      }
+      for (const v of variants)
+        for (const methods of methodSets) {
+          const [figure, ok] = v.judge(await attribute(v.rows, v.output, methods));
+          figures[[v.label, label(methods)].filter((x) => x !== '').join(', ')] = figure;
+          held &&= ok;
+        }
       return { name, held, figures };
     },
   };
 }
+
+/** A case with one corpus and answer. */
+const perMethodSet = (name: string, rows: readonly CorpusRow[], output: string, judge: Variant['judge']) =>
+  judgedCase(name, [{ label: '', rows, output, judge }]);
 
 /** (a) The victim's sentence plus one more word of the answer: the thief gets at most half. */
 const copyWithContext = perMethodSet(
@@ -158,7 +167,7 @@ function surveyOf(s: number): string {
 }
 
 /** Corpus of `size` rows in which `sharers` contributors each end their own text with the license line. */
-export function licenseCorpus(size: number, sharers: number): CorpusRow[] {
+function licenseCorpus(size: number, sharers: number): CorpusRow[] {
   const rows = fillerRows(size - sharers);
   const step = Math.max(1, Math.floor(size / sharers));
   for (let s = 0; s < sharers; s++)
@@ -171,43 +180,34 @@ export function licenseCorpus(size: number, sharers: number): CorpusRow[] {
 }
 
 /** (e) A license line: ≤ 10% in total when ≥ 10 contributors share it, split equally when fewer do. */
-const licenseLine: GamingCase = {
-  name: 'a license line shared by >= 10 contributors pays <= 10%, by fewer is split equally',
-  async run(attribute) {
-    const figures: Record<string, number> = {};
-    let held = true;
-    for (const size of gamingCorpusSizes)
-      for (const sharers of [3, 5, 9, 10, 11, 15])
-        for (const methods of methodSets) {
-          const r = await attribute(licenseCorpus(size, sharers), `${LICENSE}.`, methods);
-          const shares = Array.from({ length: sharers }, (_, s) => share(r, `licensee-${s}`));
-          const total = shares.reduce((a, b) => a + b, 0);
-          const ok = sharers >= 10 ? total <= 100_000 : Math.max(...shares) - Math.min(...shares) <= 1;
-          figures[`${size} rows, ${sharers} sharers, ${label(methods)}`] = total;
-          held &&= ok;
-        }
-    return { name: licenseLine.name, held, figures };
-  },
-};
+const licenseLine = judgedCase(
+  'a license line shared by >= 10 contributors pays <= 10%, by fewer is split equally',
+  gamingCorpusSizes.flatMap((size) =>
+    [3, 5, 9, 10, 11, 15].map((sharers) => ({
+      label: `${size} rows, ${sharers} sharers`,
+      rows: licenseCorpus(size, sharers),
+      output: `${LICENSE}.`,
+      judge: (r: AttributionResult): [number, boolean] => {
+        const shares = Array.from({ length: sharers }, (_, s) => share(r, `licensee-${s}`));
+        const total = shares.reduce((x, y) => x + y, 0);
+        return [total, sharers >= 10 ? total <= 100_000 : Math.max(...shares) - Math.min(...shares) <= 1];
+      },
+    })),
+  ),
+);
 
 const GENERIC = 'As the old records of the valley show, and as most of the neighbours would tell you, it was so.';
 
 /** (f) A sentence made of the corpus's most common words and phrases: ≤ 10% in total. */
-const genericSentence: GamingCase = {
-  name: 'a generic sentence pays <= 10% in total',
-  async run(attribute) {
-    const figures: Record<string, number> = {};
-    let held = true;
-    for (const size of gamingCorpusSizes)
-      for (const methods of methodSets) {
-        const r = await attribute(fillerRows(size), GENERIC, methods);
-        const total = 1_000_000 - r.unattributedPpm;
-        figures[`${size} rows, ${label(methods)}`] = total;
-        held &&= total <= 100_000;
-      }
-    return { name: genericSentence.name, held, figures };
-  },
-};
+const genericSentence = judgedCase(
+  'a generic sentence pays <= 10% in total',
+  gamingCorpusSizes.map((size) => ({
+    label: `${size} rows`,
+    rows: fillerRows(size),
+    output: GENERIC,
+    judge: (r: AttributionResult): [number, boolean] => [1_000_000 - r.unattributedPpm, r.unattributedPpm >= 900_000],
+  })),
+);
 
 export const gamingCases: readonly GamingCase[] = [
   copyWithContext,
