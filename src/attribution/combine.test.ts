@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { combineEvidence, methodWeights } from './combine.js';
 import type { Evidence } from './evidence.js';
-import { gradientEvidence, gradientNoiseFloor } from './evidence.js';
+import { gradientEvidence, gradientNoiseFloor, ragEvidence, termHolders } from './evidence.js';
 import { createBm25Index } from './rag/index.js';
 import { checkAttribution, serializeAttribution } from './result.js';
 import { createRng } from './span/index.js';
@@ -57,6 +57,33 @@ describe('BM25', () => {
     { id: 'b', contributor: 'y', text: 'Mars has two small moons, Phobos and Deimos.' },
     { id: 'c', contributor: 'z', text: 'Mars is red. Mars has dust storms. Mars!' },
   ]);
+
+  it('a retrieved passage earns for a term only it holds, not for one an unretrieved passage holds as well', () => {
+    const rows = [
+      { id: 'a', contributor: 'x', text: 'Saturn has rings of ice and rock.' },
+      { id: 'b', contributor: 'y', text: 'Neptune has faint rings too.' },
+      { id: 'c', contributor: 'z', text: 'Mars is red.' },
+    ];
+    const bm25 = createBm25Index(rows);
+    const corpus = {
+      index: bm25,
+      holders: termHolders(bm25),
+      contributorOf: (d: number) => rows[d]?.contributor ?? '',
+      originalOf: (d: number) => d,
+      sharedSpanScale: 2,
+      maxSpanContributors: 64,
+    };
+    const e = ragEvidence(corpus, 'ice', 'Its rings are ice.', 1);
+    // "rings" is in a and b, only a was retrieved: no evidence; "ice" is a's alone: a earns it.
+    expect([...e.weights]).toEqual([[0, 1]]);
+    expect(e.coverage).toBeCloseTo(1 / 2, 12);
+    // Both retrieved: "rings" is credited to them equally (two holders: full worth).
+    const both = ragEvidence(corpus, 'ice rings', 'Its rings are ice.', 2);
+    expect([...both.weights].sort(([x], [y]) => x - y)).toEqual([
+      [0, 1.5],
+      [1, 0.5],
+    ]);
+  });
 
   it('ranks rare matching terms first, breaks ties by corpus order, and ignores stop words', () => {
     expect(index.search('moons of Mars', 3).map((h) => h.id)).toEqual(['b', 'c']);
