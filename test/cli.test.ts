@@ -395,7 +395,11 @@ describe('tributary demo', () => {
     expect(Object.values(attribution.sharesPpm).reduce((a, b) => a + b, 0) + attribution.unattributedPpm).toBe(
       1_000_000,
     );
-    expect(last.stages.settlement).toMatchObject({ sumEqualsFees: true, verifiedByRecompute: true });
+    expect(last.stages.settlement).toMatchObject({
+      sumEqualsFees: true,
+      verifiedByRecompute: true,
+      tamperedExportRejected: true,
+    });
     expect(last.stages.chain).toMatchObject({ chainId: 31337, totalSupply: '1000000000000000000000000000' });
     const slash = last.stages.chain.slashDemo as {
       staked: string;

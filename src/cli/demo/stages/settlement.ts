@@ -2,19 +2,84 @@
  * Stage "settlement": the fees paid through the demo user's channel reach the people who earned them. More paid
  * questions; a quote first; each receipt checked against the node's signature; the epoch closed (vouchers
  * redeemed, payouts computed, root posted by the node as a staked validator) and recomputed from its public
- * export as a challenger would; the challenge window waited out (on the local chain, by advancing its clock);
- * then every payee claims with its Merkle proof.
+ * export as a challenger would — and through `tributary epoch verify`, which also rejects a tampered copy of the
+ * export that moves 1 wei of a receipt from the contributors to the model owner; the challenge window waited out
+ * (on the local chain, by advancing its clock); then every payee claims with its Merkle proof.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Address, formatUnits, type Hex } from 'viem';
 import { advanceTime, devAccount } from '../../../chain/index.js';
-import { BaseError } from '../../../core/index.js';
-import { createNodeClient, openloraApi, settlementApi } from '../../../protocol/index.js';
-import { claimPayouts } from '../../../settlement/index.js';
+import { BaseError, canonicalJson } from '../../../core/index.js';
+import { createNodeClient, type EpochReceiptsExport, openloraApi, settlementApi } from '../../../protocol/index.js';
+import { claimPayouts, parseEpochExport } from '../../../settlement/index.js';
 import type { DemoStage } from '../context.js';
 import { demoPayer } from '../payer.js';
 import { DEMO_ACCOUNTS } from './datanet.js';
 import { DEMO_MODEL, MODEL_OWNER } from './factory.js';
 import { PLANET_QUESTIONS } from './serving.js';
+
+/** The repository's `bin/tributary.js` (this file sits four levels below the root in src/ and in dist/). */
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'bin', 'tributary.js');
+
+/** `tributary epoch verify <epoch> … --json` as an auditor runs it: its exit code and verdict. */
+function verifyWithCli(api: string, epoch: number, ...flags: string[]) {
+  return new Promise<{ code: number; ok: boolean; problems: string[] }>((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, 'epoch', 'verify', String(epoch), ...flags, '--api', api, '--json'],
+      (e, stdout) => {
+        let v: { ok?: unknown; problems?: unknown } = {};
+        try {
+          v = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as typeof v;
+        } catch {
+          // reported as not verified below
+        }
+        const problems = Array.isArray(v.problems) ? v.problems.map(String) : [`no verdict: ${stdout}`];
+        resolve({ code: e ? Number(e.code ?? 1) : 0, ok: v.ok === true, problems });
+      },
+    );
+  });
+}
+
+/** A dishonest node's copy of the export: 1 wei of the first paying receipt moved from the contributors to the owner. */
+function skimmed(e: EpochReceiptsExport): EpochReceiptsExport {
+  const copy = parseEpochExport(canonicalJson(e));
+  const r = copy.receipts.find((x) => x.fee.contributors > 0n);
+  if (!r) throw new BaseError('INTERNAL', 'no receipt of the epoch pays its contributors anything');
+  r.fee.owner += 1n;
+  r.fee.contributors -= 1n;
+  return copy;
+}
+
+/**
+ * The auditor's check through the CLI: the posted export verifies, and a copy that skims 1 wei does not — for its
+ * fee split (not merely because the chain holds another root): true when both hold.
+ */
+async function tamperedExportRejected(
+  api: string,
+  epoch: number,
+  exported: string,
+): Promise<{
+  honest: Awaited<ReturnType<typeof verifyWithCli>>;
+  tampered: Awaited<ReturnType<typeof verifyWithCli>>;
+  rejected: boolean;
+}> {
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-demo-epoch-'));
+  try {
+    const file = join(dir, `epoch-${epoch}-skimmed.json`);
+    writeFileSync(file, canonicalJson(skimmed(parseEpochExport(exported))));
+    const honest = await verifyWithCli(api, epoch);
+    const tampered = await verifyWithCli(api, epoch, '--export', file);
+    const forTheSplit = tampered.problems.some((p) => p.includes("the fee split is not the parameters'"));
+    return { honest, tampered, rejected: honest.code === 0 && honest.ok && tampered.code === 1 && forTheSplit };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export const settlementStage: DemoStage = {
   name: 'settlement',
@@ -65,6 +130,16 @@ export const settlementStage: DemoStage = {
     if (!check.ok)
       throw new BaseError('INTERNAL', `epoch ${epoch.epoch} does not verify: ${check.problems.join('; ')}`);
     out.note(`  recomputed from its public export: root, total and receipts root match`);
+    const exported = await (await api.open(settlementApi.getEpochReceipts, { params: { epoch: epoch.epoch } })).text();
+    const audit = await tamperedExportRejected(node.api, epoch.epoch, exported);
+    if (!audit.rejected)
+      throw new BaseError(
+        'INTERNAL',
+        `tributary epoch verify: honest export ${audit.honest.ok ? 'verifies' : `fails (${audit.honest.problems.join('; ')})`}; the export skimming 1 wei ${audit.tampered.code === 1 ? 'fails, but not for its fee split' : 'verifies'}: ${audit.tampered.problems.join('; ')}`,
+      );
+    out.note(
+      `  tributary epoch verify: the posted export verifies; a copy moving 1 wei from contributors to the owner is rejected (${audit.tampered.problems.length} problems, the fee split among them)`,
+    );
 
     const settlement = await api.call(settlementApi.getSettlement);
     await advanceTime(clients, settlement.params.challengeWindow + 1);
@@ -75,7 +150,7 @@ export const settlementStage: DemoStage = {
     const payees = new Map<Address, string>();
     for (const i of DEMO_ACCOUNTS.contributors) payees.set(devAccount(i).address, `contributor ${i}`);
     payees.set(devAccount(MODEL_OWNER).address, 'model owner');
-    payees.set(devAccount(DEMO_ACCOUNTS.owner).address, 'DataNet treasury');
+    payees.set(settlement.params.platformTreasury, 'platform treasury (fees, unattributed shares)');
     const claimsToSend: {
       node: Address;
       account: Address;
@@ -111,6 +186,8 @@ export const settlementStage: DemoStage = {
       sumEqualsFees: sum === fees,
       receiptsVerified: verified,
       verifiedByRecompute: check.ok,
+      tamperedExportRejected: audit.rejected,
+      tamperedExportProblems: audit.tampered.problems,
       claims,
       claimedWei: claimedWei.toString(),
       claimGas,
