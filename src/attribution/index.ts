@@ -1,4 +1,4 @@
-export { createCorpusAttributor, parseMethods } from './attributor.js';
+export { corpusHashOf, createCorpusAttributor, parseMethods } from './attributor.js';
 export { type CorpusRow, readCorpus } from './corpus-file.js';
 export { runGamingCases } from './gaming-cases.js';
 export {

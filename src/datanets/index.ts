@@ -13,6 +13,7 @@ export {
   signWithdrawal,
 } from './client.js';
 export type { ReviewResult, ReviewSubmission } from './curation.js';
+export { checkPinnedExport, withdrawnTextsFrom } from './export-check.js';
 export { contributionId, type Submission, type SubmissionResult } from './ingest.js';
 export type { DataNetMetadata } from './metadata.js';
 export { formatFromName, inputFormats, parseRows } from './parse.js';

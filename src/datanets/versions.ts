@@ -9,7 +9,13 @@
 import { type Address, getAddress, type Hex } from 'viem';
 import { DataNetRegistryArtifact, merkleTree, verifyMerkleProof } from '../chain/index.js';
 import { BaseError, canonicalJson } from '../core/index.js';
-import { jsonObject, type Manifest, parseManifest, type VersionExportRow } from '../protocol/index.js';
+import {
+  jsonObject,
+  type Manifest,
+  parseManifest,
+  VERSION_EXPORT_FORMAT,
+  type VersionExportLine,
+} from '../protocol/index.js';
 import { type DataNetContext, registryOf } from './context.js';
 import { textOf } from './normalize.js';
 import { getDataNet, latestVersion, storedId } from './records.js';
@@ -264,7 +270,12 @@ export function createVersions(ctx: DataNetContext, hooks: { sync(): Promise<unk
     };
   }
 
-  /** The rows of a version as JSON lines `{id, contributor, cid, content, text}`; withdrawn rows are left out. */
+  /**
+   * The rows of a published version as JSON lines (the protocol's `VersionExportLine`), every member in leaf order:
+   * live rows with their content and text, withdrawn rows flagged with their withdrawal time and without them. Each
+   * line keeps its leaf data (contributor, content hash, license), so the export pins the version: anyone can
+   * recompute its Merkle root and compare it with the one committed on chain.
+   */
   async function* exportVersion(dataNetId: bigint, version: number): AsyncGenerator<string> {
     const info = await getVersion(dataNetId, version);
     if (info.status !== 'published') {
@@ -276,28 +287,58 @@ export function createVersions(ctx: DataNetContext, hooks: { sync(): Promise<unk
         },
       );
     }
-    const { rows } = await ctx.db.query<{ id: Hex; contributor: Address; cid: string; status: string }>(
-      `SELECT c.id, c.contributor, c.cid, c.status FROM version_members m JOIN contributions c ON c.id = m.contribution_id
+    const { rows } = await ctx.db.query<{
+      id: Hex;
+      contributor: Address;
+      content_hash: Hex;
+      license_id: Hex;
+      cid: string;
+      status: string;
+      withdrawn_at: Date | null;
+    }>(
+      `SELECT c.id, c.contributor, c.content_hash, c.license_id, c.cid, c.status, c.withdrawn_at
+       FROM version_members m JOIN contributions c ON c.id = m.contribution_id
        WHERE m.datanet_id = $1 AND m.version = $2 ORDER BY c.id`,
       [dataNetId.toString(), version],
     );
     for (const r of rows) {
-      if (r.status === 'withdrawn') continue;
+      const leaf = {
+        exportVersion: VERSION_EXPORT_FORMAT,
+        id: r.id,
+        contributor: getAddress(r.contributor),
+        contentHash: r.content_hash,
+        licenseId: r.license_id,
+      } as const;
+      if (r.status === 'withdrawn') {
+        if (!r.withdrawn_at)
+          throw new BaseError('INTERNAL', `Contribution ${r.id} is withdrawn but has no withdrawal time`, {
+            details: { contributionId: r.id },
+          });
+        const line: VersionExportLine = { ...leaf, withdrawn: true, withdrawnAt: r.withdrawn_at };
+        yield `${JSON.stringify(line)}\n`;
+        continue;
+      }
       const bytes = await ctx.blobs.get(r.cid);
-      if (!bytes) continue;
+      // A live row without its content would make the export unpinnable (and attributions differ): refuse.
+      if (!bytes)
+        throw new BaseError(
+          'NOT_FOUND',
+          `The content ${r.cid} of contribution ${r.id} (DataNet ${dataNetId} version ${version}) is not stored on this node`,
+          { details: { contributionId: r.id, cid: r.cid } },
+        );
       const content = jsonObject.safeParse(JSON.parse(new TextDecoder().decode(bytes)));
       if (!content.success)
         throw new BaseError('INTERNAL', `The content ${r.cid} of contribution ${r.id} is not a JSON object`, {
           details: { contributionId: r.id, cid: r.cid },
         });
-      const row: VersionExportRow = {
-        id: r.id,
-        contributor: r.contributor,
+      const line: VersionExportLine = {
+        ...leaf,
+        withdrawn: false,
         cid: r.cid,
         content: content.data,
         text: textOf(content.data),
       };
-      yield `${JSON.stringify(row)}\n`;
+      yield `${JSON.stringify(line)}\n`;
     }
   }
 

@@ -34,12 +34,15 @@ export {
   parseEpochExport,
   parseEpochPayoutsExport,
   parseManifest,
+  parsePinnedExport,
   parseVersionExport,
   parseVoucherHeader,
   paymentHeaders,
   type ReceiptMessage,
   type TrainingReceipt,
   trainingReceiptOf,
+  VERSION_EXPORT_FORMAT,
+  type VersionExportLine,
   type VersionExportRow,
 } from './artifacts/index.js';
 export {

@@ -1,4 +1,5 @@
 /** The actions of `tributary index …` and `tributary attribute` (the commands are defined in attribution.ts). */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   type AttributionResult,
@@ -13,14 +14,20 @@ import {
   serializeAttribution,
   writeSpanIndex,
 } from '../../attribution/index.js';
-import { BaseError } from '../../core/index.js';
-import { formatChat } from '../../engine/index.js';
+import { DataNetRegistryArtifact } from '../../chain/index.js';
+import { BaseError, parseJson } from '../../core/index.js';
 import { settlementApi } from '../../protocol/index.js';
-import { createAttributionAudit, gradientScorerFromNode } from '../attribution-audit.js';
+import {
+  type AuditChain,
+  type AuditCheck,
+  createAttributionAudit,
+  gradientScorerFromNode,
+} from '../attribution-audit.js';
+import type { AskedRequest } from '../audit-request.js';
 import { exitCodeByCode } from '../exit-codes.js';
 import { isJson } from '../options.js';
 import { createOutput } from '../output.js';
-import { publicApi } from '../remote.js';
+import { connectRemote, publicApi } from '../remote.js';
 
 const tokenizerFor = (model?: string): SpanTokenizer => (model ? modelSpanTokenizer(model) : createWordTokenizer());
 
@@ -77,53 +84,129 @@ export interface AttributeOptions {
   request?: string;
   verify?: boolean;
   message?: string;
+  messages?: string;
+  body?: string;
+  context?: string;
+  keptExport?: string;
   api?: string;
+  rpc?: string;
 }
 
-/** The prompt of a served answer to verify: --prompt as given, or --message as the chat template shows it. */
-function promptOf(o: AttributeOptions): string | undefined {
-  if (o.prompt !== undefined) return o.message === undefined ? o.prompt : undefined;
-  return o.message === undefined ? undefined : formatChat([{ role: 'user', content: o.message }]);
+/** A file a flag names, read as text: a missing file is the flag's error, not an internal one. */
+function readFlagFile(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new BaseError('INVALID_ARGUMENT', `${flag}: cannot read ${path} (${e instanceof Error ? e.message : e})`, {
+      details: { field: flag, file: path },
+    });
+  }
+}
+
+/** The request to verify, from exactly one of --body, --messages, --message and --prompt (and --context). */
+function askedOf(o: AttributeOptions): AskedRequest {
+  const given = (['body', 'messages', 'message', 'prompt'] as const).filter((k) => o[k] !== undefined);
+  if (given.length !== 1)
+    throw new BaseError(
+      'INVALID_ARGUMENT',
+      'To verify a served answer pass its --text and exactly one of --body FILE (the request as sent), --messages FILE, --message or --prompt',
+      { details: { field: given.length === 0 ? '--body' : `--${given[1]}` } },
+    );
+  const json = (flag: '--body' | '--messages', path: string) => {
+    const parsed = parseJson(readFlagFile(path, flag));
+    if (parsed.ok) return parsed.value;
+    throw new BaseError(
+      'INVALID_ARGUMENT',
+      `${flag} ${path} is not JSON: ${parsed.reason} at line ${parsed.line}, column ${parsed.column}`,
+      { details: { field: flag, file: path, line: parsed.line } },
+    );
+  };
+  const context = o.context === undefined ? {} : { context: readFlagFile(o.context, '--context') };
+  if (o.body !== undefined) return { body: json('--body', o.body), ...context };
+  if (o.messages !== undefined) {
+    const m = json('--messages', o.messages);
+    // A request body's messages, or the messages alone.
+    const messages = typeof m === 'object' && m !== null && 'messages' in m ? m.messages : m;
+    return { messages, ...context };
+  }
+  if (o.message !== undefined) return { messages: [{ role: 'user', content: o.message }], ...context };
+  return { prompt: o.prompt ?? '' };
+}
+
+/** What the auditor reads on chain: the receipt domain and DataNetRegistry's committed versions. */
+async function auditChainOf(o: AttributeOptions): Promise<AuditChain> {
+  const remote = await connectRemote(o);
+  return {
+    receiptDomain: { chainId: remote.chainId, distributor: remote.contracts.RewardDistributor },
+    committedVersion: async (dataNetId, version) => {
+      const v = await remote.clients.public.readContract({
+        address: remote.contracts.DataNetRegistry,
+        abi: DataNetRegistryArtifact.abi,
+        functionName: 'getVersion',
+        args: [dataNetId, BigInt(version)],
+      });
+      return { root: v.root, count: v.count };
+    },
+  };
+}
+
+const checkLine = ([name, c]: [string, AuditCheck]) =>
+  `  ${c.status === 'ok' ? '✓' : c.status === 'differs' ? '✗' : '?'} ${name}: ${c.status === 'ok' ? '' : `${c.status}: `}${c.detail}`;
+
+/**
+ * `attribute --request ID --verify`: every check the audit makes, by name. Exit 0 when all passed (requestHash may
+ * be unchecked without --body: it says so); CONFLICT's code when one failed; NOT_FOUND's when the attribution could
+ * not be recomputed (the text it was computed over is gone).
+ */
+async function verifyServed(o: AttributeOptions & { request: string }, cmd: Command) {
+  const out = createOutput(isJson(cmd));
+  if (o.text === undefined)
+    throw new BaseError('INVALID_ARGUMENT', 'To verify a served answer pass its --text (the output served)', {
+      details: { field: '--text' },
+    });
+  const asked = askedOf(o);
+  const audit = createAttributionAudit(publicApi(o).baseUrl, { chain: await auditChainOf(o) });
+  try {
+    const r = await audit.verify({
+      requestId: o.request,
+      output: o.text,
+      ...asked,
+      ...(o.trainingReceipt ? { trainingReceipt: o.trainingReceipt } : {}),
+      ...(o.keptExport ? { keptExport: readFlagFile(o.keptExport, '--kept-export') } : {}),
+    });
+    const checks = Object.entries(r.checks);
+    const failed = checks.filter(([, c]) => c.status === 'differs').map(([n]) => n);
+    const unchecked = checks.filter(([n, c]) => c.status === 'not checked' && n !== 'requestHash').map(([n]) => n);
+    const verified = failed.length === 0 && unchecked.length === 0;
+    const summary = {
+      requestId: r.requestId,
+      verified,
+      matches: r.matches,
+      matchesReceipt: r.matchesReceipt,
+      firstDifference: r.firstDifference,
+      checks: r.checks,
+    };
+    out.result(summary, () =>
+      [
+        verified
+          ? `Verified ${r.requestId}: recomputed from public data, identical to what the node stored and signed`
+          : failed.length > 0
+            ? `MISMATCH in ${r.requestId}: ${failed.join(', ')}`
+            : `NOT VERIFIED ${r.requestId}: could not check ${unchecked.join(', ')}`,
+        ...checks.map(checkLine),
+      ].join('\n'),
+    );
+    if (failed.length > 0) process.exitCode = exitCodeByCode.CONFLICT;
+    else if (!verified) process.exitCode = exitCodeByCode.NOT_FOUND;
+  } finally {
+    await audit.dispose();
+  }
 }
 
 export async function attribute(o: AttributeOptions, cmd: Command) {
   const out = createOutput(isJson(cmd));
   let result: AttributionResult;
-  if (o.request && o.verify) {
-    const prompt = promptOf(o);
-    if (o.text === undefined || prompt === undefined)
-      throw new BaseError(
-        'INVALID_ARGUMENT',
-        'To verify a served answer pass its --text and one of --message or --prompt',
-        {
-          details: { field: o.text === undefined ? '--text' : '--message' },
-        },
-      );
-    const audit = createAttributionAudit(publicApi(o).baseUrl);
-    try {
-      const r = await audit.verify({
-        requestId: o.request,
-        prompt,
-        output: o.text,
-        ...(o.trainingReceipt ? { trainingReceipt: o.trainingReceipt } : {}),
-      });
-      const summary = {
-        requestId: r.requestId,
-        matches: r.matches,
-        matchesReceipt: r.matchesReceipt,
-        firstDifference: r.firstDifference,
-      };
-      out.result(summary, () =>
-        r.matches && r.matchesReceipt
-          ? `Recomputed from public data: identical to what the node stored and signed (${r.stored.methods.join(', ')})`
-          : `MISMATCH: recomputed differs from the stored attribution at byte ${r.firstDifference}; stored matches receipt: ${r.matchesReceipt}`,
-      );
-      if (!(r.matches && r.matchesReceipt)) process.exitCode = exitCodeByCode.CONFLICT;
-    } finally {
-      await audit.dispose();
-    }
-    return;
-  }
+  if (o.request && o.verify) return verifyServed({ ...o, request: o.request }, cmd);
   if (o.request) {
     result = (await publicApi(o).call(settlementApi.getAttribution, { params: { requestId: o.request } })).attribution;
   } else {

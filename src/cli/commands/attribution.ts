@@ -41,11 +41,28 @@ export function registerAttribution(program: Command): void {
       "enables the gradient method: the model's training receipt, read with its adapter and gradient index from --api",
     )
     .option('--request <id>', "a served request's id: its attribution as the node stored it")
-    .option('--verify', 'with --request: recompute it from public data (--text, and --message or --prompt) and compare')
-    .option('--message <text>', 'with --verify: the chat message that was asked')
+    .option(
+      '--verify',
+      'with --request: check the receipt, the export against the root on chain, and recompute the attribution from public data (needs --text and one of --body, --messages, --message, --prompt)',
+    )
+    .option(
+      '--body <file>',
+      'with --verify: the request body exactly as sent (JSON): also checks the signed requestHash',
+    )
+    .option('--messages <file>', 'with --verify: the chat messages asked (JSON array, or a body with messages)')
+    .option('--message <text>', 'with --verify: the one user message that was asked')
+    .option('--context <file>', 'with --verify: the retrieval context the node put first (default: recomputed)')
+    .option(
+      '--kept-export <file>',
+      "with --verify: the version's export kept from before a withdrawal (the withdrawn rows' content, checked by leaf)",
+    )
     .option(
       '--api <url>',
       'node API for --request and --training-receipt (default $TRIBUTARY_API or http://127.0.0.1:7420)',
+    )
+    .option(
+      '--rpc <url>',
+      "with --verify: the chain RPC to read roots and the receipt domain from (default: the node's)",
     )
     .action(lazyAction(actions, 'attribute'));
 }

@@ -69,7 +69,10 @@ export {
   jsonObject,
   MAX_ROW_CHARS,
   parseCorpus,
+  parsePinnedExport,
   parseVersionExport,
+  VERSION_EXPORT_FORMAT,
+  type VersionExportLine,
   type VersionExportRow,
   versionExportRow,
 } from './version-export.js';

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { versionManifest } from '../artifacts/manifest.js';
-import { versionExportRow } from '../artifacts/version-export.js';
+import { versionExportLine } from '../artifacts/version-export.js';
 import {
   address,
   bytes32,
@@ -350,10 +350,11 @@ export const exportVersion = route({
   method: 'GET',
   path: '/v1/datanets/:id/versions/:version/export',
   tags,
-  summary: 'A published version as JSON lines {id, contributor, cid, content, text} for training',
+  summary:
+    'A published version as JSON lines, every row in leaf order: live rows with content and text, withdrawn rows flagged without them',
   params: versionParams,
   contentType: 'application/x-ndjson',
-  response: versionExportRow,
+  response: versionExportLine,
 });
 
 // ---------------------------------------------------------------------------------------------------------------
