@@ -103,17 +103,50 @@ const copyWithContext = perMethodSet(
   (r) => [share(r, 'thief'), share(r, 'thief') <= 500_000],
 );
 
-/** (b) One row holding the victim's sentence eleven times: the victim keeps at least half. */
-const elevenCopies = perMethodSet(
-  'an 11-copy griefer cannot push the victim below 50%',
-  [
-    ...fillerRows(12),
-    victim(),
-    { id: 'griefer', contributor: 'griefer', text: Array.from({ length: 11 }, () => `${VICTIM_SENTENCE}.`).join(' ') },
-  ],
-  `${VICTIM_SENTENCE}.`,
-  (r) => [share(r, 'victim'), share(r, 'victim') >= 500_000],
-);
+const griefersOwn = [
+  'Storms broke the harbour wall in March.',
+  'Fishermen mended their nets by lamplight.',
+  'The ferry to Oskarsholm ran twice a week.',
+  'Salt herring was packed in oak barrels.',
+];
+const victimKeepsHalf: Variant['judge'] = (r) => [share(r, 'victim'), share(r, 'victim') >= 500_000];
+
+/**
+ * (b) One row holding the victim's sentence eleven times — bare (a near-identical copy) or each time after a sentence
+ * of the griefer's own (no copy: the sentence is then shared by two contributors): the victim keeps at least half.
+ */
+const elevenCopies = judgedCase('an 11-copy griefer cannot push the victim below 50%', [
+  {
+    label: '',
+    rows: [
+      ...fillerRows(12),
+      victim(),
+      {
+        id: 'griefer',
+        contributor: 'griefer',
+        text: Array.from({ length: 11 }, () => `${VICTIM_SENTENCE}.`).join(' '),
+      },
+    ],
+    output: `${VICTIM_SENTENCE}.`,
+    judge: victimKeepsHalf,
+  },
+  {
+    label: 'embedded in own text',
+    rows: [
+      ...fillerRows(12),
+      victim(),
+      {
+        id: 'griefer',
+        contributor: 'griefer',
+        text: Array.from({ length: 11 }, (_, i) => `${griefersOwn[i % griefersOwn.length]} ${VICTIM_SENTENCE}.`).join(
+          ' ',
+        ),
+      },
+    ],
+    output: `${VICTIM_SENTENCE}.`,
+    judge: victimKeepsHalf,
+  },
+]);
 
 /** (c) Three identical copies from one account, after the original: they earn nothing. */
 const identicalCopies = perMethodSet(
