@@ -109,7 +109,7 @@ function askedOf(o: AttributeOptions): AskedRequest {
   if (given.length !== 1)
     throw new BaseError(
       'INVALID_ARGUMENT',
-      'To verify a served answer pass its --text and exactly one of --body FILE (the request as sent), --messages FILE, --message or --prompt',
+      'To verify a served answer pass its --text and one of --message or --prompt, or the request itself: --messages FILE or --body FILE (exactly one of the four)',
       { details: { field: given.length === 0 ? '--body' : `--${given[1]}` } },
     );
   const json = (flag: '--body' | '--messages', path: string) => {
