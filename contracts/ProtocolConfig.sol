@@ -6,8 +6,8 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 /// @title Protocol parameters of payable inference, owned by governance
 /// @notice Fee = T_in/1000·R_in + T_out/1000·R_out + F_platform, where R_in and R_out are the model's prices
 /// (ModelRegistry) and F_platform = flat + bps × token fee. F_net = Fee − F_platform is split β to the model
-/// owner, γ to stakers and δ to contributors. Every setter is owned by the timelock: parameters change only
-/// through a governance vote.
+/// owner, γ to stakers and δ to contributors; the part of δ attributed to no live contribution goes to
+/// {unattributedRecipient}. Every setter is owned by the timelock: parameters change only through a governance vote.
 contract ProtocolConfig is Ownable {
     uint16 private constant MAX_BPS = 10_000;
     /// @notice The longest challenge window governance may set.
@@ -42,6 +42,8 @@ contract ProtocolConfig is Ownable {
     /// @notice Seconds governance has to resolve a challenge; after that the challenged epoch is void (its root
     /// never pays; the node posts the fees again in a later epoch) and the challenger gets the bond back.
     uint64 public resolutionPeriod;
+    /// @dev See {unattributedRecipient}; zero means "the platform treasury".
+    address private _unattributedRecipient;
 
     /// @notice β + γ + δ must be exactly 10,000 basis points.
     error InvalidSplit(uint256 sumBps);
@@ -57,6 +59,8 @@ contract ProtocolConfig is Ownable {
     error InvalidResolutionPeriod(uint64 period);
     /// @notice The zero address was given.
     error ZeroAddress();
+    /// @notice Unattributed shares cannot be sent to this contract, which cannot spend them.
+    error InvalidUnattributedRecipient(address recipient);
 
     /// @notice The platform fee changed.
     event PlatformFeeSet(uint16 bps, uint256 flat);
@@ -68,6 +72,8 @@ contract ProtocolConfig is Ownable {
     event PlatformTreasurySet(address treasury);
     /// @notice The resolution period of challenges changed.
     event ResolutionPeriodSet(uint64 period);
+    /// @notice Where unattributed shares go changed (zero: the platform treasury).
+    event UnattributedRecipientSet(address recipient);
 
     /// @notice All parameters at once (see the setters).
     struct Params {
@@ -115,6 +121,23 @@ contract ProtocolConfig is Ownable {
     /// @notice Sets how long governance has to resolve a challenge (governance).
     function setResolutionPeriod(uint64 period) external onlyOwner {
         _setResolutionPeriod(period);
+    }
+
+    /// @notice Sets where unattributed shares go (governance); zero makes them follow the platform treasury.
+    /// @dev Settlement reads it at each epoch's stake block and carries it in the epoch export, where auditors check it.
+    function setUnattributedRecipient(address recipient) external onlyOwner {
+        if (recipient == address(this)) revert InvalidUnattributedRecipient(recipient);
+        _unattributedRecipient = recipient;
+        emit UnattributedRecipientSet(recipient);
+    }
+
+    /// @notice Receives the contributors' share that no live contribution is attributed: what attribution leaves
+    /// unattributed, the share of withdrawn contributions and the whole share of a request without an attribution.
+    /// The platform treasury unless governance set another recipient; never a DataNet's treasury by default, since
+    /// its owner would then gain from every share attribution misses.
+    function unattributedRecipient() external view returns (address) {
+        address recipient = _unattributedRecipient;
+        return recipient == address(0) ? platformTreasury : recipient;
     }
 
     /// @notice Every parameter, in one call.

@@ -208,6 +208,8 @@ describe('ProtocolConfig: setters', () => {
       send(c, who, { ...config(c), functionName: 'setPlatformTreasury', args: [c.deployer.address] }),
     setResolutionPeriod: (c, who) =>
       send(c, who, { ...config(c), functionName: 'setResolutionPeriod', args: [7n * DAY] }),
+    setUnattributedRecipient: (c, who) =>
+      send(c, who, { ...config(c), functionName: 'setUnattributedRecipient', args: [c.deployer.address] }),
     transferOwnership: (c, who) =>
       send(c, who, { ...config(c), functionName: 'transferOwnership', args: [c.deployer.address] }),
     renounceOwnership: (c, who) => send(c, who, { ...config(c), functionName: 'renounceOwnership', args: [] }),
@@ -327,6 +329,27 @@ describe('ProtocolConfig: setters', () => {
       [],
     );
     expect(await readParams(c)).toEqual({ ...defaults(c), platformTreasury: user.address });
+  });
+
+  it('sends unattributed shares to the platform treasury unless governance names another recipient (UnattributedRecipientSet), never to itself', async () => {
+    const c = chain();
+    const [user, other] = c.users as [HDAccount, HDAccount];
+    const timelock = await c.impersonate(c.timelock.address);
+    const recipient = () => c.clients.public.readContract({ ...config(c), functionName: 'unattributedRecipient' });
+    const set = (to: Address) =>
+      send(c, timelock, { ...config(c), functionName: 'setUnattributedRecipient', args: [to] });
+    // By default it follows the platform treasury, wherever governance moves it.
+    expect(await recipient()).toBe(c.timelock.address);
+    await send(c, timelock, { ...config(c), functionName: 'setPlatformTreasury', args: [user.address] });
+    expect(await recipient()).toBe(user.address);
+    const receipt = await set(other.address);
+    expect(events(receipt)).toEqual([{ eventName: 'UnattributedRecipientSet', args: { recipient: other.address } }]);
+    expect(await recipient()).toBe(other.address);
+    await expectRevert(set(config(c).address), 'InvalidUnattributedRecipient', [config(c).address]);
+    expect(await recipient()).toBe(other.address);
+    // Zero hands it back to the platform treasury.
+    await set(zeroAddress);
+    expect(await recipient()).toBe(user.address);
   });
 
   it('hands ownership on only through the owner; the old owner is then refused', async () => {

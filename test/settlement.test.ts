@@ -4,11 +4,14 @@
  * closed, recomputed from its public export, finalized and claimed.
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { type Address, getAddress, type Hex } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { advanceTime, OPEN, OpenTokenArtifact, RewardDistributorArtifact } from '../src/chain/index.js';
+import { canonicalJson } from '../src/core/index.js';
 import { bundledBaseModel } from '../src/engine/index.js';
 import type { NodeUp } from '../src/node/index.js';
 import { createNodeClient, settlementApi } from '../src/protocol/index.js';
@@ -344,6 +347,29 @@ describe.each(storeBackends())('settlement on $name', (backend) => {
       const r = await verify(1);
       expect(r.out.problems).toEqual([]);
       expect(r).toMatchObject({ code: 0, out: { ok: true } });
+    });
+
+    it("attack: an export that redirects the unattributed shares in its params (ProtocolConfig's recipient is checked at the stake block)", async () => {
+      const api = createNodeClient(node.api);
+      const exported = parseEpochExport(
+        await (await api.open(settlementApi.getEpochReceipts, { params: { epoch: 1 } })).text(),
+      );
+      const redirected = {
+        ...exported,
+        params: { ...exported.params, unattributedAccount: getAddress(OWNER.address) },
+      };
+      const dir = mkdtempSync(join(tmpdir(), 'tributary-epoch-'));
+      try {
+        const file = join(dir, 'redirected.json');
+        writeFileSync(file, canonicalJson(redirected));
+        const r = await verify(1, '--export', file);
+        expect(r.code).toBe(1);
+        expect(r.out.problems).toContain(
+          `params: not ProtocolConfig's at block ${exported.stakeBlock}: unattributedAccount ${getAddress(OWNER.address)} (ProtocolConfig: ${exported.params.unattributedAccount})`,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('attack: a node moves 1 wei of a receipt from the contributors to the model owner and posts the matching root', async () => {

@@ -27,7 +27,7 @@ import {
   payoutsOfExport,
 } from './epoch-export.js';
 import type { ParamsReader } from './params.js';
-import { type EpochPayouts, unattributedAccountOf } from './payouts.js';
+import type { EpochPayouts } from './payouts.js';
 import { type ReceiptRow, receiptOf } from './receipts.js';
 import { earningContributions, exportedWithdrawal, type SignedWithdrawal, signedWithdrawals } from './withdrawals.js';
 
@@ -140,7 +140,7 @@ export function receiptsExportOf(e: {
     chainId: e.chainId,
     distributor: e.distributor,
     dataNetRegistry: e.dataNetRegistry,
-    params: { ...e.params, unattributedAccount: unattributedAccountOf(e.params) },
+    params: e.params,
     stakeBlock: e.stakeBlock,
     stakers: e.stakers,
     receipts: e.receipts,

@@ -167,16 +167,6 @@ describe('verifyEpochExport against a dishonest node that posts the root of its 
     );
   });
 
-  it("attack: the unattributed shares redirected in the export's params (to the DataNet treasury)", async () => {
-    const e = tampered(await honest(), (x) => {
-      x.params.unattributedAccount = addr(0x7e);
-    });
-    const audit = await auditAsPosted(e);
-    expect(audit.problems).toEqual([
-      `params: unattributed shares go to ${addr(0x7e)}, not the protocol's unattributed account ${platformTreasury} (the platform treasury)`,
-    ]);
-  });
-
   it('attack: shares above 1,000,000 ppm are reported, not paid', async () => {
     const e = tampered(await honest(), (x) => {
       receipt(x, 0).contributions = [

@@ -9,26 +9,21 @@
  * What this still trusts is the node's clock: `servedAt` and `withdrawnAt` are its timestamps (a withdrawal's
  * signed deadline bounds how late it can claim one was applied). See docs/settlement.md.
  */
-import { getAddress, isAddress, isAddressEqual, zeroHash } from 'viem';
+import { getAddress, isAddress, zeroHash } from 'viem';
 import { attributionHash } from '../attribution/index.js';
 import { messageOf } from '../core/index.js';
 import { verifyDataNetMessage } from '../datanets/index.js';
 import type { EpochReceiptsExport, ExportedReceipt, ExportedWithdrawal } from '../protocol/index.js';
 import { splitOfTokenFee } from './fees.js';
-import { unattributedAccountOf } from './payouts.js';
 
-/** The parameters' own consistency: the split sums to 10,000 bps; unattributed money goes where the protocol says. */
+/**
+ * The parameters' own consistency: the split sums to 10,000 bps. (That they are ProtocolConfig's — the unattributed
+ * recipient included — is checked against the chain by `auditEpoch`.)
+ */
 export function paramsProblems(e: EpochReceiptsExport): string[] {
   const p = e.params;
-  const problems: string[] = [];
   const split = p.ownerShareBps + p.stakerShareBps + p.contributorShareBps;
-  if (split !== 10_000) problems.push(`params: the fee split sums to ${split} basis points, not 10000`);
-  const expected = unattributedAccountOf(p);
-  if (!isAddressEqual(p.unattributedAccount, expected))
-    problems.push(
-      `params: unattributed shares go to ${p.unattributedAccount}, not the protocol's unattributed account ${expected} (the platform treasury)`,
-    );
-  return problems;
+  return split === 10_000 ? [] : [`params: the fee split sums to ${split} basis points, not 10000`];
 }
 
 const feeFields = ['platform', 'fee', 'net', 'owner', 'stakers', 'contributors'] as const;

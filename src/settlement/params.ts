@@ -1,9 +1,17 @@
-/** The fee parameters governance set in ProtocolConfig, read from chain (and briefly cached). */
+/**
+ * The parameters governance set in ProtocolConfig — fees, split, challenge window, platform treasury and where
+ * unattributed shares go — read from chain (and briefly cached).
+ */
 import type { Address } from 'viem';
 import { type ChainClients, ProtocolConfigArtifact } from '../chain/index.js';
 import type { FeeParams } from './fees.js';
 
-export type ProtocolParams = FeeParams & { platformTreasury: Address; challengeWindow: bigint };
+export type ProtocolParams = FeeParams & {
+  platformTreasury: Address;
+  challengeWindow: bigint;
+  /** ProtocolConfig.unattributedRecipient: receives the contributors' share no live contribution is attributed. */
+  unattributedAccount: Address;
+};
 
 /** ProtocolConfig's parameters now, or as they were at `blockNumber` (what an auditor compares an export with). */
 export async function readParams(
@@ -11,12 +19,13 @@ export async function readParams(
   protocolConfig: Address,
   blockNumber?: bigint,
 ): Promise<ProtocolParams> {
-  const p = await clients.public.readContract({
+  const at = {
     address: protocolConfig,
     abi: ProtocolConfigArtifact.abi,
-    functionName: 'params',
     ...(blockNumber === undefined ? {} : { blockNumber }),
-  });
+  };
+  const p = await clients.public.readContract({ ...at, functionName: 'params' });
+  const unattributedAccount = await clients.public.readContract({ ...at, functionName: 'unattributedRecipient' });
   return {
     platformFeeBps: p.platformFeeBps,
     platformFeeFlat: p.platformFeeFlat,
@@ -25,6 +34,7 @@ export async function readParams(
     contributorShareBps: p.contributorShareBps,
     platformTreasury: p.platformTreasury,
     challengeWindow: p.challengeWindow,
+    unattributedAccount,
   };
 }
 

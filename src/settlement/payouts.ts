@@ -2,7 +2,8 @@
  * Turning an epoch's receipts into payouts, deterministically and exactly: every wei of fees lands on exactly one
  * account. Per receipt, the platform fee goes to the platform treasury, β to the model's owner, γ to the stakers'
  * pool (shared by stake at the epoch's close), δ to the contributors by their attribution shares, and the
- * unattributed part of δ to the protocol's unattributed account (`unattributedAccountOf`). Shares above 1,000,000
+ * unattributed part of δ to ProtocolConfig's unattributed recipient (the platform treasury by default; never the
+ * DataNet owner's treasury, whose owner would gain from every share attribution misses). Shares above 1,000,000
  * ppm are refused: they would pay contributors out of someone else's part. Contributor amounts are accumulated as wei × ppm numerators
  * and floored once per account, so rounding loses at most a few wei per account; that remainder goes to an
  * explicit dust account. Payouts are cumulative across epochs, the form the distributor's Merkle root takes.
@@ -26,20 +27,12 @@ export interface PayableReceipt {
   contributions: { contributor: Address; ppm: number }[];
 }
 
-/**
- * Where the contributors' pool goes when no live contribution is attributed: the platform treasury, a protocol
- * pool that governance controls. Not the DataNet's treasury — its owner would then gain from every share the
- * attribution leaves out, an incentive to attribute less — and not the payer (a refund per request would cost a
- * leaf per user). A documented rule of the protocol (docs/settlement.md), carried in each export's params.
- */
-export const unattributedAccountOf = (params: { platformTreasury: Address }): Address => params.platformTreasury;
-
 export interface EpochPayoutInput {
   receipts: PayableReceipt[];
   /** Stake per staker at the epoch's close (the stakers' pool is shared in proportion). */
   stakers: { address: Address; stake: bigint }[];
   platformTreasury: Address;
-  /** Receives the unattributed part of every contributors' pool (`unattributedAccountOf` the params). */
+  /** Receives the unattributed part of every contributors' pool (ProtocolConfig.unattributedRecipient). */
   unattributedAccount: Address;
   dustAccount: Address;
   /** Cumulative payouts before this epoch. */

@@ -69,7 +69,7 @@ export const epochReceiptsExport = z.object({
     contributorShareBps: z.number().int(),
     platformTreasury: address,
     challengeWindow: uintString,
-    /** Where the contributors' pool goes when nobody (live) is attributed: the protocol's rule, not the node's. */
+    /** Where the contributors' pool goes when nobody (live) is attributed: ProtocolConfig.unattributedRecipient. */
     unattributedAccount: address,
   }),
   stakeBlock: uintString,

@@ -27,6 +27,7 @@ export const settlementInfo = z.object({
     contributorShareBps: z.number(),
     platformTreasury: address,
     challengeWindow: z.number().describe('seconds'),
+    unattributedAccount: address.describe("receives the contributors' share no live contribution is attributed"),
   }),
 });
 export type SettlementInfo = z.output<typeof settlementInfo>;

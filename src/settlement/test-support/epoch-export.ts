@@ -34,6 +34,7 @@ export const params: EpochParams = {
   contributorShareBps: 5000,
   platformTreasury,
   challengeWindow: 3600n,
+  unattributedAccount: platformTreasury,
 };
 export const requestAt = new Date('2025-01-02T00:00:00Z');
 /** The DataNet the receipts' model was trained on. */

@@ -150,7 +150,8 @@ export const settlementStage: DemoStage = {
     const payees = new Map<Address, string>();
     for (const i of DEMO_ACCOUNTS.contributors) payees.set(devAccount(i).address, `contributor ${i}`);
     payees.set(devAccount(MODEL_OWNER).address, 'model owner');
-    payees.set(settlement.params.platformTreasury, 'platform treasury (fees, unattributed shares)');
+    payees.set(settlement.params.unattributedAccount, 'unattributed recipient (ProtocolConfig)');
+    payees.set(settlement.params.platformTreasury, 'platform treasury');
     const claimsToSend: {
       node: Address;
       account: Address;
