@@ -29,8 +29,16 @@ export interface GradientArtifacts {
 /** The identity the gradient index records for a model's tokenizer (the span tokenizer's id). */
 export const gradientTokenizerId = (vocab: Vocabulary): string => spanTokenizerOf(vocab).id;
 
-/** Prompt then answer then end-of-text, the loss on the answer; the prompt's start is cut to fit the context. */
-function querySequence(tokenizer: Tokenizer, contextLength: number, prompt: string, output: string): GradientSequence {
+/**
+ * Prompt then answer then end-of-text, the loss on the answer; the prompt's start is cut to fit the context. Exported
+ * so that baselines (TracIn in the quality bench) and retraining losses score exactly the sequence the node scores.
+ */
+export function gradientQuerySequence(
+  tokenizer: Tokenizer,
+  contextLength: number,
+  prompt: string,
+  output: string,
+): GradientSequence {
   const p = tokenizer.encode(prompt);
   const o = [...tokenizer.encode(output), tokenizer.vocab.eosId];
   // Keep the answer whole and as much of the prompt's end as fits the context.
@@ -58,7 +66,7 @@ export function createGradientScorer(
   const tokenizer = createTokenizer(vocab);
   return {
     async score({ prompt, output }) {
-      const query = querySequence(tokenizer, weights.config.contextLength, prompt, output);
+      const query = gradientQuerySequence(tokenizer, weights.config.contextLength, prompt, output);
       const [influence] = await scorer.gradient([query]);
       if (!influence) throw new BaseError('INTERNAL', 'The gradient scorer returned no scores', {});
       const scores = new Float64Array(rows.length);

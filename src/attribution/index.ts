@@ -1,15 +1,19 @@
-export { corpusHashOf, createCorpusAttributor, parseMethods } from './attributor.js';
+export { attributionTraceOptions, corpusHashOf, createCorpusAttributor, parseMethods } from './attributor.js';
 export { type CorpusRow, readCorpus } from './corpus-file.js';
 export { runGamingCases } from './gaming-cases.js';
 export {
   buildGradientIndex,
   createInfluenceScorer,
   encodeGradientIndex,
-  type GradientIndex,
-  gradientInfluence,
+  gradientIndexSettings,
   tracinInfluence,
 } from './gradient/index.js';
-export { gradientScorerFromReceipt, gradientTokenizerId } from './gradient-scorer.js';
+export {
+  createGradientScorer,
+  gradientQuerySequence,
+  gradientScorerFromReceipt,
+  gradientTokenizerId,
+} from './gradient-scorer.js';
 export { modelSpanTokenizer, spanTokenizerOf } from './model-tokenizer.js';
 export { createBm25Index } from './rag/index.js';
 export {
@@ -38,7 +42,6 @@ export {
   type SpanTokenizer,
   sortingText,
   spanIndexFiles,
-  spanIndexFromData,
   suffixArrayDoubling,
   syntheticCorpus,
   writeSpanIndex,

@@ -11,6 +11,7 @@ import {
   createInfluenceScorer,
   type GradientExample,
   type GradientModel,
+  gradientIndexSettings,
   gradientInfluence,
   positiveInfluenceByContributor,
 } from './gradient-index.js';
@@ -140,6 +141,16 @@ describe('gradient index', async () => {
     expect(refusal((h) => ({ ...h, model: { base: 'b', adapter: 'a' } }))).toBe(malformed);
     expect(refusal((h) => ({ ...h, lambda: '0.1' }))).toBe(malformed);
     expect(refusal(() => null)).toBe(malformed);
+  });
+
+  it('an index built without settings gets the one settings object the factory and the quality bench share', async () => {
+    const defaulted = await buildGradientIndex({ model, examples: examples.slice(0, 3), seed: 5 });
+    expect(defaulted.projection).toEqual({
+      dim: gradientIndexSettings.projectionDim,
+      seed: 5,
+      nonzeros: gradientIndexSettings.nonzeros,
+    });
+    expect(defaulted.damping).toBe(gradientIndexSettings.damping);
   });
 
   it('refuses a query model or tokenizer other than the one it was built for', () => {

@@ -61,18 +61,30 @@ export interface GradientIndex extends GradientIndexHeader {
   cholesky: Float64Array;
 }
 
+/**
+ * The settings every gradient index is built with unless told otherwise: the factory's fine-tunes get these, and the
+ * attribution-quality bench imports them, so what it measures is what is paid. k = 512 projected dims (a sparse JL map
+ * with 4 nonzeros per coordinate), damping λ = 0.1 × the curvature's mean eigenvalue, 8 examples per backward pass.
+ */
+export const gradientIndexSettings = {
+  projectionDim: 512,
+  damping: 0.1,
+  nonzeros: 4,
+  batchSize: 8,
+} as const;
+
 export interface BuildGradientIndexInput {
   model: GradientModel;
   examples: readonly GradientExample[];
-  /** k, a multiple of `nonzeros`; default 512. */
+  /** k, a multiple of `nonzeros`; default: `gradientIndexSettings`. */
   projectionDim?: number;
   /** Seeds the projection; default 0. */
   seed?: number;
-  /** Relative damping λ / mean eigenvalue; default 0.1. */
+  /** Relative damping λ / mean eigenvalue; default: `gradientIndexSettings`. */
   damping?: number;
-  /** Nonzeros per input coordinate of the sparse projection; default 4. */
+  /** Nonzeros per input coordinate of the sparse projection; default: `gradientIndexSettings`. */
   nonzeros?: number;
-  /** Examples per backward pass; default 8. */
+  /** Examples per backward pass; default: `gradientIndexSettings`. */
   batchSize?: number;
 }
 
@@ -200,11 +212,11 @@ export function gradientIndexFromFeatures(input: {
 
 /** Per-example gradients of every example through the engine, projected, with the factorized damped curvature. */
 export async function buildGradientIndex(input: BuildGradientIndexInput): Promise<GradientIndex> {
-  const k = input.projectionDim ?? 512;
+  const k = input.projectionDim ?? gradientIndexSettings.projectionDim;
   const seed = input.seed ?? 0;
-  const damping = input.damping ?? 0.1;
-  const nonzeros = input.nonzeros ?? 4;
-  const batchSize = input.batchSize ?? 8;
+  const damping = input.damping ?? gradientIndexSettings.damping;
+  const nonzeros = input.nonzeros ?? gradientIndexSettings.nonzeros;
+  const batchSize = input.batchSize ?? gradientIndexSettings.batchSize;
   checkSettings(k, damping, batchSize);
   if (input.examples.length === 0) {
     throw new BaseError('INVALID_ARGUMENT', 'A gradient index needs at least one example', {
@@ -313,7 +325,7 @@ export function createInfluenceScorer(
       });
     }
   }
-  const batchSize = options.batchSize ?? 8;
+  const batchSize = options.batchSize ?? gradientIndexSettings.batchSize;
   let projection: Projection | undefined;
   const projectionFor = (dim: number) => {
     if (dim !== index.gradientDim) {

@@ -17,6 +17,7 @@ export {
   type GradientModel,
   type GradientSequence,
   gradientIndexFromFeatures,
+  gradientIndexSettings,
   gradientInfluence,
   gradientModelIdentity,
   type InfluenceScorer,
