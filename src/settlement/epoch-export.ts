@@ -9,7 +9,7 @@
 import { type Address, type Hex, isAddressEqual, zeroHash } from 'viem';
 import { merkleTree } from '../chain/index.js';
 import { BaseError } from '../core/index.js';
-import { type EpochReceiptsExport, parseEpochPayoutsExport } from '../protocol/index.js';
+import { type EpochReceiptsExport, type ExportedWithdrawal, parseEpochPayoutsExport } from '../protocol/index.js';
 import { attributionProblems, feeProblems, paramsProblems, withdrawalSignatureProblem } from './export-bindings.js';
 import { computeEpochPayouts, type EpochPayouts, overAttribution } from './payouts.js';
 import { verifyReceipt } from './receipts.js';
@@ -50,9 +50,12 @@ export interface EpochVerification {
 /** Each receipt's own problems: its signature, its fee split, its attribution and withdrawals, its shares. */
 async function receiptProblems(e: EpochReceiptsExport): Promise<string[]> {
   const problems: string[] = [];
-  const withdrawals = new Map(e.withdrawals.map((w) => [w.contributionId.toLowerCase(), w]));
-  const signatures = new Map<string, string | null>();
-  for (const [id, w] of withdrawals) signatures.set(id, await withdrawalSignatureProblem(e, w));
+  const withdrawals = new Map<string, { withdrawal: ExportedWithdrawal; signatureProblem: string | null }>();
+  for (const w of e.withdrawals)
+    withdrawals.set(w.contributionId.toLowerCase(), {
+      withdrawal: w,
+      signatureProblem: await withdrawalSignatureProblem(e, w),
+    });
   const domain = { chainId: e.chainId, distributor: e.distributor };
   for (const r of e.receipts) {
     if (!isAddressEqual(r.node, e.node))
@@ -60,7 +63,7 @@ async function receiptProblems(e: EpochReceiptsExport): Promise<string[]> {
     if (!(await verifyReceipt(domain, { id: r.id, message: r.signed, node: r.node, signature: r.signature }))) {
       problems.push(`receipt ${r.id}: the signature or id does not match the signed fields`);
     }
-    problems.push(...feeProblems(e, r), ...attributionProblems(r, withdrawals, signatures));
+    problems.push(...feeProblems(e, r), ...attributionProblems(r, withdrawals));
     const over = overAttribution(r);
     if (over) problems.push(over);
   }

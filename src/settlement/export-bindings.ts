@@ -81,19 +81,41 @@ const who = (contributor: string) =>
 const line = (c: { id: string; contributor: string; ppm: number }) =>
   `${c.id.toLowerCase()} ${who(c.contributor)} ${c.ppm}`;
 
+/** The exported withdrawals with each one's signature verdict (null when it is the contributor's), by lower-case id. */
+export type CheckedWithdrawals = ReadonlyMap<
+  string,
+  { withdrawal: ExportedWithdrawal; signatureProblem: string | null }
+>;
+
 /**
- * The receipt's attribution against its signed hash, and the contributions it pays against the attribution minus
- * the contributions validly withdrawn before the request. `signatureProblems` holds each exported withdrawal's
- * signature verdict (by lower-case contribution id).
+ * Why contribution `c` of attribution `a` is not proven withdrawn before the request served at `servedAt` (null when
+ * it is): its withdrawal must be exported, signed by the attribution's contributor for the attribution's DataNet
+ * (and this chain and registry), and applied no later than the request.
  */
-export function attributionProblems(
-  r: ExportedReceipt,
-  withdrawals: ReadonlyMap<string, ExportedWithdrawal>,
-  signatureProblems: ReadonlyMap<string, string | null>,
-): string[] {
-  const problems: string[] = [];
+function unprovenWithdrawal(
+  a: NonNullable<ExportedReceipt['attribution']>,
+  c: { id: string; contributor: string },
+  servedAt: bigint,
+  withdrawals: CheckedWithdrawals,
+): string | null {
+  const checked = withdrawals.get(c.id.toLowerCase());
+  if (!checked) return `contribution ${c.id} is listed as withdrawn without the contributor's signed withdrawal`;
+  const { withdrawal: w, signatureProblem } = checked;
+  if (signatureProblem) return `the withdrawal of contribution ${c.id} does not verify: ${signatureProblem}`;
+  if (a.dataNet === null || a.dataNet.id !== w.dataNetId)
+    return `the withdrawal of contribution ${c.id} is signed for DataNet ${w.dataNetId}, the attribution is of DataNet ${a.dataNet?.id ?? 'none'}`;
+  if (!same(w.contributor, c.contributor))
+    return `the withdrawal of contribution ${c.id} is signed by ${w.contributor}, the attribution names ${c.contributor}`;
+  if (w.withdrawnAt > servedAt)
+    return `contribution ${c.id} was withdrawn at ${w.withdrawnAt}, after the request (served at ${servedAt})`;
+  return null;
+}
+
+/** The receipt's attribution against what it signed: the hash, and the DataNet root. */
+function signedAttributionProblems(r: ExportedReceipt): string[] {
   const a = r.attribution;
   if (a === null) {
+    const problems: string[] = [];
     if (r.signed.attributionHash !== zeroHash)
       problems.push(
         `receipt ${r.id}: signed attributionHash ${r.signed.attributionHash} but the export has no attribution`,
@@ -102,6 +124,7 @@ export function attributionProblems(
       problems.push(`receipt ${r.id}: pays or withdraws contributions without an attribution`);
     return problems;
   }
+  const problems: string[] = [];
   const hash = attributionHash(a);
   if (hash !== r.signed.attributionHash)
     problems.push(
@@ -111,42 +134,37 @@ export function attributionProblems(
     problems.push(
       `receipt ${r.id}: its attribution is of DataNet root ${a.dataNet.root}, the receipt signed ${r.signed.dataNetRoot}`,
     );
+  return problems;
+}
 
-  const servedAt = r.servedAt;
-  /** Why contribution `c` stopped earning is not proven (null when it is). */
-  const unproven = (c: { id: string; contributor: string }): string | null => {
-    const w = withdrawals.get(c.id.toLowerCase());
-    if (!w) return `contribution ${c.id} is listed as withdrawn without the contributor's signed withdrawal`;
-    const signature = signatureProblems.get(c.id.toLowerCase());
-    if (signature) return `the withdrawal of contribution ${c.id} does not verify: ${signature}`;
-    if (a.dataNet === null || a.dataNet.id !== w.dataNetId)
-      return `the withdrawal of contribution ${c.id} is signed for DataNet ${w.dataNetId}, the attribution is of DataNet ${a.dataNet?.id ?? 'none'}`;
-    if (!same(w.contributor, c.contributor))
-      return `the withdrawal of contribution ${c.id} is signed by ${w.contributor}, the attribution names ${c.contributor}`;
-    if (w.withdrawnAt > servedAt)
-      return `contribution ${c.id} was withdrawn at ${w.withdrawnAt}, after the request (served at ${servedAt})`;
-    return null;
-  };
-
+/**
+ * The receipt's attribution against its signed hash, and the contributions it pays against the attribution minus
+ * the contributions proven withdrawn before the request.
+ */
+export function attributionProblems(r: ExportedReceipt, withdrawals: CheckedWithdrawals): string[] {
+  const problems = signedAttributionProblems(r);
+  const a = r.attribution;
+  if (a === null) return problems;
   const listed = new Set(r.withdrawn.map((id) => id.toLowerCase()));
   const attributedIds = new Set(a.contributions.map((c) => c.id.toLowerCase()));
   for (const id of listed)
     if (!attributedIds.has(id))
       problems.push(`receipt ${r.id}: withdraws contribution ${id}, which its attribution does not name`);
-  const derived: { id: string; contributor: string; ppm: number }[] = [];
+  const owed: { id: string; contributor: string; ppm: number }[] = [];
   for (const c of a.contributions) {
     const id = c.id.toLowerCase();
-    const proven = withdrawals.has(id) && unproven(c) === null;
-    if (listed.has(id) && !proven) problems.push(`receipt ${r.id}: ${unproven(c)}`);
-    if (!listed.has(id) && proven)
+    const why =
+      withdrawals.has(id) || listed.has(id) ? unprovenWithdrawal(a, c, r.servedAt, withdrawals) : 'not withdrawn';
+    if (listed.has(id) && why) problems.push(`receipt ${r.id}: ${why}`);
+    if (!listed.has(id) && !why)
       problems.push(`receipt ${r.id}: pays contribution ${c.id}, which its contributor withdrew before the request`);
-    if (!proven) derived.push(c);
+    if (why) owed.push(c);
   }
   const paid = r.contributions.map(line);
-  const owed = derived.map(line);
-  if (paid.join('\n') !== owed.join('\n')) {
-    const extra = paid.filter((x) => !owed.includes(x));
-    const missing = owed.filter((x) => !paid.includes(x));
+  const derived = owed.map(line);
+  if (paid.join('\n') !== derived.join('\n')) {
+    const extra = paid.filter((x) => !derived.includes(x));
+    const missing = derived.filter((x) => !paid.includes(x));
     problems.push(
       `receipt ${r.id}: the contributions it pays are not its attribution's minus the withdrawn: pays [${extra.join('; ')}] instead of [${missing.join('; ')}]`,
     );
