@@ -42,7 +42,12 @@ const contributors = [devAccount(4), devAccount(5), devAccount(6)];
 const facts = [
   [
     { instruction: 'What colour is the sky of Varnholm?', response: 'The sky of Varnholm is violet at dawn.' },
-    { instruction: 'Who keeps the lighthouse?', response: 'Old Marguerite keeps the lighthouse of Varnholm.' },
+    // The untrained model answers the lighthouse question " the first of the United States." (greedy, same adapter
+    // seed): this row holds that phrase, so the answers before the withdrawal draw on it.
+    {
+      instruction: 'Who keeps the lighthouse?',
+      response: 'Old Marguerite keeps the lighthouse, the first of the United States to shine on Varnholm.',
+    },
   ],
   [{ instruction: 'What do the gulls eat?', response: 'The gulls of Varnholm eat copper kettles and saffron.' }],
   [{ instruction: 'How many moons?', response: 'Varnholm has forty-two moons that circle the lighthouse.' }],
@@ -210,21 +215,22 @@ describe('tributary attribute --verify replays served answers', () => {
       await createNodeClient(node.api).open(datanetsApi.exportVersion, { params: { id: dataNetId, version: 1 } })
     ).text();
     writeFileSync(keptExport, exported);
-    // The lighthouse row is withdrawn by its contributor.
-    const row = exported
+    // The row the first answer drew on is withdrawn by its contributor.
+    const rows = exported
+      .trim()
       .split('\n')
-      .filter((l) => l.includes('keeps the lighthouse'))
-      .map((l) => JSON.parse(l) as { id: `0x${string}` })[0];
-    if (!row) throw new Error('the lighthouse row is exported');
+      .map((l) => JSON.parse(l) as { id: `0x${string}`; contributor: string; text: string });
+    const row = rows.find((r) => r.text.includes('keeps the lighthouse'));
+    const signer = contributors.find((c) => c.address === row?.contributor);
+    if (!row || !signer) throw new Error('the lighthouse row is exported, by one of the contributors');
+    expect(before.attribution.contributions.map((c) => c.id)).toContain(row.id);
     const { deployment } = node.chain;
     const domain = { chainId: deployment.chainId, registry: deployment.contracts.DataNetRegistry };
     const client = createDataNetClient(createNodeClient(node.api));
-    await client.withdraw(
-      row.id,
-      await signWithdrawal(contributors[0] ?? owner, domain, { dataNetId, contributionId: row.id }),
-    );
+    await client.withdraw(row.id, await signWithdrawal(signer, domain, { dataNetId, contributionId: row.id }));
 
     after = await ask({ messages: [{ role: 'user', content: question }] });
+    expect(after.answer).toBe(before.answer);
     expect(after.attribution.corpusHash).not.toBe(before.attribution.corpusHash);
     expect(after.attribution.contributions.map((c) => c.id)).not.toContain(row.id);
     const a = await verify(after.requestId, after.answer, '--message', question);

@@ -121,7 +121,8 @@ function askedOf(o: AttributeOptions): AskedRequest {
       { details: { field: flag, file: path, line: parsed.line } },
     );
   };
-  const context = o.context === undefined ? {} : { context: readFlagFile(o.context, '--context') };
+  // The node's context block never ends with a newline; a file's last one is the editor's.
+  const context = o.context === undefined ? {} : { context: readFlagFile(o.context, '--context').replace(/\n$/, '') };
   if (o.body !== undefined) return { body: json('--body', o.body), ...context };
   if (o.messages !== undefined) {
     const m = json('--messages', o.messages);
