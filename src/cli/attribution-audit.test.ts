@@ -13,6 +13,7 @@ import {
   type VersionRef,
 } from '../attribution/index.js';
 import { keccak256, receiptDomain, receiptTypes } from '../core/index.js';
+import { createTokenizer } from '../engine/index.js';
 import { groundedPrompt, parseChatRequest } from '../openlora/index.js';
 import { type NodeReceipt, nodeReceipt, type ReceiptMessage } from '../protocol/index.js';
 import { verifyReceipt } from '../settlement/index.js';
@@ -171,6 +172,18 @@ describe('attribution audit', () => {
     expect(r.stored.methods).toEqual(['span', 'rag']);
     expect(r.stored.contributions.map((c) => c.id)).not.toContain(version.ids[0]);
     expect(r).toMatchObject({ matches: true, matchesReceipt: true, firstDifference: -1 });
+  });
+
+  it('verifies from the token ids of the prompt read (retrieval context included), decoded exactly', async () => {
+    const node = createAttributionRuntime({ cache, readExport: async () => version.text, readBlob: async () => null });
+    const parsed = parseChatRequest(asked.after.body);
+    const query = parsed.options.retrieval;
+    if (!query) throw new Error('asked with retrieval');
+    const prompt = groundedPrompt(parsed.prompt, await node.retrieve(dataNet, query.query, query.topK));
+    const promptTokens = createTokenizer(cache.base().vocab).encode(prompt);
+    const r = await auditor().verify({ requestId: 'cmpl-after', output: outputs.after, promptTokens });
+    expect(r.checks.attribution.status).toBe('ok');
+    expect(r.checks.requestHash.status).toBe('not checked');
   });
 
   it('a node that signs one output and shows another, or is asked with another request: outputHash and requestHash differ', async () => {

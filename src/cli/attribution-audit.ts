@@ -28,6 +28,7 @@ import {
 } from '../attribution/index.js';
 import { BaseError, keccak256 } from '../core/index.js';
 import { checkPinnedExport, withdrawnTextsFrom } from '../datanets/index.js';
+import { createTokenizer } from '../engine/index.js';
 import {
   createNodeClient,
   datanetsApi,
@@ -260,7 +261,10 @@ export function createAttributionAudit(apiUrl: string, options: AuditOptions = {
 
       // What the model read, rebuilt over that row set; without one, only what needs no corpus.
       const retrievalUsed = stored.methods.includes('rag');
-      const rebuilt = rebuildRequest(input, receipt.model, retrievalUsed);
+      const asked = input.promptTokens
+        ? { prompt: createTokenizer(cache.base().vocab).decode(input.promptTokens) }
+        : input;
+      const rebuilt = rebuildRequest(asked, receipt.model, retrievalUsed);
       const context =
         input.context ??
         (rebuilt.retrieval && match

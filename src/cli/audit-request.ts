@@ -16,6 +16,8 @@ export interface AskedRequest {
   messages?: unknown;
   /** The exact prompt the model read (retrieved passages included). */
   prompt?: string;
+  /** Or its token ids in the served base model's vocabulary (decoded exactly: byte-level BPE). */
+  promptTokens?: readonly number[];
   /** The retrieval context block the node put before the prompt (default: recomputed from the corpus). */
   context?: string;
 }

@@ -88,6 +88,7 @@ export interface AttributeOptions {
   body?: string;
   context?: string;
   keptExport?: string;
+  promptTokens?: string;
   api?: string;
   rpc?: string;
 }
@@ -105,14 +106,21 @@ function readFlagFile(path: string, flag: string): string {
 
 /** The request to verify, from exactly one of --body, --messages, --message and --prompt (and --context). */
 function askedOf(o: AttributeOptions): AskedRequest {
-  const given = (['body', 'messages', 'message', 'prompt'] as const).filter((k) => o[k] !== undefined);
+  const flags = {
+    body: '--body',
+    messages: '--messages',
+    message: '--message',
+    prompt: '--prompt',
+    promptTokens: '--prompt-tokens',
+  } as const;
+  const given = (Object.keys(flags) as (keyof typeof flags)[]).filter((k) => o[k] !== undefined).map((k) => flags[k]);
   if (given.length !== 1)
     throw new BaseError(
       'INVALID_ARGUMENT',
-      'To verify a served answer pass its --text and one of --message or --prompt, or the request itself: --messages FILE or --body FILE (exactly one of the four)',
-      { details: { field: given.length === 0 ? '--body' : `--${given[1]}` } },
+      'To verify a served answer pass its --text and one of --message or --prompt, or the request itself: --messages FILE, --body FILE or --prompt-tokens FILE (exactly one)',
+      { details: { field: given[1] ?? '--body' } },
     );
-  const json = (flag: '--body' | '--messages', path: string) => {
+  const json = (flag: '--body' | '--messages' | '--prompt-tokens', path: string) => {
     const parsed = parseJson(readFlagFile(path, flag));
     if (parsed.ok) return parsed.value;
     throw new BaseError(
@@ -131,6 +139,14 @@ function askedOf(o: AttributeOptions): AskedRequest {
     return { messages, ...context };
   }
   if (o.message !== undefined) return { messages: [{ role: 'user', content: o.message }], ...context };
+  if (o.promptTokens !== undefined) {
+    const ids = json('--prompt-tokens', o.promptTokens);
+    if (!Array.isArray(ids) || !ids.every((id) => Number.isInteger(id) && id >= 0))
+      throw new BaseError('INVALID_ARGUMENT', `--prompt-tokens ${o.promptTokens} is not a JSON array of token ids`, {
+        details: { field: '--prompt-tokens', file: o.promptTokens },
+      });
+    return { promptTokens: ids };
+  }
   return { prompt: o.prompt ?? '' };
 }
 

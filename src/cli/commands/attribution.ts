@@ -51,6 +51,10 @@ export function registerAttribution(program: Command): void {
     )
     .option('--messages <file>', 'with --verify: the chat messages asked (JSON array, or a body with messages)')
     .option('--message <text>', 'with --verify: the one user message that was asked')
+    .option(
+      '--prompt-tokens <file>',
+      'with --verify: the prompt read as token ids of the served base model (JSON array), decoded exactly',
+    )
     .option('--context <file>', 'with --verify: the retrieval context the node put first (default: recomputed)')
     .option(
       '--kept-export <file>',
