@@ -6,6 +6,8 @@
  * mean over queries with a 95% bootstrap interval resampling queries; the random null is the mean and the 2.5–97.5%
  * range of many random score draws.
  */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gradientQuerySequence } from '../../src/attribution/index.js';
 import { createLlamaModel, createTokenizer, type LlamaWeights, Rng, type Vocabulary } from '../../src/engine/index.js';
 import { ldsSet, shuffled } from './data.js';
@@ -15,6 +17,13 @@ import { type FineTuneOptions, fineTune, type Sequence, seqLenOf, sequenceLosses
 
 export interface LdsSettings {
   seed: number;
+  /**
+   * Keeps the full model's scores and each retrain's query losses here (deterministic, so a rerun or a second
+   * process over the same folder reuses them); none by default.
+   */
+  cacheDir?: string;
+  /** Retrain the subsets last to first (a second process sharing the cache folder). */
+  reverse?: boolean;
   subsets: number;
   nullDraws: number;
   train: Omit<FineTuneOptions, 'seed' | 'seqLen'>;
@@ -22,6 +31,18 @@ export interface LdsSettings {
 }
 
 const weightKinds = ['signed', 'paid'] as const;
+
+/** `make()`'s value, kept as JSON in `dir/name` (written atomically) when a folder is given. */
+async function cached<T>(dir: string | undefined, name: string, make: () => Promise<T>): Promise<T> {
+  if (!dir) return make();
+  const path = join(dir, name);
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as T;
+  const value = await make();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${path}.${process.pid}`, JSON.stringify(value));
+  renameSync(`${path}.${process.pid}`, path);
+  return value;
+}
 
 /** Per query, the Spearman ρ between a method's subset predictions and the subsets' actual (negated) losses. */
 function perQueryLds(
@@ -53,34 +74,42 @@ export async function ldsSuite(
   const seqLen = seqLenOf(rowSeqs);
   const querySeqLen = seqLenOf(querySeqs);
   const train = (seqs: readonly Sequence[]) => fineTune(base.weights, seqs, { ...s.train, seed: s.seed, seqLen });
-  const full = await train(rowSeqs);
-  s.log({ stage: 'lds-full', rows: rowSeqs.length, seqLen, steps: full.steps, lastLoss: round(full.lastLoss) });
-
   // Every method scores the full model first (a failure shows before the long part), then the retrains.
-  const scorer = await createMethodScorer({ base, adapter: full.adapter, rows: data.rows, seed: s.seed });
-  const verdicts = new Map<string, Awaited<ReturnType<typeof scorer.score>>>();
-  try {
-    for (const method of methods.filter((m) => m !== 'random'))
-      verdicts.set(method, await scorer.score(method, data.queries));
-  } finally {
-    scorer.dispose();
-  }
+  const verdicts = await cached(s.cacheDir, `lds-${s.seed}-scores.json`, async () => {
+    const full = await train(rowSeqs);
+    s.log({ stage: 'lds-full', rows: rowSeqs.length, seqLen, steps: full.steps, lastLoss: round(full.lastLoss) });
+    const scorer = await createMethodScorer({ base, adapter: full.adapter, rows: data.rows, seed: s.seed });
+    try {
+      const out: [string, { signed: number[]; paid: number[] }[]][] = [];
+      for (const method of methods.filter((m) => m !== 'random')) {
+        const v = await scorer.score(method, data.queries);
+        out.push([method, v.map((x) => ({ signed: Array.from(x.signed), paid: Array.from(x.paid) }))]);
+      }
+      return out;
+    } finally {
+      scorer.dispose();
+    }
+  });
   s.log({ stage: 'lds-scored', seconds: round((performance.now() - t0) / 1000) });
 
   const model = createLlamaModel(base.weights);
   const members: Uint8Array[] = [];
   const losses: number[][] = [];
+  // A second process over the same cache folder may take the subsets from the end (s.reverse).
+  const order = Array.from({ length: s.subsets }, (_, k) => (s.reverse ? s.subsets - 1 - k : k));
   try {
-    for (let k = 0; k < s.subsets; k++) {
+    for (const k of order) {
       const chosen = new Set(
         shuffled(
           Array.from(rowSeqs, (_, i) => i),
           new Rng(s.seed * 31 + k),
         ).slice(0, rowSeqs.length / 2),
       );
-      members.push(Uint8Array.from(rowSeqs, (_, i) => (chosen.has(i) ? 1 : 0)));
-      const r = await train(rowSeqs.filter((_, i) => chosen.has(i)));
-      losses.push(await sequenceLosses(model, r.adapter, querySeqs, querySeqLen));
+      members[k] = Uint8Array.from(rowSeqs, (_, i) => (chosen.has(i) ? 1 : 0));
+      losses[k] = await cached(s.cacheDir, `lds-${s.seed}-subset-${k}.json`, async () => {
+        const r = await train(rowSeqs.filter((_, i) => chosen.has(i)));
+        return sequenceLosses(model, r.adapter, querySeqs, querySeqLen);
+      });
       if ((k + 1) % 10 === 0)
         s.log({ stage: 'lds-retrained', subsets: k + 1, seconds: round((performance.now() - t0) / 1000) });
     }

@@ -5,7 +5,7 @@
  */
 import { createTokenizer, type LlamaWeights, type Vocabulary } from '../../src/engine/index.js';
 import { type DataSet, hardSet, plantedSet, type Query, shuffledQueries, unrelatedQueries } from './data.js';
-import { createMethodScorer, type Method, methods } from './methods.js';
+import { createMethodScorer, methods } from './methods.js';
 import { bootstrapCi, mean, quantile, round } from './stats.js';
 import { type FineTuneOptions, fineTune, seqLenOf, textSequence } from './train.js';
 
@@ -83,40 +83,39 @@ async function scoreSeed(
   });
 }
 
-export interface PrecisionLine {
-  suite: 'attribution-quality';
-  set: PrecisionSet;
-  method: Method;
-  p1: number;
-  p1Ci: [number, number];
-  seeds: number;
-  queries: number;
+/** Per (set, method) the hit of every (seed, query), and per noise kind [coverage, rows paid] per query. */
+export interface PrecisionRaw {
+  seeds: number[];
+  hits: Record<string, number[]>;
+  noise: Record<string, number[][]>;
 }
 
-export async function precisionSuite(
+/** Trains and scores `s.seeds` (one part of the suite; parts run in parallel and are merged). */
+export async function precisionRaw(
   base: { weights: LlamaWeights; vocab: Vocabulary },
   s: PrecisionSettings,
-): Promise<{ lines: PrecisionLine[]; noise: Record<string, unknown>[] }> {
+): Promise<PrecisionRaw> {
   const hits: Hits = new Map();
   const noise = new Map<string, number[][]>();
   for (const seed of s.seeds) {
     const planted = plantedSet(seed);
-    await scoreSeed(
-      base,
-      planted.verbatim,
-      { planted: planted.verbatim.queries, paraphrased: planted.paraphrased.queries },
-      seed,
-      s,
-      hits,
-      noise,
-    );
+    const asked = { planted: planted.verbatim.queries, paraphrased: planted.paraphrased.queries };
+    await scoreSeed(base, planted.verbatim, asked, seed, s, hits, noise);
     const hard = hardSet(seed);
     await scoreSeed(base, hard, { hard: hard.queries }, seed, s, hits, noise);
   }
-  const lines: PrecisionLine[] = [];
+  return { seeds: [...s.seeds], hits: Object.fromEntries(hits), noise: Object.fromEntries(noise) };
+}
+
+/** The suite's lines from its parts: P@1 per set and method, and the noise lines. */
+export function precisionLines(parts: readonly PrecisionRaw[]): Record<string, unknown>[] {
+  const seeds = parts.flatMap((p) => p.seeds).length;
+  const joined = (key: string, of: (p: PrecisionRaw) => Record<string, unknown[]>) =>
+    parts.flatMap((p) => of(p)[key] ?? []);
+  const lines: Record<string, unknown>[] = [];
   for (const set of ['planted', 'paraphrased', 'hard'] as const) {
     for (const method of methods) {
-      const h = hits.get(`${set}|${method}`) ?? [];
+      const h = joined(`${set}|${method}`, (p) => p.hits) as number[];
       const ci = bootstrapCi(h, 12);
       lines.push({
         suite: 'attribution-quality',
@@ -124,16 +123,18 @@ export async function precisionSuite(
         method,
         p1: round(mean(h)),
         p1Ci: [round(ci[0]), round(ci[1])],
-        seeds: s.seeds.length,
+        ci: 'percentile bootstrap over (seed, query) pairs',
+        seeds,
         queries: h.length,
       });
     }
   }
-  const noiseLines = [...noise].map(([kind, rows]) => {
+  for (const kind of ['true', 'unrelated', 'shuffled']) {
+    const rows = joined(kind, (p) => p.noise) as number[][];
     const coverage = rows.map((r) => r[0] ?? 0);
     const sorted = [...coverage].sort((a, b) => a - b);
     const ci = bootstrapCi(coverage, 13);
-    return {
+    lines.push({
       suite: 'attribution-quality',
       set: 'noise',
       method: 'gradient',
@@ -143,8 +144,8 @@ export async function precisionSuite(
       coverageP95: round(quantile(sorted, 0.95)),
       rowsPaid: round(mean(rows.map((r) => r[1] ?? 0))),
       count: rows.length,
-      seeds: s.seeds.length,
-    };
-  });
-  return { lines, noise: noiseLines };
+      seeds,
+    });
+  }
+  return lines;
 }
