@@ -99,6 +99,12 @@ function keepNewest<V>(map: Map<string, V>, max: number, drop?: (value: V) => vo
   }
 }
 
+/** A corpus and its `corpusHashOf`. */
+interface RowSet {
+  rows: readonly CorpusRow[];
+  hash: Hex;
+}
+
 export interface AttributionRuntimeOptions {
   cache: AttributionCache;
   /** A DataNet version's export as JSON lines: the node's own, or `GET /v1/datanets/:id/versions/:v/export`. */
@@ -132,15 +138,27 @@ export interface AttributeAnswer {
 
 export function createAttributionRuntime(o: AttributionRuntimeOptions) {
   const { cache } = o;
+  /** The last export read of each version and its live rows. */
+  const parsed = new Map<string, RowSet & { text: string }>();
 
-  /** The live contributions of a version (withdrawn rows left out), as its export lists them now. */
-  async function liveRows(dataNet: VersionRef): Promise<CorpusRow[]> {
+  /**
+   * The live contributions of a version (withdrawn rows left out), as its export lists them now. Read for every
+   * answer; parsed again only when the export's text changed (parsing and hashing rows costs far more than reading).
+   */
+  async function liveRows(dataNet: VersionRef): Promise<RowSet> {
     const text = await o.readExport(dataNet);
-    return parseVersionExport(text, `DataNet ${dataNet.id} version ${dataNet.version} export`).map((r) => ({
+    const key = `${dataNet.id}:${dataNet.version}`;
+    const last = parsed.get(key);
+    if (last?.text === text) return last;
+    const rows = parseVersionExport(text, `DataNet ${dataNet.id} version ${dataNet.version} export`).map((r) => ({
       id: r.id,
       contributor: r.contributor,
       text: r.text,
     }));
+    const read = { text, rows, hash: corpusHashOf(rows) };
+    parsed.set(key, read);
+    keepNewest(parsed, cache.maxVersions);
+    return read;
   }
 
   async function build(dataNet: VersionRef, rows: readonly CorpusRow[]): Promise<CorpusAttributor> {
@@ -172,11 +190,11 @@ export function createAttributionRuntime(o: AttributionRuntimeOptions) {
    * Built on first use; a failed build is retried next time.
    */
   async function corpus(dataNet: VersionRef, rows?: readonly CorpusRow[]): Promise<CorpusAttributor> {
-    const corpusRows = rows ?? (await liveRows(dataNet));
-    const key = `${dataNet.id}:${dataNet.version}:${corpusHashOf(corpusRows)}`;
+    const set = rows ? { rows, hash: corpusHashOf(rows) } : await liveRows(dataNet);
+    const key = `${dataNet.id}:${dataNet.version}:${set.hash}`;
     let a = cache.corpora.get(key);
     if (!a) {
-      a = build(dataNet, corpusRows);
+      a = build(dataNet, set.rows);
       a.catch(() => cache.corpora.delete(key));
       cache.corpora.set(key, a);
       keepNewest(cache.corpora, cache.maxVersions);
