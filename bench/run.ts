@@ -8,6 +8,11 @@ const suites: Record<string, { describe: string; load: () => Promise<{ run(): Pr
       'PoA quality: planted-facts precision@1/recall@3 and linear datamodeling score of span, gradient, TracIn, BM25, random',
     load: () => import('./attribution-quality.js'),
   },
+  'attribution-replay': {
+    describe:
+      'attribution runtime per answer: first call, export unchanged, after a withdrawal, vs parsing and hashing the export',
+    load: () => import('./attribution-replay.js'),
+  },
   'cli-startup': {
     describe: 'tributary --version and --help: best/median ms of the process, with node -e 0 as baseline',
     load: () => import('./cli-startup.js'),

@@ -24,8 +24,8 @@ import { type DemoStage, reportOf } from '../context.js';
 import { demoPayer } from '../payer.js';
 import { DEMO_MODEL } from './factory.js';
 
-/** What `tributary attribute --verify --json` prints. */
-const cliVerdict = z.object({ matches: z.boolean(), matchesReceipt: z.boolean() });
+/** What `tributary attribute --verify --json` prints: `verified` when every check passed (receipt, root, bytes). */
+const cliVerdict = z.object({ verified: z.boolean(), matches: z.boolean(), matchesReceipt: z.boolean() });
 
 /** The serving stage's paid answers. */
 const servedAnswers = z.object({
@@ -41,7 +41,7 @@ function verifyWithCli(api: string, a: { question: string; answer: string; reque
     execFile(process.execPath, [BIN, ...args, '--api', api, '--json'], (e, stdout) => {
       try {
         const r = cliVerdict.safeParse(JSON.parse(stdout));
-        resolve(!e && r.success && r.data.matches && r.data.matchesReceipt);
+        resolve(!e && r.success && r.data.verified && r.data.matches && r.data.matchesReceipt);
       } catch {
         resolve(false);
       }
