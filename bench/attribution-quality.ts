@@ -9,8 +9,8 @@
  * here. JSON lines on stdout; stage times on stderr. `ATTRIBUTION_QUALITY_QUICK=1` runs a small version (2 seeds,
  * 4 subsets) for trying changes; its numbers are not the published ones. `ATTRIBUTION_QUALITY_CACHE=DIR` keeps the
  * LDS retrains' losses there, so an interrupted run resumes (and `ATTRIBUTION_QUALITY_PART=lds` with
- * `ATTRIBUTION_QUALITY_REVERSE=1` adds a process retraining from the last subset; `ATTRIBUTION_QUALITY_SUBSETS=N`
- * reports over the first N).
+ * `ATTRIBUTION_QUALITY_REVERSE=1` adds a process retraining from the last subset; `ATTRIBUTION_QUALITY_CACHED_ONLY=1`
+ * reports over the subsets already retrained, `ATTRIBUTION_QUALITY_SUBSETS=N` over the first N).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -45,6 +45,7 @@ async function runPart(part: string): Promise<void> {
         nullDraws: 100,
         ...(process.env.ATTRIBUTION_QUALITY_CACHE ? { cacheDir: process.env.ATTRIBUTION_QUALITY_CACHE } : {}),
         reverse: process.env.ATTRIBUTION_QUALITY_REVERSE === '1',
+        cachedOnly: process.env.ATTRIBUTION_QUALITY_CACHED_ONLY === '1',
         // Batches of 16, 6 epochs: a retrain of 32 rows is 12 steps, so 100 of them fit the suite's time.
         train: { lora: { rank: 4, alpha: 8, dropout: 0, targets: loraTargets }, epochs: 6, lr: 5e-3, batchSize: 16 },
         log,

@@ -24,6 +24,8 @@ export interface LdsSettings {
   cacheDir?: string;
   /** Retrain the subsets last to first (a second process sharing the cache folder). */
   reverse?: boolean;
+  /** Report over the subsets already in the cache folder, retraining none (an interrupted run's figures). */
+  cachedOnly?: boolean;
   subsets: number;
   nullDraws: number;
   train: Omit<FineTuneOptions, 'seed' | 'seqLen'>;
@@ -105,6 +107,7 @@ export async function ldsSuite(
           new Rng(s.seed * 31 + k),
         ).slice(0, rowSeqs.length / 2),
       );
+      if (s.cachedOnly && !(s.cacheDir && existsSync(join(s.cacheDir, `lds-${s.seed}-subset-${k}.json`)))) continue;
       members[k] = Uint8Array.from(rowSeqs, (_, i) => (chosen.has(i) ? 1 : 0));
       losses[k] = await cached(s.cacheDir, `lds-${s.seed}-subset-${k}.json`, async () => {
         const r = await train(rowSeqs.filter((_, i) => chosen.has(i)));
@@ -117,10 +120,14 @@ export async function ldsSuite(
     model.dispose();
   }
 
+  // Only the subsets retrained (all of them, unless s.cachedOnly reports an interrupted run).
+  const done = members.flatMap((m, k) => (m ? [k] : []));
+  members.splice(0, members.length, ...done.map((k) => members[k] as Uint8Array));
+  losses.splice(0, losses.length, ...done.map((k) => losses[k] as number[]));
   const common = {
     suite: 'attribution-quality',
     set: 'lds',
-    subsets: s.subsets,
+    subsets: members.length,
     retrainSeeds: 1,
     queries: data.queries.length,
   };
