@@ -7,7 +7,7 @@ export {
   openChannel,
   tryWithoutAuthorization,
 } from './client.js';
-export { auditEpoch, type EpochAudit } from './epoch-audit.js';
+export { auditEpoch } from './epoch-audit.js';
 export { parseEpochExport, verifyEpochExport } from './epoch-export.js';
 export { createEpochs } from './epochs.js';
 export { computeFee } from './fees.js';
