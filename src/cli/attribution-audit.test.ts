@@ -16,9 +16,8 @@ import { keccak256, receiptDomain, receiptTypes } from '../core/index.js';
 import { createTokenizer } from '../engine/index.js';
 import { groundedPrompt, parseChatRequest } from '../openlora/index.js';
 import { type NodeReceipt, nodeReceipt, type ReceiptMessage } from '../protocol/index.js';
-import { verifyReceipt } from '../settlement/index.js';
+import { requestHashOf, verifyReceipt } from '../settlement/index.js';
 import { type AuditChain, createAttributionAudit } from './attribution-audit.js';
-import { requestHashOf } from './audit-request.js';
 
 const who = ['0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'] as const;
 const texts = [
@@ -81,7 +80,7 @@ async function serve(requestId: string, which: 'before' | 'after') {
     seed: o.seed ?? 0,
   };
   const signed: ReceiptMessage = {
-    requestHash: requestHashOf(requestId, 'm', prompt, sampling),
+    requestHash: requestHashOf({ requestId, model: 'm', prompt, ...sampling }),
     modelId: 1n,
     adapterHash: zeroHash,
     dataNetRoot: version.root,

@@ -41,8 +41,8 @@ import {
   settlementApi,
   type VersionExportLine,
 } from '../protocol/index.js';
-import { verifyReceipt } from '../settlement/index.js';
-import { type AskedRequest, rebuildRequest, requestHashOf, servedPrompt } from './audit-request.js';
+import { requestHashOf, verifyReceipt } from '../settlement/index.js';
+import { type AskedRequest, rebuildRequest, servedPrompt } from './audit-request.js';
 
 export interface AuditInput extends AskedRequest {
   requestId: string;
@@ -273,14 +273,17 @@ export function createAttributionAudit(apiUrl: string, options: AuditOptions = {
           : null);
       const prompt = servedPrompt(rebuilt, context);
       const retrievalKnown = !rebuilt.retrieval || input.context !== undefined || match !== undefined;
-      const requestHash = !rebuilt.sampling
+      const rebuiltHash = rebuilt.sampling
+        ? requestHashOf({ requestId: input.requestId, model: receipt.model, prompt, ...rebuilt.sampling })
+        : null;
+      const requestHash = !rebuiltHash
         ? notChecked('the exact request body was not given (--body): the sampling parameters are unknown')
         : !retrievalKnown
           ? notChecked('the retrieved passages cannot be recomputed without the row set the answer was served over')
           : verdict(
-              requestHashOf(input.requestId, receipt.model, prompt, rebuilt.sampling) === receipt.signed.requestHash,
+              rebuiltHash === receipt.signed.requestHash,
               'the request rebuilt (prompt read, retrieval, sampling) is the one the node signed',
-              `the request rebuilt hashes to ${requestHashOf(input.requestId, receipt.model, prompt, rebuilt.sampling)}; the node signed ${receipt.signed.requestHash}`,
+              `the request rebuilt hashes to ${rebuiltHash}; the node signed ${receipt.signed.requestHash}`,
             );
 
       let recomputed: AttributionResult | null = null;

@@ -3,8 +3,7 @@
  * messages through the same template, retrieved passages first when retrieval grounded it) and, from the exact
  * request body, the sampling parameters — so the node-signed `requestHash` can be recomputed and compared.
  */
-import type { Hex } from 'viem';
-import { BaseError, canonicalJson, keccak256 } from '../core/index.js';
+import { BaseError } from '../core/index.js';
 import { groundedPrompt, parseChatRequest, parseCompletionRequest } from '../openlora/index.js';
 import { decodeArtifact, openloraApi } from '../protocol/index.js';
 
@@ -85,23 +84,3 @@ export function servedPrompt(r: RebuiltRequest, context: string | null): string 
 
 /** A chat prompt from one user message, as the node formats it (`--message`). */
 export const oneMessage = (text: string) => [{ role: 'user', content: text }];
-
-/** The requestHash the node signs: the request id, served model, prompt read and sampling, as canonical JSON. */
-export function requestHashOf(
-  requestId: string,
-  model: string,
-  prompt: string,
-  s: NonNullable<RebuiltRequest['sampling']>,
-): Hex {
-  return keccak256(
-    canonicalJson({
-      requestId,
-      model,
-      prompt,
-      maxTokens: s.maxTokens,
-      temperature: s.temperature,
-      topP: s.topP,
-      seed: s.seed,
-    }),
-  );
-}

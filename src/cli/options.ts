@@ -1,6 +1,7 @@
 /** Options shared by commands, and turning them into a Config. */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type Config, createLogger, type Logger, loadConfig } from '../core/index.js';
+import { BaseError, type Config, createLogger, errnoCode, type Logger, loadConfig, messageOf } from '../core/index.js';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -36,3 +37,14 @@ export function loggerFor(config: Config): Logger {
 }
 
 export const isJson = (cmd: Command): boolean => cmd.optsWithGlobals<GlobalOptions>().json === true;
+
+/** The text of the file a flag names (`--export FILE`); a file that cannot be read is NOT_FOUND, naming the flag. */
+export function readFlagFile(file: string, flag: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new BaseError('NOT_FOUND', `Cannot read ${flag} file ${file}: ${errnoCode(e) ?? messageOf(e)}`, {
+      details: { field: flag, file },
+    });
+  }
+}

@@ -14,7 +14,7 @@ export { computeFee } from './fees.js';
 export { createParamsReader } from './params.js';
 export type { PayableModel } from './payments.js';
 export { payoutLeaf } from './payouts.js';
-export { verifyReceipt } from './receipts.js';
+export { requestHashOf, verifyReceipt } from './receipts.js';
 export { settlementRoutes } from './routes.js';
 export { createSettlement, type Settlement } from './service.js';
 export {

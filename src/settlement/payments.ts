@@ -15,7 +15,7 @@ import type { Db } from '../store/index.js';
 import type { Channels } from './channels.js';
 import { computeFee, type FeeBreakdown, type Prices } from './fees.js';
 import type { ParamsReader } from './params.js';
-import { type ReceiptMessage, receiptId, receiptTypedData } from './receipts.js';
+import { type ReceiptMessage, receiptId, receiptTypedData, requestHashOf } from './receipts.js';
 import { parseAuthorizationHeader, parseVoucherHeader, paymentHeaders, requestBodyHash } from './vouchers.js';
 
 /** A model as served (the protocol's `ServedModel`): payments price it by its record and attribute by its lineage. */
@@ -187,21 +187,19 @@ export function createPayments(deps: PaymentsDeps) {
             requestId: r.requestId,
           })) ?? null;
       } catch {
-        attribution = null; // never lose a paid request to an attribution failure: its share stays with the DataNet
+        attribution = null; // never lose a paid request to an attribution failure: its share is unattributed
       }
       const lineage = r.model.record?.latest;
       const treasury = lineage?.dataNetId ? ((await deps.dataNetTreasury?.(lineage.dataNetId)) ?? null) : null;
-      const requestHash = keccak256(
-        canonicalJson({
-          requestId: r.requestId,
-          model: r.model.name,
-          prompt: r.request.prompt,
-          maxTokens: r.request.maxTokens,
-          temperature: r.request.temperature ?? 0,
-          topP: r.request.topP ?? 1,
-          seed: r.request.seed ?? 0,
-        }),
-      );
+      const requestHash = requestHashOf({
+        requestId: r.requestId,
+        model: r.model.name,
+        prompt: r.request.prompt,
+        maxTokens: r.request.maxTokens,
+        temperature: r.request.temperature ?? 0,
+        topP: r.request.topP ?? 1,
+        seed: r.request.seed ?? 0,
+      });
       const outputHash = keccak256(r.output);
       const receipt = await deps.db.transaction(async (tx) => {
         const chargedAfter = await deps.channels.charge(tx, a.channelId, a.maxFee, fee.fee);

@@ -6,12 +6,30 @@
 import { type Address, getAddress, type Hex, hashTypedData, recoverTypedDataAddress } from 'viem';
 import { z } from 'zod';
 import type { AttributionResult } from '../attribution/index.js';
-import { receiptDomain, receiptTypes } from '../core/index.js';
+import { canonicalJson, keccak256, receiptDomain, receiptTypes } from '../core/index.js';
 import { decodeArtifact, feeBreakdown, type NodeReceipt, nodeReceipt, type ReceiptMessage } from '../protocol/index.js';
 import type { Queryable } from '../store/index.js';
 import type { FeeBreakdown } from './fees.js';
 
 export type { ReceiptMessage } from '../protocol/index.js';
+
+/** What a receipt's `requestHash` commits to: the request id, the served model, the prompt it read and the sampling. */
+export interface HashedRequest {
+  requestId: string;
+  model: string;
+  /** The prompt the model read (with retrieval, the passages first). */
+  prompt: string;
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+}
+
+/** The `requestHash` a node signs: keccak-256 of the request's canonical JSON (anyone holding the request recomputes it). */
+export function requestHashOf(r: HashedRequest): Hex {
+  const { requestId, model, prompt, maxTokens, temperature, topP, seed } = r;
+  return keccak256(canonicalJson({ requestId, model, prompt, maxTokens, temperature, topP, seed }));
+}
 
 export interface StoredReceipt {
   id: Hex;

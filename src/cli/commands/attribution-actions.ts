@@ -1,5 +1,4 @@
 /** The actions of `tributary index …` and `tributary attribute` (the commands are defined in attribution.ts). */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   type AttributionResult,
@@ -25,7 +24,7 @@ import {
 } from '../attribution-audit.js';
 import type { AskedRequest } from '../audit-request.js';
 import { exitCodeByCode } from '../exit-codes.js';
-import { isJson } from '../options.js';
+import { isJson, readFlagFile } from '../options.js';
 import { createOutput } from '../output.js';
 import { connectRemote, publicApi } from '../remote.js';
 
@@ -91,17 +90,6 @@ export interface AttributeOptions {
   promptTokens?: string;
   api?: string;
   rpc?: string;
-}
-
-/** A file a flag names, read as text: a missing file is the flag's error, not an internal one. */
-function readFlagFile(path: string, flag: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new BaseError('INVALID_ARGUMENT', `${flag}: cannot read ${path} (${e instanceof Error ? e.message : e})`, {
-      details: { field: flag, file: path },
-    });
-  }
 }
 
 /** The request to verify, from exactly one of --body, --messages, --message and --prompt (and --context). */

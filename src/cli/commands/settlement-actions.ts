@@ -1,12 +1,12 @@
 /** The actions of the settlement commands (defined in settlement.ts). */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type Address, formatUnits, getAddress, type Hex, isAddress, parseUnits } from 'viem';
 import type { DeploymentAddresses } from '../../chain/index.js';
 import { BaseError } from '../../core/index.js';
 import { type EpochView, type NodeClient, nodeApi, settlementApi } from '../../protocol/index.js';
 import { auditEpoch, challengeEpoch, claimPayouts, closeChannel, openChannel } from '../../settlement/index.js';
-import { isJson } from '../options.js';
+import { isJson, readFlagFile } from '../options.js';
 import { createOutput } from '../output.js';
 import { connectRemote, operatorApi, type Remote, type RemoteOptions, signerFrom } from '../remote.js';
 
@@ -241,15 +241,6 @@ export interface EpochVerifyOptions extends RemoteOptions {
   node?: string;
 }
 
-/** A file an option names, as text; NOT_FOUND naming the option and the file. */
-function readOptionFile(file: string, flag: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    throw new BaseError('NOT_FOUND', `Cannot read ${flag} file ${file}`, { details: { field: flag, file } });
-  }
-}
-
 /** The text of a blob of the node's public store. */
 async function blobText(api: NodeClient, cid: string): Promise<string> {
   return (await api.open(nodeApi.getBlob, { params: { cid } })).text();
@@ -270,10 +261,10 @@ export async function epochVerify(n: string, o: EpochVerifyOptions, cmd: Command
     node,
     epoch,
     {
-      receiptsExport: async (cid) => (o.export ? readOptionFile(o.export, '--export') : blobText(remote.api, cid)),
+      receiptsExport: async (cid) => (o.export ? readFlagFile(o.export, '--export') : blobText(remote.api, cid)),
       payoutsExport: async (at) =>
         o.payouts
-          ? readOptionFile(o.payouts, '--payouts')
+          ? readFlagFile(o.payouts, '--payouts')
           : blobText(remote.api, (await remote.api.call(settlementApi.getEpoch, { params: { epoch: at } })).payoutsCid),
     },
   );
