@@ -113,6 +113,24 @@ describe('attribution runtime', () => {
     expect(serializeAttribution(replayed)).toBe(serializeAttribution(before));
   });
 
+  it('a copier who grinds a lower contribution id than the original still comes second: rows are read in arrival order', async () => {
+    const original = texts[0] ?? '';
+    // The copy (a later contribution, arrival 2) has the lower id, so leaf order puts it first.
+    const pinned = [
+      { id: id(1), contributor: who[1], arrival: 2, text: original },
+      { id: id(2), contributor: who[0], arrival: 1, text: original },
+    ].map(
+      (r) =>
+        `${JSON.stringify({ exportVersion: 2, ...r, contentHash: id(50), licenseId: id(51), withdrawn: false, cid: 'bafk', content: { text: r.text } })}\n`,
+    );
+    const { runtime } = runtimeOver(createAttributionCache({ readBaseModel: cache.base }), undefined, {
+      text: pinned.join(''),
+    });
+    const r = await runtime.attribute({ dataNet, ...answer });
+    expect(r.contributions.map((c) => c.id)).toEqual([id(2)]);
+    expect((await runtime.corpus(dataNet)).rows.map((row) => row.id)).toEqual([id(2), id(1)]);
+  });
+
   it('adds no gradient for a receipt that is not held or is not a training receipt; an audit asking for it is refused', async () => {
     const { runtime } = runtimeOver(cache);
     for (const receiptCid of ['bafkmissing', 'bafkprovenance'])

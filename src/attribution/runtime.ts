@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Hex } from 'viem';
 import { BaseError, hashObject, type Logger } from '../core/index.js';
 import { baseModelFromGguf, bundledBaseModel } from '../engine/index.js';
-import { parseVersionExport } from '../protocol/index.js';
+import { inArrivalOrder, parseVersionExport } from '../protocol/index.js';
 import { type CorpusAttributor, corpusHashOf, createCorpusAttributor, type GradientScorer } from './attributor.js';
 import type { CorpusRow } from './corpus-file.js';
 import { type GradientArtifacts, gradientScorerFromReceipt } from './gradient-scorer.js';
@@ -150,7 +150,8 @@ export function createAttributionRuntime(o: AttributionRuntimeOptions) {
     const key = `${dataNet.id}:${dataNet.version}`;
     const last = parsed.get(key);
     if (last?.text === text) return last;
-    const rows = parseVersionExport(text, `DataNet ${dataNet.id} version ${dataNet.version} export`).map((r) => ({
+    const exported = parseVersionExport(text, `DataNet ${dataNet.id} version ${dataNet.version} export`);
+    const rows = inArrivalOrder(exported).map((r) => ({
       id: r.id,
       contributor: r.contributor,
       text: r.text,

@@ -32,6 +32,7 @@ import { createTokenizer } from '../engine/index.js';
 import {
   createNodeClient,
   datanetsApi,
+  inArrivalOrder,
   type NodeClient,
   type NodeReceipt,
   nodeApi,
@@ -139,7 +140,7 @@ export async function gradientScorerFromNode(
 function rowSetsOf(lines: readonly VersionExportLine[], texts: ReadonlyMap<string, string>) {
   const cuts = [...new Set(lines.flatMap((r) => (r.withdrawn ? [r.withdrawnAt.getTime()] : [])))].sort((a, b) => b - a);
   return [Number.POSITIVE_INFINITY, ...cuts].map((cut) => {
-    const members = lines.filter((r) => !r.withdrawn || r.withdrawnAt.getTime() >= cut);
+    const members = inArrivalOrder(lines.filter((r) => !r.withdrawn || r.withdrawnAt.getTime() >= cut));
     const missing = members.filter((r) => r.withdrawn && !texts.has(r.id)).map((r) => r.id);
     const rows: CorpusRow[] = members.map((r) => ({
       id: r.id,

@@ -295,8 +295,11 @@ export function createVersions(ctx: DataNetContext, hooks: { sync(): Promise<unk
       cid: string;
       status: string;
       withdrawn_at: Date | null;
+      arrival: string | number;
     }>(
-      `SELECT c.id, c.contributor, c.content_hash, c.license_id, c.cid, c.status, c.withdrawn_at
+      // arrival: the place in the order this node accepted the version's contributions (seq), stated in the export.
+      `SELECT c.id, c.contributor, c.content_hash, c.license_id, c.cid, c.status, c.withdrawn_at,
+              ROW_NUMBER() OVER (ORDER BY c.seq) AS arrival
        FROM version_members m JOIN contributions c ON c.id = m.contribution_id
        WHERE m.datanet_id = $1 AND m.version = $2 ORDER BY c.id`,
       [dataNetId.toString(), version],
@@ -308,6 +311,7 @@ export function createVersions(ctx: DataNetContext, hooks: { sync(): Promise<unk
         contributor: getAddress(r.contributor),
         contentHash: r.content_hash,
         licenseId: r.license_id,
+        arrival: Number(r.arrival),
       } as const;
       if (r.status === 'withdrawn') {
         if (!r.withdrawn_at)

@@ -22,6 +22,7 @@ export {
   GRADIENT_INDEX_VERSION,
   type GradientIndexHeader,
   gradientIndexHeader,
+  inArrivalOrder,
   jsonObject,
   MAX_ROW_CHARS,
   MAX_UINT256,

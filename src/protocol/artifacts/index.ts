@@ -66,6 +66,7 @@ export {
 export {
   type CorpusRow,
   corpusRow,
+  inArrivalOrder,
   jsonObject,
   MAX_ROW_CHARS,
   parseCorpus,

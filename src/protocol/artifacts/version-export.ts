@@ -37,6 +37,12 @@ const leafFields = {
   /** keccak-256 of the content's canonical JSON. */
   contentHash: bytes32,
   licenseId: bytes32,
+  /**
+   * The contribution's place in the order the DataNet accepted its contributions (1 = first). Not part of the leaf:
+   * the node that accepted them states it. Attribution reads rows in this order, so an earlier contribution has
+   * first-come priority over a later near-identical copy (a copier cannot win by grinding a lower id).
+   */
+  arrival: z.number().int().positive(),
 };
 
 /** A live contribution of the version. */
@@ -66,6 +72,8 @@ export type VersionExportLine = z.output<typeof versionExportLine>;
 export const versionExportRow = z.object({
   id: bytes32,
   contributor: address,
+  /** Version 2: the place in the order of acceptance (version 1 exports have none; leaf order stands in). */
+  arrival: z.number().int().positive().optional(),
   cid,
   content: jsonObject,
   text: z.string(),
@@ -89,7 +97,27 @@ export function parseVersionExport(text: string, file: string): VersionExportRow
   if (exportVersionOf(text) === 1) return parseJsonLines(versionExportRow, text, file, { unique: 'id' });
   return parsePinnedExport(text, file)
     .filter((r) => !r.withdrawn)
-    .map((r) => ({ id: r.id, contributor: r.contributor, cid: r.cid, content: r.content, text: r.text }));
+    .map((r) => ({
+      id: r.id,
+      contributor: r.contributor,
+      arrival: r.arrival,
+      cid: r.cid,
+      content: r.content,
+      text: r.text,
+    }));
+}
+
+/**
+ * Rows in the order the DataNet accepted them (by `arrival`; rows without one keep their place after those with
+ * one): the order attribution reads a version in, so that first come is first served.
+ */
+export function inArrivalOrder<T extends { arrival?: number | undefined }>(rows: readonly T[]): T[] {
+  return rows
+    .map((row, i) => ({ row, i }))
+    .sort(
+      (a, b) => (a.row.arrival ?? Number.MAX_SAFE_INTEGER) - (b.row.arrival ?? Number.MAX_SAFE_INTEGER) || a.i - b.i,
+    )
+    .map((x) => x.row);
 }
 
 /**
