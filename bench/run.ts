@@ -5,7 +5,7 @@
 const suites: Record<string, { describe: string; load: () => Promise<{ run(): Promise<void> }> }> = {
   'attribution-quality': {
     describe:
-      'PoA quality: planted-facts precision@1/recall@3 and linear datamodeling score of span, gradient, TracIn, BM25, random',
+      'PoA quality of what is paid: P@1 (planted, paraphrased, hard; 5 seeds, CIs) and LDS (100 retrains, signed and paid) of combined, span, gradient, rag vs BM25, TracIn, random',
     load: () => import('./attribution-quality.js'),
   },
   'attribution-replay': {
