@@ -127,8 +127,8 @@ describe('gradient noise floor', () => {
 });
 
 describe('method weights', () => {
-  it('are named and versioned, and a method counts by its measured quality: gradient outweighs span', () => {
-    expect(methodWeights).toEqual({ version: 'mw-2026-12', span: 0.4, gradient: 0.75, rag: 0.36 });
+  it('are named and versioned, and a method counts by its measured quality: span (paid LDS 0.75) outweighs gradient (0.45)', () => {
+    expect(methodWeights).toEqual({ version: 'mw-2026-12b', span: 0.75, gradient: 0.45, rag: 0.75 });
     const r = combineEvidence({
       documents,
       evidence: [
@@ -139,8 +139,8 @@ describe('method weights', () => {
       corpusHash,
     });
     expect(r.contributions.map((c) => [c.id, c.ppm])).toEqual([
-      ['c1', Math.round((0.75 / 1.15) * 1e6)],
-      ['c0', Math.round((0.4 / 1.15) * 1e6)],
+      ['c0', Math.round((0.75 / 1.2) * 1e6)],
+      ['c1', Math.round((0.45 / 1.2) * 1e6)],
     ]);
   });
 });
