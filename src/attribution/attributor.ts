@@ -8,8 +8,15 @@ import { at, BaseError, hashObject, keccak256 } from '../core/index.js';
 import { attributionMethod } from '../protocol/index.js';
 import { combineEvidence } from './combine.js';
 import type { CorpusRow } from './corpus-file.js';
-import { type Evidence, gradientEvidence, ragEvidence, spanEvidence, termHolders } from './evidence.js';
-import { type Bm25Index, createBm25Index } from './rag/index.js';
+import {
+  type Evidence,
+  gradientEvidence,
+  type PromptFocus,
+  ragEvidence,
+  spanEvidence,
+  termHolders,
+} from './evidence.js';
+import { type Bm25Index, createBm25Index, terms } from './rag/index.js';
 import { type AttributionMethod, type AttributionResult, attributionMethods } from './result.js';
 import {
   buildSpanIndexFromTexts,
@@ -123,14 +130,27 @@ export function createCorpusAttributor(options: CorpusAttributorOptions): Corpus
   let bm25: Bm25Index | undefined;
   let holders: Map<string, number[]> | undefined;
   const trace = { ...attributionTraceOptions, ...options.trace };
+  const lexical = () => {
+    bm25 ??= createBm25Index(rows);
+    holders ??= termHolders(bm25);
+    return { bm25, holders };
+  };
+  const promptFocus = (prompt: string): PromptFocus => ({
+    terms: terms(prompt),
+    holders: lexical().holders,
+    documents: rows.length,
+    contributorOf: (d) => at(rows, d).contributor,
+    passageLength: 4 * trace.minSpanLength,
+  });
   return {
     rows,
     corpusHash,
     spanIndex,
     retrieve(query, k) {
       checkText('query', query);
-      bm25 ??= createBm25Index(rows);
-      return bm25.search(query, k).map((h) => ({ ...at(rows, h.document), score: h.score }));
+      return lexical()
+        .bm25.search(query, k)
+        .map((h) => ({ ...at(rows, h.document), score: h.score }));
     },
     async attribute(input) {
       const prompt = input.prompt ?? '';
@@ -146,7 +166,7 @@ export function createCorpusAttributor(options: CorpusAttributorOptions): Corpus
         if (method === 'span') {
           const tokens = tokenizer.encode(input.output);
           const credit = await spanIndex.credit(tokens, trace);
-          evidence.push(spanEvidence(credit));
+          evidence.push(spanEvidence(credit, prompt.trim() === '' ? undefined : promptFocus(prompt)));
           spans = credit.spans.map((s) => ({
             start: s.start,
             end: s.end,
@@ -154,12 +174,11 @@ export function createCorpusAttributor(options: CorpusAttributorOptions): Corpus
             contributionIds: s.documents.map((d) => at(rows, d).id),
           }));
         } else if (method === 'rag') {
-          bm25 ??= createBm25Index(rows);
-          holders ??= termHolders(bm25);
+          const { bm25: index, holders: held } = lexical();
           const copies = await spanIndex.copies(trace.copyContainment);
           const corpus = {
-            index: bm25,
-            holders,
+            index,
+            holders: held,
             contributorOf: (d: number) => at(rows, d).contributor,
             originalOf: copies.originalOf,
             sharedSpanScale: trace.sharedSpanScale,

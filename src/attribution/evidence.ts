@@ -6,7 +6,7 @@ import { at } from '../core/index.js';
 import type { Bm25Index } from './rag/index.js';
 import { terms } from './rag/index.js';
 import type { AttributionMethod } from './result.js';
-import type { SpanCredit } from './span/index.js';
+import type { SpanCredit, TokenCredit } from './span/index.js';
 
 export interface Evidence {
   method: AttributionMethod;
@@ -19,18 +19,73 @@ function add(m: Map<number, number>, k: number, v: number): void {
   m.set(k, (m.get(k) ?? 0) + v);
 }
 
+/** What span evidence needs to know of the prompt's words: which documents hold each term, and who wrote them. */
+export interface PromptFocus {
+  /** The prompt's distinct terms (rag/terms.ts). */
+  terms: readonly string[];
+  holders: ReadonlyMap<string, readonly number[]>;
+  /** Documents in the corpus. */
+  documents: number;
+  contributorOf(document: number): string;
+  /** A span this long or longer is a passage, never focused (4 × minSpanLength tokens). */
+  passageLength: number;
+}
+
+/** A prompt term held by more than this share of the corpus's documents is too common to say who taught an answer. */
+export const FOCUS_MAX_DOCUMENT_SHARE = 0.25;
+
+/** The documents holding any of the prompt's terms that at most FOCUS_MAX_DOCUMENT_SHARE of the documents hold. */
+function promptHolders(focus: PromptFocus): Set<number> {
+  const limit = Math.max(1, Math.floor(focus.documents * FOCUS_MAX_DOCUMENT_SHARE));
+  const out = new Set<number>();
+  for (const t of new Set(focus.terms)) {
+    const held = focus.holders.get(t) ?? [];
+    if (held.length <= limit) for (const d of held) out.add(d);
+  }
+  return out;
+}
+
+/**
+ * The documents sharing one token once the prompt has its say. When some of the documents holding the answer's
+ * span also hold one of the prompt's uncommon terms and others hold none, only the former share the token: they tie
+ * the answer to what was asked (a fact's teachers hold its subject; rows that reuse the answer word for another
+ * subject do not). Holding any such term is enough, and more of them count for nothing, so stuffing a row with the
+ * prompt's words can at most tie with a row that holds the subject. Only short spans are focused — a name, a few
+ * words, that many rows use for different things. A passage (≥ passageLength tokens) held verbatim is evidence
+ * enough of where it came from, and a copier who adds the prompt's words to an earlier author's passage must not
+ * push the author out, so a token some document holds as part of a passage is split as without a prompt. The
+ * token's worth is unchanged: it says how common the span is, not who taught it.
+ */
+function focusedParts(credit: TokenCredit, asked: ReadonlySet<number>, focus: PromptFocus): Map<number, number> {
+  const docs = [...credit.parts.keys()].sort((x, y) => x - y);
+  if (docs.some((d) => (credit.lengths.get(d) ?? 0) >= focus.passageLength)) return credit.parts;
+  const chosen = docs.filter((d) => asked.has(d));
+  if (chosen.length === 0 || chosen.length === docs.length) return credit.parts;
+  const byContributor = new Map<string, number[]>();
+  for (const d of chosen) {
+    const who = focus.contributorOf(d);
+    byContributor.set(who, [...(byContributor.get(who) ?? []), d]);
+  }
+  const out = new Map<number, number>();
+  for (const ds of byContributor.values())
+    for (const d of ds) out.set(d, credit.worth / byContributor.size / ds.length);
+  return out;
+}
+
 /**
  * Span evidence (span/credit.ts): each output token is worth its credit (1 for a span held by one or two
- * contributors, less for one many contributors share), split among the documents that qualify for it; coverage is
- * the output's mean token worth.
+ * contributors, less for one many contributors share), split among the documents that qualify for it — focused by
+ * the prompt when one is given (`focusedParts`); coverage is the output's mean token worth.
  */
-export function spanEvidence(credit: SpanCredit): Evidence {
+export function spanEvidence(credit: SpanCredit, focus?: PromptFocus): Evidence {
   const weights = new Map<number, number>();
+  const asked = focus ? promptHolders(focus) : new Set<number>();
   let worth = 0;
   for (const t of credit.tokens) {
     if (!t) continue;
     worth += t.worth;
-    for (const [d, part] of [...t.parts].sort(([x], [y]) => x - y)) add(weights, d, part);
+    const parts = focus && asked.size > 0 ? focusedParts(t, asked, focus) : t.parts;
+    for (const [d, part] of [...parts].sort(([x], [y]) => x - y)) add(weights, d, part);
   }
   return { method: 'span', coverage: credit.outputTokens > 0 ? worth / credit.outputTokens : 0, weights };
 }

@@ -66,6 +66,8 @@ export interface TokenCredit {
   worth: number;
   /** Document index → its part of the worth. */
   parts: Map<number, number>;
+  /** Document index (those in `parts`) → the length of its longest span covering the token. */
+  lengths: Map<number, number>;
 }
 
 export interface CreditedSpan {
@@ -197,5 +199,5 @@ function tokenCredit(
   const worth = Math.min(1, (o.sharedSpanScale / k) ** 2);
   const parts = new Map<number, number>();
   for (const ds of byContributor.values()) for (const d of ds) parts.set(d, worth / k / ds.length);
-  return { worth, parts };
+  return { worth, parts, lengths: new Map(kept.map((d) => [d, cover.get(d)!])) };
 }
