@@ -57,12 +57,19 @@ export interface FineTuneOptions {
 
 export interface FineTuned {
   adapter: LoraWeights;
+  /** The adapter after each epoch (the last is `adapter`), when asked for with `checkpoints`. */
+  checkpoints: LoraWeights[];
   steps: number;
   firstLoss: number;
   lastLoss: number;
 }
 
-export async function fineTune(base: LlamaWeights, rows: readonly Sequence[], o: FineTuneOptions): Promise<FineTuned> {
+export async function fineTune(
+  base: LlamaWeights,
+  rows: readonly Sequence[],
+  o: FineTuneOptions,
+  checkpoints = false,
+): Promise<FineTuned> {
   const perEpoch = Math.ceil(rows.length / o.batchSize);
   const totalSteps = perEpoch * o.epochs;
   const trainer = createLoraTrainer({
@@ -74,6 +81,7 @@ export async function fineTune(base: LlamaWeights, rows: readonly Sequence[], o:
   });
   let firstLoss = Number.NaN;
   let lastLoss = Number.NaN;
+  const kept: LoraWeights[] = [];
   try {
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       const order = shuffled(rows, new Rng(o.seed * 1000 + epoch));
@@ -83,14 +91,16 @@ export async function fineTune(base: LlamaWeights, rows: readonly Sequence[], o:
         if (Number.isNaN(firstLoss)) firstLoss = r.loss;
         lastLoss = r.loss;
       }
+      if (checkpoints && epoch < o.epochs - 1) kept.push(await trainer.adapter());
     }
-    return { adapter: await trainer.adapter(), steps: totalSteps, firstLoss, lastLoss };
+    const adapter = await trainer.adapter();
+    return { adapter, checkpoints: checkpoints ? [...kept, adapter] : [], steps: totalSteps, firstLoss, lastLoss };
   } finally {
     trainer.dispose();
   }
 }
 
-/** Each sequence's own loss under `adapter` (one forward pass per sequence). */
+/** Each sequence's own loss under `adapter` (forward passes over batches of 16). */
 export async function sequenceLosses(
   model: ReturnType<typeof createLlamaModel>,
   adapter: LoraWeights,
@@ -98,6 +108,11 @@ export async function sequenceLosses(
   seqLen: number,
 ): Promise<number[]> {
   const out: number[] = [];
-  for (const s of seqs) out.push(await model.loss(toBatch([s], seqLen), adapter));
+  for (let i = 0; i < seqs.length; i += 16) {
+    const chunk = seqs.slice(i, i + 16);
+    // Every batch has 16 rows (loss-free padding): one compiled shape.
+    const padded = [...chunk, ...Array.from({ length: 16 - chunk.length }, () => ({ tokens: [0], weights: [0] }))];
+    out.push(...Array.from(await model.losses(toBatch(padded, seqLen), adapter)).slice(0, chunk.length));
+  }
   return out;
 }

@@ -7,7 +7,7 @@ import { jit, numpy as np, tree } from '@jax-js/jax';
 import { BaseError } from '../core/index.js';
 import { batchToDevice, checkBatch, type TokenBatch } from './batch.js';
 import type { LlamaConfig } from './config.js';
-import { causalLmLoss, oneHot } from './loss.js';
+import { causalLmLoss, causalLmLossPerExample, oneHot } from './loss.js';
 import {
   type BaseParams,
   baseParamsToDevice,
@@ -26,6 +26,8 @@ export interface LlamaModel {
   logits(ids: readonly number[], adapter?: LoraWeights): Promise<Float32Array>;
   /** Mean masked next-token loss of a batch (the training loss without dropout). */
   loss(batch: TokenBatch, adapter?: LoraWeights): Promise<number>;
+  /** Each row's own mean masked next-token loss, in one pass over the batch (evaluating many sequences). */
+  losses(batch: TokenBatch, adapter?: LoraWeights): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -56,12 +58,44 @@ export function createLlamaModel(weights: LlamaWeights): LlamaModel {
     ) => causalLmLoss(forward(cfg, b, l, scale, x0, { cos, sin }), oneHot(targets, cfg.vocabSize), mask),
     { staticArgnums: [2] },
   );
+  const lossesJit = jit(
+    (
+      b: BaseParams,
+      l: LoraParams,
+      scale: number,
+      x0: np.Array,
+      targets: np.Array,
+      mask: np.Array,
+      cos: np.Array,
+      sin: np.Array,
+    ) => causalLmLossPerExample(forward(cfg, b, l, scale, x0, { cos, sin }), oneHot(targets, cfg.vocabSize), mask),
+    { staticArgnums: [2] },
+  );
   const checkLength = (n: number) => {
     if (n < 1 || n > cfg.contextLength) {
       throw new BaseError('INVALID_ARGUMENT', 'Sequence length must be between 1 and the model context length', {
         details: { length: n, contextLength: cfg.contextLength },
       });
     }
+  };
+  /** One of the loss functions on a checked batch, through `adapter` if any. */
+  const run = (fn: typeof lossJit, batch: TokenBatch, adapter: LoraWeights | undefined) => {
+    checkBatch(batch, cfg.vocabSize);
+    checkLength(batch.seqLen);
+    const lora = device(adapter);
+    const b = batchToDevice(batch);
+    const r = ropeTables(cfg, batch.seqLen);
+    const x0 = np.take(base.embed.ref, b.inputs, 0);
+    return fn(
+      tree.ref(base),
+      lora ? tree.ref(lora) : { layers: [] },
+      scaleOf(adapter),
+      x0,
+      b.targets,
+      b.mask,
+      r.cos,
+      r.sin,
+    );
   };
   return {
     config: cfg,
@@ -81,27 +115,15 @@ export function createLlamaModel(weights: LlamaWeights): LlamaModel {
       return hostFloats(out);
     },
     async loss(batch, adapter) {
-      checkBatch(batch, cfg.vocabSize);
-      checkLength(batch.seqLen);
-      const lora = device(adapter);
-      const b = batchToDevice(batch);
-      const r = ropeTables(cfg, batch.seqLen);
-      const x0 = np.take(base.embed.ref, b.inputs, 0);
-      const out = lossJit(
-        tree.ref(base),
-        lora ? tree.ref(lora) : { layers: [] },
-        scaleOf(adapter),
-        x0,
-        b.targets,
-        b.mask,
-        r.cos,
-        r.sin,
-      );
-      return hostScalar(out);
+      return hostScalar(run(lossJit, batch, adapter));
+    },
+    async losses(batch, adapter) {
+      return hostFloats(run(lossesJit, batch, adapter));
     },
     dispose() {
       tree.dispose(base);
       lossJit.dispose();
+      lossesJit.dispose();
     },
   };
 }

@@ -18,6 +18,12 @@ export function causalLmLoss(logits: np.Array, targets: np.Array, mask: np.Array
   return np.sum(nll.mul(mask.ref)).div(np.sum(mask).add(1e-9));
 }
 
+/** `[B]` each example's mean next-token cross-entropy over its masked tokens (0 for an example with none). */
+export function causalLmLossPerExample(logits: np.Array, targets: np.Array, mask: np.Array): np.Array {
+  const nll = np.sum(nn.logSoftmax(logits, -1).mul(targets), -1).neg();
+  return np.sum(nll.mul(mask.ref), -1).div(np.sum(mask, -1).add(1e-9));
+}
+
 export interface SurrogateLoss {
   /** Differentiate this: its value is the loss, its gradient w.r.t. the logits is the closed-form one. */
   objective: np.Array;

@@ -120,6 +120,22 @@ describe('LoRA', () => {
     expect(await model.loss(changed)).not.toBeCloseTo(await model.loss(batch), 3);
     model.dispose();
   });
+
+  it("gives each row of a batch its own loss, the same as that row's batch of one", async () => {
+    const model = createLlamaModel(base);
+    const adapter = initLoraWeights(cfg, lora, 5);
+    const batch = randomBatch(cfg.vocabSize, 3, 8, 4);
+    // Row 1 counts its last 3 tokens only; row 2 counts none (its loss is 0, as padding's).
+    const mask = Float32Array.from({ length: 24 }, (_, i) => (i < 8 ? 1 : i < 16 ? (i % 8 >= 5 ? 1 : 0) : 0));
+    const losses = await model.losses({ ...batch, mask }, adapter);
+    for (const r of [0, 1]) {
+      const row = (a: Int32Array | Float32Array) => a.slice(r * 8, r * 8 + 8);
+      const one = { batchSize: 1, seqLen: 8, inputs: row(batch.inputs), targets: row(batch.targets), mask: row(mask) };
+      expect(losses[r]).toBeCloseTo(await model.loss(one as typeof batch, adapter), 5);
+    }
+    expect(losses[2]).toBe(0);
+    model.dispose();
+  });
 });
 
 describe('per-example LoRA gradients', () => {
