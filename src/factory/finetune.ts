@@ -373,6 +373,7 @@ export function fineTuneHandler(deps: FineTuneDeps) {
         configHash,
         receiptCid,
         metrics,
+        heldOut: plan.evaluation.map((e) => e.contributionId),
       };
     } finally {
       trainer.dispose();

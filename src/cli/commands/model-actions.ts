@@ -39,6 +39,7 @@ export interface TrainOptions extends RemoteOptions {
   version: string;
   name: string;
   base?: string;
+  preset?: 'facts' | 'style' | 'continue';
   rank?: string;
   alpha?: string;
   steps?: string;
@@ -73,6 +74,7 @@ export async function train(o: TrainOptions, cmd: Command) {
     dataNetId: o.datanet,
     dataNetVersion: numberOption('--version', o.version),
     ...(o.base ? { baseModel: o.base } : {}),
+    ...(o.preset ? { preset: o.preset } : {}),
     hyper,
   });
   if (o.follow === false) {
@@ -105,9 +107,17 @@ export async function train(o: TrainOptions, cmd: Command) {
     [
       `Fine-tuned "${r.name}" (job ${final.id}): adapter ${r.adapter.sha256}`,
       formatMetrics(r.metrics),
+      heldOutLine(r.heldOut ?? []),
       `  publish: tributary model publish ${final.id} --price-in 0.001 --price-out 0.002`,
     ].join('\n'),
   );
+}
+
+/** Which rows were held out of training: the model never saw them, so it cannot answer what only they teach. */
+function heldOutLine(ids: readonly string[]): string {
+  if (ids.length === 0) return '  trained on every row (nothing held out)';
+  const shown = ids.slice(0, 5).join(', ');
+  return `  held out of training (evaluation only), ${ids.length} row${ids.length === 1 ? '' : 's'}: ${shown}${ids.length > 5 ? ', …' : ''}`;
 }
 
 export async function status(id: string, o: RemoteOptions, cmd: Command) {

@@ -4,7 +4,7 @@
  *
  * Definitions only: the actions are in model-actions.ts, imported when a command runs.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { lazyAction, withRemoteOptions } from './define.js';
 
 const actions = () => import('./model-actions.js');
@@ -23,6 +23,12 @@ export function registerModel(program: Command): void {
       .requiredOption('--version <n>', 'DataNet version')
       .requiredOption('--name <name>', 'name of the model (unique once published)')
       .option('--base <model>', `base model (default ${bundledBaseName})`)
+      .addOption(
+        new Option(
+          '--preset <preset>',
+          'what the fine-tune is for; its defaults go under the options below (facts: memorise Q/A rows, train on every row)',
+        ).choices(['facts', 'style', 'continue']),
+      )
       .option('--rank <n>', 'LoRA rank (default 8)')
       .option('--alpha <n>', 'LoRA alpha (default 16)')
       .option('--steps <n>', 'optimizer steps (default: --epochs passes)')

@@ -50,9 +50,18 @@ export const hyperparameters = z.object({
 });
 export type Hyperparameters = z.output<typeof hyperparameters>;
 
+/**
+ * What the fine-tune is for; each preset brings its own defaults for the hyperparameters a request leaves out
+ * (src/factory/request.ts). `facts`: memorise instruction/response rows, answering each as it was given; `style`:
+ * adapt tone and format without memorising; `continue`: causal-LM training on documents.
+ */
+export const fineTunePresets = ['facts', 'style', 'continue'] as const;
+export type FineTunePreset = (typeof fineTunePresets)[number];
+
 const requestFields = {
   /** The model's name (unique in ModelRegistry once published). */
   name: z.string().regex(MODEL_NAME_PATTERN, MODEL_NAME_RULE),
+  preset: z.enum(fineTunePresets).exactOptional(),
   /** The bundled base model's name (default), or the CID of a base model GGUF in the blob store. */
   baseModel: z.string().min(1).optional(),
   dataNetId: z.string().regex(/^\d+$/, 'expected a DataNet id (decimal)'),
@@ -117,6 +126,8 @@ export const fineTuneResult = z.object({
   /** The training receipt in the blob store. */
   receiptCid: cid,
   metrics: fineTuneMetrics,
+  /** The contributions held out of training for evaluation (none for a `facts` fine-tune: every fact is taught). */
+  heldOut: z.array(z.string()).exactOptional(),
 });
 export type FineTuneResult = z.output<typeof fineTuneResult>;
 

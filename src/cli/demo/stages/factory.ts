@@ -26,21 +26,13 @@ export const factoryStage: DemoStage = {
       name: DEMO_MODEL,
       dataNetId: datanet.dataNetId,
       dataNetVersion: datanet.version,
-      hyper: {
-        rank: 8,
-        alpha: 16,
-        steps: 120,
-        batchSize: 8,
-        seqLen: 48,
-        learningRate: 0.005,
-        seed: 42,
-        evalFraction: 0.1,
-        checkpointEvery: 40,
-      },
+      // The facts preset (src/factory/request.ts): every row trained, no dropout, a constant learning rate.
+      preset: 'facts',
+      hyper: { batchSize: 8, seqLen: 48, seed: 42, checkpointEvery: 80 },
     });
     out.note(`  fine-tune job ${job.id} on DataNet ${datanet.dataNetId} version ${datanet.version} …`);
     const final = await factory.follow(job.id, (type, p) => {
-      if (type === 'progress' && p !== null && 'totalSteps' in p && p.step && p.step % 40 === 0)
+      if (type === 'progress' && p !== null && 'totalSteps' in p && p.step && p.step % 80 === 0)
         out.note(`    step ${p.step}/${p.totalSteps} loss ${p.loss?.toFixed(3)}`);
     });
     const r = final.result;
@@ -76,6 +68,7 @@ export const factoryStage: DemoStage = {
       lossLast: r.metrics.lossLast,
       evalLoss: r.metrics.evalLoss,
       trainExactMatch: r.metrics.trainExactMatch,
+      heldOut: r.heldOut ?? [],
       seconds: Math.round(seconds * 10) / 10,
       parityMaxAbsDiff: r.metrics.parityMaxAbsDiff,
     };

@@ -24,14 +24,21 @@ import { demoPayer } from '../payer.js';
 import { DEMO_MODEL, MODEL_OWNER } from './factory.js';
 
 export const EXTRA_ADAPTERS = 50;
+/** The demo's questions, each with the key phrase of the fact that answers it (its row's response holds it). */
 export const PLANET_QUESTIONS = [
-  'How many moons does Mars have?',
-  'What is the diameter of Jupiter?',
-  'How long is a year on Saturn?',
-  'What is special about Uranus?',
-  'How far is Neptune from the Sun?',
-  'How hot is Venus?',
+  { question: 'How many moons does Mars have?', expected: 'Phobos and Deimos' },
+  { question: 'What is the diameter of Jupiter?', expected: '139,820 kilometres' },
+  { question: 'How long is a year on Saturn?', expected: '29.4 Earth years' },
+  { question: 'What is special about Uranus?', expected: 'rotates on its side' },
+  { question: 'How far is Neptune from the Sun?', expected: '4.5 billion kilometres' },
+  { question: 'How hot is Venus?', expected: '465 degrees' },
 ] as const;
+
+/** Whether an answer states the fact: its key phrase appears in it, case and spacing ignored. */
+export const statesFact = (answer: string, expected: string): boolean => {
+  const norm = (x: string) => x.toLowerCase().replace(/\s+/g, ' ').trim();
+  return norm(answer).includes(norm(expected));
+};
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -88,13 +95,12 @@ export const servingStage: DemoStage = {
     let errors = 0;
     const cold: number[] = [];
     const warmSwitch: number[] = [];
-    const answers: { question: string; answer: string; requestId: string }[] = [];
+    const answers: { question: string; expected: string; answer: string; correct: boolean; requestId: string }[] = [];
     let previous = '';
     for (const [i, model] of plan.entries()) {
       try {
-        const question =
-          (model === DEMO_MODEL ? PLANET_QUESTIONS[(i / 2) % PLANET_QUESTIONS.length] : undefined) ??
-          'Tell me about rivers.';
+        const asked = model === DEMO_MODEL ? PLANET_QUESTIONS[(i / 2) % PLANET_QUESTIONS.length] : undefined;
+        const question = asked?.question ?? 'Tell me about rivers.';
         const r = await client.chat.completions.create({
           model,
           max_tokens: 24,
@@ -104,8 +110,11 @@ export const servingStage: DemoStage = {
         tokens += r.usage?.completion_tokens ?? 0;
         if (t.coldLoad) cold.push(t.loadMs);
         else if (model !== previous) warmSwitch.push(t.ttftMs);
-        if (model === DEMO_MODEL && answers.length < PLANET_QUESTIONS.length)
-          answers.push({ question, answer: r.choices[0]?.message.content ?? '', requestId: t.requestId });
+        if (asked && answers.length < PLANET_QUESTIONS.length) {
+          const answer = r.choices[0]?.message.content ?? '';
+          const correct = statesFact(answer, asked.expected);
+          answers.push({ question, expected: asked.expected, answer, correct, requestId: t.requestId });
+        }
       } catch {
         errors++;
       }
@@ -121,7 +130,12 @@ export const servingStage: DemoStage = {
     let streamed = '';
     for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
     const seconds = (performance.now() - started) / 1000;
-    for (const a of answers.slice(0, 3)) out.note(`  ${DEMO_MODEL} ← "${a.question}" → "${a.answer.trim()}"`);
+    const correct = answers.filter((a) => a.correct).length;
+    for (const a of answers)
+      out.note(
+        `  ${a.correct ? '✓' : '✗'} ${DEMO_MODEL} ← "${a.question}" → "${a.answer.trim()}" (expected "${a.expected}")`,
+      );
+    out.note(`  ${correct} of ${answers.length} questions answered with the right fact`);
     return {
       adaptersRegistered: listed.length,
       requests: plan.length + 1,
@@ -130,6 +144,7 @@ export const servingStage: DemoStage = {
       coldLoadMsP50: Math.round(median(cold) * 10) / 10,
       warmSwitchMsP50: Math.round(median(warmSwitch) * 10) / 10,
       answers,
+      correct,
       streamed,
       channelId: payer.channelId.toString(),
       paidWei: payer.charged().toString(),

@@ -91,12 +91,12 @@ export const settlementStage: DemoStage = {
     const paid = createNodeClient(node.api, { fetch: payer.fetch });
 
     const quote = await api.call(settlementApi.quote, {
-      body: { model: DEMO_MODEL, messages: [{ role: 'user', content: PLANET_QUESTIONS[0] }], max_tokens: 24 },
+      body: { model: DEMO_MODEL, messages: [{ role: 'user', content: PLANET_QUESTIONS[0].question }], max_tokens: 24 },
     });
     out.note(`  quote for one question: at most ${formatUnits(quote.maxFeeWei, 18)} OPEN`);
 
     const requestIds: string[] = [];
-    for (const question of PLANET_QUESTIONS) {
+    for (const { question } of PLANET_QUESTIONS) {
       const { tributary: t } = await paid.call(openloraApi.createChatCompletion, {
         body: { model: DEMO_MODEL, max_tokens: 24, messages: [{ role: 'user', content: question }] },
       });
