@@ -109,6 +109,8 @@ export interface ParsedRequest {
   model: string;
   prompt: string;
   maxTokens: number;
+  /** No max_tokens in the request: the default shrinks to what the context leaves (InferenceRequest.fitMaxTokens). */
+  fitMaxTokens: boolean;
   stream: boolean;
   /** `stream_options.include_usage`: a last event with the usage. */
   includeUsage: boolean;
@@ -139,6 +141,7 @@ export function parseCompletionRequest(body: CompletionRequest): ParsedRequest {
     model: body.model,
     prompt,
     maxTokens: body.max_tokens ?? DEFAULT_MAX_TOKENS,
+    fitMaxTokens: body.max_tokens === undefined || body.max_tokens === null,
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
     options: inferenceOptions(body, prompt),
@@ -165,6 +168,7 @@ export function parseChatRequest(body: ChatCompletionRequest): ParsedRequest {
     model: body.model,
     prompt: formatChat(messages),
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? DEFAULT_MAX_TOKENS,
+    fitMaxTokens: (body.max_completion_tokens ?? body.max_tokens ?? null) === null,
     stream: body.stream === true,
     includeUsage: body.stream_options?.include_usage === true,
     // Retrieval searches with what the user asked last.
@@ -362,6 +366,7 @@ export function openAiRoutes(openlora: OpenLora) {
           model: parsed.model,
           prompt: parsed.prompt,
           maxTokens: parsed.maxTokens,
+          fitMaxTokens: parsed.fitMaxTokens,
           headers: req.headers,
           body: received.get(req) ?? req.body,
           ...parsed.options,

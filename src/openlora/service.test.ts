@@ -209,4 +209,21 @@ describe('infer, stage by stage', () => {
       expect.objectContaining({ request: expect.objectContaining({ prompt: 'Context: rivers 1\nQ' }) }),
     );
   });
+
+  it('shrinks a default max_tokens to what the context leaves after a grounded prompt, but never an asked one', async () => {
+    const passages = Array.from({ length: 100 }, (_, i) => `p${i}`).join(' ');
+    const hooks = fakeHooks();
+    const { openlora, completes } = fakeOpenLora(['ok'], {
+      payments: paymentGate(hooks),
+      retrieve: async () => ({ context: passages, citations: [{ id: 'r1', contributor: '0xaa' }] }),
+    });
+    const asked = { model: 'base', prompt: 'Q', maxTokens: 64, retrieval: { query: 'q', topK: 2 } };
+    // 101 prompt tokens in a context of 128: 27 are left for the answer, and the fee is reserved for 27.
+    await openlora.infer({ ...asked, fitMaxTokens: true });
+    expect(completes[0]?.maxTokens).toBe(27);
+    expect(hooks.authorize).toHaveBeenCalledWith(expect.objectContaining({ promptTokens: 101, maxTokens: 27 }));
+    await expect(openlora.infer(asked)).rejects.toThrow(
+      "The prompt (101 tokens) plus max_tokens (64) exceeds the model's context of 128 tokens",
+    );
+  });
 });

@@ -37,6 +37,11 @@ export interface InferenceRequest extends PayableRequest {
   onText?: (delta: string) => void;
   /** Retrieval-augmented generation: passages of the model's DataNet found for `query` are put before the prompt. */
   retrieval?: { query: string; topK: number };
+  /**
+   * `maxTokens` is a default the client did not ask for: it shrinks to what the context leaves after the prompt
+   * (retrieved passages included), so a long grounded prompt is answered instead of refused.
+   */
+  fitMaxTokens?: boolean;
 }
 
 export interface InferenceResult {
@@ -245,8 +250,10 @@ export function createOpenLora(o: OpenLoraOptions) {
       asked.retrieval && retrieve
         ? await retrieve({ model, query: asked.retrieval.query, topK: asked.retrieval.topK })
         : null;
-    const request = retrieved ? { ...asked, prompt: groundedPrompt(asked.prompt, retrieved), grounded: true } : asked;
-    const prompt = o.runtime.tokenize(request.prompt);
+    const read = retrieved ? { ...asked, prompt: groundedPrompt(asked.prompt, retrieved), grounded: true } : asked;
+    const prompt = o.runtime.tokenize(read.prompt);
+    const room = o.runtime.contextSize - prompt.length;
+    const request = read.fitMaxTokens && room >= 1 && room < read.maxTokens ? { ...read, maxTokens: room } : read;
     checkPromptFits(prompt.length, request.maxTokens, o.runtime.contextSize);
     return { request, prompt, retrieved: retrieved?.citations ?? null };
   }

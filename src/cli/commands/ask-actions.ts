@@ -18,7 +18,8 @@ import { openAmount, positiveInt } from './settlement-actions.js';
 export interface AskOptions extends RemoteOptions {
   model: string;
   channel: string;
-  maxTokens: string;
+  /** Absent: the node's default, shrunk to what the model's context leaves after the (grounded) prompt. */
+  maxTokens?: string;
   maxFee?: string;
   retrieval?: boolean;
 }
@@ -28,7 +29,7 @@ export async function ask(question: string, o: AskOptions, cmd: Command) {
   const api = publicApi(o);
   const user = signerFrom(o);
   const channelId = BigInt(positiveInt(o.channel, '--channel'));
-  const maxTokens = positiveInt(o.maxTokens, '--max-tokens');
+  const maxTokens = o.maxTokens === undefined ? undefined : positiveInt(o.maxTokens, '--max-tokens');
   const capped = o.maxFee ? openAmount(o.maxFee, '--max-fee') : undefined;
   const s = await api.call(settlementApi.getSettlement);
   if (!s.node)
@@ -85,7 +86,7 @@ export async function ask(question: string, o: AskOptions, cmd: Command) {
     body: {
       model: o.model,
       messages: [{ role: 'user', content: question }],
-      max_tokens: maxTokens,
+      ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
       ...(o.retrieval ? { retrieval: true } : {}),
     },
   });
