@@ -124,14 +124,19 @@ describe('parsing OpenAI requests', () => {
     });
   });
 
-  it('reads a text completion request: one prompt (or a list of one), max_tokens 64 by default', () => {
+  it('reads a text completion request: one prompt (or a list of one), max_tokens 64 by default, fitted to the context', () => {
     expect(parseCompletionRequest(completion({ prompt: ['only'], stream: true }))).toEqual({
       model: 'm',
       prompt: 'only',
       maxTokens: 64,
+      fitMaxTokens: true,
       stream: true,
       includeUsage: false,
       options: {},
+    });
+    expect(parseCompletionRequest(completion({ prompt: 'p', max_tokens: 9 }))).toMatchObject({
+      maxTokens: 9,
+      fitMaxTokens: false,
     });
     expect(() => completion({ prompt: ['a', 'b'] })).toThrow();
   });
