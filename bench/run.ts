@@ -41,7 +41,8 @@ const suites: Record<string, { describe: string; load: () => Promise<{ run(): Pr
     load: () => import('./span-index.js'),
   },
   train: {
-    describe: 'LoRA fine-tuning of the bundled base: tokens/s, ms/step, MFU vs in-run matmul',
+    describe:
+      'LoRA fine-tuning per shape (bundled, smollm-135m; --shape NAME for one): tokens/s, ms/step, MFU vs in-run matmul',
     load: () => import('./train.js'),
   },
 };
