@@ -125,3 +125,22 @@ export const planetSchema = {
   properties: { instruction: { type: 'string', minLength: 3 }, response: { type: 'string', minLength: 1 } },
   additionalProperties: false,
 } as const;
+
+/**
+ * Questions worded differently from every row, written for the demo's retrieval check (never trained on), each with
+ * the key phrase of the fact that answers it.
+ */
+export const heldOutQuestions = [
+  { question: 'How wide is Jupiter?', expected: '139,820 kilometres' },
+  { question: 'How many natural satellites orbit Mars?', expected: 'Phobos and Deimos' },
+  { question: 'What is the distance between Venus and the Sun?', expected: '108 million kilometres' },
+  { question: 'How many days does Mercury take to go around the Sun?', expected: '88 Earth days' },
+  { question: 'What makes Saturn unusual?', expected: 'rings of ice' },
+  { question: 'What is the temperature on Neptune?', expected: 'minus 200 degrees' },
+  { question: 'How long does Uranus take to orbit the Sun?', expected: '84 Earth years' },
+  { question: 'How big is Earth across?', expected: '12,742 kilometres' },
+  { question: "What is Earth's distance from the Sun?", expected: '150 million kilometres' },
+  { question: 'Tell me the diameter of Neptune.', expected: '49,244 kilometres' },
+  { question: "What is Saturn's orbital period?", expected: '29.4 Earth years' },
+  { question: 'How many moons orbit Jupiter?', expected: '95 known moons' },
+] as const;

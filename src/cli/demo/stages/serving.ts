@@ -21,6 +21,7 @@ import { bytes32, createNodeClient, openloraApi, type TributaryField } from '../
 import { storeBlob } from '../../remote.js';
 import { type DemoStage, reportOf } from '../context.js';
 import { demoPayer } from '../payer.js';
+import { heldOutQuestions } from '../planets.js';
 import { DEMO_MODEL, MODEL_OWNER } from './factory.js';
 
 export const EXTRA_ADAPTERS = 50;
@@ -130,6 +131,21 @@ export const servingStage: DemoStage = {
     let streamed = '';
     for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
     const seconds = (performance.now() - started) / 1000;
+    // Questions worded unlike any row, answered with retrieval (passages of the DataNet before the question; no
+    // max_tokens, so the answer gets what the context leaves): does the model use what it is given?
+    const grounded = createNodeClient(node.api, { fetch: payer.fetch });
+    const retrievalAnswers: { question: string; expected: string; answer: string; correct: boolean }[] = [];
+    for (const { question, expected } of heldOutQuestions) {
+      const r = await grounded.call(openloraApi.createChatCompletion, {
+        body: { model: DEMO_MODEL, messages: [{ role: 'user', content: question }], retrieval: true },
+      });
+      const answer = r.choices[0]?.message.content ?? '';
+      retrievalAnswers.push({ question, expected, answer, correct: statesFact(answer, expected) });
+    }
+    const retrievalHeldOut = retrievalAnswers.filter((a) => a.correct).length / retrievalAnswers.length;
+    out.note(
+      `  reworded questions with retrieval: ${retrievalAnswers.filter((a) => a.correct).length} of ${retrievalAnswers.length} right`,
+    );
     const correct = answers.filter((a) => a.correct).length;
     for (const a of answers)
       out.note(
@@ -145,6 +161,8 @@ export const servingStage: DemoStage = {
       warmSwitchMsP50: Math.round(median(warmSwitch) * 10) / 10,
       answers,
       correct,
+      retrievalHeldOut: Math.round(retrievalHeldOut * 1000) / 1000,
+      retrievalAnswers,
       streamed,
       channelId: payer.channelId.toString(),
       paidWei: payer.charged().toString(),
