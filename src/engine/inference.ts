@@ -45,32 +45,23 @@ export function createLlamaModel(weights: LlamaWeights): LlamaModel {
     return p;
   };
   const scaleOf = (a: LoraWeights | undefined) => (a ? a.config.alpha / a.config.rank : 0);
-  const lossJit = jit(
-    (
-      b: BaseParams,
-      l: LoraParams,
-      scale: number,
-      x0: np.Array,
-      targets: np.Array,
-      mask: np.Array,
-      cos: np.Array,
-      sin: np.Array,
-    ) => causalLmLoss(forward(cfg, b, l, scale, x0, { cos, sin }), oneHot(targets, cfg.vocabSize), mask),
-    { staticArgnums: [2] },
-  );
-  const lossesJit = jit(
-    (
-      b: BaseParams,
-      l: LoraParams,
-      scale: number,
-      x0: np.Array,
-      targets: np.Array,
-      mask: np.Array,
-      cos: np.Array,
-      sin: np.Array,
-    ) => causalLmLossPerExample(forward(cfg, b, l, scale, x0, { cos, sin }), oneHot(targets, cfg.vocabSize), mask),
-    { staticArgnums: [2] },
-  );
+  /** A loss of the model's logits, compiled once (the LoRA scale is static: one compilation per adapter scale). */
+  const compiledLoss = (loss: (logits: np.Array, targets: np.Array, mask: np.Array) => np.Array) =>
+    jit(
+      (
+        b: BaseParams,
+        l: LoraParams,
+        scale: number,
+        x0: np.Array,
+        targets: np.Array,
+        mask: np.Array,
+        cos: np.Array,
+        sin: np.Array,
+      ) => loss(forward(cfg, b, l, scale, x0, { cos, sin }), oneHot(targets, cfg.vocabSize), mask),
+      { staticArgnums: [2] },
+    );
+  const lossJit = compiledLoss(causalLmLoss);
+  const lossesJit = compiledLoss(causalLmLossPerExample);
   const checkLength = (n: number) => {
     if (n < 1 || n > cfg.contextLength) {
       throw new BaseError('INVALID_ARGUMENT', 'Sequence length must be between 1 and the model context length', {
