@@ -85,9 +85,15 @@ interface VerifyOut {
 }
 
 /** A paid chat completion: its request id, answer and stored attribution. */
-async function ask(body: { messages: ChatCompletionRequest['messages']; retrieval?: boolean; seed?: number }) {
+/** Asks, paying; max_tokens 12 unless `maxTokens` says otherwise (null: none, the node's default). */
+async function ask(
+  body: { messages: ChatCompletionRequest['messages']; retrieval?: boolean; seed?: number },
+  maxTokens: number | null = 12,
+) {
   const api = createNodeClient(node.api, { fetch: paying.fetch });
-  const r = await api.call(openloraApi.createChatCompletion, { body: { model: MODEL, max_tokens: 12, ...body } });
+  const r = await api.call(openloraApi.createChatCompletion, {
+    body: { model: MODEL, ...(maxTokens === null ? {} : { max_tokens: maxTokens }), ...body },
+  });
   const requestId = r.tributary.requestId;
   const attribution: AttributionResult = (
     await createNodeClient(node.api).call(settlementApi.getAttribution, { params: { requestId } })
@@ -265,6 +271,20 @@ describe('tributary attribute --verify replays served answers', () => {
     const wrong = await verify(grounded.requestId, grounded.answer, '--body', other);
     expect(wrong.code).toBe(5);
     expect(wrong.out.checks.requestHash?.status).toBe('differs');
+  });
+
+  it("attack on an honest node's receipt: a grounded answer whose default max_tokens the node fitted to the context still verifies from its body", async () => {
+    // No max_tokens: the node answers in what the context leaves after the passages, and signs the request as
+    // asked, so an auditor holding only the body recomputes its requestHash.
+    const body = {
+      messages: [{ role: 'user' as const, content: 'What do the gulls of Varnholm eat, and when?' }],
+      retrieval: true,
+    };
+    const served = await ask(body, null);
+    const file = join(work, 'fitted-body.json');
+    writeFileSync(file, JSON.stringify({ model: MODEL, ...body }));
+    const r = await verify(served.requestId, served.answer, '--body', file);
+    expect(statuses(r.out)).toEqual({ ...allOk, requestHash: 'ok' });
   });
 
   it('after a node restart, verifies the answers served before it and one served after it', async () => {

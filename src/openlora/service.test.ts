@@ -222,6 +222,10 @@ describe('infer, stage by stage', () => {
     await openlora.infer({ ...asked, fitMaxTokens: true });
     expect(completes[0]?.maxTokens).toBe(27);
     expect(hooks.authorize).toHaveBeenCalledWith(expect.objectContaining({ promptTokens: 101, maxTokens: 27 }));
+    // What was asked stays on the request: the receipt's requestHash covers it, as the body states it.
+    expect(hooks.settle).toHaveBeenCalledWith(
+      expect.objectContaining({ request: expect.objectContaining({ maxTokens: 27, askedMaxTokens: 64 }) }),
+    );
     await expect(openlora.infer(asked)).rejects.toThrow(
       "The prompt (101 tokens) plus max_tokens (64) exceeds the model's context of 128 tokens",
     );

@@ -253,7 +253,10 @@ export function createOpenLora(o: OpenLoraOptions) {
     const read = retrieved ? { ...asked, prompt: groundedPrompt(asked.prompt, retrieved), grounded: true } : asked;
     const prompt = o.runtime.tokenize(read.prompt);
     const room = o.runtime.contextSize - prompt.length;
-    const request = read.fitMaxTokens && room >= 1 && room < read.maxTokens ? { ...read, maxTokens: room } : read;
+    const request =
+      read.fitMaxTokens && room >= 1 && room < read.maxTokens
+        ? { ...read, maxTokens: room, askedMaxTokens: read.maxTokens }
+        : read;
     checkPromptFits(prompt.length, request.maxTokens, o.runtime.contextSize);
     return { request, prompt, retrieved: retrieved?.citations ?? null };
   }

@@ -12,6 +12,11 @@ export interface PayableRequest {
   /** The prompt begins with passages retrieval found in the model's DataNet (RAG evidence credits only then). */
   grounded?: boolean;
   maxTokens: number;
+  /**
+   * The max_tokens the request asked for (or the default), when the node shrank `maxTokens` to what its context
+   * leaves after the prompt: the request's hash covers what was asked, so anyone holding the body recomputes it.
+   */
+  askedMaxTokens?: number;
   temperature?: number;
   topP?: number;
   seed?: number;

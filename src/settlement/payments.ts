@@ -195,7 +195,7 @@ export function createPayments(deps: PaymentsDeps) {
         requestId: r.requestId,
         model: r.model.name,
         prompt: r.request.prompt,
-        maxTokens: r.request.maxTokens,
+        maxTokens: r.request.askedMaxTokens ?? r.request.maxTokens,
         temperature: r.request.temperature ?? 0,
         topP: r.request.topP ?? 1,
         seed: r.request.seed ?? 0,
