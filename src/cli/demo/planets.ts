@@ -126,6 +126,16 @@ export const planetSchema = {
   additionalProperties: false,
 } as const;
 
+/** The demo's questions, each with the key phrase of the fact that answers it (its row's response holds it). */
+export const PLANET_QUESTIONS = [
+  { question: 'How many moons does Mars have?', expected: 'Phobos and Deimos' },
+  { question: 'What is the diameter of Jupiter?', expected: '139,820 kilometres' },
+  { question: 'How long is a year on Saturn?', expected: '29.4 Earth years' },
+  { question: 'What is special about Uranus?', expected: 'rotates on its side' },
+  { question: 'How far is Neptune from the Sun?', expected: '4.5 billion kilometres' },
+  { question: 'How hot is Venus?', expected: '465 degrees' },
+] as const;
+
 /**
  * Questions worded differently from every row, written for the demo's retrieval check (never trained on), each with
  * the key phrase of the fact that answers it.

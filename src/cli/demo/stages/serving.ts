@@ -21,19 +21,10 @@ import { bytes32, createNodeClient, openloraApi, type TributaryField } from '../
 import { storeBlob } from '../../remote.js';
 import { type DemoStage, reportOf } from '../context.js';
 import { demoPayer } from '../payer.js';
-import { heldOutQuestions } from '../planets.js';
+import { heldOutQuestions, PLANET_QUESTIONS } from '../planets.js';
 import { DEMO_MODEL, MODEL_OWNER } from './factory.js';
 
 export const EXTRA_ADAPTERS = 50;
-/** The demo's questions, each with the key phrase of the fact that answers it (its row's response holds it). */
-export const PLANET_QUESTIONS = [
-  { question: 'How many moons does Mars have?', expected: 'Phobos and Deimos' },
-  { question: 'What is the diameter of Jupiter?', expected: '139,820 kilometres' },
-  { question: 'How long is a year on Saturn?', expected: '29.4 Earth years' },
-  { question: 'What is special about Uranus?', expected: 'rotates on its side' },
-  { question: 'How far is Neptune from the Sun?', expected: '4.5 billion kilometres' },
-  { question: 'How hot is Venus?', expected: '465 degrees' },
-] as const;
 
 /** Whether an answer states the fact: its key phrase appears in it, case and spacing ignored. */
 export const statesFact = (answer: string, expected: string): boolean => {
@@ -142,10 +133,9 @@ export const servingStage: DemoStage = {
       const answer = r.choices[0]?.message.content ?? '';
       retrievalAnswers.push({ question, expected, answer, correct: statesFact(answer, expected) });
     }
-    const retrievalHeldOut = retrievalAnswers.filter((a) => a.correct).length / retrievalAnswers.length;
-    out.note(
-      `  reworded questions with retrieval: ${retrievalAnswers.filter((a) => a.correct).length} of ${retrievalAnswers.length} right`,
-    );
+    const retrievalRight = retrievalAnswers.filter((a) => a.correct).length;
+    const retrievalHeldOut = retrievalRight / retrievalAnswers.length;
+    out.note(`  reworded questions with retrieval: ${retrievalRight} of ${retrievalAnswers.length} right`);
     const correct = answers.filter((a) => a.correct).length;
     for (const a of answers)
       out.note(

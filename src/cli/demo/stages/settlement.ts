@@ -18,9 +18,9 @@ import { createNodeClient, type EpochReceiptsExport, openloraApi, settlementApi 
 import { claimPayouts, parseEpochExport } from '../../../settlement/index.js';
 import type { DemoStage } from '../context.js';
 import { demoPayer } from '../payer.js';
+import { PLANET_QUESTIONS } from '../planets.js';
 import { DEMO_ACCOUNTS } from './datanet.js';
 import { DEMO_MODEL, MODEL_OWNER } from './factory.js';
-import { PLANET_QUESTIONS } from './serving.js';
 
 /** The repository's `bin/tributary.js` (this file sits four levels below the root in src/ and in dist/). */
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'bin', 'tributary.js');
