@@ -63,6 +63,7 @@ export const tableOwners: Record<string, string> = {
   datanet_versions: 'datanets',
   version_members: 'datanets',
   models: 'openlora',
+  base_models: 'factory',
   model_versions: 'openlora',
   usage_records: 'openlora',
   channels: 'settlement',

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectChain, devAccount, startAnvil } from '../src/chain/index.js';
+import { bundledBaseModel } from '../src/engine/index.js';
+import { tinyBaseGguf } from './fixtures/gguf.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'tributary.js');
 const cleanEnv = Object.fromEntries(
@@ -94,11 +96,46 @@ describe('tributary up', () => {
     const rpcUrl = first.json.rpcUrl as string;
     const health = (await (await fetch(`${api}/health`)).json()) as { status: string };
     expect(health.status).toBe('ok');
+    // The operator registers a base model of their own; the CLI reads the operator token from the data directory.
+    const tiny = join(dataDir, 'Tiny-Base.gguf');
+    writeFileSync(tiny, tinyBaseGguf(['a small test base model'], 1));
+    const added = await run(['model', 'base', 'add', tiny, '--json', '--api', api, '--data-dir', dataDir]);
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({
+      name: 'tiny-base',
+      architecture: 'llama',
+      fineTune: { ok: true },
+    });
+    const again = await run([
+      'model',
+      'base',
+      'add',
+      bundledBaseModel.path,
+      '--name',
+      'copy',
+      '--api',
+      api,
+      '--data-dir',
+      dataDir,
+    ]);
+    expect(again.code).toBe(5); // CONFLICT
+    expect(again.stderr).toContain(`already registered as base model "${bundledBaseModel.name}"`);
+    expect(again.stderr).not.toContain('    at ');
+    const stranger = await run(['model', 'base', 'add', tiny, '--name', 'other', '--api', api], {
+      TRIBUTARY_OPERATOR_TOKEN: 'not-the-token',
+    });
+    expect(stranger.code).not.toBe(0);
+    expect(stranger.stderr).toContain("is for the node's operator");
     expect(await first.stop()).toBe(0);
     expect(await rpcAnswers(rpcUrl)).toBe(false); // anvil went down with it
 
     const second = await start(['up', '--json', '--data-dir', dataDir, '--port', '0']);
     expect(second.json.contracts).toEqual(first.json.contracts); // the deployment file was reused: chain state persisted
+    const bases = await run(['model', 'base', 'list', '--json', '--api', second.json.api as string]);
+    expect((JSON.parse(bases.stdout) as { items: { name: string }[] }).items.map((b) => b.name)).toEqual([
+      bundledBaseModel.name,
+      'tiny-base',
+    ]);
     expect(await second.stop()).toBe(0);
   });
 

@@ -3,6 +3,7 @@
  * lowers the loss, agrees with llama.cpp, writes a receipt; an interrupted job resumes to the same adapter; the model
  * is published with lineage the registry checks against the DataNet's committed root.
  */
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,9 +31,11 @@ import {
   createFactoryService,
   type FactoryService,
   type FineTuneResult,
+  factoryRoutes,
   publishInputOf,
   publishModelOnChain,
 } from '../src/factory/index.js';
+import { createServer, operatorGuard } from '../src/node/index.js';
 import { createModelRegistryMirror } from '../src/openlora/index.js';
 import {
   type BlobStore,
@@ -48,6 +51,10 @@ import {
 import { startTestChain, type TestChain } from './fixtures/chain.js';
 import { storeBackends } from './fixtures/db.js';
 import { rejectionOf } from './fixtures/errors.js';
+import { asArchitecture, tinyBaseGguf } from './fixtures/gguf.js';
+
+/** A small llama base of the real layout with random weights, whose tokenizer knows the facts' text. */
+const tinyBase = (seed: number) => tinyBaseGguf(facts.flat(), seed);
 
 let chain: TestChain;
 let db: Db;
@@ -163,6 +170,7 @@ describe.each(storeBackends())('on $name', (backend) => {
     root = draft.root;
     queue = createJobQueue(db, { owner: 'test-node' });
     factory = createFactoryService({
+      db,
       queue,
       blobs,
       datanets,
@@ -278,6 +286,80 @@ describe.each(storeBackends())('on $name', (backend) => {
         }),
       );
       expect(forged.details.error).toBe('LineageMismatch');
+    });
+  });
+
+  describe('base models', () => {
+    it('registers a llama-family GGUF and fine-tunes on it by name; the result names its hash', async () => {
+      const bytes = tinyBase(1);
+      const added = await factory.addBaseModel('tiny-llama', bytes);
+      expect(added).toMatchObject({
+        name: 'tiny-llama',
+        architecture: 'llama',
+        bundled: false,
+        fineTune: { ok: true },
+      });
+      expect(added.serve.ok).toBe(false);
+      expect(await factory.addBaseModel('tiny-llama', bytes)).toEqual(added); // the same file again: a no-op
+      expect((await factory.baseModels()).map((b) => b.name)).toEqual([bundledBaseModel.name, 'tiny-llama']);
+      const job = await factory.submit({ ...request('colors-tiny'), baseModel: 'tiny-llama' });
+      await runUntil(queue, async () => ['succeeded', 'failed'].includes((await factory.job(BigInt(job.id))).status));
+      const done = await factory.job(BigInt(job.id));
+      expect(done.error).toBeNull();
+      const result = done.result as FineTuneResult;
+      expect(result.baseModel).toEqual({ name: 'tiny-llama', sha256: added.sha256, cid: added.cid });
+      expect(result.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-3);
+    });
+
+    it('refuses a second file under a taken name, and one file under two names', async () => {
+      expect((await rejectionOf(factory.addBaseModel('tiny-llama', tinyBase(2)))).code).toBe('CONFLICT');
+      const twice = await rejectionOf(factory.addBaseModel('tiny-again', tinyBase(1)));
+      expect(twice.message).toBe('This file is already registered as base model "tiny-llama"');
+      expect((await rejectionOf(factory.addBaseModel(bundledBaseModel.name, tinyBase(3)))).code).toBe('CONFLICT');
+    });
+
+    it('registers a qwen2-layout base but refuses to fine-tune on it, saying why', async () => {
+      const qwen = await factory.addBaseModel('tiny-qwen2', asArchitecture(tinyBase(4), 'qwen2'));
+      expect(qwen.fineTune).toEqual({ ok: false, reason: expect.stringContaining('"qwen2"') });
+      const e = await rejectionOf(factory.submit({ ...request('x'), baseModel: 'tiny-qwen2' }));
+      expect(e.code).toBe('MODEL_UNSUPPORTED');
+      expect(e.message).toContain('Base model "tiny-qwen2" cannot be fine-tuned on this node');
+      expect((await rejectionOf(factory.submit({ ...request('x'), baseModel: 'nope' }))).message).toContain(
+        'Unknown base model "nope"',
+      );
+    });
+
+    it('takes a base over HTTP from the operator only: a stranger is refused before the body is read', async () => {
+      const guard = operatorGuard('secret-token', '/nowhere');
+      const app = await createServer(
+        { db, clients: chain.clients, deployment: chain.deployment, log: silentLogger() },
+        [factoryRoutes(factory, new EventEmitter(), guard)],
+      );
+      const bytes = Buffer.from(tinyBase(5));
+      const post = (authorization?: string) =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/factory/base-models?name=tiny-http',
+          headers: { 'content-type': 'application/octet-stream', ...(authorization ? { authorization } : {}) },
+          payload: bytes,
+        });
+      const stranger = await post();
+      expect(stranger.statusCode).toBe(401);
+      expect((await post('Bearer wrong')).statusCode).toBe(401);
+      const ok = await post('Bearer secret-token');
+      expect(ok.statusCode).toBe(201);
+      expect(ok.json()).toMatchObject({ name: 'tiny-http', architecture: 'llama' });
+      const bert = await app.inject({
+        method: 'POST',
+        url: '/v1/factory/base-models?name=tiny-bert',
+        headers: { 'content-type': 'application/octet-stream', authorization: 'Bearer secret-token' },
+        payload: Buffer.from(asArchitecture(tinyBase(6), 'bert')),
+      });
+      expect(bert.statusCode).toBe(422);
+      expect(bert.json().error.message).toContain('"bert"');
+      const list = await app.inject({ method: 'GET', url: '/v1/factory/base-models' });
+      expect(list.json().items.map((b: { name: string }) => b.name)).toContain('tiny-http');
+      await app.close();
     });
   });
 });

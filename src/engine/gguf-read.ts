@@ -4,6 +4,7 @@ import { f16ToF32 } from './f16.js';
 import {
   type GgufScalar,
   type GgufValue,
+  ggmlBlocks,
   ggmlType,
   ggmlTypeName,
   ggufValueType,
@@ -177,16 +178,14 @@ export function readGguf(bytes: Uint8Array): GgufFile {
   return file;
 }
 
-function elementCount(shape: number[]): number {
+export function elementCount(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
 function tensorByteSize(t: GgufTensorInfo): number {
-  const n = elementCount(t.shape);
-  if (t.type === ggmlType.F32) return n * 4;
-  if (t.type === ggmlType.F16) return n * 2;
-  if (t.type === ggmlType.Q8_0) return (n / 32) * 34;
-  return 0; // unknown types are refused when read
+  const block = ggmlBlocks[t.type];
+  if (!block) return 0; // unknown types are refused when read
+  return Math.ceil(elementCount(t.shape) / block.values) * block.bytes;
 }
 
 /** A tensor's values as float32 (F32 as is, F16 and Q8_0 dequantised); other types are refused by name. */

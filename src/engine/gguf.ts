@@ -86,6 +86,26 @@ const ggmlTypeNames: Record<number, string> = {
   39: 'MXFP4',
 };
 
+/**
+ * Bytes per block and values per block of the types a llama-family GGUF commonly holds, so a header can be checked
+ * against the file's length (and a model's size stated) even for types the engine does not dequantise.
+ */
+export const ggmlBlocks: Readonly<Record<number, { values: number; bytes: number }>> = {
+  0: { values: 1, bytes: 4 },
+  1: { values: 1, bytes: 2 },
+  2: { values: 32, bytes: 18 },
+  3: { values: 32, bytes: 20 },
+  6: { values: 32, bytes: 22 },
+  7: { values: 32, bytes: 24 },
+  8: { values: 32, bytes: 34 },
+  10: { values: 256, bytes: 84 },
+  11: { values: 256, bytes: 110 },
+  12: { values: 256, bytes: 144 },
+  13: { values: 256, bytes: 176 },
+  14: { values: 256, bytes: 210 },
+  30: { values: 1, bytes: 2 },
+};
+
 export function ggmlTypeName(type: number): string {
   return ggmlTypeNames[type] ?? `type ${type}`;
 }

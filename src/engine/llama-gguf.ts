@@ -8,9 +8,9 @@
  * exists only because HF rotates halves).
  */
 import { BaseError } from '../core/index.js';
-import { validateLlamaConfig } from './config.js';
+import { type LlamaConfig, validateLlamaConfig } from './config.js';
 import { type GgufTensorIn, type GgufValue, ggmlType, ggufValueType, kv } from './gguf.js';
-import { ggufMeta, ggufTensor, readGguf } from './gguf-read.js';
+import { type GgufFile, ggufMeta, ggufTensor, readGguf } from './gguf-read.js';
 import { writeGguf } from './gguf-write.js';
 import {
   checkArchitecture,
@@ -107,9 +107,33 @@ export interface BaseModelFile {
   name: string;
 }
 
-/** Reads a llama GGUF (F32, F16 or Q8_0 tensors; dequantised to F32). */
-export function baseModelFromGguf(bytes: Uint8Array): BaseModelFile {
-  const f = readGguf(bytes);
+/**
+ * A llama-family model's shape from its GGUF metadata (keys under the architecture's name, e.g. `qwen2.block_count`).
+ * The output head is tied when the file has no `output.weight`.
+ */
+export function llamaConfigOf(f: GgufFile, arch: string): LlamaConfig {
+  const nHeads = metaNumber(f, `${arch}.attention.head_count`);
+  const tokens = f.metadata.get('tokenizer.ggml.tokens');
+  const tokenCount = Array.isArray(tokens?.value) ? tokens.value.length : undefined;
+  return validateLlamaConfig({
+    vocabSize: metaNumber(f, `${arch}.vocab_size`, tokenCount),
+    dim: metaNumber(f, `${arch}.embedding_length`),
+    nLayers: metaNumber(f, `${arch}.block_count`),
+    nHeads,
+    nKvHeads: metaNumber(f, `${arch}.attention.head_count_kv`, nHeads),
+    ffnDim: metaNumber(f, `${arch}.feed_forward_length`),
+    contextLength: metaNumber(f, `${arch}.context_length`),
+    ropeTheta: metaNumber(f, `${arch}.rope.freq_base`, 10000),
+    normEps: metaNumber(f, `${arch}.attention.layer_norm_rms_epsilon`),
+    tieEmbeddings: !f.tensors.some((t) => t.name === 'output.weight'),
+  });
+}
+
+/**
+ * Throws, naming the first reason, unless the training engine can read this model: the llama architecture (no QKV
+ * bias, full RoPE), a byte-level BPE (`gpt2`) tokenizer and F32/F16/Q8_0 tensors. Returns its shape.
+ */
+export function checkEngineReads(f: GgufFile): LlamaConfig {
   checkArchitecture(f, false);
   const tokenizerModel = ggufMeta(f, 'tokenizer.ggml.model');
   if (tokenizerModel !== 'gpt2') {
@@ -117,28 +141,25 @@ export function baseModelFromGguf(bytes: Uint8Array): BaseModelFile {
       details: { tokenizer: tokenizerModel ?? null, supported: ['gpt2'] },
     });
   }
-  const nHeads = metaNumber(f, 'llama.attention.head_count');
-  const dim = metaNumber(f, 'llama.embedding_length');
-  const tokens = metaStrings(f, 'tokenizer.ggml.tokens');
-  const hasOutput = f.tensors.some((t) => t.name === 'output.weight');
-  const config = validateLlamaConfig({
-    vocabSize: metaNumber(f, 'llama.vocab_size', tokens.length),
-    dim,
-    nLayers: metaNumber(f, 'llama.block_count'),
-    nHeads,
-    nKvHeads: metaNumber(f, 'llama.attention.head_count_kv', nHeads),
-    ffnDim: metaNumber(f, 'llama.feed_forward_length'),
-    contextLength: metaNumber(f, 'llama.context_length'),
-    ropeTheta: metaNumber(f, 'llama.rope.freq_base', 10000),
-    normEps: metaNumber(f, 'llama.attention.layer_norm_rms_epsilon'),
-    tieEmbeddings: !hasOutput,
-  });
-  const ropeDims = metaNumber(f, 'llama.rope.dimension_count', dim / nHeads);
-  if (ropeDims !== dim / nHeads) {
-    throw new BaseError('MODEL_UNSUPPORTED', `Partial RoPE (${ropeDims} of ${dim / nHeads} dims) is not supported`, {
-      details: { ropeDims, headDim: dim / nHeads },
+  const config = llamaConfigOf(f, 'llama');
+  const headDim = config.dim / config.nHeads;
+  const ropeDims = metaNumber(f, 'llama.rope.dimension_count', headDim);
+  if (ropeDims !== headDim) {
+    throw new BaseError('MODEL_UNSUPPORTED', `Partial RoPE (${ropeDims} of ${headDim} dims) is not supported`, {
+      details: { ropeDims, headDim },
     });
   }
+  return config;
+}
+
+/** Reads a llama GGUF (F32, F16 or Q8_0 tensors; dequantised to F32). */
+export function baseModelFromGguf(bytes: Uint8Array): BaseModelFile {
+  const f = readGguf(bytes);
+  const config = checkEngineReads(f);
+  const dim = config.dim;
+  const nHeads = config.nHeads;
+  const tokens = metaStrings(f, 'tokenizer.ggml.tokens');
+  const hasOutput = !config.tieEmbeddings;
   const vocab: Vocabulary = {
     tokens,
     tokenTypes: metaNumbers(f, 'tokenizer.ggml.token_type'),

@@ -27,6 +27,7 @@ import {
 } from '../engine/index.js';
 import { factoryApi, type VersionExportRow } from '../protocol/index.js';
 import type { BlobStore, JobContext } from '../store/index.js';
+import type { BaseModelRegistry } from './bases.js';
 import { batchAt, type TrainingExample } from './dataset.js';
 import { evaluateAdapter } from './finetune-evaluate.js';
 import {
@@ -75,6 +76,7 @@ const resumePoint = factoryApi.fineTuneProgress.pick({ checkpointCid: true }).nu
 
 export interface FineTuneDeps {
   blobs: BlobStore;
+  bases: BaseModelRegistry;
   datanets: DataNetService;
   engine(): Promise<TrainingEngine>;
   log: Logger;
@@ -83,30 +85,23 @@ export interface FineTuneDeps {
   threads: number;
 }
 
-/** Loads the base model: the bundled one by name, or a GGUF from the blob store by CID. */
+/** Loads the base model a request names (by name, sha-256 or CID; the bundled one by default). */
 async function loadBase(
   deps: FineTuneDeps,
   ref: string | undefined,
 ): Promise<{ name: string; bytes: Uint8Array; path: string }> {
-  if (ref === undefined || ref === bundledBaseModel.name) {
-    return {
-      name: bundledBaseModel.name,
-      bytes: new Uint8Array(readFileSync(bundledBaseModel.path)),
-      path: bundledBaseModel.path,
-    };
+  const info = await deps.bases.resolve(ref);
+  if (info.bundled) {
+    return { name: info.name, bytes: new Uint8Array(readFileSync(bundledBaseModel.path)), path: bundledBaseModel.path };
   }
-  const bytes = await deps.blobs.get(ref).catch(() => undefined);
-  const path = deps.blobs.localPath?.(ref);
+  const bytes = await deps.blobs.get(info.cid);
+  const path = deps.blobs.localPath?.(info.cid);
   if (!bytes || !path) {
-    throw new BaseError(
-      'NOT_FOUND',
-      `Unknown base model "${ref}": use "${bundledBaseModel.name}" or the CID of a GGUF in this node's blob store`,
-      {
-        details: { field: 'baseModel' },
-      },
-    );
+    throw new BaseError('NOT_FOUND', `Base model "${info.name}" (${info.cid}) is missing from this node's blob store`, {
+      details: { field: 'baseModel', cid: info.cid },
+    });
   }
-  return { name: ref, bytes, path };
+  return { name: info.name, bytes, path };
 }
 
 /** A published DataNet version's lineage and rows. */

@@ -3,8 +3,8 @@
  * src/protocol/http/factory.ts; the declarations validate each request and encode each answer.
  */
 import type { EventEmitter } from 'node:events';
-import type { FastifyInstance } from 'fastify';
-import { toBaseError } from '../core/index.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BaseError, toBaseError } from '../core/index.js';
 import { factoryApi, serve, streamEvents } from '../protocol/index.js';
 import type { JobEvent } from '../store/index.js';
 import type { FactoryService } from './service.js';
@@ -15,8 +15,23 @@ function isJobEventName(name: string): name is factoryApi.JobEventName {
   return name in factoryApi.jobEventData;
 }
 
-export function factoryRoutes(factory: FactoryService, events: EventEmitter) {
+export function factoryRoutes(
+  factory: FactoryService,
+  events: EventEmitter,
+  requireOperator: (req: FastifyRequest) => void,
+) {
   return async (app: FastifyInstance) => {
+    // A base model is up to 4 GiB: only the operator may send one, checked before the body is read.
+    const addBase = factoryApi.addBaseModel;
+    app.addHook('onRequest', async (req) => {
+      if (req.method === addBase.method && req.routeOptions.url === addBase.path) requireOperator(req);
+    });
+    app.addContentTypeParser(
+      'application/octet-stream',
+      { parseAs: 'buffer', bodyLimit: factoryApi.MAX_BASE_MODEL_BYTES },
+      (_req, body, done) => done(null, body),
+    );
+
     serve(app, factoryApi.submitJob, async (req) => factory.submit(req.body));
 
     serve(app, factoryApi.listJobs, async () => ({ items: await factory.list() }));
@@ -63,6 +78,14 @@ export function factoryRoutes(factory: FactoryService, events: EventEmitter) {
       );
     });
 
-    serve(app, factoryApi.listBaseModels, async () => ({ items: factory.baseModels() }));
+    serve(app, factoryApi.listBaseModels, async () => ({ items: await factory.baseModels() }));
+
+    serve(app, addBase, async (req) => {
+      if (!Buffer.isBuffer(req.body))
+        throw new BaseError('INVALID_ARGUMENT', 'Send the GGUF file as application/octet-stream', {
+          details: { field: 'body' },
+        });
+      return factory.addBaseModel(req.query.name, new Uint8Array(req.body));
+    });
   };
 }

@@ -2,19 +2,12 @@
  * ModelFactory: fine-tunes as durable jobs. The node's job runner executes them (one at a time; the work is
  * CPU-bound); a restart resumes an interrupted fine-tune from its last checkpoint.
  */
-import { readFileSync } from 'node:fs';
 import { BaseError, type Logger, silentLogger } from '../core/index.js';
 import type { DataNetService } from '../datanets/index.js';
-import {
-  artifactHash,
-  baseModelFromGguf,
-  bundledBaseModel,
-  countParams,
-  type LlamaConfig,
-  type TrainingEngine,
-} from '../engine/index.js';
+import type { TrainingEngine } from '../engine/index.js';
 import { type FineTuneJob, factoryApi } from '../protocol/index.js';
-import type { BlobStore, Job, JobQueue } from '../store/index.js';
+import type { BlobStore, Db, Job, JobQueue } from '../store/index.js';
+import { type BaseModelInfo, createBaseModelRegistry } from './bases.js';
 import { checkFits, estimateFineTune } from './estimate.js';
 import { fineTuneHandler, readStored } from './finetune.js';
 import { type FineTuneRequest, parseFineTuneRequest } from './request.js';
@@ -22,6 +15,7 @@ import { type FineTuneRequest, parseFineTuneRequest } from './request.js';
 export const FINE_TUNE = 'fine-tune';
 
 export interface FactoryDeps {
+  db: Db;
   queue: JobQueue;
   blobs: BlobStore;
   datanets: DataNetService;
@@ -52,20 +46,13 @@ export function jobView(j: Job<FineTuneRequest>): JobView {
   };
 }
 
-export interface BaseModelInfo {
-  name: string;
-  sha256: `0x${string}`;
-  cid: string;
-  params: number;
-  config: LlamaConfig;
-}
-
 export function createFactoryService(deps: FactoryDeps) {
   const log = deps.log ?? silentLogger();
-  let bundled: BaseModelInfo | undefined;
+  const bases = createBaseModelRegistry({ db: deps.db, blobs: deps.blobs });
 
   const handler = fineTuneHandler({
     blobs: deps.blobs,
+    bases,
     datanets: deps.datanets,
     engine: deps.engine,
     log,
@@ -91,8 +78,15 @@ export function createFactoryService(deps: FactoryDeps) {
       const request = parseFineTuneRequest(input);
       const version = await deps.datanets.getVersion(BigInt(request.dataNetId), request.dataNetVersion);
       const h = request.hyper;
-      const base = this.baseModels().find((b) => b.name === (request.baseModel ?? bundledBaseModel.name));
-      if (base) {
+      const base = await bases.resolve(request.baseModel);
+      if (!base.fineTune.ok) {
+        throw new BaseError(
+          'MODEL_UNSUPPORTED',
+          `Base model "${base.name}" cannot be fine-tuned on this node: ${base.fineTune.reason ?? 'unsupported'}`,
+          { details: { field: 'baseModel', baseModel: base.name } },
+        );
+      }
+      {
         const train = Math.max(1, Math.round(version.count * (1 - h.evalFraction)));
         const steps = h.steps ?? Math.max(1, Math.ceil((h.epochs * train) / h.batchSize));
         const lora = { rank: h.rank, alpha: h.alpha, dropout: h.dropout, targets: h.targets };
@@ -118,16 +112,12 @@ export function createFactoryService(deps: FactoryDeps) {
       await deps.queue.cancel(id);
       return job(id);
     },
-    /** The base models this node can fine-tune: the bundled one. */
-    baseModels(): BaseModelInfo[] {
-      if (!bundled) {
-        const bytes = new Uint8Array(readFileSync(bundledBaseModel.path));
-        const h = artifactHash(bytes);
-        const config = baseModelFromGguf(bytes).weights.config;
-        bundled = { name: bundledBaseModel.name, sha256: h.sha256, cid: h.cid, params: countParams(config), config };
-      }
-      return [bundled];
-    },
+    /** The base models on this node: the bundled one, then those its operator registered. */
+    baseModels: (): Promise<BaseModelInfo[]> => bases.list(),
+    /** The bundled base (read once). */
+    bundledBase: (): BaseModelInfo => bases.bundled(),
+    /** Registers a llama-family GGUF under a name (see bases.ts). */
+    addBaseModel: (name: string, bytes: Uint8Array): Promise<BaseModelInfo> => bases.add(name, bytes),
   };
 }
 

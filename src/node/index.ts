@@ -1,2 +1,3 @@
+export { operatorGuard } from './operator.js';
 export { createServer } from './server.js';
 export { type NodeUp, nodeUp } from './system.js';

@@ -18,7 +18,7 @@ import {
   devRoles,
   type MirrorStatus,
 } from '../chain/index.js';
-import { at, BaseError, type Config, type Logger } from '../core/index.js';
+import { BaseError, type Config, type Logger } from '../core/index.js';
 import { createDataNetService, type DataNetService, dataNetRegistryMirror, dataNetRoutes } from '../datanets/index.js';
 import {
   bundledBaseModel,
@@ -184,12 +184,19 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
     await setMeta(db, 'nodeId', nodeId);
     const queue = createJobQueue(db, { owner: nodeId });
     let engine: Promise<TrainingEngine> | undefined;
-    const factory = createFactoryService({ queue, blobs, datanets, engine: () => (engine ??= createJaxEngine()), log });
+    const factory = createFactoryService({
+      db,
+      queue,
+      blobs,
+      datanets,
+      engine: () => (engine ??= createJaxEngine()),
+      log,
+    });
     const runner = createJobRunner({ queue, handlers: { ...factory.handlers }, log });
     if (!roles.serveOnly) await runner.start();
     // Serving: the bundled base model loaded once; every registered adapter on it served from this one copy.
     const runtime = await createLlamaRuntime({ modelPath: bundledBaseModel.path, threads: 1 });
-    const base = at(factory.baseModels(), 0);
+    const base = factory.bundledBase();
     const nodeKey = nodeAccount(config, chain);
     const attribution = createNodeAttribution({ datanets, blobs, dataDir: config.dataDir, log });
     const settlement = createSettlement({
@@ -224,7 +231,7 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
     const token = operatorToken(config.dataDir);
     const requireOperator = operatorGuard(token, config.dataDir);
     const server = await createServer({ db, clients: chain.clients, deployment: chain.deployment, log, blobs }, [
-      ...(roles.serveOnly ? [] : [dataNetRoutes(datanets), factoryRoutes(factory, runner.events)]),
+      ...(roles.serveOnly ? [] : [dataNetRoutes(datanets), factoryRoutes(factory, runner.events, requireOperator)]),
       registryRoutes(models),
       openAiRoutes(openlora),
       servingAdminRoutes(openlora, requireOperator),

@@ -1,16 +1,23 @@
 /** The actions of `tributary model …` (the commands are defined in model.ts). */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { parseUnits, zeroHash } from 'viem';
 import { BaseError } from '../../core/index.js';
 import { baseModelFromGguf, bundledBaseModel, peftToGgufAdapter } from '../../engine/index.js';
 import { createFactoryClient, type FineTuneMetrics, publishInputOf, publishModelOnChain } from '../../factory/index.js';
-import { bytes32, nodeApi, openloraApi, type TrainingReceipt, trainingReceiptOf } from '../../protocol/index.js';
+import {
+  bytes32,
+  factoryApi,
+  nodeApi,
+  openloraApi,
+  type TrainingReceipt,
+  trainingReceiptOf,
+} from '../../protocol/index.js';
 import { isJson } from '../options.js';
 import { createOutput } from '../output.js';
 import { createProgress } from '../progress.js';
-import { connectRemote, type RemoteOptions, signerFrom, storeBlob } from '../remote.js';
+import { connectRemote, operatorApi, publicApi, type RemoteOptions, signerFrom, storeBlob } from '../remote.js';
 
 const numberOption = (name: string, value: string | undefined, integer = true): number | undefined => {
   if (value === undefined) return undefined;
@@ -254,4 +261,42 @@ export async function importPeft(o: ImportPeftOptions, cmd: Command) {
     () =>
       `Imported "${o.name}": adapter ${stored.sha256} (${stored.cid})\n  publish: tributary model publish --adapter ${stored.sha256} --name ${o.name} --price-in 0.001 --price-out 0.002`,
   );
+}
+
+/** One line per base model: name, architecture, size, tensor types, and what the node does with it. */
+function baseLine(b: factoryApi.BaseModelInfo): string {
+  const can = (what: string, c: { ok: boolean; reason?: string | undefined }) =>
+    c.ok ? what : `no ${what}: ${c.reason}`;
+  return [
+    `${b.name}  ${b.architecture}  ${(b.params / 1e6).toFixed(1)}M params  ${b.tensorTypes.join('/')}  ${b.tokenizer} tokenizer  context ${b.config.contextLength}${b.bundled ? '  (bundled)' : ''}`,
+    `  sha256 ${b.sha256}`,
+    `  ${can('fine-tune', b.fineTune)}`,
+    `  ${can('serve', b.serve)}`,
+  ].join('\n');
+}
+
+export async function baseAdd(file: string, o: RemoteOptions & { name?: string }, cmd: Command) {
+  const out = createOutput(isJson(cmd));
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(file));
+  } catch (e) {
+    throw new BaseError('NOT_FOUND', `Cannot read ${file}: ${(e as Error).message}`, { details: { file } });
+  }
+  const name =
+    o.name ??
+    basename(file)
+      .replace(/\.gguf$/i, '')
+      .toLowerCase();
+  const info = await operatorApi(o, cmd).call(factoryApi.addBaseModel, { query: { name }, bytes });
+  out.result(
+    info,
+    () => `Registered base model\n${baseLine(info)}\n  fine-tune on it: tributary model train --base ${info.name} …`,
+  );
+}
+
+export async function baseList(o: RemoteOptions, cmd: Command) {
+  const out = createOutput(isJson(cmd));
+  const { items } = await publicApi(o).call(factoryApi.listBaseModels);
+  out.result({ items }, () => items.map(baseLine).join('\n'));
 }

@@ -69,6 +69,21 @@ export function registerModel(program: Command): void {
     model.command('show <model>').description('a registered model (by id or name) with its training receipt'),
   ).action(lazyAction(actions, 'show'));
 
+  const base = model
+    .command('base')
+    .description('base models: register a llama-family GGUF on the node, list what it fine-tunes and serves');
+  withRemoteOptions(
+    base
+      .command('add <file>')
+      .description(
+        'register a llama-family GGUF (llama, mistral, qwen2, phi3) as a base model; its sha-256 is its identity in lineage (operator only)',
+      )
+      .option('--name <name>', "name to register it under (default: the file's name without .gguf, lowercased)"),
+  ).action(lazyAction(actions, 'baseAdd'));
+  withRemoteOptions(
+    base.command('list').description('the base models on the node, and whether it fine-tunes and serves each'),
+  ).action(lazyAction(actions, 'baseList'));
+
   withRemoteOptions(
     model
       .command('import-peft')

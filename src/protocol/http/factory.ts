@@ -249,19 +249,55 @@ export const llamaConfig = z.object({
   tieEmbeddings: z.boolean(),
 });
 
+/** Yes, or no with the reason (e.g. the engine does not read Q4_K, or this node serves only its bundled base). */
+const capability = z.object({ ok: z.boolean(), reason: z.string().optional() });
+
 export const baseModelInfo = z.object({
+  /** The bundled base's name, or the one its operator registered it under. */
   name: z.string(),
+  /** Its identity in lineage: the sha-256 of the GGUF file. */
   sha256: bytes32,
   cid,
   params: z.number().int(),
   config: llamaConfig,
+  /** `general.architecture`: llama, mistral, qwen2 or phi3. */
+  architecture: z.string(),
+  /** The distinct tensor types, by ggml name (F32, F16, Q8_0, Q4_K, …). */
+  tensorTypes: z.array(z.string()),
+  /** `tokenizer.ggml.model`: gpt2 (byte-level BPE) or llama (SentencePiece). */
+  tokenizer: z.string(),
+  bytes: z.number().int().nonnegative(),
+  /** Shipped with the node (models/), as opposed to registered by its operator. */
+  bundled: z.boolean(),
+  /** Whether this node fine-tunes adapters on it. */
+  fineTune: capability,
+  /** Whether this node serves adapters on it. */
+  serve: capability,
 });
 export type BaseModelInfo = z.output<typeof baseModelInfo>;
+
+/** Largest base model GGUF the node accepts over HTTP (the engine's wasm memory stops at 4 GiB anyway). */
+export const MAX_BASE_MODEL_BYTES = 4 * 1024 ** 3 - 1;
+
+export const addBaseModel = route({
+  method: 'POST',
+  path: '/v1/factory/base-models',
+  tags,
+  status: 201,
+  operator: true,
+  summary: 'Register a llama-family base model GGUF (application/octet-stream) under a name',
+  description:
+    'The file is described from its header (architecture, shape, tensor and tokenizer types), refused if it is not ' +
+    'a llama-family base model, and stored by content; its sha-256 is its identity in lineage. Registering the same ' +
+    'bytes under the same name again is a no-op; a name or a file already registered otherwise is a conflict.',
+  query: z.object({ name: z.string().regex(MODEL_NAME_PATTERN, MODEL_NAME_RULE) }),
+  response: baseModelInfo,
+});
 
 export const listBaseModels = route({
   method: 'GET',
   path: '/v1/factory/base-models',
   tags,
-  summary: 'Base models this node fine-tunes',
+  summary: 'Base models on this node: the bundled one and those its operator registered, with what it does with each',
   response: z.object({ items: z.array(baseModelInfo) }),
 });

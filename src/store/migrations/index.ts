@@ -9,6 +9,7 @@ import requestAuthorizations from './007_request_authorizations.js';
 import epochSafety from './008_epoch_safety.js';
 import chainMirrorBlockHashes from './009_chain_mirror_block_hashes.js';
 import withdrawalSignatures from './010_withdrawal_signatures.js';
+import baseModels from './011_base_models.js';
 
 /** Every schema change, in order. Append only: an applied migration must never change (its checksum is kept). */
 export const migrations: readonly Migration[] = [
@@ -22,4 +23,5 @@ export const migrations: readonly Migration[] = [
   epochSafety,
   chainMirrorBlockHashes,
   withdrawalSignatures,
+  baseModels,
 ];

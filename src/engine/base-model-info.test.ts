@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { errorOf } from '../../test/fixtures/errors.js';
+import { asArchitecture } from '../../test/fixtures/gguf.js';
+import { adapterToGguf } from './adapter-gguf.js';
+import { describeBaseModel } from './base-model-info.js';
+import { countParams } from './config.js';
+import { ggmlType, ggufValueType } from './gguf.js';
+import { ggufTensor, readGguf } from './gguf-read.js';
+import { writeGguf } from './gguf-write.js';
+import { baseModelToGguf } from './llama-gguf.js';
+import { patchTensorType, tinyConfig, variedTexts } from './test-support/fixtures.js';
+import { trainBpe } from './tokenizer.js';
+import { initLlamaWeights, initLoraWeights } from './weights.js';
+
+const cfg = tinyConfig();
+const vocab = trainBpe(variedTexts, cfg.vocabSize);
+const llama = baseModelToGguf(initLlamaWeights(cfg, 1), vocab, { name: 'tiny-llama' });
+
+describe('describing a base model GGUF before it is registered', () => {
+  it("reads a llama model's shape, size and types, and says the engine fine-tunes it", () => {
+    const d = describeBaseModel(llama);
+    expect(d).toMatchObject({ architecture: 'llama', name: 'tiny-llama', tokenizer: 'gpt2', tensorTypes: ['F32'] });
+    expect(d.config).toEqual(cfg);
+    expect(d.params).toBe(countParams(cfg));
+    expect(d.fineTune).toEqual({ ok: true });
+  });
+
+  it('reads the shape of a qwen2-layout model from its own keys, and names why the engine cannot fine-tune it', () => {
+    const d = describeBaseModel(asArchitecture(llama, 'qwen2'));
+    expect(d.architecture).toBe('qwen2');
+    expect(d.config).toEqual(cfg);
+    expect(d.fineTune).toEqual({ ok: false, reason: expect.stringContaining('architecture "qwen2"') });
+  });
+
+  it('describes a K-quantised model from its header (no tensor is dequantised) and names the type it cannot train', () => {
+    const q4k = patchTensorType(llama, 'blk.0.ffn_down.weight', 12, 2);
+    const d = describeBaseModel(q4k);
+    expect(d.tensorTypes).toEqual(['F32', 'Q4_K']);
+    expect(d.fineTune).toEqual({ ok: false, reason: expect.stringContaining('Q4_K') });
+  });
+
+  it('refuses an architecture outside the llama family, by name', () => {
+    const e = errorOf(() => describeBaseModel(asArchitecture(llama, 'bert')));
+    expect(e.code).toBe('MODEL_UNSUPPORTED');
+    expect(e.message).toContain('"bert"');
+  });
+
+  it('refuses a LoRA adapter offered as a base model', () => {
+    const adapter = adapterToGguf(initLoraWeights(cfg, { rank: 2, alpha: 4, dropout: 0, targets: ['q'] }, 1), {
+      name: 'a',
+    });
+    expect(errorOf(() => describeBaseModel(adapter)).message).toContain('adapter');
+  });
+
+  it('refuses a truncated file, saying where it ends', () => {
+    const e = errorOf(() => describeBaseModel(llama.subarray(0, llama.length - 100)));
+    expect(e.code).toBe('MODEL_INVALID');
+    expect(e.message).toContain('truncated');
+  });
+
+  it('refuses a file whose metadata lacks the shape, naming the key', () => {
+    const f = readGguf(llama);
+    const meta = [...f.metadata].filter(([k]) => k !== 'llama.block_count');
+    const tensors = f.tensors.map((t) => ({ ...ggufTensor(f, t.name), name: t.name, type: ggmlType.F32 }));
+    const e = errorOf(() => describeBaseModel(writeGguf(meta, tensors)));
+    expect(e.message).toContain('llama.block_count');
+  });
+
+  it('reads a mistral-named model with extra metadata it does not use', () => {
+    const d = describeBaseModel(
+      asArchitecture(llama, 'mistral', [['mistral.note', { type: ggufValueType.FLOAT32, value: 0.5 }]]),
+    );
+    expect(d.architecture).toBe('mistral');
+    expect(d.config.normEps).toBe(cfg.normEps);
+  });
+});
