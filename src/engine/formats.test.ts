@@ -64,8 +64,9 @@ describe('base model GGUF', () => {
   it('refuses unsupported tensor types before reading weights', () => {
     const bytes = writeGguf(
       [['general.architecture', kv.str('llama')]],
-      [{ name: 'token_embd.weight', shape: [2, 8], type: ggmlType.F32, data: new Float32Array(16) }],
+      [{ name: 'token_embd.weight', shape: [2, 256], type: ggmlType.F32, data: new Float32Array(512) }],
     );
+    // Two Q5_K blocks (176 bytes each) fit in the F32 tensor's bytes, so only the type is wrong.
     const patched = patchTensorType(bytes, 'token_embd.weight', 13, 2);
     const e = errorOf(() => baseModelFromGguf(patched));
     expect([e.code, e.message]).toEqual([

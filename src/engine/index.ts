@@ -3,7 +3,7 @@
  * GGUF/safetensors I/O, PEFT import, content hashes and the llama.cpp runtime. Other folders import only this.
  */
 export { adapterFromGguf, adapterToGguf } from './adapter-gguf.js';
-export { type BaseModelDescription, describeBaseModel, llamaFamily } from './base-model-info.js';
+export { type BaseModelDescription, describeBaseModel } from './base-model-info.js';
 export type { TokenBatch } from './batch.js';
 export { bundledBaseModel } from './bundled.js';
 export { type ChatMessage, formatChat, formatInstruction } from './chat.js';
@@ -24,7 +24,7 @@ export {
 } from './config.js';
 export { createJaxEngine, type TrainingEngine } from './engine.js';
 export { type GgufValue, ggmlType, kv } from './gguf.js';
-export { type GgufFile, ggufTensor, readGguf } from './gguf-read.js';
+export { ggufTensor, readGguf } from './gguf-read.js';
 export { writeGguf } from './gguf-write.js';
 export { artifactHash } from './hash.js';
 export { createLlamaModel } from './inference.js';
