@@ -17,6 +17,10 @@ const suites: Record<string, { describe: string; load: () => Promise<{ run(): Pr
     describe: 'tributary --version and --help: best/median ms of the process, with node -e 0 as baseline',
     load: () => import('./cli-startup.js'),
   },
+  context: {
+    describe: "the bundled base's loss by position band at the serving context (512) vs its trained 128 positions",
+    load: () => import('./context.js'),
+  },
   gas: {
     describe: 'gas per protocol operation (token, staking, governance), with a plain ETH transfer as baseline',
     load: () => import('./gas.js'),

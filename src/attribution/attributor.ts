@@ -16,7 +16,15 @@ import {
   spanEvidence,
   termHolders,
 } from './evidence.js';
-import { type Bm25Index, createBm25Index, terms } from './rag/index.js';
+import {
+  type Bm25Index,
+  bundledWordNet,
+  bundledWordVectors,
+  createBm25Index,
+  createHybridRetriever,
+  type HybridRetriever,
+  terms,
+} from './rag/index.js';
 import { type AttributionMethod, type AttributionResult, attributionMethods } from './result.js';
 import {
   buildSpanIndexFromTexts,
@@ -60,7 +68,7 @@ export interface CorpusAttributor {
   readonly corpusHash: Hex;
   readonly spanIndex: SpanIndex;
   attribute(input: AttributeInput): Promise<AttributionResult>;
-  /** The corpus rows BM25 ranks best for `query` (what retrieval feeds the prompt), best first. */
+  /** The corpus rows the hybrid retriever (rag/hybrid.ts) ranks best for `query` (what a grounded prompt reads), best first. */
   retrieve(query: string, k: number): (CorpusRow & { score: number })[];
 }
 
@@ -128,6 +136,7 @@ export function createCorpusAttributor(options: CorpusAttributorOptions): Corpus
       tokenizer,
     );
   let bm25: Bm25Index | undefined;
+  let retriever: HybridRetriever | undefined;
   let holders: Map<string, number[]> | undefined;
   const trace = { ...attributionTraceOptions, ...options.trace };
   const lexical = () => {
@@ -148,9 +157,11 @@ export function createCorpusAttributor(options: CorpusAttributorOptions): Corpus
     spanIndex,
     retrieve(query, k) {
       checkText('query', query);
-      return lexical()
-        .bm25.search(query, k)
-        .map((h) => ({ ...at(rows, h.document), score: h.score }));
+      retriever ??= createHybridRetriever(
+        rows.map((r) => r.text),
+        { wordNet: bundledWordNet(), vectors: bundledWordVectors() },
+      );
+      return retriever.search(query, k).map((h) => ({ ...at(rows, h.document), score: h.score }));
     },
     async attribute(input) {
       const prompt = input.prompt ?? '';

@@ -15,7 +15,7 @@ export {
   gradientTokenizerId,
 } from './gradient-scorer.js';
 export { modelSpanTokenizer, spanTokenizerOf } from './model-tokenizer.js';
-export { createBm25Index } from './rag/index.js';
+export { createBm25Index, writeWordVectors } from './rag/index.js';
 export {
   type AttributionMethod,
   type AttributionResult,
@@ -26,8 +26,10 @@ export {
 } from './result.js';
 export {
   type AttributionCache,
+  contextBlock,
   createAttributionCache,
   createAttributionRuntime,
+  groundedPrompt,
   servedAttributionMethods,
   type VersionRef,
 } from './runtime.js';

@@ -34,6 +34,20 @@ export function servedAttributionMethods(o: { gradient: boolean; retrieval: bool
 /** Retrieved passages are cut to this many characters: the base model's context is small. */
 const PASSAGE_CHARS = 300;
 
+/** The prompt a model reads: with retrieval, the retrieved passages' block before the asked prompt. */
+export function groundedPrompt(prompt: string, retrieved: { context: string } | null): string {
+  return retrieved ? `${retrieved.context}\n${prompt}` : prompt;
+}
+
+/**
+ * The block a grounded prompt starts with: the passages as a list under "Context:". Serving writes it before the
+ * question, and the factory's `facts` preset trains on prompts that start with it, so a model reads passages in
+ * the form it learnt them.
+ */
+export function contextBlock(texts: readonly string[]): string {
+  return `Context:\n${texts.map((t) => `- ${t.length > PASSAGE_CHARS ? `${t.slice(0, PASSAGE_CHARS)}…` : t}`).join('\n')}`;
+}
+
 /** The DataNet version a model was trained on. */
 export interface VersionRef {
   id: string;
@@ -252,11 +266,8 @@ export function createAttributionRuntime(o: AttributionRuntimeOptions) {
     async retrieve(dataNet: VersionRef, query: string, topK: number, rows?: readonly CorpusRow[]) {
       const hits = (await corpus(dataNet, rows)).retrieve(query, topK);
       if (hits.length === 0) return null;
-      const passages = hits.map(
-        (h) => `- ${h.text.length > PASSAGE_CHARS ? `${h.text.slice(0, PASSAGE_CHARS)}…` : h.text}`,
-      );
       return {
-        context: `Context:\n${passages.join('\n')}`,
+        context: contextBlock(hits.map((h) => h.text)),
         citations: hits.map((h) => ({ id: h.id, contributor: h.contributor })),
       };
     },

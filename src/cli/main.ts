@@ -79,5 +79,9 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2; // help/version, or a usage error commander printed
     const { reportError } = await import('./output.js');
     return reportError(e, argv.includes('--json'));
+  } finally {
+    // With two jax-js threads its workers keep the process alive after a command that used them (an attribution
+    // with gradients): every command has finished its work here (long-running ones have stopped), so end them.
+    if (process.env.TRIBUTARY_JAX_THREADS === '2') await (await import('../engine/index.js')).stopJaxWorkers();
   }
 }

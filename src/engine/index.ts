@@ -29,6 +29,7 @@ export { writeGguf } from './gguf-write.js';
 export { artifactHash } from './hash.js';
 export { createLlamaModel } from './inference.js';
 export { startJaxBackend } from './jax-backend.js';
+export { stopJaxWorkers } from './jax-preload.js';
 export { baseModelFromGguf, baseModelToGguf } from './llama-gguf.js';
 export { createLoraTrainer } from './lora-trainer.js';
 export { defaultAdamW } from './optim.js';

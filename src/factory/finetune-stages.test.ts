@@ -1,9 +1,17 @@
 import type { Address, Hex } from 'viem';
 import { describe, expect, it } from 'vitest';
+import { contextBlock, groundedPrompt } from '../attribution/index.js';
 import { at, canonicalJson, cidOf, hashObject, keccak256 } from '../core/index.js';
-import { artifactHash, type LlamaConfig, type Tokenizer } from '../engine/index.js';
+import { artifactHash, formatInstruction, type LlamaConfig, type Tokenizer } from '../engine/index.js';
 import { trainingReceiptOf, type VersionExportRow } from '../protocol/index.js';
-import type { SftExample, TrainingExample } from './dataset.js';
+import {
+  type Bucket,
+  bucketBatchAt,
+  bucketOf,
+  groundedExamples,
+  type SftExample,
+  type TrainingExample,
+} from './dataset.js';
 import {
   configHashOf,
   type Evaluation,
@@ -146,12 +154,89 @@ describe('trainingExamples', () => {
   });
 });
 
+/** One bucket of `n` examples trained at `seqLen` (the schedule reads only how many there are). */
+const examplesOf = (n: number, seqLen: number): Bucket[] => [
+  {
+    examples: Array.from(
+      { length: n },
+      (): TrainingExample => ({ contributionId: '0x', contributor: '0x', kind: 'text', tokens: [1], weights: [1] }),
+    ),
+    seqLen,
+  },
+];
+
+describe('grounded examples (the facts preset trains answering from a retrieved passage)', () => {
+  const rows = [0, 1, 2, 3].map((i) =>
+    exportRow(
+      i,
+      { instruction: `What is fact ${i}?`, response: `Fact ${i} is ${i * 11}.` },
+      `What is fact ${i}?\nFact ${i} is ${i * 11}.`,
+    ),
+  );
+
+  it("trains each row once as its own passage before another row's question, answered with its response", () => {
+    const grounded = groundedExamples(rows, charTokenizer, 10_000, 7);
+    expect(grounded.map((e) => e.contributionId)).toEqual(rows.map((r) => r.id));
+    for (const [i, e] of grounded.entries()) {
+      const row = at(rows, i);
+      const asked = rows.find(
+        (r) =>
+          e.prompt ===
+          groundedPrompt(formatInstruction(String(r.content.instruction)), { context: contextBlock([row.text]) }),
+      );
+      expect(asked).toBeDefined();
+      expect(asked?.id).not.toBe(row.id); // the question does not say what to answer; the passage does
+      expect(e.response).toBe(row.content.response);
+      // Only the answer is in the loss.
+      expect(charTokenizer.decode?.(e.tokens.filter((_, t) => e.weights[t] === 1))).toBe(
+        ` ${row.content.response}\u0000`,
+      );
+    }
+    expect(groundedExamples(rows, charTokenizer, 10_000, 7)).toEqual(grounded); // deterministic
+  });
+
+  it('leaves out a grounded example longer than the cutoff rather than cutting its answer', () => {
+    const lengths = groundedExamples(rows, charTokenizer, 10_000, 7).map((e) => e.tokens.length);
+    const cutoff = Math.min(...lengths);
+    const kept = groundedExamples(rows, charTokenizer, cutoff, 7);
+    expect(kept.length).toBe(lengths.filter((n) => n <= cutoff).length);
+    expect(kept.every((e) => e.tokens.length <= cutoff)).toBe(true);
+    expect(groundedExamples(rows.slice(0, 1), charTokenizer, 10_000, 7)).toEqual([]); // no other question to ask
+  });
+
+  it('trains the buckets in turn, each example once per epoch at its own length, the same batch for the same step', () => {
+    const example = (n: number, length: number): TrainingExample => ({
+      contributionId: idOf(n),
+      contributor,
+      kind: 'text',
+      tokens: Array.from({ length }, () => 5),
+      weights: Array.from({ length }, () => 1),
+    });
+    const short = bucketOf(
+      [0, 1, 2, 3, 4].map((n) => example(n, 10)),
+      64,
+    );
+    const long = bucketOf(
+      [5, 6, 7].map((n) => example(n, 40)),
+      64,
+    );
+    expect([short.seqLen, long.seqLen]).toEqual([16, 40]);
+    expect(bucketOf([example(8, 100)], 64).seqLen).toBe(64);
+    const batches = Array.from({ length: 5 }, (_, step) => bucketBatchAt([short, long], step, 2, 3, 0));
+    // 3 batches of the short bucket and 2 of the long one per epoch, alternating while both last.
+    expect(batches.map((b) => b.batch.seqLen)).toEqual([16, 40, 16, 40, 16]);
+    const seen = batches.flatMap((b) => b.members.map((m) => m.contributionId));
+    for (const n of [0, 1, 2, 3, 4, 5, 6, 7]) expect(seen).toContain(idOf(n));
+    expect(bucketBatchAt([short, long], 3, 2, 3, 0)).toEqual(at(batches, 3));
+  });
+});
+
 describe('trainingSchedule', () => {
   const lora = loraSetup(hyper, tinyModel.contextLength).lora;
 
   it('runs epochs passes over the training split in batches, with warmup and the requested optimizer', () => {
     const h = { ...hyper, epochs: 3, batchSize: 4, warmupFraction: 0.1, learningRate: 0.01, weightDecay: 0.1 };
-    const s = trainingSchedule(h, 10, tinyModel, lora, 32, roomy);
+    const s = trainingSchedule(h, examplesOf(10, 32), tinyModel, lora, roomy);
     expect(s.totalSteps).toBe(8); // ceil(3 × 10 / 4)
     expect(s.schedule).toEqual({ warmupSteps: 1, totalSteps: 8, minLrRatio: h.minLrRatio });
     expect(s.optimizer).toEqual({
@@ -166,20 +251,22 @@ describe('trainingSchedule', () => {
   });
 
   it('takes explicit steps over epochs, and trains at least one step', () => {
-    expect(trainingSchedule({ ...hyper, steps: 5 }, 1000, tinyModel, lora, 32, roomy).totalSteps).toBe(5);
-    expect(trainingSchedule(hyper, 0, tinyModel, lora, 32, roomy).totalSteps).toBe(1);
+    expect(trainingSchedule({ ...hyper, steps: 5 }, examplesOf(1000, 32), tinyModel, lora, roomy).totalSteps).toBe(5);
+    expect(trainingSchedule(hyper, examplesOf(0, 32), tinyModel, lora, roomy).totalSteps).toBe(1);
   });
 
   it("refuses a fine-tune over the node's time limit with INVALID_ARGUMENT", () => {
     expect(() =>
-      trainingSchedule({ ...hyper, steps: 100 }, 10, tinyModel, lora, 32, { ...roomy, maxSeconds: 0 }),
+      trainingSchedule({ ...hyper, steps: 100 }, examplesOf(10, 32), tinyModel, lora, { ...roomy, maxSeconds: 0 }),
     ).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/lower steps or epochs$/) }),
     );
   });
 
   it('refuses a fine-tune that does not fit in memory', () => {
-    expect(() => trainingSchedule(hyper, 10, tinyModel, lora, 32, { ...roomy, freeBytes: 2 ** 20 })).toThrow(
+    expect(() =>
+      trainingSchedule(hyper, examplesOf(10, 32), tinyModel, lora, { ...roomy, freeBytes: 2 ** 20 }),
+    ).toThrow(
       expect.objectContaining({
         code: 'INVALID_ARGUMENT',
         message: expect.stringMatching(/lower batchSize or seqLen$/),
@@ -387,7 +474,7 @@ describe('trainingReceipt', () => {
     weights: [1],
   }));
   const lora = loraSetup(hyper, 128).lora;
-  const schedule = trainingSchedule(hyper, 2, tinyModel, lora, 64, roomy);
+  const schedule = trainingSchedule(hyper, examplesOf(2, 64), tinyModel, lora, roomy);
   const adapterHash = artifactHash(new Uint8Array([1, 2, 3]));
   const receipt = trainingReceipt({
     name: 'planets',

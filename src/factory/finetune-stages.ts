@@ -15,7 +15,14 @@ import {
   validateLoraConfig,
 } from '../engine/index.js';
 import { type factoryApi, parseVersionExport, type TrainingReceipt, type VersionExportRow } from '../protocol/index.js';
-import { buildExamples, type SftExample, splitHeldOut, type TrainingExample } from './dataset.js';
+import {
+  type Bucket,
+  batchesPerEpoch,
+  buildExamples,
+  type SftExample,
+  splitHeldOut,
+  type TrainingExample,
+} from './dataset.js';
 import { checkFits, type Estimate, estimateFineTune } from './estimate.js';
 import type { Hyper } from './request.js';
 
@@ -88,13 +95,22 @@ export interface TrainingSchedule {
  */
 export function trainingSchedule(
   hyper: Hyper,
-  trainExamples: number,
+  buckets: readonly Bucket[],
   model: LlamaConfig,
   lora: LoraConfig,
-  seqLen: number,
   limits: { maxSeconds: number; freeBytes?: number },
 ): TrainingSchedule {
-  const totalSteps = hyper.steps ?? Math.max(1, Math.ceil((hyper.epochs * trainExamples) / hyper.batchSize));
+  const perEpoch = batchesPerEpoch(buckets, hyper.batchSize);
+  const examples = buckets.reduce((n, b) => n + b.examples.length, 0);
+  const totalSteps = hyper.steps ?? Math.max(1, Math.ceil((hyper.epochs * examples) / hyper.batchSize));
+  // Time goes with the tokens a step pads to: the buckets' lengths, weighted by their share of an epoch's batches.
+  const seqLen = Math.max(
+    1,
+    Math.round(
+      buckets.reduce((n, b) => n + Math.ceil(b.examples.length / hyper.batchSize) * b.seqLen, 0) /
+        Math.max(1, perEpoch),
+    ),
+  );
   const estimate = estimateFineTune(model, lora, { steps: totalSteps, batchSize: hyper.batchSize, seqLen });
   checkFits(estimate, limits);
   const schedule = {

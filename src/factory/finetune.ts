@@ -28,7 +28,7 @@ import {
 import { factoryApi, type VersionExportRow } from '../protocol/index.js';
 import type { BlobStore, JobContext } from '../store/index.js';
 import type { BaseModelRegistry } from './bases.js';
-import { batchAt, type TrainingExample } from './dataset.js';
+import { type Bucket, bucketBatchAt, bucketOf, groundedExamples, type TrainingExample } from './dataset.js';
 import { evaluateAdapter } from './finetune-evaluate.js';
 import {
   configHashOf,
@@ -132,6 +132,8 @@ interface FineTunePlan extends TrainingSchedule {
   examples: TrainingExample[];
   train: TrainingExample[];
   evaluation: TrainingExample[];
+  /** What the steps train on: the training split and, with `grounded`, the grounded prompts, each at its own length. */
+  buckets: Bucket[];
   configHash: Hex;
 }
 
@@ -147,7 +149,18 @@ function planFineTune(
   const tokenizer = createTokenizer(baseFile.vocab);
   const { seqLen, lora } = loraSetup(hyper, baseFile.weights.config.contextLength);
   const { examples, train, evaluation } = trainingExamples(data.rows, tokenizer, seqLen, hyper);
-  const schedule = trainingSchedule(hyper, train.length, baseFile.weights.config, lora, seqLen, { maxSeconds });
+  const contextLength = baseFile.weights.config.contextLength;
+  const trained = new Set(train.map((e) => e.contributionId));
+  const grounded = hyper.grounded
+    ? groundedExamples(
+        data.rows.filter((r) => trained.has(r.id)),
+        tokenizer,
+        contextLength + 1,
+        hyper.seed,
+      )
+    : [];
+  const buckets = [bucketOf(train, seqLen), ...(grounded.length > 0 ? [bucketOf(grounded, contextLength)] : [])];
+  const schedule = trainingSchedule(hyper, buckets, baseFile.weights.config, lora, { maxSeconds });
   return {
     ...schedule,
     hyper,
@@ -159,6 +172,7 @@ function planFineTune(
     examples,
     train,
     evaluation,
+    buckets,
     configHash: configHashOf(hash.sha256, data.dataNet, hyper, seqLen, lora),
   };
 }
@@ -202,7 +216,7 @@ async function trainSteps(
   plan: FineTunePlan,
   start: StartPoint,
 ): Promise<Trained> {
-  const { hyper, seqLen, totalSteps, train, tokenizer } = plan;
+  const { hyper, seqLen, totalSteps, buckets, tokenizer } = plan;
   let step = start.resume?.step ?? 0;
   let { lossFirst, checkpointCid } = start;
   let result: StepResult | undefined;
@@ -210,7 +224,7 @@ async function trainSteps(
   const trainStarted = Date.now();
   while (step < totalSteps) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
-    const { batch } = batchAt(train, step, hyper.batchSize, seqLen, hyper.seed, tokenizer.vocab.eosId);
+    const { batch } = bucketBatchAt(buckets, step, hyper.batchSize, hyper.seed, tokenizer.vocab.eosId);
     const stepped = await trainer.step(batch);
     result = stepped;
     step++;

@@ -195,7 +195,11 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
     const runner = createJobRunner({ queue, handlers: { ...factory.handlers }, log });
     if (!roles.serveOnly) await runner.start();
     // Serving: the bundled base model loaded once; every registered adapter on it served from this one copy.
-    const runtime = await createLlamaRuntime({ modelPath: bundledBaseModel.path, threads: 1 });
+    const runtime = await createLlamaRuntime({
+      modelPath: bundledBaseModel.path,
+      threads: 1,
+      contextSize: bundledBaseModel.servingContext,
+    });
     const base = factory.bundledBase();
     const nodeKey = nodeAccount(config, chain);
     const attribution = createNodeAttribution({ datanets, blobs, dataDir: config.dataDir, log });

@@ -116,7 +116,7 @@ describe('parsing OpenAI requests', () => {
       requester: 'u1',
       maxFee: 1000n,
       maxRoyalty: 7n,
-      retrieval: { query: 'the query', topK: 2 },
+      retrieval: { query: 'the query', topK: 1 },
     });
     expect(inferenceOptions(completion({ stop: ['a', 'b'], retrieval: { top_k: 5 } }), 'q')).toEqual({
       stop: ['a', 'b'],

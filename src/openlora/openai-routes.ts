@@ -32,8 +32,11 @@ import {
 import { type InferenceRequest, type InferenceResult, newRequestId, type OpenLora } from './service.js';
 
 const DEFAULT_MAX_TOKENS = 64;
-/** Passages retrieval puts before the prompt when a request asks for `retrieval: true`. */
-const DEFAULT_TOP_K = 2;
+/**
+ * Passages retrieval puts before the prompt when a request asks for `retrieval: true`: one, the form the `facts`
+ * preset trains a model to answer from (a model reads the first passage; more are for `retrieval: {top_k}`).
+ */
+const DEFAULT_TOP_K = 1;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors

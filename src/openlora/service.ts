@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Hex } from 'viem';
+import { groundedPrompt } from '../attribution/index.js';
 import { BaseError, type Logger, silentLogger } from '../core/index.js';
 import type { LlamaRuntime } from '../engine/index.js';
 import type {
@@ -89,10 +90,8 @@ export interface OpenLoraOptions {
   retrieve?: RetrievalHook;
 }
 
-/** The prompt a model reads: with retrieval, the retrieved passages before the asked prompt. */
-export function groundedPrompt(prompt: string, retrieved: { context: string } | null): string {
-  return retrieved ? `${retrieved.context}\n${prompt}` : prompt;
-}
+/** The prompt a model reads (attribution defines it, and the factory trains on it). */
+export { groundedPrompt };
 
 /** Refuses an empty prompt, or one that leaves no room for `maxTokens` in the model's context. */
 export function checkPromptFits(promptTokens: number, maxTokens: number, contextSize: number): void {

@@ -13,7 +13,13 @@ export interface DemoContext {
 
 export interface DemoStage {
   name: string;
-  run(ctx: DemoContext): Promise<Record<string, unknown>>;
+  /** The stage's figures; `barsMissed` names each outcome short of its bar (the demo then fails, figures kept). */
+  run(ctx: DemoContext): Promise<Record<string, unknown> & { barsMissed?: string[] }>;
+}
+
+/** The bars an outcome misses: each `[holds, what]` whose `holds` is false, as its `what`. */
+export function barsMissed(bars: readonly [boolean, string][]): string[] {
+  return bars.filter(([holds]) => !holds).map(([, what]) => what);
 }
 
 /** The report of an earlier stage, read with the part of its shape a later stage builds on. */

@@ -47,6 +47,11 @@ export const hyperparameters = z.object({
     .max(2 ** 31 - 1),
   evalFraction: z.number().min(0).max(0.5),
   checkpointEvery: z.number().int().min(1).max(10_000),
+  /**
+   * Also train each instruction/response row as a grounded prompt: its own text as the retrieved passage before
+   * another row's question (src/factory/dataset.ts), so the model answers from the passage retrieval gives it.
+   */
+  grounded: z.boolean().optional(),
 });
 export type Hyperparameters = z.output<typeof hyperparameters>;
 

@@ -19,7 +19,7 @@ import {
 import { publishModelOnChain } from '../../../factory/index.js';
 import { bytes32, createNodeClient, openloraApi, type TributaryField } from '../../../protocol/index.js';
 import { storeBlob } from '../../remote.js';
-import { type DemoStage, reportOf } from '../context.js';
+import { barsMissed, type DemoStage, reportOf } from '../context.js';
 import { demoPayer } from '../payer.js';
 import { heldOutQuestions, PLANET_QUESTIONS } from '../planets.js';
 import { DEMO_MODEL, MODEL_OWNER } from './factory.js';
@@ -153,6 +153,13 @@ export const servingStage: DemoStage = {
       correct,
       retrievalHeldOut: Math.round(retrievalHeldOut * 1000) / 1000,
       retrievalAnswers,
+      barsMissed: barsMissed([
+        [correct >= 5, `${correct} of ${answers.length} demo questions right < 5`],
+        [
+          retrievalHeldOut >= 0.6,
+          `reworded questions with retrieval right ${retrievalRight} of ${retrievalAnswers.length} < 60%`,
+        ],
+      ]),
       streamed,
       channelId: payer.channelId.toString(),
       paidWei: payer.charged().toString(),
