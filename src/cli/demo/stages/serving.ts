@@ -135,6 +135,10 @@ export const servingStage: DemoStage = {
     }
     const retrievalRight = retrievalAnswers.filter((a) => a.correct).length;
     const retrievalHeldOut = retrievalRight / retrievalAnswers.length;
+    for (const a of retrievalAnswers)
+      out.note(
+        `  ${a.correct ? '✓' : '✗'} with retrieval ← "${a.question}" → "${a.answer.trim()}" (expected "${a.expected}")`,
+      );
     out.note(`  reworded questions with retrieval: ${retrievalRight} of ${retrievalAnswers.length} right`);
     const correct = answers.filter((a) => a.correct).length;
     for (const a of answers)
