@@ -147,24 +147,35 @@ describe('tiny untied model vs llama.cpp', () => {
     await runtime.dispose();
   });
 
-  it('reads the same Q8_0 file as llama.cpp (dequantised weights; llama.cpp also quantises activations)', async () => {
-    const vocab = trainBpe(variedTexts, 300);
-    // dim 64, not the fixture's 32: on CPUs with AMX/AVX-512 (Sapphire Rapids), llama.cpp's Q8_0 kernels return NaN
-    // for rows of a single 32-value block (seen with node-llama-cpp 3.22.1); real models' rows are far longer.
-    const cfg = tinyConfig({ vocabSize: vocab.tokens.length, contextLength: 64, dim: 64, ffnDim: 128 });
-    const path = join(dir, 'tiny-q8.gguf');
-    writeFileSync(path, baseModelToGguf(initLlamaWeights(cfg, 7), vocab, { name: 'q8', tensorType: 'Q8_0' }));
-    const dequantised = baseModelFromGguf(new Uint8Array(readFileSync(path))).weights;
-    const runtime = await createLlamaRuntime({ modelPath: path, threads: 1 });
-    const model = createLlamaModel(dequantised);
-    const ids = createTokenizer(vocab).encode(variedTexts[1]!).slice(0, 40);
-    const ours = await model.logits(ids);
-    let scale = 0;
-    for (const v of ours) scale = Math.max(scale, Math.abs(v));
-    expect(maxAbsDiff(ours, await runtime.logits(ids))).toBeLessThanOrEqual(0.02 * scale);
-    model.dispose();
-    await runtime.dispose();
-  });
+  it.each(['F16', 'Q8_0'] as const)(
+    'reads the same %s file as llama.cpp: logits within 2% of their range, the same 32 greedy tokens',
+    async (tensorType) => {
+      const vocab = trainBpe(variedTexts, 300);
+      // dim 64, not the fixture's 32: on CPUs with AMX/AVX-512 (Sapphire Rapids), llama.cpp's Q8_0 kernels return NaN
+      // for rows of a single 32-value block (seen with node-llama-cpp 3.22.1); real models' rows are far longer.
+      const cfg = tinyConfig({ vocabSize: vocab.tokens.length, contextLength: 64, dim: 64, ffnDim: 128 });
+      const path = join(dir, `tiny-${tensorType}.gguf`);
+      writeFileSync(path, baseModelToGguf(initLlamaWeights(cfg, 7), vocab, { name: tensorType, tensorType }));
+      // The engine reads the file's weights dequantised; llama.cpp also rounds activations (F16 / Q8 blocks).
+      const dequantised = baseModelFromGguf(new Uint8Array(readFileSync(path))).weights;
+      const runtime = await createLlamaRuntime({ modelPath: path, threads: 1 });
+      const model = createLlamaModel(dequantised);
+      const ids = createTokenizer(vocab).encode(variedTexts[1]!).slice(0, 24);
+      const ours = await model.logits(ids);
+      let scale = 0;
+      for (const v of ours) scale = Math.max(scale, Math.abs(v));
+      expect(maxAbsDiff(ours, await runtime.logits(ids))).toBeLessThanOrEqual(0.02 * scale);
+      const gen = await runtime.generate({ prompt: ids, maxTokens: 32, stopAtEos: false });
+      const seq = [...ids];
+      for (let i = 0; i < 32; i++) {
+        const logits = await model.logits(seq);
+        seq.push(argmaxRows(logits.subarray(logits.length - cfg.vocabSize), cfg.vocabSize)[0]!);
+      }
+      expect(gen.tokens).toEqual(seq.slice(ids.length));
+      model.dispose();
+      await runtime.dispose();
+    },
+  );
 });
 
 describe('llama.cpp runtime errors', () => {
