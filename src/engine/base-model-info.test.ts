@@ -33,10 +33,10 @@ describe('describing a base model GGUF before it is registered', () => {
   });
 
   it('describes a K-quantised model from its header (no tensor is dequantised) and names the type it cannot train', () => {
-    const q4k = patchTensorType(llama, 'blk.0.ffn_down.weight', 12, 2);
-    const d = describeBaseModel(q4k);
-    expect(d.tensorTypes).toEqual(['F32', 'Q4_K']);
-    expect(d.fineTune).toEqual({ ok: false, reason: expect.stringContaining('Q4_K') });
+    const q5k = patchTensorType(llama, 'blk.0.ffn_down.weight', 13, 2);
+    const d = describeBaseModel(q5k);
+    expect(d.tensorTypes).toEqual(['F32', 'Q5_K']);
+    expect(d.fineTune).toEqual({ ok: false, reason: expect.stringContaining('Q5_K') });
   });
 
   it('refuses an architecture outside the llama family, by name', () => {

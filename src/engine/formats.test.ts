@@ -71,7 +71,7 @@ describe('base model GGUF', () => {
     const e = errorOf(() => baseModelFromGguf(patched));
     expect([e.code, e.message]).toEqual([
       'MODEL_UNSUPPORTED',
-      'Tensor token_embd.weight has type Q5_K; supported tensor types: F32, F16, Q8_0',
+      'Tensor token_embd.weight has type Q5_K; supported tensor types: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K',
     ]);
   });
 

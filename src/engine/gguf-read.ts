@@ -188,7 +188,74 @@ function tensorByteSize(t: GgufTensorInfo): number {
   return Math.ceil(elementCount(t.shape) / block.values) * block.bytes;
 }
 
-/** A tensor's values as float32 (F32 as is, F16 and Q8_0 dequantised); other types are refused by name. */
+/** The tensor types the engine dequantises (to train on any of them; llama.cpp serves them as they are). */
+export const readableTensorTypes = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const;
+
+/** Q4_K's 6-bit scale and min of sub-block `j` (of 8), packed in 12 bytes at `q` (ggml's get_scale_min_k4). */
+function scaleMinK4(view: DataView, q: number, j: number): [number, number] {
+  const b = (i: number) => view.getUint8(q + i);
+  if (j < 4) return [b(j) & 63, b(j + 4) & 63];
+  return [(b(j + 4) & 0xf) | ((b(j - 4) >> 6) << 4), (b(j + 4) >> 4) | ((b(j) >> 6) << 4)];
+}
+
+/** Dequantises `blocks` blocks of a quantised type at `start` into `out` (layouts as ggml defines them). */
+function dequantise(type: number, view: DataView, start: number, blocks: number, out: Float32Array): void {
+  const f16 = (o: number) => f16ToF32(view.getUint16(o, true));
+  for (let b = 0; b < blocks; b++) {
+    if (type === ggmlType.Q8_0) {
+      // 32 values: an f16 scale, then 32 int8s.
+      const o = start + b * 34;
+      const d = f16(o);
+      for (let j = 0; j < 32; j++) out[b * 32 + j] = d * view.getInt8(o + 2 + j);
+    } else if (type === 2) {
+      // Q4_0, 32 values: an f16 scale, then 16 bytes of 4-bit values offset by 8 (low nibbles first).
+      const o = start + b * 18;
+      const d = f16(o);
+      for (let j = 0; j < 16; j++) {
+        const q = view.getUint8(o + 2 + j);
+        out[b * 32 + j] = d * ((q & 0xf) - 8);
+        out[b * 32 + j + 16] = d * ((q >> 4) - 8);
+      }
+    } else if (type === 12) {
+      // Q4_K, 256 values: f16 scale and min, 12 bytes of eight 6-bit sub-block scales and mins, 128 bytes of nibbles.
+      const o = start + b * 144;
+      const d = f16(o);
+      const dmin = f16(o + 2);
+      for (let chunk = 0; chunk < 4; chunk++) {
+        const [sc1, m1] = scaleMinK4(view, o + 4, 2 * chunk);
+        const [sc2, m2] = scaleMinK4(view, o + 4, 2 * chunk + 1);
+        for (let l = 0; l < 32; l++) {
+          const q = view.getUint8(o + 16 + 32 * chunk + l);
+          out[b * 256 + 64 * chunk + l] = d * sc1 * (q & 0xf) - dmin * m1;
+          out[b * 256 + 64 * chunk + 32 + l] = d * sc2 * (q >> 4) - dmin * m2;
+        }
+      }
+    } else if (type === 14) {
+      // Q6_K, 256 values: 128 bytes of low nibbles, 64 of high 2-bit pairs, 16 int8 scales, an f16 scale.
+      const o = start + b * 210;
+      const d = f16(o + 208);
+      for (let half = 0; half < 2; half++) {
+        const ql = o + 64 * half;
+        const qh = o + 128 + 32 * half;
+        const sc = o + 192 + 8 * half;
+        const y = b * 256 + 128 * half;
+        for (let l = 0; l < 32; l++) {
+          const is = Math.floor(l / 16);
+          const lo = view.getUint8(ql + l);
+          const lo32 = view.getUint8(ql + l + 32);
+          const hi = view.getUint8(qh + l);
+          const s = (k: number) => d * view.getInt8(sc + is + k);
+          out[y + l] = s(0) * (((lo & 0xf) | ((hi & 3) << 4)) - 32);
+          out[y + l + 32] = s(2) * (((lo32 & 0xf) | (((hi >> 2) & 3) << 4)) - 32);
+          out[y + l + 64] = s(4) * (((lo >> 4) | (((hi >> 4) & 3) << 4)) - 32);
+          out[y + l + 96] = s(6) * (((lo32 >> 4) | (((hi >> 6) & 3) << 4)) - 32);
+        }
+      }
+    }
+  }
+}
+
+/** A tensor's values as float32 (F32 as is, the other `readableTensorTypes` dequantised); others are refused by name. */
 export function ggufTensor(f: GgufFile, name: string): { shape: number[]; data: Float32Array } {
   const t = f.tensors.find((x) => x.name === name);
   if (!t) throw invalid(`GGUF file has no tensor ${name}`, { tensor: name });
@@ -196,25 +263,30 @@ export function ggufTensor(f: GgufFile, name: string): { shape: number[]; data: 
   const start = f.bytes.byteOffset + f.dataOffset + t.offset;
   const view = new DataView(f.bytes.buffer);
   const out = new Float32Array(n);
+  const typeName = ggmlTypeName(t.type);
+  const block = ggmlBlocks[t.type];
+  if (!readableTensorTypes.some((r) => r === typeName) || !block) {
+    throw new BaseError(
+      'MODEL_UNSUPPORTED',
+      `Tensor ${name} has type ${typeName}; supported tensor types: ${readableTensorTypes.join(', ')}`,
+      { details: { tensor: name, type: typeName, supported: [...readableTensorTypes] } },
+    );
+  }
   if (t.type === ggmlType.F32) {
     for (let i = 0; i < n; i++) out[i] = view.getFloat32(start + 4 * i, true);
   } else if (t.type === ggmlType.F16) {
     for (let i = 0; i < n; i++) out[i] = f16ToF32(view.getUint16(start + 2 * i, true));
-  } else if (t.type === ggmlType.Q8_0) {
-    if ((t.shape.at(-1) ?? 0) % 32 !== 0)
-      throw invalid(`Q8_0 tensor ${name} rows are not a multiple of 32`, { tensor: name });
-    // Blocks of 32 values: an f16 scale then 32 int8s.
-    for (let b = 0; b < n / 32; b++) {
-      const o = start + b * 34;
-      const d = f16ToF32(view.getUint16(o, true));
-      for (let j = 0; j < 32; j++) out[b * 32 + j] = d * view.getInt8(o + 2 + j);
+  } else if (typeName === 'BF16') {
+    // bfloat16 is the top half of a float32.
+    const word = new DataView(new ArrayBuffer(4));
+    for (let i = 0; i < n; i++) {
+      word.setUint32(0, view.getUint16(start + 2 * i, true) << 16);
+      out[i] = word.getFloat32(0);
     }
   } else {
-    throw new BaseError(
-      'MODEL_UNSUPPORTED',
-      `Tensor ${name} has type ${ggmlTypeName(t.type)}; supported tensor types: F32, F16, Q8_0`,
-      { details: { tensor: name, type: ggmlTypeName(t.type), supported: ['F32', 'F16', 'Q8_0'] } },
-    );
+    if ((t.shape.at(-1) ?? 0) % block.values !== 0)
+      throw invalid(`${typeName} tensor ${name} rows are not a multiple of ${block.values}`, { tensor: name });
+    dequantise(t.type, view, start, n / block.values, out);
   }
   return { shape: t.shape, data: out };
 }

@@ -2,6 +2,7 @@
 import { BaseError } from '../core/index.js';
 import { f32ToF16 } from './f16.js';
 import {
+  type GgufRawTensor,
   type GgufScalar,
   type GgufTensorIn,
   type GgufValue,
@@ -99,7 +100,8 @@ class ByteWriter {
   }
 }
 
-function tensorBytes(t: GgufTensorIn): Uint8Array {
+function tensorBytes(t: GgufTensorIn | GgufRawTensor): Uint8Array {
+  if ('bytes' in t) return t.bytes;
   const n = t.shape.reduce((a, b) => a * b, 1);
   if (t.data.length !== n) {
     throw new BaseError('INVALID_ARGUMENT', `Tensor ${t.name} has ${t.data.length} values but its shape needs ${n}`, {
@@ -138,7 +140,7 @@ function quantizeQ8_0(t: GgufTensorIn): Uint8Array {
 }
 
 /** Serialises metadata (in the order given) and tensors to a GGUF v3 file. */
-export function writeGguf(metadata: [string, GgufValue][], tensors: GgufTensorIn[]): Uint8Array {
+export function writeGguf(metadata: [string, GgufValue][], tensors: (GgufTensorIn | GgufRawTensor)[]): Uint8Array {
   const alignEntry = metadata.find(([k]) => k === 'general.alignment');
   const alignment = alignEntry ? Number(alignEntry[1].value) : 32;
   const w = new ByteWriter();

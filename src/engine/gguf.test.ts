@@ -73,10 +73,10 @@ describe('GGUF', () => {
   });
 
   it('refuses unsupported tensor types, naming the tensor and the type', () => {
-    const f = rawTensorFile(12, 256, new Uint8Array(1024));
+    const f = rawTensorFile(13, 256, new Uint8Array(1024));
     const e = errorOf(() => ggufTensor(readGguf(f), 't'));
     expect(e.code).toBe('MODEL_UNSUPPORTED');
-    expect(e.message).toBe('Tensor t has type Q4_K; supported tensor types: F32, F16, Q8_0');
+    expect(e.message).toBe('Tensor t has type Q5_K; supported tensor types: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K');
   });
 
   it('detects truncation at any point with MODEL_INVALID', () => {

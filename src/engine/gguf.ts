@@ -133,3 +133,12 @@ export interface GgufTensorIn {
   type: GgmlTypeId;
   data: Float32Array;
 }
+
+/** A tensor already encoded in its ggml type (any type: blocks written as given). */
+export interface GgufRawTensor {
+  name: string;
+  /** Row-major shape. */
+  shape: number[];
+  type: number;
+  bytes: Uint8Array;
+}

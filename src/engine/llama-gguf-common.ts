@@ -2,8 +2,8 @@
 import { BaseError } from '../core/index.js';
 import { dims } from './checked.js';
 import type { LoraTarget } from './config.js';
-import { type GgufScalar, ggmlType, ggmlTypeName, ggufValueType } from './gguf.js';
-import { type GgufFile, ggufMeta } from './gguf-read.js';
+import { type GgufScalar, ggmlTypeName, ggufValueType } from './gguf.js';
+import { type GgufFile, ggufMeta, readableTensorTypes } from './gguf-read.js';
 import type { Tensor } from './weights.js';
 
 export const ggufProjection: Record<LoraTarget, string> = {
@@ -72,8 +72,6 @@ export function metaNumbers(f: GgufFile, key: string): number[] {
   return metaArray(f, key, 'numbers', (x) => typeof x === 'number');
 }
 
-const supportedTypes = new Set<number>([ggmlType.F32, ggmlType.F16, ggmlType.Q8_0]);
-
 export function checkArchitecture(f: GgufFile, expectAdapter: boolean): void {
   const arch = ggufMeta(f, 'general.architecture');
   if (arch !== 'llama') {
@@ -90,11 +88,12 @@ export function checkArchitecture(f: GgufFile, expectAdapter: boolean): void {
     );
   }
   for (const t of f.tensors) {
-    if (!supportedTypes.has(t.type)) {
+    const type = ggmlTypeName(t.type);
+    if (!readableTensorTypes.some((r) => r === type)) {
       throw new BaseError(
         'MODEL_UNSUPPORTED',
-        `Tensor ${t.name} has type ${ggmlTypeName(t.type)}; supported tensor types: F32, F16, Q8_0`,
-        { details: { tensor: t.name, type: ggmlTypeName(t.type), supported: ['F32', 'F16', 'Q8_0'] } },
+        `Tensor ${t.name} has type ${type}; supported tensor types: ${readableTensorTypes.join(', ')}`,
+        { details: { tensor: t.name, type, supported: [...readableTensorTypes] } },
       );
     }
   }

@@ -131,7 +131,7 @@ export function llamaConfigOf(f: GgufFile, arch: string): LlamaConfig {
 
 /**
  * Throws, naming the first reason, unless the training engine can read this model: the llama architecture (no QKV
- * bias, full RoPE), a byte-level BPE (`gpt2`) tokenizer and F32/F16/Q8_0 tensors. Returns its shape.
+ * bias, full RoPE), a byte-level BPE (`gpt2`) tokenizer and F32/F16/BF16/Q8_0/Q4_0/Q4_K/Q6_K tensors. Returns its shape.
  */
 export function checkEngineReads(f: GgufFile): LlamaConfig {
   checkArchitecture(f, false);
@@ -152,7 +152,7 @@ export function checkEngineReads(f: GgufFile): LlamaConfig {
   return config;
 }
 
-/** Reads a llama GGUF (F32, F16 or Q8_0 tensors; dequantised to F32). */
+/** Reads a llama GGUF (F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K tensors; dequantised to F32). */
 export function baseModelFromGguf(bytes: Uint8Array): BaseModelFile {
   const f = readGguf(bytes);
   const config = checkEngineReads(f);

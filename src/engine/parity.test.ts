@@ -8,11 +8,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adapterToGguf } from './adapter-gguf.js';
 import { bundledBaseModel } from './bundled.js';
+import { f32ToF16 } from './f16.js';
+import { ggmlType } from './gguf.js';
+import { ggufTensor, readGguf } from './gguf-read.js';
+import { writeGguf } from './gguf-write.js';
 import { createLlamaModel, type LlamaModel } from './inference.js';
 import { startJaxBackend } from './jax-backend.js';
 import { type BaseModelFile, baseModelFromGguf, baseModelToGguf } from './llama-gguf.js';
 import { createLoraTrainer } from './lora-trainer.js';
 import { defaultAdamW } from './optim.js';
+import { Rng } from './rng.js';
 import { createLlamaRuntime, type LlamaRuntime } from './runtime.js';
 import { fuzzStrings, tinyConfig, variedTexts } from './test-support/fixtures.js';
 import { createTokenizer, type Tokenizer, trainBpe } from './tokenizer.js';
@@ -177,6 +182,103 @@ describe('tiny untied model vs llama.cpp', () => {
     },
   );
 });
+
+/**
+ * Quantised types the factory trains on, dequantised: no quantiser is needed to test them, since any bytes are valid
+ * blocks. The FFN down projections of a small model get random blocks (scales kept small), and the engine, reading
+ * the file dequantised, must agree with llama.cpp, which computes on the blocks (and quantises activations).
+ */
+describe('dequantised K-quant, Q4_0 and BF16 weights vs llama.cpp', () => {
+  const blockWriters: Record<
+    string,
+    { type: number; bytes: number; values: number; fill(b: DataView, rng: Rng): void }
+  > = {
+    Q4_0: {
+      type: 2,
+      bytes: 18,
+      values: 32,
+      fill: (b, rng) => fillBytes(b, rng, 2, 18, () => b.setUint16(0, f32ToF16(0.01), true)),
+    },
+    Q4_K: {
+      type: 12,
+      bytes: 144,
+      values: 256,
+      fill: (b, rng) =>
+        fillBytes(b, rng, 4, 144, () => {
+          b.setUint16(0, f32ToF16(0.0002), true);
+          b.setUint16(2, f32ToF16(0.0001), true);
+        }),
+    },
+    Q6_K: {
+      type: 14,
+      bytes: 210,
+      values: 256,
+      fill: (b, rng) =>
+        fillBytes(b, rng, 0, 208, () => {
+          for (let i = 192; i < 208; i++) b.setInt8(i, rng.int(17) - 8);
+          b.setUint16(208, f32ToF16(0.0006), true);
+        }),
+    },
+    BF16: {
+      type: 30,
+      bytes: 2,
+      values: 1,
+      fill: (b, rng) => {
+        const word = new DataView(new ArrayBuffer(4));
+        word.setFloat32(0, (rng.uniform() - 0.5) * 0.1);
+        b.setUint16(0, word.getUint32(0) >>> 16, true);
+      },
+    },
+  };
+
+  it.each(Object.keys(blockWriters))(
+    'reads %s as llama.cpp does: logits within 2% of their range, the same 32 greedy tokens',
+    async (name) => {
+      const w = blockWriters[name]!;
+      const vocab = trainBpe(variedTexts, 300);
+      const cfg = tinyConfig({ vocabSize: vocab.tokens.length, contextLength: 64, dim: 64, ffnDim: 256 });
+      // The same model with its FFN down projections re-encoded as random blocks of the type, laid out as llama.cpp
+      // expects (tensors contiguous, each its type's size).
+      const f32 = readGguf(baseModelToGguf(initLlamaWeights(cfg, 7), vocab, { name }));
+      const rng = new Rng(11);
+      const bytes = writeGguf(
+        [...f32.metadata],
+        f32.tensors.map((t) => {
+          if (!t.name.endsWith('ffn_down.weight'))
+            return { ...ggufTensor(f32, t.name), name: t.name, type: ggmlType.F32 };
+          const blocks = (cfg.dim * cfg.ffnDim) / w.values;
+          const raw = new Uint8Array(blocks * w.bytes);
+          for (let k = 0; k < blocks; k++) w.fill(new DataView(raw.buffer, k * w.bytes, w.bytes), rng);
+          return { name: t.name, shape: t.shape, type: w.type, bytes: raw };
+        }),
+      );
+      const path = join(dir, `tiny-${name}.gguf`);
+      writeFileSync(path, bytes);
+      const runtime = await createLlamaRuntime({ modelPath: path, threads: 1 });
+      const model = createLlamaModel(baseModelFromGguf(bytes).weights);
+      const ids = createTokenizer(vocab).encode(variedTexts[1]!).slice(0, 24);
+      const ours = await model.logits(ids);
+      let scale = 0;
+      for (const v of ours) scale = Math.max(scale, Math.abs(v));
+      expect(maxAbsDiff(ours, await runtime.logits(ids))).toBeLessThanOrEqual(0.02 * scale);
+      const gen = await runtime.generate({ prompt: ids, maxTokens: 32, stopAtEos: false });
+      const seq = [...ids];
+      for (let i = 0; i < 32; i++) {
+        const logits = await model.logits(seq);
+        seq.push(argmaxRows(logits.subarray(logits.length - cfg.vocabSize), cfg.vocabSize)[0]!);
+      }
+      expect(gen.tokens).toEqual(seq.slice(ids.length));
+      model.dispose();
+      await runtime.dispose();
+    },
+  );
+});
+
+/** Random bytes in [from, to) of a block, then `fixed` sets its scales. */
+function fillBytes(b: DataView, rng: Rng, from: number, to: number, fixed: () => void): void {
+  for (let i = from; i < to; i++) b.setUint8(i, rng.int(256));
+  fixed();
+}
 
 describe('llama.cpp runtime errors', () => {
   it('reports unloadable files and refuses more than two threads', async () => {
