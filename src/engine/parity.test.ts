@@ -20,7 +20,7 @@ import { defaultAdamW } from './optim.js';
 import { Rng } from './rng.js';
 import { createLlamaRuntime, type LlamaRuntime } from './runtime.js';
 import { fuzzStrings, tinyConfig, variedTexts } from './test-support/fixtures.js';
-import { createTokenizer, type Tokenizer, trainBpe } from './tokenizer.js';
+import { createTokenizer, type Tokenizer, trainBpe, type Vocabulary } from './tokenizer.js';
 import { initLlamaWeights, initLoraWeights, type LoraWeights } from './weights.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tributary-parity-'));
@@ -162,23 +162,7 @@ describe('tiny untied model vs llama.cpp', () => {
       const path = join(dir, `tiny-${tensorType}.gguf`);
       writeFileSync(path, baseModelToGguf(initLlamaWeights(cfg, 7), vocab, { name: tensorType, tensorType }));
       // The engine reads the file's weights dequantised; llama.cpp also rounds activations (F16 / Q8 blocks).
-      const dequantised = baseModelFromGguf(new Uint8Array(readFileSync(path))).weights;
-      const runtime = await createLlamaRuntime({ modelPath: path, threads: 1 });
-      const model = createLlamaModel(dequantised);
-      const ids = createTokenizer(vocab).encode(variedTexts[1]!).slice(0, 24);
-      const ours = await model.logits(ids);
-      let scale = 0;
-      for (const v of ours) scale = Math.max(scale, Math.abs(v));
-      expect(maxAbsDiff(ours, await runtime.logits(ids))).toBeLessThanOrEqual(0.02 * scale);
-      const gen = await runtime.generate({ prompt: ids, maxTokens: 32, stopAtEos: false });
-      const seq = [...ids];
-      for (let i = 0; i < 32; i++) {
-        const logits = await model.logits(seq);
-        seq.push(argmaxRows(logits.subarray(logits.length - cfg.vocabSize), cfg.vocabSize)[0]!);
-      }
-      expect(gen.tokens).toEqual(seq.slice(ids.length));
-      model.dispose();
-      await runtime.dispose();
+      await expectQuantisedParity(path, new Uint8Array(readFileSync(path)), vocab);
     },
   );
 });
@@ -254,25 +238,38 @@ describe('dequantised K-quant, Q4_0 and BF16 weights vs llama.cpp', () => {
       );
       const path = join(dir, `tiny-${name}.gguf`);
       writeFileSync(path, bytes);
-      const runtime = await createLlamaRuntime({ modelPath: path, threads: 1 });
-      const model = createLlamaModel(baseModelFromGguf(bytes).weights);
-      const ids = createTokenizer(vocab).encode(variedTexts[1]!).slice(0, 24);
-      const ours = await model.logits(ids);
-      let scale = 0;
-      for (const v of ours) scale = Math.max(scale, Math.abs(v));
-      expect(maxAbsDiff(ours, await runtime.logits(ids))).toBeLessThanOrEqual(0.02 * scale);
-      const gen = await runtime.generate({ prompt: ids, maxTokens: 32, stopAtEos: false });
-      const seq = [...ids];
-      for (let i = 0; i < 32; i++) {
-        const logits = await model.logits(seq);
-        seq.push(argmaxRows(logits.subarray(logits.length - cfg.vocabSize), cfg.vocabSize)[0]!);
-      }
-      expect(gen.tokens).toEqual(seq.slice(ids.length));
-      model.dispose();
-      await runtime.dispose();
+      await expectQuantisedParity(path, bytes, vocab);
     },
   );
 });
+
+/**
+ * The engine, reading a file's weights dequantised, and llama.cpp, computing on them as stored (and rounding
+ * activations), agree: logits within 2% of their range, and the same 32 greedy tokens.
+ */
+async function expectQuantisedParity(path: string, bytes: Uint8Array, vocab: Vocabulary): Promise<void> {
+  const weights = baseModelFromGguf(bytes).weights;
+  const vocabSize = weights.config.vocabSize;
+  const runtime = await createLlamaRuntime({ modelPath: path, threads: 1 });
+  const model = createLlamaModel(weights);
+  try {
+    const ids = createTokenizer(vocab).encode(variedTexts[1]!).slice(0, 24);
+    const ours = await model.logits(ids);
+    let scale = 0;
+    for (const v of ours) scale = Math.max(scale, Math.abs(v));
+    expect(maxAbsDiff(ours, await runtime.logits(ids))).toBeLessThanOrEqual(0.02 * scale);
+    const gen = await runtime.generate({ prompt: ids, maxTokens: 32, stopAtEos: false });
+    const seq = [...ids];
+    for (let i = 0; i < 32; i++) {
+      const logits = await model.logits(seq);
+      seq.push(argmaxRows(logits.subarray(logits.length - vocabSize), vocabSize)[0]!);
+    }
+    expect(gen.tokens).toEqual(seq.slice(ids.length));
+  } finally {
+    model.dispose();
+    await runtime.dispose();
+  }
+}
 
 /** Random bytes in [from, to) of a block, then `fixed` sets its scales. */
 function fillBytes(b: DataView, rng: Rng, from: number, to: number, fixed: () => void): void {
