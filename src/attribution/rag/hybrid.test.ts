@@ -28,6 +28,15 @@ describe('the hybrid retriever (which passages a grounded answer reads)', () => 
     });
   });
 
+  it('attack: a row stuffed with question words, definitions and synonyms does not outrank the row a question is worded like', () => {
+    const stuffer =
+      'How many natural satellites moons orbit around the Sun? How hot, how far, how long: temperature, distance, year, heat, revolution, planet';
+    const r = createHybridRetriever([...rows, stuffer], deps());
+    rows.forEach((row, i) => {
+      expect(r.search(row.split('\n')[0] ?? '', 1)[0]?.document).toBe(i);
+    });
+  });
+
   it('finds nothing for a question that shares no word, lemma or definition with any row', () => {
     expect(createHybridRetriever(rows, deps()).search('zzzq xxyq', 3)).toEqual([]);
   });
