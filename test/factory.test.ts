@@ -26,7 +26,14 @@ import {
   signContributions,
   signReview,
 } from '../src/datanets/index.js';
-import { baseModelFromGguf, bundledBaseModel, createJaxEngine, formatInstruction } from '../src/engine/index.js';
+import {
+  baseModelFromGguf,
+  bundledBaseModel,
+  createJaxEngine,
+  formatInstruction,
+  type GgufValue,
+  kv,
+} from '../src/engine/index.js';
 import {
   createFactoryService,
   type FactoryService,
@@ -318,9 +325,10 @@ describe.each(storeBackends())('on $name', (backend) => {
       expect((await rejectionOf(factory.addBaseModel(bundledBaseModel.name, tinyBase(3)))).code).toBe('CONFLICT');
     });
 
-    it('registers a qwen2-layout base but refuses to fine-tune on it, saying why', async () => {
-      const qwen = await factory.addBaseModel('tiny-qwen2', asArchitecture(tinyBase(4), 'qwen2'));
-      expect(qwen.fineTune).toEqual({ ok: false, reason: expect.stringContaining('"qwen2"') });
+    it('registers a base whose tokenizer the engine does not split like llama.cpp, but refuses to fine-tune on it, saying why', async () => {
+      const qwenTokenizer: [string, GgufValue][] = [['tokenizer.ggml.pre', kv.str('qwen2')]];
+      const qwen = await factory.addBaseModel('tiny-qwen2', asArchitecture(tinyBase(4), 'qwen2', qwenTokenizer));
+      expect(qwen.fineTune).toEqual({ ok: false, reason: expect.stringContaining('pre-tokenizer "qwen2"') });
       const e = await rejectionOf(factory.submit({ ...request('x'), baseModel: 'tiny-qwen2' }));
       expect(e.code).toBe('MODEL_UNSUPPORTED');
       expect(e.message).toContain('Base model "tiny-qwen2" cannot be fine-tuned on this node');

@@ -5,17 +5,50 @@
  */
 import { BaseError } from '../core/index.js';
 import { at, dims } from './checked.js';
-import { type LlamaConfig, type LoraConfig, type LoraTarget, loraTargets, projectionShapes } from './config.js';
+import {
+  headDim,
+  type LlamaArchitecture,
+  type LlamaConfig,
+  type LoraConfig,
+  type LoraTarget,
+  loraTargets,
+  projectionShapes,
+} from './config.js';
 import { type GgufTensorIn, type GgufValue, ggmlType, kv } from './gguf.js';
 import { ggufMeta, ggufTensor, readGguf } from './gguf-read.js';
 import { writeGguf } from './gguf-write.js';
-import { checkArchitecture, ggufProjection, metaNumber, transposed } from './llama-gguf-common.js';
+import {
+  checkArchitecture,
+  ggufProjection,
+  metaNumber,
+  reorderRopeRows,
+  ropeIsNeox,
+  transposed,
+} from './llama-gguf-common.js';
 import type { LoraPairWeights, LoraWeights } from './weights.js';
 
-/** Writes a llama.cpp LoRA adapter (F32 tensors; adapter.lora.alpha must be FLOAT32 for llama.cpp). */
-export function adapterToGguf(w: LoraWeights, options: { name: string; extra?: [string, GgufValue][] }): Uint8Array {
+/**
+ * lora_b's rows are q/k output features: for a NEOX base (qwen2) they are reordered between the engine's adjacent
+ * pairs and the file's halves, as the base's own q/k rows are (llama-gguf.ts). The head count comes from the shape.
+ */
+function ropeOrderB(arch: LlamaArchitecture, target: LoraTarget, b: Float32Array, rows: number, headSize: number) {
+  if (!ropeIsNeox(arch) || (target !== 'q' && target !== 'k')) return null;
+  return (to: 'pairs' | 'halves') => reorderRopeRows(b, rows, b.length / rows, rows / headSize, to);
+}
+
+/**
+ * Writes a llama.cpp LoRA adapter (F32 tensors; adapter.lora.alpha must be FLOAT32 for llama.cpp). `base` is the
+ * model it is for: llama.cpp refuses an adapter whose architecture differs from the model's, and a qwen2 adapter's
+ * q/k rows are stored in the base's RoPE order. Default: the llama layout.
+ */
+export function adapterToGguf(
+  w: LoraWeights,
+  options: { name: string; base?: LlamaConfig; extra?: [string, GgufValue][] },
+): Uint8Array {
+  const arch = options.base?.architecture ?? 'llama';
+  const headSize = options.base ? headDim(options.base) : 0;
   const meta: [string, GgufValue][] = [
-    ['general.architecture', kv.str('llama')],
+    ['general.architecture', kv.str(arch)],
     ['general.type', kv.str('adapter')],
     ['general.name', kv.str(options.name)],
     ['general.alignment', kv.u32(32)],
@@ -30,7 +63,14 @@ export function adapterToGguf(w: LoraWeights, options: { name: string; extra?: [
       if (!p) continue;
       const base = `blk.${i}.${ggufProjection[t]}.weight`;
       tensors.push({ name: `${base}.lora_a`, ...transposed(p.a), type: ggmlType.F32 });
-      tensors.push({ name: `${base}.lora_b`, ...transposed(p.b), type: ggmlType.F32 });
+      const b = transposed(p.b);
+      const reorder = ropeOrderB(arch, t, b.data, at(b.shape, 0), headSize);
+      tensors.push({
+        name: `${base}.lora_b`,
+        shape: b.shape,
+        data: reorder ? reorder('halves') : b.data,
+        type: ggmlType.F32,
+      });
     }
   });
   return writeGguf(meta, tensors);
@@ -40,12 +80,25 @@ const LORA_TENSOR = /^blk\.(\d+)\.(attn_q|attn_k|attn_v|attn_output|ffn_gate|ffn
 const targetOfProjection = new Map(loraTargets.map((t) => [ggufProjection[t], t]));
 
 /**
- * Reads a llama.cpp LoRA adapter GGUF. `model` (when given) checks the adapter fits that base. Dropout is not
+ * Reads a llama.cpp LoRA adapter GGUF. `model` (when given) checks the adapter fits that base (and is needed for a
+ * qwen2 adapter, to reorder its q/k rows). Dropout is not
  * stored in the format (it only matters while training), so it reads as 0.
  */
 export function adapterFromGguf(bytes: Uint8Array, model?: LlamaConfig): LoraWeights {
   const f = readGguf(bytes);
-  checkArchitecture(f, true);
+  const arch = checkArchitecture(f, true);
+  if (model && arch !== (model.architecture ?? 'llama')) {
+    throw new BaseError(
+      'MODEL_INVALID',
+      `The adapter is for a ${arch} model, the base model is ${model.architecture ?? 'llama'}`,
+      { details: { adapter: arch, model: model.architecture ?? 'llama' } },
+    );
+  }
+  if (ropeIsNeox(arch) && !model) {
+    throw new BaseError('INVALID_ARGUMENT', `Reading a ${arch} adapter needs its base model's shape`, {
+      details: { architecture: arch },
+    });
+  }
   const adapterType = ggufMeta(f, 'adapter.type');
   if (adapterType !== 'lora') {
     throw new BaseError('MODEL_UNSUPPORTED', `Unsupported adapter type "${String(adapterType)}" (supported: lora)`, {
@@ -73,7 +126,8 @@ export function adapterFromGguf(bytes: Uint8Array, model?: LlamaConfig): LoraWei
         details: { tensor: info.name, shape: stored.shape },
       });
     }
-    const t = transposed(stored);
+    const reorder = model && ropeOrderB(arch, target, stored.data, at(stored.shape, 0), headDim(model));
+    const t = transposed(reorder && m[3] === 'b' ? { shape: stored.shape, data: reorder('pairs') } : stored);
     const key = `${layer}.${target}`;
     const pair = pairs.get(key) ?? { layer, target };
     if (m[3] === 'a') pair.a = t;

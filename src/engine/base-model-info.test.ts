@@ -25,11 +25,18 @@ describe('describing a base model GGUF before it is registered', () => {
     expect(d.fineTune).toEqual({ ok: true });
   });
 
-  it('reads the shape of a qwen2-layout model from its own keys, and names why the engine cannot fine-tune it', () => {
+  it('reads the shape of a qwen2-layout model from its own keys, and fine-tunes it', () => {
     const d = describeBaseModel(asArchitecture(llama, 'qwen2'));
     expect(d.architecture).toBe('qwen2');
-    expect(d.config).toEqual(cfg);
-    expect(d.fineTune).toEqual({ ok: false, reason: expect.stringContaining('architecture "qwen2"') });
+    expect(d.config).toEqual({ ...cfg, architecture: 'qwen2' });
+    expect(d.fineTune).toEqual({ ok: true });
+  });
+
+  it('names the pre-tokenizer when the engine would split words differently from llama.cpp', () => {
+    const d = describeBaseModel(
+      asArchitecture(llama, 'qwen2', [['tokenizer.ggml.pre', { type: ggufValueType.STRING, value: 'qwen2' }]]),
+    );
+    expect(d.fineTune).toEqual({ ok: false, reason: expect.stringContaining('pre-tokenizer "qwen2"') });
   });
 
   it('describes a K-quantised model from its header (no tensor is dequantised) and names the type it cannot train', () => {
@@ -59,18 +66,30 @@ describe('describing a base model GGUF before it is registered', () => {
   });
 
   it('refuses a file whose metadata lacks the shape, naming the key', () => {
-    const f = readGguf(llama);
-    const meta = [...f.metadata].filter(([k]) => k !== 'llama.block_count');
-    const tensors = f.tensors.map((t) => ({ ...ggufTensor(f, t.name), name: t.name, type: ggmlType.F32 }));
-    const e = errorOf(() => describeBaseModel(writeGguf(meta, tensors)));
+    const meta = [...readGguf(llama).metadata].filter(([k]) => k !== 'llama.block_count');
+    const e = errorOf(() => describeBaseModel(writeGguf(meta, tensorsOf(llama))));
     expect(e.message).toContain('llama.block_count');
   });
 
-  it('reads a mistral-named model with extra metadata it does not use', () => {
+  it('refuses a "mistral" architecture, saying Mistral models are converted as llama', () => {
+    const e = errorOf(() => describeBaseModel(asArchitecture(llama, 'mistral')));
+    expect(e.code).toBe('MODEL_UNSUPPORTED');
+    expect(e.message).toContain('as "llama"');
+  });
+
+  it('reads a model with extra metadata it does not use', () => {
     const d = describeBaseModel(
-      asArchitecture(llama, 'mistral', [['mistral.note', { type: ggufValueType.FLOAT32, value: 0.5 }]]),
+      writeGguf(
+        [...readGguf(llama).metadata, ['llama.note', { type: ggufValueType.FLOAT32, value: 0.5 }]],
+        tensorsOf(llama),
+      ),
     );
-    expect(d.architecture).toBe('mistral');
+    expect(d.architecture).toBe('llama');
     expect(d.config.normEps).toBe(cfg.normEps);
   });
 });
+
+function tensorsOf(bytes: Uint8Array) {
+  const f = readGguf(bytes);
+  return f.tensors.map((t) => ({ ...ggufTensor(f, t.name), name: t.name, type: ggmlType.F32 }));
+}

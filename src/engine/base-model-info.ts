@@ -9,8 +9,11 @@ import { ggmlTypeName } from './gguf.js';
 import { elementCount, type GgufFile, ggufMeta, readGguf } from './gguf-read.js';
 import { checkEngineReads, llamaConfigOf } from './llama-gguf.js';
 
-/** Architectures of the llama family (llama.cpp's names): what `model base add` accepts. */
-export const llamaFamily = ['llama', 'mistral', 'qwen2', 'phi3'] as const;
+/**
+ * Architectures of the llama family (llama.cpp's names): what `model base add` accepts. Llama, Mistral, SmolLM and
+ * TinyLlama GGUFs all say `llama` (llama.cpp has no `mistral` architecture: its converter writes Mistral as llama).
+ */
+export const llamaFamily = ['llama', 'qwen2', 'phi3'] as const;
 
 export interface BaseModelDescription {
   architecture: (typeof llamaFamily)[number];
@@ -41,9 +44,10 @@ export function describeBaseModel(bytes: Uint8Array): BaseModelDescription {
   }
   const architecture = ggufMeta(f, 'general.architecture');
   if (!isLlamaFamily(architecture)) {
+    const hint = architecture === 'mistral' ? ' (llama.cpp converts Mistral models as "llama")' : '';
     throw new BaseError(
       'MODEL_UNSUPPORTED',
-      `Unsupported architecture "${String(architecture)}": base models are of the llama family (${llamaFamily.join(', ')})`,
+      `Unsupported architecture "${String(architecture)}": base models are of the llama family (${llamaFamily.join(', ')})${hint}`,
       { details: { architecture: architecture ?? null, supported: [...llamaFamily] } },
     );
   }

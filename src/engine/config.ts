@@ -5,7 +5,18 @@
 import { z } from 'zod';
 import { BaseError } from '../core/index.js';
 
+/**
+ * The GGUF architectures whose tensors the engine reads. They differ only in file conventions: `qwen2` adds q/k/v
+ * biases and stores q/k for NEOX RoPE (rotating halves); the engine always computes with adjacent pairs, so the
+ * GGUF layer permutes q/k rows on the way in and back on the way out (base models and adapters alike).
+ * Mistral GGUFs say `llama` (llama.cpp has no `mistral` architecture).
+ */
+export const llamaArchitectures = ['llama', 'qwen2'] as const;
+export type LlamaArchitecture = (typeof llamaArchitectures)[number];
+
 export interface LlamaConfig {
+  /** File conventions of the model's GGUF (absent: `llama`, so configs written before it hash as they did). */
+  architecture?: LlamaArchitecture | undefined;
   vocabSize: number;
   dim: number;
   nLayers: number;
@@ -38,6 +49,7 @@ export interface LoraConfig {
 
 /** The configs as read back from a file (checkpoint metadata); unknown keys are kept, values are not validated. */
 export const llamaConfigSchema = z.looseObject({
+  architecture: z.enum(llamaArchitectures).optional(),
   vocabSize: z.number(),
   dim: z.number(),
   nLayers: z.number(),

@@ -3,12 +3,13 @@ import { errorOf } from '../../test/fixtures/errors.js';
 import { adapterFromGguf, adapterToGguf } from './adapter-gguf.js';
 import { loraTargets } from './config.js';
 import { ggmlType, kv } from './gguf.js';
-import { readGguf } from './gguf-read.js';
+import { ggufTensor, readGguf } from './gguf-read.js';
 import { writeGguf } from './gguf-write.js';
 import { artifactHash } from './hash.js';
 import { baseModelFromGguf, baseModelToGguf } from './llama-gguf.js';
 import { transposed } from './llama-gguf-common.js';
 import { importPeftAdapter, peftToGgufAdapter } from './peft.js';
+import { Rng } from './rng.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { patchTensorType, tinyConfig, variedTexts } from './test-support/fixtures.js';
 import { trainBpe } from './tokenizer.js';
@@ -55,10 +56,30 @@ describe('base model GGUF', () => {
     const e = errorOf(() => baseModelFromGguf(gpt2));
     expect([e.code, e.message]).toEqual([
       'MODEL_UNSUPPORTED',
-      'Unsupported model architecture "gpt2" (supported: llama)',
+      'Unsupported model architecture "gpt2" (supported: llama, qwen2)',
     ]);
     const a = errorOf(() => baseModelFromGguf(adapterToGguf(adapter, { name: 'a' })));
     expect(a.message).toBe('This GGUF file is a LoRA adapter, not a model');
+  });
+
+  it('refuses an adapter made for another architecture than the base (llama.cpp would too)', () => {
+    const e = errorOf(() => adapterFromGguf(adapterToGguf(adapter, { name: 'a' }), { ...cfg, architecture: 'qwen2' }));
+    expect([e.code, e.message]).toEqual(['MODEL_INVALID', 'The adapter is for a llama model, the base model is qwen2']);
+  });
+
+  it('quantises to Q4_K within half a step of each sub-block, and refuses rows that are not whole blocks', () => {
+    const data = new Rng(3).normalArray(512, 0.02);
+    const f = readGguf(writeGguf([], [{ name: 'w', shape: [2, 256], type: ggmlType.Q4_K, data }]));
+    const back = ggufTensor(f, 'w').data;
+    for (let j = 0; j < 16; j++) {
+      const sub = data.subarray(32 * j, 32 * j + 32);
+      const step = (Math.max(0, ...sub) - Math.min(0, ...sub)) / 15;
+      for (let i = 0; i < 32; i++) expect(Math.abs(back[32 * j + i]! - sub[i]!)).toBeLessThanOrEqual(0.6 * step + 1e-4);
+    }
+    const e = errorOf(() =>
+      writeGguf([], [{ name: 'w', shape: [2, 64], type: ggmlType.Q4_K, data: data.subarray(0, 128) }]),
+    );
+    expect(e.message).toBe('Q4_K tensor w needs rows that are a multiple of 256');
   });
 
   it('refuses unsupported tensor types before reading weights', () => {

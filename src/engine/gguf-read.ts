@@ -216,7 +216,7 @@ function dequantise(type: number, view: DataView, start: number, blocks: number,
         out[b * 32 + j] = d * ((q & 0xf) - 8);
         out[b * 32 + j + 16] = d * ((q >> 4) - 8);
       }
-    } else if (type === 12) {
+    } else if (type === ggmlType.Q4_K) {
       // Q4_K, 256 values: f16 scale and min, 12 bytes of eight 6-bit sub-block scales and mins, 128 bytes of nibbles.
       const o = start + b * 144;
       const d = f16(o);

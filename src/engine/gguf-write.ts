@@ -1,6 +1,6 @@
 /** GGUF v3 writer (see gguf.ts for the layout). Equal inputs give byte-identical files. */
 import { BaseError } from '../core/index.js';
-import { f32ToF16 } from './f16.js';
+import { f16ToF32, f32ToF16 } from './f16.js';
 import {
   type GgufRawTensor,
   type GgufScalar,
@@ -110,6 +110,7 @@ function tensorBytes(t: GgufTensorIn | GgufRawTensor): Uint8Array {
   }
   if (t.type === ggmlType.F32) return new Uint8Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + n * 4));
   if (t.type === ggmlType.Q8_0) return quantizeQ8_0(t);
+  if (t.type === ggmlType.Q4_K) return quantizeQ4_K(t);
   const out = new Uint16Array(n);
   for (let i = 0; i < n; i++) out[i] = f32ToF16(t.data[i]!);
   return new Uint8Array(out.buffer);
@@ -134,6 +135,69 @@ function quantizeQ8_0(t: GgufTensorIn): Uint8Array {
     for (let j = 0; j < 32; j++) {
       const x = t.data[b * 32 + j]! * id;
       view.setInt8(b * 34 + 2 + j, Math.sign(x) * Math.floor(Math.abs(x) + 0.5)); // C roundf: half away from 0
+    }
+  }
+  return out;
+}
+
+/**
+ * Q4_K, 256 values per block in eight sub-blocks of 32: each sub-block maps [min(0, lo), hi] onto 0..15 with its
+ * own scale and min, stored as 6-bit multiples of the block's f16 `d` and `dmin` (the inverse of the reader's
+ * layout). A plain min/max fit, not llama.cpp's search for the best scales: good enough for test models.
+ */
+function quantizeQ4_K(t: GgufTensorIn): Uint8Array {
+  if ((t.shape.at(-1) ?? 0) % 256 !== 0) {
+    throw new BaseError('INVALID_ARGUMENT', `Q4_K tensor ${t.name} needs rows that are a multiple of 256`, {
+      details: { tensor: t.name, shape: t.shape },
+    });
+  }
+  const blocks = t.data.length / 256;
+  const out = new Uint8Array(blocks * 144);
+  const view = new DataView(out.buffer);
+  const f16 = (x: number) => f16ToF32(f32ToF16(x));
+  for (let b = 0; b < blocks; b++) {
+    const x = t.data.subarray(b * 256, (b + 1) * 256);
+    const scales: number[] = [];
+    const mins: number[] = [];
+    for (let j = 0; j < 8; j++) {
+      let lo = 0;
+      let hi = 0;
+      for (let l = 0; l < 32; l++) {
+        lo = Math.min(lo, x[32 * j + l]!);
+        hi = Math.max(hi, x[32 * j + l]!);
+      }
+      scales.push((hi - lo) / 15);
+      mins.push(-lo);
+    }
+    const d = f16(Math.max(...scales) / 63);
+    const dmin = f16(Math.max(...mins) / 63);
+    const o = b * 144;
+    view.setUint16(o, f32ToF16(d), true);
+    view.setUint16(o + 2, f32ToF16(dmin), true);
+    const six = (v: number, unit: number) => (unit === 0 ? 0 : Math.min(63, Math.round(v / unit)));
+    const sc = scales.map((s) => six(s, d));
+    const m = mins.map((v) => six(v, dmin));
+    // ggml's get_scale_min_k4, inverted: sub-blocks 0-3 in the low 6 bits of bytes 0-7, 4-7 split across the rest.
+    const or = (i: number, bits: number) => view.setUint8(o + 4 + i, view.getUint8(o + 4 + i) | bits);
+    for (let j = 0; j < 8; j++) {
+      const sj = sc[j]!;
+      const mj = m[j]!;
+      if (j < 4) {
+        or(j, sj);
+        or(j + 4, mj);
+      } else {
+        or(j + 4, (sj & 0xf) | ((mj & 0xf) << 4));
+        or(j - 4, (sj >> 4) << 6);
+        or(j, (mj >> 4) << 6);
+      }
+    }
+    const q = (i: number): number => {
+      const j = i >> 5;
+      const step = d * sc[j]!;
+      return step === 0 ? 0 : Math.max(0, Math.min(15, Math.round((x[i]! + dmin * m[j]!) / step)));
+    };
+    for (let chunk = 0; chunk < 4; chunk++) {
+      for (let l = 0; l < 32; l++) out[o + 16 + 32 * chunk + l] = q(64 * chunk + l) | (q(64 * chunk + 32 + l) << 4);
     }
   }
   return out;

@@ -48,7 +48,7 @@ export function isScalarType(t: number): t is ScalarType {
 }
 
 /** The ggml tensor types the engine reads and writes. */
-export const ggmlType = { F32: 0, F16: 1, Q8_0: 8 } as const;
+export const ggmlType = { F32: 0, F16: 1, Q8_0: 8, Q4_K: 12 } as const;
 export type GgmlTypeId = (typeof ggmlType)[keyof typeof ggmlType];
 
 const ggmlTypeNames: Record<number, string> = {

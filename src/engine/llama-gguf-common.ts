@@ -1,7 +1,7 @@
 /** Pieces shared by the llama base-model and adapter GGUF converters. */
 import { BaseError } from '../core/index.js';
 import { dims } from './checked.js';
-import type { LoraTarget } from './config.js';
+import { type LlamaArchitecture, type LoraTarget, llamaArchitectures } from './config.js';
 import { type GgufScalar, ggmlTypeName, ggufValueType } from './gguf.js';
 import { type GgufFile, ggufMeta, readableTensorTypes } from './gguf-read.js';
 import type { Tensor } from './weights.js';
@@ -26,6 +26,38 @@ export function transpose2d(data: Float32Array, rows: number, cols: number): Flo
 export function transposed(t: Tensor): Tensor {
   const [rows, cols] = dims(t.shape, 2);
   return { shape: [cols, rows], data: transpose2d(t.data, rows, cols) };
+}
+
+/**
+ * Reorders the rows (output features) of a q or k projection, head by head, between NEOX RoPE order (each head's
+ * first half rotates with its second half: HF checkpoints, qwen2 GGUFs) and adjacent pairs (llama GGUFs, the
+ * engine). Attention is unchanged when q and k are reordered alike, so this is only a matter of file conventions.
+ */
+export function reorderRopeRows(
+  data: Float32Array,
+  rows: number,
+  cols: number,
+  heads: number,
+  to: 'pairs' | 'halves',
+): Float32Array {
+  const half = rows / heads / 2;
+  const out = new Float32Array(data.length);
+  for (let h = 0; h < heads; h++) {
+    for (let j = 0; j < half; j++) {
+      for (let s = 0; s < 2; s++) {
+        const halves = h * 2 * half + s * half + j;
+        const pairs = h * 2 * half + 2 * j + s;
+        const [src, dst] = to === 'pairs' ? [halves, pairs] : [pairs, halves];
+        out.set(data.subarray(src * cols, (src + 1) * cols), dst * cols);
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether an architecture's GGUF stores q/k for NEOX RoPE (llama.cpp's LLAMA_ROPE_TYPE_NEOX). */
+export function ropeIsNeox(arch: LlamaArchitecture): boolean {
+  return arch === 'qwen2';
 }
 
 export function metaNumber(f: GgufFile, key: string, fallback?: number): number {
@@ -72,12 +104,19 @@ export function metaNumbers(f: GgufFile, key: string): number[] {
   return metaArray(f, key, 'numbers', (x) => typeof x === 'number');
 }
 
-export function checkArchitecture(f: GgufFile, expectAdapter: boolean): void {
+function isEngineArchitecture(a: unknown): a is LlamaArchitecture {
+  return llamaArchitectures.some((x) => x === a);
+}
+
+/** The file's architecture, if the engine reads it; throws naming what is wrong otherwise. */
+export function checkArchitecture(f: GgufFile, expectAdapter: boolean): LlamaArchitecture {
   const arch = ggufMeta(f, 'general.architecture');
-  if (arch !== 'llama') {
-    throw new BaseError('MODEL_UNSUPPORTED', `Unsupported model architecture "${String(arch)}" (supported: llama)`, {
-      details: { architecture: arch ?? null, supported: ['llama'] },
-    });
+  if (!isEngineArchitecture(arch)) {
+    throw new BaseError(
+      'MODEL_UNSUPPORTED',
+      `Unsupported model architecture "${String(arch)}" (supported: ${llamaArchitectures.join(', ')})`,
+      { details: { architecture: arch ?? null, supported: [...llamaArchitectures] } },
+    );
   }
   const isAdapter = ggufMeta(f, 'general.type') === 'adapter';
   if (isAdapter !== expectAdapter) {
@@ -97,4 +136,5 @@ export function checkArchitecture(f: GgufFile, expectAdapter: boolean): void {
       );
     }
   }
+  return arch;
 }

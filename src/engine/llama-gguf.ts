@@ -1,11 +1,12 @@
 /**
- * Engine weights ⇄ llama.cpp base-model GGUF files (`general.architecture = "llama"`, tokenizer embedded);
- * adapters are in adapter-gguf.ts.
+ * Engine weights ⇄ llama.cpp base-model GGUF files (`general.architecture` "llama" or "qwen2", tokenizer
+ * embedded); adapters are in adapter-gguf.ts.
  *
  * Orientation: GGUF keeps linear weights row-major `[out, in]`; the engine keeps `[in, out]`, so linear weights
  * are transposed both ways. The embedding is `[vocab, dim]` in both. No q/k permutation is needed: the engine's
  * RoPE already rotates adjacent pairs like llama.cpp's ROPE_TYPE_NORM (the permutation HF converters apply
- * exists only because HF rotates halves).
+ * exists only because HF rotates halves). qwen2 files keep HF's order (llama.cpp runs them with NEOX RoPE), so their
+ * q/k rows, and biases, are reordered to pairs on reading and back on writing.
  */
 import { BaseError } from '../core/index.js';
 import { type LlamaConfig, validateLlamaConfig } from './config.js';
@@ -18,6 +19,8 @@ import {
   metaNumber,
   metaNumbers,
   metaStrings,
+  reorderRopeRows,
+  ropeIsNeox,
   transposed,
 } from './llama-gguf-common.js';
 import type { Vocabulary } from './tokenizer.js';
@@ -44,7 +47,7 @@ export function tokenizerMetadata(v: Vocabulary): [string, GgufValue][] {
 export interface BaseModelFileOptions {
   name: string;
   /** Type of the matrices (norms stay F32, as llama.cpp's converters do). Default F32. */
-  tensorType?: 'F32' | 'F16' | 'Q8_0';
+  tensorType?: 'F32' | 'F16' | 'Q8_0' | 'Q4_K';
   /** Extra `general.*` metadata (license, description). */
   extra?: [string, GgufValue][];
 }
@@ -57,32 +60,42 @@ export function baseModelToGguf(w: LlamaWeights, vocab: Vocabulary, options: Bas
     });
   }
   const matType = ggmlType[options.tensorType ?? 'F32'];
+  const arch = cfg.architecture ?? 'llama';
   const meta: [string, GgufValue][] = [
-    ['general.architecture', kv.str('llama')],
+    ['general.architecture', kv.str(arch)],
     ['general.name', kv.str(options.name)],
     ['general.alignment', kv.u32(32)],
-    // llama_ftype: ALL_F32 = 0, MOSTLY_F16 = 1, MOSTLY_Q8_0 = 7
-    ['general.file_type', kv.u32({ F32: 0, F16: 1, Q8_0: 7 }[options.tensorType ?? 'F32'])],
+    // llama_ftype: ALL_F32 = 0, MOSTLY_F16 = 1, MOSTLY_Q8_0 = 7, MOSTLY_Q4_K_S = 14
+    ['general.file_type', kv.u32({ F32: 0, F16: 1, Q8_0: 7, Q4_K: 14 }[options.tensorType ?? 'F32'])],
     ...(options.extra ?? []),
-    ['llama.vocab_size', kv.u32(cfg.vocabSize)],
-    ['llama.context_length', kv.u32(cfg.contextLength)],
-    ['llama.embedding_length', kv.u32(cfg.dim)],
-    ['llama.block_count', kv.u32(cfg.nLayers)],
-    ['llama.feed_forward_length', kv.u32(cfg.ffnDim)],
-    ['llama.attention.head_count', kv.u32(cfg.nHeads)],
-    ['llama.attention.head_count_kv', kv.u32(cfg.nKvHeads)],
-    ['llama.attention.layer_norm_rms_epsilon', kv.f32(cfg.normEps)],
-    ['llama.rope.freq_base', kv.f32(cfg.ropeTheta)],
-    ['llama.rope.dimension_count', kv.u32(cfg.dim / cfg.nHeads)],
+    [`${arch}.vocab_size`, kv.u32(cfg.vocabSize)],
+    [`${arch}.context_length`, kv.u32(cfg.contextLength)],
+    [`${arch}.embedding_length`, kv.u32(cfg.dim)],
+    [`${arch}.block_count`, kv.u32(cfg.nLayers)],
+    [`${arch}.feed_forward_length`, kv.u32(cfg.ffnDim)],
+    [`${arch}.attention.head_count`, kv.u32(cfg.nHeads)],
+    [`${arch}.attention.head_count_kv`, kv.u32(cfg.nKvHeads)],
+    [`${arch}.attention.layer_norm_rms_epsilon`, kv.f32(cfg.normEps)],
+    [`${arch}.rope.freq_base`, kv.f32(cfg.ropeTheta)],
+    [`${arch}.rope.dimension_count`, kv.u32(cfg.dim / cfg.nHeads)],
     ...tokenizerMetadata(vocab),
   ];
   const vec = (name: string, t: Tensor): GgufTensorIn => ({ name, ...t, type: ggmlType.F32 });
   const mat = (name: string, t: Tensor): GgufTensorIn => ({ name, ...t, type: matType });
+  const rope = fileRopeOrder(cfg);
   const tensors: GgufTensorIn[] = [mat('token_embd.weight', w.embed)];
   w.layers.forEach((l, i) => {
     tensors.push(vec(`blk.${i}.attn_norm.weight`, l.attnNorm));
-    for (const t of ['q', 'k', 'v', 'o'] as const)
-      tensors.push(mat(`blk.${i}.${ggufProjection[t]}.weight`, transposed(l[t])));
+    for (const t of ['q', 'k', 'v', 'o'] as const) {
+      const g = transposed(l[t]);
+      tensors.push(mat(`blk.${i}.${ggufProjection[t]}.weight`, { shape: g.shape, data: rope(t, g.data, 'halves') }));
+    }
+    const biases = { q: l.qBias, k: l.kBias, v: l.vBias };
+    for (const t of ['q', 'k', 'v'] as const) {
+      const b = biases[t];
+      if (b)
+        tensors.push(vec(`blk.${i}.${ggufProjection[t]}.bias`, { shape: b.shape, data: rope(t, b.data, 'halves') }));
+    }
     tensors.push(vec(`blk.${i}.ffn_norm.weight`, l.ffnNorm));
     for (const t of ['gate', 'up', 'down'] as const) {
       tensors.push(mat(`blk.${i}.${ggufProjection[t]}.weight`, transposed(l[t])));
@@ -91,6 +104,20 @@ export function baseModelToGguf(w: LlamaWeights, vocab: Vocabulary, options: Bas
   tensors.push(vec('output_norm.weight', w.finalNorm));
   if (w.output) tensors.push(mat('output.weight', transposed(w.output)));
   return writeGguf(meta, tensors);
+}
+
+/**
+ * Reorders rows of a projection (GGUF `[out, in]`, or a bias) between the engine's RoPE order and the file's:
+ * only q and k of NEOX architectures (qwen2) change; everything else is returned as is.
+ */
+function fileRopeOrder(cfg: LlamaConfig) {
+  const neox = ropeIsNeox(cfg.architecture ?? 'llama');
+  const hd = cfg.dim / cfg.nHeads;
+  return (target: string, data: Float32Array, to: 'pairs' | 'halves'): Float32Array => {
+    const heads = target === 'q' ? cfg.nHeads : target === 'k' ? cfg.nKvHeads : 0;
+    if (!neox || heads === 0) return data;
+    return reorderRopeRows(data, heads * hd, data.length / (heads * hd), heads, to);
+  };
 }
 
 function expectShape(name: string, t: { shape: number[] }, shape: number[]): void {
@@ -116,6 +143,7 @@ export function llamaConfigOf(f: GgufFile, arch: string): LlamaConfig {
   const tokens = f.metadata.get('tokenizer.ggml.tokens');
   const tokenCount = Array.isArray(tokens?.value) ? tokens.value.length : undefined;
   return validateLlamaConfig({
+    ...(arch === 'qwen2' ? { architecture: arch } : {}),
     vocabSize: metaNumber(f, `${arch}.vocab_size`, tokenCount),
     dim: metaNumber(f, `${arch}.embedding_length`),
     nLayers: metaNumber(f, `${arch}.block_count`),
@@ -130,20 +158,30 @@ export function llamaConfigOf(f: GgufFile, arch: string): LlamaConfig {
 }
 
 /**
- * Throws, naming the first reason, unless the training engine can read this model: the llama architecture (no QKV
- * bias, full RoPE), a byte-level BPE (`gpt2`) tokenizer and F32/F16/BF16/Q8_0/Q4_0/Q4_K/Q6_K tensors. Returns its shape.
+ * Throws, naming the first reason, unless the training engine can read this model: a llama or qwen2 architecture
+ * (full RoPE), a byte-level BPE (`gpt2`) tokenizer with GPT-2's pre-tokenizer, and F32/F16/BF16/Q8_0/Q4_0/Q4_K/Q6_K
+ * tensors. Returns its shape.
  */
 export function checkEngineReads(f: GgufFile): LlamaConfig {
-  checkArchitecture(f, false);
+  const arch = checkArchitecture(f, false);
   const tokenizerModel = ggufMeta(f, 'tokenizer.ggml.model');
   if (tokenizerModel !== 'gpt2') {
     throw new BaseError('MODEL_UNSUPPORTED', `Unsupported tokenizer "${String(tokenizerModel)}" (supported: gpt2)`, {
       details: { tokenizer: tokenizerModel ?? null, supported: ['gpt2'] },
     });
   }
-  const config = llamaConfigOf(f, 'llama');
+  // The engine's tokenizer splits words as GPT-2 does (pretokenize.ts); other pre-tokenizers give other ids.
+  const pre = ggufMeta(f, 'tokenizer.ggml.pre');
+  if (pre !== 'gpt-2') {
+    throw new BaseError(
+      'MODEL_UNSUPPORTED',
+      `Unsupported pre-tokenizer "${String(pre)}" (supported: gpt-2); llama.cpp can still serve the model`,
+      { details: { preTokenizer: pre ?? null, supported: ['gpt-2'] } },
+    );
+  }
+  const config = llamaConfigOf(f, arch);
   const headDim = config.dim / config.nHeads;
-  const ropeDims = metaNumber(f, 'llama.rope.dimension_count', headDim);
+  const ropeDims = metaNumber(f, `${arch}.rope.dimension_count`, headDim);
   if (ropeDims !== headDim) {
     throw new BaseError('MODEL_UNSUPPORTED', `Partial RoPE (${ropeDims} of ${headDim} dims) is not supported`, {
       details: { ropeDims, headDim },
@@ -152,7 +190,7 @@ export function checkEngineReads(f: GgufFile): LlamaConfig {
   return config;
 }
 
-/** Reads a llama GGUF (F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K tensors; dequantised to F32). */
+/** Reads a llama or qwen2 GGUF (F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K tensors; dequantised to F32). */
 export function baseModelFromGguf(bytes: Uint8Array): BaseModelFile {
   const f = readGguf(bytes);
   const config = checkEngineReads(f);
@@ -178,21 +216,36 @@ export function baseModelFromGguf(bytes: Uint8Array): BaseModelFile {
     expectShape(name, t, shape);
     return t;
   };
-  const lin = (name: string, inDim: number, outDim: number): Tensor => transposed(asIs(name, [outDim, inDim]));
+  const rope = fileRopeOrder(config);
+  const lin = (name: string, target: string, inDim: number, outDim: number): Tensor => {
+    const t = asIs(name, [outDim, inDim]);
+    return transposed({ shape: t.shape, data: rope(target, t.data, 'pairs') });
+  };
+  const has = (name: string) => f.tensors.some((t) => t.name === name);
   const layers: LayerWeights[] = [];
   for (let i = 0; i < config.nLayers; i++) {
     const b = `blk.${i}`;
-    layers.push({
+    const out = { q: config.nHeads * hd, k: config.nKvHeads * hd, v: config.nKvHeads * hd };
+    const layer: LayerWeights = {
       attnNorm: asIs(`${b}.attn_norm.weight`, [dim]),
-      q: lin(`${b}.attn_q.weight`, dim, config.nHeads * hd),
-      k: lin(`${b}.attn_k.weight`, dim, config.nKvHeads * hd),
-      v: lin(`${b}.attn_v.weight`, dim, config.nKvHeads * hd),
-      o: lin(`${b}.attn_output.weight`, config.nHeads * hd, dim),
+      q: lin(`${b}.attn_q.weight`, 'q', dim, out.q),
+      k: lin(`${b}.attn_k.weight`, 'k', dim, out.k),
+      v: lin(`${b}.attn_v.weight`, 'v', dim, out.v),
+      o: lin(`${b}.attn_output.weight`, 'o', config.nHeads * hd, dim),
       ffnNorm: asIs(`${b}.ffn_norm.weight`, [dim]),
-      gate: lin(`${b}.ffn_gate.weight`, dim, config.ffnDim),
-      up: lin(`${b}.ffn_up.weight`, dim, config.ffnDim),
-      down: lin(`${b}.ffn_down.weight`, config.ffnDim, dim),
-    });
+      gate: lin(`${b}.ffn_gate.weight`, 'gate', dim, config.ffnDim),
+      up: lin(`${b}.ffn_up.weight`, 'up', dim, config.ffnDim),
+      down: lin(`${b}.ffn_down.weight`, 'down', config.ffnDim, dim),
+    };
+    // q/k/v biases (qwen2): all three or none, as llama.cpp's graph adds them.
+    if (has(`${b}.attn_q.bias`) || has(`${b}.attn_k.bias`) || has(`${b}.attn_v.bias`)) {
+      const bias = (t: 'q' | 'k' | 'v'): Tensor => {
+        const v = asIs(`${b}.${ggufProjection[t]}.bias`, [out[t]]);
+        return { shape: v.shape, data: rope(t, v.data, 'pairs') };
+      };
+      Object.assign(layer, { qBias: bias('q'), kBias: bias('k'), vBias: bias('v') });
+    }
+    layers.push(layer);
   }
   const weights: LlamaWeights = {
     config,
@@ -200,7 +253,7 @@ export function baseModelFromGguf(bytes: Uint8Array): BaseModelFile {
     layers,
     finalNorm: asIs('output_norm.weight', [dim]),
   };
-  if (hasOutput) weights.output = lin('output.weight', dim, config.vocabSize);
+  if (hasOutput) weights.output = lin('output.weight', 'output', dim, config.vocabSize);
   const name = ggufMeta(f, 'general.name');
   return { weights, vocab, name: typeof name === 'string' ? name : '' };
 }

@@ -4,6 +4,7 @@
  * - RoPE rotates adjacent pairs (x[2i], x[2i+1]) with theta_i = pos · base^(-2i/headDim), llama.cpp's
  *   ROPE_TYPE_NORM used for `llama`;
  * - query head h reads kv head floor(h / (nHeads / nKvHeads));
+ * - q/k/v biases when the model has them (qwen2), added before RoPE;
  * - LoRA: y = x W + (alpha / rank) · (x A) B.
  *
  * jax-js ownership: every use of an array consumes one reference; `.ref` keeps one. Functions here consume
@@ -26,6 +27,8 @@ export type LayerParams = {
   gate: np.Array;
   up: np.Array;
   down: np.Array;
+  /** q, k, v biases (qwen2), or `[]` (a list keeps the tree shape static). */
+  bias: np.Array[];
 };
 
 // jax-js trees need type aliases (interfaces have no index signature).
@@ -85,6 +88,7 @@ export function baseParamsToDevice(w: LlamaWeights): BaseParams {
     gate: toDevice(l.gate),
     up: toDevice(l.up),
     down: toDevice(l.down),
+    bias: l.qBias && l.kBias && l.vBias ? [toDevice(l.qBias), toDevice(l.kBias), toDevice(l.vBias)] : [],
   });
   return {
     embed: toDevice(w.embed),
@@ -97,7 +101,7 @@ export function baseParamsToDevice(w: LlamaWeights): BaseParams {
 export async function baseParamsToHost(config: LlamaConfig, p: BaseParams): Promise<LlamaWeights> {
   const layers: LayerWeights[] = [];
   for (const l of p.layers) {
-    layers.push({
+    const layer: LayerWeights = {
       attnNorm: await toHost(l.attnNorm),
       q: await toHost(l.q),
       k: await toHost(l.k),
@@ -107,7 +111,12 @@ export async function baseParamsToHost(config: LlamaConfig, p: BaseParams): Prom
       gate: await toHost(l.gate),
       up: await toHost(l.up),
       down: await toHost(l.down),
-    });
+    };
+    const [qBias, kBias, vBias] = l.bias;
+    if (qBias && kBias && vBias) {
+      Object.assign(layer, { qBias: await toHost(qBias), kBias: await toHost(kBias), vBias: await toHost(vBias) });
+    }
+    layers.push(layer);
   }
   const w: LlamaWeights = { config, embed: await toHost(p.embed), layers, finalNorm: await toHost(p.finalNorm) };
   const out = p.output[0];
@@ -216,9 +225,11 @@ export function forward(
     };
     const lin = (t: LoraTarget, input: np.Array) => linear(input, p[t], lr?.[t], loraScale, site(t));
     const xn = rmsNorm(h.ref, p.attnNorm, cfg.normEps);
-    const q = lin('q', xn.ref).reshape([B, T, cfg.nHeads, hd]);
-    const k = lin('k', xn.ref).reshape([B, T, cfg.nKvHeads, hd]);
-    const v = lin('v', xn).reshape([B, T, cfg.nKvHeads, hd]);
+    const [bq, bk, bv] = p.bias;
+    const biased = (y: np.Array, b: np.Array | undefined) => (b ? y.add(b) : y);
+    const q = biased(lin('q', xn.ref), bq).reshape([B, T, cfg.nHeads, hd]);
+    const k = biased(lin('k', xn.ref), bk).reshape([B, T, cfg.nKvHeads, hd]);
+    const v = biased(lin('v', xn), bv).reshape([B, T, cfg.nKvHeads, hd]);
     const att = nn
       .dotProductAttention(rope(q, cos.ref, sin.ref), rope(k, cos.ref, sin.ref), v, { isCausal: true })
       .reshape([B, T, cfg.nHeads * hd]);

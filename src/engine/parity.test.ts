@@ -20,30 +20,14 @@ import { defaultAdamW } from './optim.js';
 import { Rng } from './rng.js';
 import { createLlamaRuntime, type LlamaRuntime } from './runtime.js';
 import { fuzzStrings, tinyConfig, variedTexts } from './test-support/fixtures.js';
-import { createTokenizer, type Tokenizer, trainBpe, type Vocabulary } from './tokenizer.js';
+import { argmaxRows, expectQuantisedParity, maxAbsDiff } from './test-support/parity.js';
+import { createTokenizer, type Tokenizer, trainBpe } from './tokenizer.js';
 import { initLlamaWeights, initLoraWeights, type LoraWeights } from './weights.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tributary-parity-'));
 const evalText =
   'river (noun): a large natural stream of water emptying into an ocean, lake, or other body of water. ' +
   'Examples: "they pitched their tent beside the river".';
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
-function argmaxRows(x: Float32Array, vocab: number): number[] {
-  const out: number[] = [];
-  for (let r = 0; r < x.length / vocab; r++) {
-    let best = 0;
-    for (let v = 1; v < vocab; v++) if (x[r * vocab + v]! > x[r * vocab + best]!) best = v;
-    out.push(best);
-  }
-  return out;
-}
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -242,34 +226,6 @@ describe('dequantised K-quant, Q4_0 and BF16 weights vs llama.cpp', () => {
     },
   );
 });
-
-/**
- * The engine, reading a file's weights dequantised, and llama.cpp, computing on them as stored (and rounding
- * activations), agree: logits within 2% of their range, and the same 32 greedy tokens.
- */
-async function expectQuantisedParity(path: string, bytes: Uint8Array, vocab: Vocabulary): Promise<void> {
-  const weights = baseModelFromGguf(bytes).weights;
-  const vocabSize = weights.config.vocabSize;
-  const runtime = await createLlamaRuntime({ modelPath: path, threads: 1 });
-  const model = createLlamaModel(weights);
-  try {
-    const ids = createTokenizer(vocab).encode(variedTexts[1]!).slice(0, 24);
-    const ours = await model.logits(ids);
-    let scale = 0;
-    for (const v of ours) scale = Math.max(scale, Math.abs(v));
-    expect(maxAbsDiff(ours, await runtime.logits(ids))).toBeLessThanOrEqual(0.02 * scale);
-    const gen = await runtime.generate({ prompt: ids, maxTokens: 32, stopAtEos: false });
-    const seq = [...ids];
-    for (let i = 0; i < 32; i++) {
-      const logits = await model.logits(seq);
-      seq.push(argmaxRows(logits.subarray(logits.length - vocabSize), vocabSize)[0]!);
-    }
-    expect(gen.tokens).toEqual(seq.slice(ids.length));
-  } finally {
-    model.dispose();
-    await runtime.dispose();
-  }
-}
 
 /** Random bytes in [from, to) of a block, then `fixed` sets its scales. */
 function fillBytes(b: DataView, rng: Rng, from: number, to: number, fixed: () => void): void {

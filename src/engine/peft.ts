@@ -5,8 +5,10 @@
  * Layout differences handled here:
  * - names: base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight → layer N, target q, A;
  * - orientation: PEFT stores lora_A `[r, in]` and lora_B `[out, r]` (the engine keeps `[in, r]`, `[r, out]`);
- * - RoPE: HF llama rotates halves where GGUF/our engine rotate adjacent pairs, so HF converters permute the rows
- *   of q and k; the same permutation is applied to lora_B of q and k (its rows are output features);
+ * - RoPE: HF checkpoints rotate halves where the engine rotates adjacent pairs, so lora_B of q and k (its rows are
+ *   output features) is reordered to pairs, as HF→GGUF converters reorder llama's q and k; the adapter GGUF then
+ *   stores them in the base's own order (pairs for llama, halves again for qwen2, which llama.cpp runs NEOX);
+ * - architectures: llama (Llama, Mistral, SmolLM, TinyLlama) and qwen2 name their modules alike;
  * - rsLoRA scales by alpha/√r, llama.cpp by alpha/r: alpha is rescaled so the product is unchanged.
  * Anything that cannot be represented (DoRA, biases, fan_in_fan_out, extra trained modules, other targets) is
  * refused by name.
@@ -17,7 +19,7 @@ import { adapterToGguf } from './adapter-gguf.js';
 import { at, parseFileValue } from './checked.js';
 import { type LlamaConfig, type LoraConfig, type LoraTarget, loraTargets, projectionShapes } from './config.js';
 import { type ArtifactHash, artifactHash } from './hash.js';
-import { transposed } from './llama-gguf-common.js';
+import { reorderRopeRows, transposed } from './llama-gguf-common.js';
 import { readSafetensors } from './safetensors.js';
 import type { LoraWeights, Tensor } from './weights.js';
 
@@ -53,22 +55,6 @@ const peftConfigSchema = z.object({
 
 function unsupported(message: string, details: Record<string, unknown>): BaseError {
   return new BaseError('MODEL_UNSUPPORTED', message, { details });
-}
-
-/** HF → GGUF row order for q/k: rows of each head go from [half0, half1] to interleaved pairs. */
-export function permuteRowsHfToGguf(data: Float32Array, rows: number, cols: number, heads: number): Float32Array {
-  const half = rows / heads / 2;
-  const out = new Float32Array(data.length);
-  for (let h = 0; h < heads; h++) {
-    for (let j = 0; j < half; j++) {
-      for (let s = 0; s < 2; s++) {
-        const src = h * 2 * half + s * half + j;
-        const dst = h * 2 * half + 2 * j + s;
-        out.set(data.subarray(src * cols, (src + 1) * cols), dst * cols);
-      }
-    }
-  }
-  return out;
 }
 
 export interface PeftImportInput {
@@ -135,7 +121,7 @@ export function importPeftAdapter(input: PeftImportInput): LoraWeights {
       pair.a = transposed(t);
     } else {
       const heads = target === 'q' ? input.base.nHeads : target === 'k' ? input.base.nKvHeads : 0;
-      const rows = heads > 0 ? permuteRowsHfToGguf(t.data, dout, r, heads) : t.data;
+      const rows = heads > 0 ? reorderRopeRows(t.data, dout, r, heads, 'pairs') : t.data;
       pair.b = transposed({ shape: t.shape, data: rows });
     }
     partial.set(key, pair);
@@ -167,6 +153,6 @@ export function peftToGgufAdapter(input: PeftImportInput & { name: string }): {
   hash: ArtifactHash;
 } {
   const adapter = importPeftAdapter(input);
-  const gguf = adapterToGguf(adapter, { name: input.name });
+  const gguf = adapterToGguf(adapter, { name: input.name, base: input.base });
   return { adapter, gguf, hash: artifactHash(gguf) };
 }

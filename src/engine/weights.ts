@@ -29,6 +29,10 @@ export interface LayerWeights {
   gate: Tensor;
   up: Tensor;
   down: Tensor;
+  /** q/k/v biases `[out]` (qwen2); absent for llama. */
+  qBias?: Tensor;
+  kBias?: Tensor;
+  vBias?: Tensor;
 }
 
 export interface LlamaWeights {
@@ -65,7 +69,7 @@ export function tensor(shape: number[], data?: Float32Array): Tensor {
 
 /**
  * GPT-2 style init: N(0, 0.02), residual projections (o, down) scaled by 1/sqrt(2·layers) so the residual
- * stream's variance does not grow with depth; norms start at 1.
+ * stream's variance does not grow with depth; norms start at 1. A `qwen2` config gets q/k/v biases.
  */
 export function initLlamaWeights(config: LlamaConfig, seed: number): LlamaWeights {
   validateLlamaConfig(config);
@@ -88,6 +92,14 @@ export function initLlamaWeights(config: LlamaConfig, seed: number): LlamaWeight
       gate: lin('gate', std),
       up: lin('up', std),
       down: lin('down', residualStd),
+      // qwen2's projections carry biases; random ones (not zeros) so that a layout test sees them used.
+      ...(config.architecture === 'qwen2'
+        ? {
+            qBias: tensor([s.q[1]], rng.normalArray(s.q[1], 0.1)),
+            kBias: tensor([s.k[1]], rng.normalArray(s.k[1], 0.1)),
+            vBias: tensor([s.v[1]], rng.normalArray(s.v[1], 0.1)),
+          }
+        : {}),
     });
   }
   const weights: LlamaWeights = { config, embed, layers, finalNorm: ones() };

@@ -268,7 +268,7 @@ async function writeArtifacts(
   plan: FineTunePlan,
 ): Promise<Artifacts> {
   const adapterWeights = await trainer.adapter();
-  const adapterBytes = adapterToGguf(adapterWeights, { name });
+  const adapterBytes = adapterToGguf(adapterWeights, { name, base: plan.baseFile.weights.config });
   const adapter = artifactHash(adapterBytes);
   await blobs.put(adapterBytes);
   const gradients = await buildGradientIndex({

@@ -76,7 +76,7 @@ export function registerModel(program: Command): void {
     base
       .command('add <file>')
       .description(
-        'register a llama-family GGUF (llama, mistral, qwen2, phi3) as a base model; its sha-256 is its identity in lineage (operator only)',
+        'register a llama-family GGUF (llama — also Mistral, SmolLM, TinyLlama —, qwen2, phi3) as a base model; its sha-256 is its identity in lineage (operator only)',
       )
       .option('--name <name>', "name to register it under (default: the file's name without .gguf, lowercased)"),
   ).action(lazyAction(actions, 'baseAdd'));

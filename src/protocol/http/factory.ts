@@ -265,7 +265,7 @@ export const baseModelInfo = z.object({
   cid,
   params: z.number().int(),
   config: llamaConfig,
-  /** `general.architecture`: llama, mistral, qwen2 or phi3. */
+  /** `general.architecture`: llama (Llama, Mistral, SmolLM, TinyLlama), qwen2 or phi3. */
   architecture: z.string(),
   /** The distinct tensor types, by ggml name (F32, F16, Q8_0, Q4_K, …). */
   tensorTypes: z.array(z.string()),
