@@ -2,10 +2,11 @@
  * Replayable attribution, end to end: a node serves paid answers of a model trained on a DataNet version, a
  * contributor withdraws a row the answers drew on, the node restarts — and anyone recomputes every answer's
  * attribution with `tributary attribute --request ID --verify` (bin/tributary.js; run `npm run build` first), which
- * checks the receipt, the export against the root on chain, the output and request hashes and the bytes.
+ * checks the receipt, the export against the root on chain, the output and request hashes and the bytes. Last, an
+ * adapter trained elsewhere (PEFT, for a qwen2-layout base the operator registers) is imported, served and attributed.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +21,7 @@ import {
   signReview,
   signWithdrawal,
 } from '../src/datanets/index.js';
+import { baseModelFromGguf, initLoraWeights } from '../src/engine/index.js';
 import { publishModelOnChain } from '../src/factory/index.js';
 import { type NodeUp, nodeUp } from '../src/node/index.js';
 import {
@@ -32,7 +34,9 @@ import {
   settlementApi,
 } from '../src/protocol/index.js';
 import { createPayingFetch, openChannel } from '../src/settlement/index.js';
+import { tinyBaseGguf } from './fixtures/gguf.js';
 import { testAdapter, uploadTestAdapter } from './fixtures/models.js';
+import { peftAdapterFiles } from './fixtures/peft.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'tributary.js');
 const MODEL = 'replay-model';
@@ -89,10 +93,11 @@ interface VerifyOut {
 async function ask(
   body: { messages: ChatCompletionRequest['messages']; retrieval?: boolean; seed?: number },
   maxTokens: number | null = 12,
+  model = MODEL,
 ) {
   const api = createNodeClient(node.api, { fetch: paying.fetch });
   const r = await api.call(openloraApi.createChatCompletion, {
-    body: { model: MODEL, ...(maxTokens === null ? {} : { max_tokens: maxTokens }), ...body },
+    body: { model, ...(maxTokens === null ? {} : { max_tokens: maxTokens }), ...body },
   });
   const requestId = r.tributary.requestId;
   const attribution: AttributionResult = (
@@ -299,5 +304,93 @@ describe('tributary attribute --verify replays served answers', () => {
     ]);
     for (const r of results) expect(r).toMatchObject({ code: 0, out: { verified: true } });
     expect(readFileSync(keptExport, 'utf8')).toContain('keeps the lighthouse');
+  });
+});
+
+/**
+ * An adapter trained elsewhere: a PEFT LoRA for a qwen2-layout base (q/k/v biases, NEOX RoPE), registered on the node
+ * with `model base add`, converted by `tributary model import-peft --base`, published with its DataNet lineage by
+ * `tributary model publish --adapter --base --datanet --version`, then served from that base's own llama.cpp copy,
+ * paid for through the channel, and attributed to the contributor whose row grounded the answer.
+ */
+describe('a PEFT adapter for a qwen2-layout base: imported, served, paid and attributed', () => {
+  const IMPORTED = 'qwen-peft';
+
+  function cli(...argv: string[]) {
+    return new Promise<{ code: number | null; out: Record<string, unknown>; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...argv, '--api', node.api, '--json'], {
+        env: { PATH: process.env.PATH ?? '' },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d));
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      child.on('close', (code) => resolve({ code, out: JSON.parse(stdout.trim() || '{}'), stderr }));
+    });
+  }
+
+  it('imports the adapter for the registered base, publishes it with lineage, serves it paid and attributes the answer', async () => {
+    const texts = facts.flat().map((r) => `${r.instruction} ${r.response}`);
+    const baseBytes = tinyBaseGguf(texts, 21, 512, 'qwen2');
+    const base = await node.factory.addBaseModel('tiny-qwen2', baseBytes);
+    expect(base).toMatchObject({ architecture: 'qwen2', serve: { ok: true } });
+    const config = baseModelFromGguf(baseBytes).weights.config;
+    const lora = { rank: 2, alpha: 4, dropout: 0, targets: ['q' as const, 'k' as const, 'v' as const, 'o' as const] };
+    const files = peftAdapterFiles(initLoraWeights(config, lora, 3, 0.05), config);
+    const peftDir = join(work, 'peft');
+    mkdirSync(peftDir);
+    writeFileSync(join(peftDir, 'adapter_config.json'), JSON.stringify(files.config));
+    writeFileSync(join(peftDir, 'adapter_model.safetensors'), files.safetensors);
+
+    const imported = await cli('model', 'import-peft', '--dir', peftDir, '--name', IMPORTED, '--base', 'tiny-qwen2');
+    expect(imported).toMatchObject({ code: 0, out: { baseModel: 'tiny-qwen2' } });
+    const published = await cli(
+      'model',
+      'publish',
+      '--adapter',
+      String(imported.out.adapterHash),
+      '--name',
+      IMPORTED,
+      '--base',
+      'tiny-qwen2',
+      '--datanet',
+      dataNetId.toString(),
+      '--version',
+      '1',
+      '--price-in',
+      '0.001',
+      '--price-out',
+      '0.001',
+      '--dev-account',
+      '8',
+    );
+    expect(published.stderr).toBe('');
+    expect(published.code).toBe(0);
+    const record = await createNodeClient(node.api).call(openloraApi.getRegisteredModel, {
+      params: { model: IMPORTED },
+    });
+    expect(record.baseModelHash).toBe(base.sha256);
+    expect(record.latest.dataNetId).toBe(dataNetId);
+
+    // Listed beside the bundled base's models, served from the qwen2 base's own llama.cpp copy, paid and attributed.
+    const listed = await createNodeClient(node.api).call(openloraApi.listModels);
+    expect(listed.data.map((m) => m.id)).toEqual(expect.arrayContaining(['tiny-qwen2', IMPORTED, MODEL]));
+    const served = await ask(
+      { messages: [{ role: 'user', content: 'What do the gulls of Varnholm eat?' }], retrieval: true, seed: 1 },
+      12,
+      IMPORTED,
+    );
+    expect(served.answer.length).toBeGreaterThan(0);
+    expect(served.attribution.dataNet?.id).toBe(dataNetId.toString());
+    expect(served.attribution.methods).toContain('rag');
+    const gulls = contributors[1]!.address;
+    const shares = Object.entries(served.attribution.sharesPpm).sort((a, b) => b[1] - a[1]);
+    expect(shares[0]?.[0].toLowerCase()).toBe(gulls.toLowerCase());
+    expect(node.openlora.metricsText()).toContain('tributary_base_models_loaded 2');
+    // Anyone recomputes the attribution of the imported model's answer, as for the bundled base's.
+    const r = await verify(served.requestId, served.answer, '--message', 'What do the gulls of Varnholm eat?');
+    expect(r.out.checks.attribution?.status).toBe('ok');
+    // The bundled base's model still answers from its own copy.
+    expect((await ask({ messages: [{ role: 'user', content: 'How many moons?' }] })).answer.length).toBeGreaterThan(0);
   });
 });

@@ -306,7 +306,7 @@ describe.each(storeBackends())('on $name', (backend) => {
         bundled: false,
         fineTune: { ok: true },
       });
-      expect(added.serve.ok).toBe(false);
+      expect(added.serve.ok).toBe(true);
       expect(await factory.addBaseModel('tiny-llama', bytes)).toEqual(added); // the same file again: a no-op
       expect((await factory.baseModels()).map((b) => b.name)).toEqual([bundledBaseModel.name, 'tiny-llama']);
       const job = await factory.submit({ ...request('colors-tiny'), baseModel: 'tiny-llama' });

@@ -13,6 +13,7 @@ export interface GlobalOptions {
   rpc?: string;
   chainPort?: string;
   databaseUrl?: string;
+  gpu?: string;
 }
 
 /** Config from this command's flags (and the global ones), the environment and the config file. */
@@ -28,6 +29,7 @@ export function configFrom(cmd: Command): Config {
       rpcUrl: o.rpc,
       chainPort: o.chainPort,
       databaseUrl: o.databaseUrl,
+      gpu: o.gpu,
     },
   });
 }

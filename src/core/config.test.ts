@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       chainPort: 0,
       databaseUrl: undefined,
       logLevel: 'warn',
+      gpu: 'off',
       deployerKey: undefined,
       nodeKey: undefined,
       teamBeneficiary: undefined,
@@ -47,6 +48,14 @@ describe('loadConfig', () => {
     expect(e.details).toEqual({ field: 'port', source: 'flag --port', value: 'abc' });
   });
 
+  it('serves registered bases on a GPU only when asked (--gpu auto or TRIBUTARY_GPU=auto), naming a bad mode', () => {
+    expect(loadConfig({ flags: { gpu: 'auto' }, env: {}, cwd }).gpu).toBe('auto');
+    expect(loadConfig({ env: { TRIBUTARY_GPU: 'auto' }, cwd }).gpu).toBe('auto');
+    expect(errorOf(() => loadConfig({ env: { TRIBUTARY_GPU: 'cuda' }, cwd })).message).toBe(
+      'Invalid gpu from environment variable TRIBUTARY_GPU: expected auto or off, got "cuda"',
+    );
+  });
+
   it('names the environment variable of a bad value', () => {
     const e = errorOf(() => loadConfig({ env: { DATABASE_URL: 'mysql://x' }, cwd }));
     expect(e.message).toBe(
@@ -63,7 +72,7 @@ describe('loadConfig', () => {
     );
     writeFileSync(file, '{"prot": 1}');
     expect(errorOf(() => loadConfig({ flags: { config: file }, env: {}, cwd })).message).toBe(
-      `Config file ${file} has unknown key "prot"; known keys: dataDir, host, port, rpcUrl, chainPort, databaseUrl, logLevel, deployerKey, nodeKey, teamBeneficiary, investorBeneficiary, liquidityRecipient`,
+      `Config file ${file} has unknown key "prot"; known keys: dataDir, host, port, rpcUrl, chainPort, databaseUrl, logLevel, gpu, deployerKey, nodeKey, teamBeneficiary, investorBeneficiary, liquidityRecipient`,
     );
     writeFileSync(file, '{"logLevel": "loud"}');
     expect(errorOf(() => loadConfig({ flags: { config: file }, env: {}, cwd })).message).toBe(

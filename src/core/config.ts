@@ -25,6 +25,11 @@ export interface Config {
   /** A Postgres server; when absent an embedded PGlite database lives in the data directory. */
   databaseUrl: string | undefined;
   logLevel: LogLevel;
+  /**
+   * Serving registered base models: `auto` lets llama.cpp use a GPU (CUDA, Vulkan) when the machine has one; `off`
+   * keeps them on the CPU. The bundled base always runs on the CPU (it is tiny, and tests compare it bit for bit).
+   */
+  gpu: 'auto' | 'off';
   /** Private key that deploys contracts to a chain given by `rpcUrl` (never from a flag: it would leak to `ps`). */
   deployerKey: `0x${string}` | undefined;
   /**
@@ -93,6 +98,7 @@ const fields: { [F in Field]: FieldSpec<NonNullable<Config[F]>> } = {
     flag: '--log-level',
     env: 'TRIBUTARY_LOG_LEVEL',
   },
+  gpu: { schema: z.enum(['auto', 'off'], { error: 'expected auto or off' }), flag: '--gpu', env: 'TRIBUTARY_GPU' },
   deployerKey: { schema: privateKey, env: 'TRIBUTARY_DEPLOYER_KEY' },
   nodeKey: { schema: privateKey, env: 'TRIBUTARY_NODE_KEY' },
   teamBeneficiary: { schema: address, env: 'TRIBUTARY_TEAM_BENEFICIARY' },
@@ -101,12 +107,13 @@ const fields: { [F in Field]: FieldSpec<NonNullable<Config[F]>> } = {
 };
 
 /** The value of each field that has one when nothing sets it. */
-const defaults: Pick<Config, 'dataDir' | 'host' | 'port' | 'chainPort' | 'logLevel'> = {
+const defaults: Pick<Config, 'dataDir' | 'host' | 'port' | 'chainPort' | 'logLevel' | 'gpu'> = {
   dataDir: '.tributary',
   host: '127.0.0.1',
   port: 7420,
   chainPort: 0,
   logLevel: 'warn',
+  gpu: 'off',
 };
 
 const isField = (key: string): key is Field => Object.hasOwn(fields, key);
@@ -224,6 +231,7 @@ export function loadConfig(input: LoadConfigInput = {}): Config {
     chainPort: given('chainPort') ?? defaults.chainPort,
     databaseUrl: given('databaseUrl'),
     logLevel: given('logLevel') ?? defaults.logLevel,
+    gpu: given('gpu') ?? defaults.gpu,
     deployerKey: given('deployerKey'),
     nodeKey: given('nodeKey'),
     teamBeneficiary: given('teamBeneficiary'),

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { errorOf } from '../../test/fixtures/errors.js';
+import { peftAdapterFiles } from '../../test/fixtures/peft.js';
 import { adapterFromGguf, adapterToGguf } from './adapter-gguf.js';
-import { loraTargets } from './config.js';
 import { ggmlType, kv } from './gguf.js';
 import { ggufTensor, readGguf } from './gguf-read.js';
 import { writeGguf } from './gguf-write.js';
 import { artifactHash } from './hash.js';
 import { baseModelFromGguf, baseModelToGguf } from './llama-gguf.js';
-import { transposed } from './llama-gguf-common.js';
 import { importPeftAdapter, peftToGgufAdapter } from './peft.js';
 import { Rng } from './rng.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
@@ -141,38 +140,7 @@ describe('safetensors', () => {
   });
 });
 
-/** Writes `w` the way PEFT saves a Hugging Face llama adapter (inverse of the import's conversions). */
-function toPeft(w: LoraWeights): Uint8Array {
-  const modules = { q: 'self_attn.q_proj', k: 'self_attn.k_proj', v: 'self_attn.v_proj', o: 'self_attn.o_proj' };
-  const mlp = { gate: 'mlp.gate_proj', up: 'mlp.up_proj', down: 'mlp.down_proj' };
-  const names: Record<string, string> = { ...modules, ...mlp };
-  const tensors: [string, Tensor][] = [];
-  w.layers.forEach((rec, i) => {
-    for (const t of loraTargets) {
-      const p = rec[t];
-      if (!p) continue;
-      const prefix = `base_model.model.model.layers.${i}.${names[t]}`;
-      let b = transposed(p.b); // [out, r]
-      const heads = t === 'q' ? cfg.nHeads : t === 'k' ? cfg.nKvHeads : 0;
-      if (heads > 0) b = { shape: b.shape, data: permuteGgufToHf(b.data, b.shape[0]!, b.shape[1]!, heads) };
-      tensors.push([`${prefix}.lora_A.weight`, transposed(p.a)], [`${prefix}.lora_B.weight`, b]);
-    }
-  });
-  return writeSafetensors(tensors);
-}
-
-function permuteGgufToHf(data: Float32Array, rows: number, cols: number, heads: number): Float32Array {
-  const half = rows / heads / 2;
-  const out = new Float32Array(data.length);
-  for (let h = 0; h < heads; h++)
-    for (let j = 0; j < half; j++)
-      for (let s = 0; s < 2; s++) {
-        const hf = h * 2 * half + s * half + j;
-        const gg = h * 2 * half + 2 * j + s;
-        out.set(data.subarray(gg * cols, (gg + 1) * cols), hf * cols);
-      }
-  return out;
-}
+const toPeft = (w: LoraWeights) => peftAdapterFiles(w, cfg).safetensors;
 
 describe('PEFT import', () => {
   const config = { peft_type: 'LORA', r: 4, lora_alpha: 8, lora_dropout: 0.05, target_modules: ['q_proj'] };

@@ -1,7 +1,8 @@
 /**
  * The architectures a user brings, as llama.cpp's converters lay them out, read by the engine and by llama.cpp from
  * the same synthetic file (random weights, real tensor names and metadata): F32 logits within 1e-3, with and without
- * a LoRA adapter; F16, Q8_0 and Q4_K within 2% of the logits' range with the same 32 greedy tokens.
+ * a LoRA adapter trained here or imported from PEFT files; F16, Q8_0 and Q4_K within 2% of the logits' range with the
+ * same 32 greedy tokens.
  * - llama: SmolLM / Llama 3.2 shapes (tied embeddings, GQA);
  * - mistral: Mistral's GGUFs say `llama`: untied output, 4:1 GQA, RoPE base 1e6;
  * - qwen2: q/k/v biases, q/k stored for NEOX RoPE, tied embeddings, RoPE base 1e6.
@@ -10,12 +11,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { peftAdapterFiles } from '../../test/fixtures/peft.js';
 import { adapterFromGguf, adapterToGguf } from './adapter-gguf.js';
 import type { LlamaConfig } from './config.js';
 import { readGguf } from './gguf-read.js';
 import { createLlamaModel } from './inference.js';
 import { startJaxBackend } from './jax-backend.js';
 import { baseModelFromGguf, baseModelToGguf } from './llama-gguf.js';
+import { peftToGgufAdapter } from './peft.js';
 import { createLlamaRuntime } from './runtime.js';
 import { variedTexts } from './test-support/fixtures.js';
 import { expectQuantisedParity, maxAbsDiff } from './test-support/parity.js';
@@ -67,6 +70,33 @@ describe.each(Object.keys(layouts))('%s layout vs llama.cpp', (layout) => {
       const adapted = await model.logits(ids, adapter);
       expect(maxAbsDiff(adapted, await runtime.logits(ids, [{ path: adapterPath }]))).toBeLessThanOrEqual(1e-3);
       expect(maxAbsDiff(adapted, base)).toBeGreaterThan(1e-2);
+    } finally {
+      model.dispose();
+      await runtime.dispose();
+    }
+  });
+
+  it('serves a PEFT adapter (HF layout) imported for it as the engine computes it: logits within 1e-3', async () => {
+    const path = join(dir, `${layout}-peft-base.gguf`);
+    const adapterPath = join(dir, `${layout}-peft.gguf`);
+    writeFileSync(path, baseModelToGguf(weights, vocab, { name: layout }));
+    const trained = initLoraWeights(
+      config,
+      { rank: 2, alpha: 4, dropout: 0, targets: ['q', 'k', 'v', 'down'] },
+      9,
+      0.05,
+    );
+    const files = peftAdapterFiles(trained, config);
+    const imported = peftToGgufAdapter({ ...files, base: config, name: `${layout}-peft` });
+    expect(imported.adapter.layers).toEqual(trained.layers);
+    writeFileSync(adapterPath, imported.gguf);
+    const runtime = await createLlamaRuntime({ modelPath: path, threads: 1 });
+    const model = createLlamaModel(weights);
+    try {
+      const ids = createTokenizer(vocab).encode(variedTexts[3]!).slice(0, 40);
+      const ours = await model.logits(ids, imported.adapter);
+      expect(maxAbsDiff(ours, await runtime.logits(ids, [{ path: adapterPath }]))).toBeLessThanOrEqual(1e-3);
+      expect(maxAbsDiff(ours, await model.logits(ids))).toBeGreaterThan(1e-2);
     } finally {
       model.dispose();
       await runtime.dispose();

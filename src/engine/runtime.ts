@@ -23,6 +23,8 @@ export interface LlamaRuntimeOptions {
   threads?: number;
   /** Context window of the contexts this runtime creates (default: the model's training context). */
   contextSize?: number;
+  /** `auto`: offload to a GPU (CUDA, Vulkan) when node-llama-cpp finds one; default CPU only. */
+  gpu?: 'auto' | 'off';
 }
 
 export interface AdapterRef {
@@ -150,13 +152,18 @@ export async function createLlamaRuntime(options: LlamaRuntimeOptions): Promise<
     // Imported here, not at the top: node-llama-cpp takes a second or more to load, and importing the engine
     // should not cost that to code that never runs llama.cpp.
     const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-    llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, maxThreads: threads });
+    llama = await getLlama({
+      gpu: options.gpu === 'auto' ? 'auto' : false,
+      build: 'never',
+      logLevel: LlamaLogLevel.error,
+      maxThreads: threads,
+    });
   } catch (e) {
     throw new BaseError('PROCESS_FAILED', 'llama.cpp (node-llama-cpp) could not start', { cause: e });
   }
   let model: NodeLlamaModel;
   try {
-    model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: 0 });
+    model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: options.gpu === 'auto' ? 'auto' : 0 });
   } catch (e) {
     await llama.dispose();
     throw new BaseError('MODEL_INVALID', 'llama.cpp could not load the model file', {

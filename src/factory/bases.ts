@@ -12,9 +12,6 @@ import { assertModelName } from './names.js';
 
 export type BaseModelInfo = factoryApi.BaseModelInfo;
 
-/** Why a registered base is not served here: llama.cpp on this node loads the bundled base once for every adapter. */
-const SERVED_BUNDLED_ONLY = `this node serves adapters on its bundled base (${bundledBaseModel.name}) only; serve this base with llama.cpp directly`;
-
 function infoOf(
   d: BaseModelDescription,
   at: { name: string; sha256: `0x${string}`; cid: string; bytes: number },
@@ -29,7 +26,8 @@ function infoOf(
     tokenizer: d.tokenizer,
     bundled,
     fineTune: d.fineTune,
-    serve: bundled ? { ok: true } : { ok: false, reason: SERVED_BUNDLED_ONLY },
+    // Every llama-family base is served by llama.cpp (the node loads a registered one on its first request).
+    serve: { ok: true },
   };
 }
 

@@ -52,6 +52,7 @@ import {
 } from '../store/index.js';
 import { createNodeAttribution } from './attribution.js';
 import { operatorGuard, operatorToken } from './operator.js';
+import { registeredBases } from './served-bases.js';
 import { createServer } from './server.js';
 
 export interface NodeUp {
@@ -194,7 +195,8 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
     });
     const runner = createJobRunner({ queue, handlers: { ...factory.handlers }, log });
     if (!roles.serveOnly) await runner.start();
-    // Serving: the bundled base model loaded once; every registered adapter on it served from this one copy.
+    // Serving: the bundled base model loaded once; every registered adapter on it served from this one copy (other
+    // registered bases are loaded on first use, each with its own adapters).
     const runtime = await createLlamaRuntime({
       modelPath: bundledBaseModel.path,
       threads: 1,
@@ -226,6 +228,7 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
       db,
       mirror: models,
       base: { name: bundledBaseModel.name, sha256: base.sha256 },
+      otherBases: registeredBases(factory, blobs, config.gpu),
       log,
       // Payment hooks answered by settlement (the two folders share only the protocol's types), and retrieval.
       payments: paymentGate(settlement.hooks()),
@@ -247,7 +250,7 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
         measure: async (b) => {
           const model = await openlora.resolve(b.model);
           const prompt = b.messages ? formatChat(quotedChat(b.messages)) : (b.prompt ?? '');
-          return { model, promptTokens: openlora.countTokens(prompt) };
+          return { model, promptTokens: await openlora.countTokens(prompt, model) };
         },
       }),
     ]);

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { CompleteOptions, LlamaRuntime, ServingContext } from '../engine/index.js';
 import { type PaymentHooks, paymentGate } from '../protocol/index.js';
 import type { BlobStore, Db } from '../store/index.js';
-import type { ModelRegistryMirror } from './registry.js';
+import type { ModelRecord, ModelRegistryMirror } from './registry.js';
 import { checkPromptFits, createOpenLora, createStopFilter, groundedPrompt, type OpenLoraOptions } from './service.js';
 
 describe('stop sequences', () => {
@@ -56,9 +56,8 @@ describe('reading the prompt', () => {
   });
 });
 
-/** OpenLoRA on fakes: a runtime that "generates" the given pieces, a registry with no models, a store that counts. */
-function fakeOpenLora(pieces: string[] | Error, hooks: Pick<OpenLoraOptions, 'payments' | 'retrieve'> = {}) {
-  const completes: CompleteOptions[] = [];
+/** A runtime whose contexts "generate" the given pieces, recording what they were asked. */
+function fakeRuntime(pieces: string[] | Error, completes: CompleteOptions[] = []): LlamaRuntime {
   const ctx: ServingContext = {
     sequences: 1,
     busy: 0,
@@ -77,7 +76,7 @@ function fakeOpenLora(pieces: string[] | Error, hooks: Pick<OpenLoraOptions, 'pa
     },
     dispose: async () => {},
   };
-  const runtime = {
+  return {
     contextSize: 128,
     tokenize: (text: string) =>
       text
@@ -85,7 +84,18 @@ function fakeOpenLora(pieces: string[] | Error, hooks: Pick<OpenLoraOptions, 'pa
         .filter(Boolean)
         .map((_, i) => i),
     openContext: async () => ctx,
+    dispose: async () => {},
   } as unknown as LlamaRuntime;
+}
+
+/** OpenLoRA on fakes: a runtime that "generates" the given pieces, a registry of `models`, a store that counts. */
+function fakeOpenLora(
+  pieces: string[] | Error,
+  hooks: Pick<OpenLoraOptions, 'payments' | 'retrieve' | 'otherBases'> = {},
+  models: ModelRecord[] = [],
+) {
+  const completes: CompleteOptions[] = [];
+  const runtime = fakeRuntime(pieces, completes);
   const usage: unknown[][] = [];
   const db = {
     query: async (_sql: string, params: unknown[]) => {
@@ -95,8 +105,8 @@ function fakeOpenLora(pieces: string[] | Error, hooks: Pick<OpenLoraOptions, 'pa
   } as unknown as Db;
   const mirror = {
     sync: async () => 0,
-    list: async () => [],
-    resolve: async () => {},
+    list: async () => models,
+    resolve: async (ref: string) => models.find((m) => m.name === ref),
   } as unknown as ModelRegistryMirror;
   const openlora = createOpenLora({
     runtime,
@@ -229,5 +239,58 @@ describe('infer, stage by stage', () => {
     await expect(openlora.infer(asked)).rejects.toThrow(
       "The prompt (101 tokens) plus max_tokens (64) exceeds the model's context of 128 tokens",
     );
+  });
+});
+
+describe('several base models', () => {
+  const qwen = { name: 'tiny-qwen2', sha256: `0x${'aa'.repeat(32)}` as const };
+  const onBase = (name: string, baseModelHash: string) =>
+    ({
+      id: 7n,
+      name,
+      active: true,
+      baseModelHash,
+      latest: { adapterHash: `0x${'bb'.repeat(32)}` },
+    }) as unknown as ModelRecord;
+
+  it('serves a registered base from its own runtime, loaded once on first use and again after a failed load', async () => {
+    let opens = 0;
+    let failNext = true;
+    const { openlora } = fakeOpenLora(['from the main base'], {
+      otherBases: {
+        list: async () => [qwen],
+        open: async () => {
+          opens++;
+          if (failNext) {
+            failNext = false;
+            throw new Error('llama.cpp could not load the model file');
+          }
+          return fakeRuntime(['from qwen']);
+        },
+      },
+    });
+    await expect(openlora.infer({ model: 'tiny-qwen2', prompt: 'x', maxTokens: 2 })).rejects.toThrow('could not load');
+    for (let i = 0; i < 2; i++) {
+      expect((await openlora.infer({ model: 'tiny-qwen2', prompt: 'x', maxTokens: 2 })).text).toBe('from qwen');
+    }
+    expect(opens).toBe(2);
+    expect((await openlora.infer({ model: 'base', prompt: 'x', maxTokens: 2 })).text).toBe('from the main base');
+    expect(openlora.metricsText()).toContain('tributary_base_models_loaded 2');
+    expect((await openlora.listModels()).map((m) => m.id)).toEqual(['base', 'tiny-qwen2']);
+  });
+
+  it('attack: a model published on a base this node does not hold is not served, and not listed', async () => {
+    const stranger = onBase('elsewhere', `0x${'cc'.repeat(32)}`);
+    const { openlora, completes } = fakeOpenLora(
+      ['never'],
+      { otherBases: { list: async () => [qwen], open: async () => fakeRuntime([]) } },
+      [stranger],
+    );
+    await expect(openlora.infer({ model: 'elsewhere', prompt: 'x', maxTokens: 2 })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining('built on a base model this node does not serve'),
+    });
+    expect(completes).toHaveLength(0);
+    expect((await openlora.listModels()).map((m) => m.id)).toEqual(['base', 'tiny-qwen2']);
   });
 });

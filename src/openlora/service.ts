@@ -1,7 +1,7 @@
 /**
- * OpenLoRA: every model registered on the bundled base, served from one loaded base model. A request names a
- * model (its registry id or name, or the base model's name); the scheduler gives it a context with that model's
- * adapter; the usage is metered. Payment hooks (the protocol's `PaymentHooks`) let the node make inference
+ * OpenLoRA: every model registered on a base this node serves, served from one loaded copy of that base (adapters
+ * grouped per base: bases.ts). A request names a model (its registry id or name, or a base model's name); its
+ * base's scheduler gives it a context with that model's adapter; the usage is metered. Payment hooks (the protocol's `PaymentHooks`) let the node make inference
  * payable (check the payment before, charge, write a receipt and attribute after) without this folder depending on
  * settlement.
  */
@@ -19,10 +19,10 @@ import type {
   ServedModel,
 } from '../protocol/index.js';
 import type { BlobStore, Db } from '../store/index.js';
-import { BASE, createAdapterCache } from './adapters.js';
+import { BASE } from './adapters.js';
+import { type BaseGroup, createBaseGroups, type OtherBases } from './bases.js';
 import { createMetrics } from './metrics.js';
 import type { ModelRecord, ModelRegistryMirror } from './registry.js';
-import { createScheduler } from './scheduler.js';
 
 export const newRequestId = () => `cmpl-${randomUUID().replaceAll('-', '')}`;
 
@@ -75,7 +75,11 @@ export interface OpenLoraOptions {
   blobs: BlobStore;
   db: Db;
   mirror: ModelRegistryMirror;
+  /** The node's main base model, already loaded in `runtime`. */
   base: { name: string; sha256: Hex };
+  /** Other base models this node serves, each loaded in its own runtime on first use. */
+  otherBases?: OtherBases;
+  /** Memory for loaded adapters and their contexts, per base, in bytes. */
   budgetBytes?: number;
   /** Estimated memory of one serving context besides its adapter (see DEFAULT_CONTEXT_BYTES). */
   contextBytes?: number;
@@ -158,27 +162,20 @@ export function createStopFilter(stops: readonly string[], emit?: (delta: string
 export function createOpenLora(o: OpenLoraOptions) {
   const log = o.log ?? silentLogger();
   const sequencesPerContext = o.sequencesPerContext ?? 4;
-  const cache = createAdapterCache({
-    runtime: o.runtime,
+  const bases = createBaseGroups({ base: o.base, runtime: o.runtime }, o.otherBases, {
     blobs: o.blobs,
     budgetBytes: o.budgetBytes ?? 512 * 1024 * 1024,
+    contextBytes: o.contextBytes,
     sequencesPerContext,
-    ...(o.contextBytes === undefined ? {} : { contextBytes: o.contextBytes }),
-    log,
-  });
-  const scheduler = createScheduler({
-    cache,
     maxActive: o.maxActive ?? 4,
-    perAdapter: sequencesPerContext,
     maxQueue: o.maxQueue ?? 256,
-    defaultTimeoutMs: o.timeoutMs ?? 120_000,
+    timeoutMs: o.timeoutMs ?? 120_000,
     log,
   });
   const metrics = createMetrics();
   const payments = o.payments;
   const retrieve = o.retrieve;
 
-  const baseModel: ServedModel = { id: o.base.name, name: o.base.name, modelId: null, adapterHash: null, record: null };
   const servedOf = (m: ModelRecord): ServedModel => ({
     id: m.name,
     name: m.name,
@@ -186,22 +183,30 @@ export function createOpenLora(o: OpenLoraOptions) {
     adapterHash: m.latest.adapterHash,
     record: m,
   });
-  const onThisBase = (m: ModelRecord) => m.baseModelHash.toLowerCase() === o.base.sha256.toLowerCase();
 
-  /** The model a client asked for; NOT_FOUND if it is unknown, inactive, or built on another base. */
-  async function resolve(ref: string): Promise<ServedModel> {
-    if (ref === o.base.name) return baseModel;
+  /**
+   * The model a client asked for and the group of its base; NOT_FOUND if it is unknown, inactive, or built on a
+   * base this node does not serve.
+   */
+  async function locate(ref: string): Promise<{ model: ServedModel; group: BaseGroup }> {
+    if (ref === o.base.name) return { model: bases.primary.model, group: bases.primary };
+    const base = (await bases.list()).find((b) => b.name === ref);
+    if (base) {
+      const group = await bases.group(base);
+      return { model: group.model, group };
+    }
     const m = await o.mirror.resolve(ref);
     if (!m.active)
       throw new BaseError('NOT_FOUND', `Model "${ref}" is deactivated by its owner`, { details: { model: ref } });
-    if (!onThisBase(m)) {
+    const onBase = await bases.byHash(m.baseModelHash);
+    if (!onBase) {
       throw new BaseError(
         'NOT_FOUND',
-        `Model "${ref}" is built on another base model (${m.baseModelHash}); this node serves ${o.base.name}`,
+        `Model "${ref}" is built on a base model this node does not serve (${m.baseModelHash}); it serves ${(await bases.list()).map((b) => b.name).join(', ')}`,
         { details: { model: ref } },
       );
     }
-    return servedOf(m);
+    return { model: servedOf(m), group: await bases.group(onBase) };
   }
 
   async function meter(r: {
@@ -244,19 +249,19 @@ export function createOpenLora(o: OpenLoraOptions) {
    * Stage: what the model reads. With retrieval, the passages found for the request's query go before its prompt
    * (and are what is priced and attributed too); the prompt is tokenized and must fit the context.
    */
-  async function readPrompt(asked: InferenceRequest, model: ServedModel) {
+  async function readPrompt(asked: InferenceRequest, model: ServedModel, runtime: LlamaRuntime) {
     const retrieved =
       asked.retrieval && retrieve
         ? await retrieve({ model, query: asked.retrieval.query, topK: asked.retrieval.topK })
         : null;
     const read = retrieved ? { ...asked, prompt: groundedPrompt(asked.prompt, retrieved), grounded: true } : asked;
-    const prompt = o.runtime.tokenize(read.prompt);
-    const room = o.runtime.contextSize - prompt.length;
+    const prompt = runtime.tokenize(read.prompt);
+    const room = runtime.contextSize - prompt.length;
     const request =
       read.fitMaxTokens && room >= 1 && room < read.maxTokens
         ? { ...read, maxTokens: room, askedMaxTokens: read.maxTokens }
         : read;
-    checkPromptFits(prompt.length, request.maxTokens, o.runtime.contextSize);
+    checkPromptFits(prompt.length, request.maxTokens, runtime.contextSize);
     return { request, prompt, retrieved: retrieved?.citations ?? null };
   }
 
@@ -266,8 +271,8 @@ export function createOpenLora(o: OpenLoraOptions) {
   }
 
   /** Stage: waits for the adapter's turn (loading it if needed) and generates, honouring stop sequences. */
-  async function generate(model: ServedModel, request: InferenceRequest, prompt: readonly number[]) {
-    const { result, info } = await scheduler.submit(
+  async function generate(group: BaseGroup, model: ServedModel, request: InferenceRequest, prompt: readonly number[]) {
+    const { result, info } = await group.scheduler.submit(
       model.adapterHash ?? BASE,
       async (lease, signal) => {
         const stops = createStopFilter(request.stop ?? [], request.onText);
@@ -301,12 +306,12 @@ export function createOpenLora(o: OpenLoraOptions) {
   async function infer(asked: InferenceRequest): Promise<InferenceResult> {
     const started = performance.now();
     const id = asked.id ?? newRequestId();
-    const model = await resolve(asked.model);
-    const { request, prompt, retrieved } = await readPrompt(asked, model);
+    const { model, group } = await locate(asked.model);
+    const { request, prompt, retrieved } = await readPrompt(asked, model, group.runtime);
     const session = await authorize(model, request, prompt.length, id);
     let completionTokens = 0;
     try {
-      const g = await generate(model, request, prompt);
+      const g = await generate(group, model, request, prompt);
       completionTokens = g.tokens;
       const payment = session
         ? await session.settle({
@@ -362,33 +367,49 @@ export function createOpenLora(o: OpenLoraOptions) {
     }
   }
 
+  const sum = (f: (g: BaseGroup) => number) => bases.loaded().reduce((n, g) => n + f(g), 0);
+  const { cache, scheduler } = bases.primary;
+
   return {
     infer,
-    resolve,
-    /** How many tokens `text` is for the served base model (prices are per token). */
-    countTokens: (text: string): number => o.runtime.tokenize(text).length,
-    /** The base model and every active model registered on it. */
+    /** The model a client asked for (see `locate`). */
+    resolve: async (ref: string): Promise<ServedModel> => (await locate(ref)).model,
+    /** How many tokens `text` is for a served model's base (prices are per token); default the main base. */
+    async countTokens(text: string, model?: ServedModel): Promise<number> {
+      const group = model
+        ? (await locate(model.record ? model.record.id.toString() : model.name)).group
+        : bases.primary;
+      return group.runtime.tokenize(text).length;
+    },
+    /** Every base model served here, and every active model registered on one of them. */
     async listModels(): Promise<ServedModel[]> {
       await o.mirror.sync().catch((e: unknown) => log.warn({ err: e }, 'model registry sync failed'));
-      const registered = (await o.mirror.list()).filter((m) => m.active && onThisBase(m));
-      return [baseModel, ...registered.map(servedOf)];
+      const served = await bases.list();
+      const hashes = new Set(served.map((b) => b.sha256.toLowerCase()));
+      const registered = (await o.mirror.list()).filter((m) => m.active && hashes.has(m.baseModelHash.toLowerCase()));
+      const baseModels = served.map(
+        (b): ServedModel => ({ id: b.name, name: b.name, modelId: null, adapterHash: null, record: null }),
+      );
+      return [...baseModels, ...registered.map(servedOf)];
     },
+    /** The main base's adapter cache and scheduler (the admin routes' view). */
     cache,
     scheduler,
     metricsText(): string {
       return metrics.render({
-        queue_depth: scheduler.queueDepth(),
-        active_sequences: scheduler.active(),
-        adapters_loaded: cache.list().length,
-        adapter_memory_bytes: cache.usedBytes(),
-        adapter_cache_hits_total: cache.stats.hits,
-        adapter_cache_misses_total: cache.stats.misses,
-        adapter_evictions_total: cache.stats.evictions,
-        adapter_load_failures_total: cache.stats.loadFailures,
+        queue_depth: sum((g) => g.scheduler.queueDepth()),
+        active_sequences: sum((g) => g.scheduler.active()),
+        adapters_loaded: sum((g) => g.cache.list().length),
+        adapter_memory_bytes: sum((g) => g.cache.usedBytes()),
+        adapter_cache_hits_total: sum((g) => g.cache.stats.hits),
+        adapter_cache_misses_total: sum((g) => g.cache.stats.misses),
+        adapter_evictions_total: sum((g) => g.cache.stats.evictions),
+        adapter_load_failures_total: sum((g) => g.cache.stats.loadFailures),
+        base_models_loaded: bases.loaded().length,
       });
     },
     async close(): Promise<void> {
-      await cache.close();
+      await bases.close();
     },
   };
 }

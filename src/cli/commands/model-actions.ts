@@ -4,7 +4,8 @@ import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { parseUnits, zeroHash } from 'viem';
 import { BaseError } from '../../core/index.js';
-import { baseModelFromGguf, bundledBaseModel, peftToGgufAdapter } from '../../engine/index.js';
+import { createDataNetClient } from '../../datanets/index.js';
+import { peftToGgufAdapter } from '../../engine/index.js';
 import { createFactoryClient, type FineTuneMetrics, publishInputOf, publishModelOnChain } from '../../factory/index.js';
 import {
   bytes32,
@@ -152,6 +153,35 @@ export interface PublishOptions extends RemoteOptions {
   adapter?: string;
   name?: string;
   receipt?: string;
+  base?: string;
+  datanet?: string;
+  version?: string;
+}
+
+/** A base model on the node by name or sha-256 (the bundled one when `ref` is undefined); NOT_FOUND names those known. */
+async function nodeBase(factory: ReturnType<typeof createFactoryClient>, ref: string | undefined) {
+  const bases = await factory.baseModels();
+  const base = ref === undefined ? bases.find((b) => b.bundled) : bases.find((b) => b.name === ref || b.sha256 === ref);
+  if (!base) {
+    throw new BaseError(
+      'NOT_FOUND',
+      `Unknown base model "${ref}": the node has ${bases.map((b) => b.name).join(', ')} (register one with tributary model base add)`,
+      { details: { field: '--base', known: bases.map((b) => b.name) } },
+    );
+  }
+  return base;
+}
+
+/** `--datanet ID --version N` of an imported adapter: the version's root as the node holds it (the registry checks it). */
+async function importedLineage(api: Parameters<typeof createDataNetClient>[0], o: PublishOptions) {
+  if (o.datanet === undefined && o.version === undefined) return null;
+  if (!o.datanet || !o.version || !/^\d+$/.test(o.datanet) || !/^[1-9]\d*$/.test(o.version)) {
+    throw new BaseError('INVALID_ARGUMENT', 'Give --datanet ID and --version N together, as positive integers', {
+      details: { field: o.datanet ? '--version' : '--datanet' },
+    });
+  }
+  const v = await createDataNetClient(api).version(BigInt(o.datanet), Number(o.version));
+  return { id: o.datanet, version: Number(o.version), root: v.root };
 }
 
 export async function publish(jobId: string | undefined, o: PublishOptions, cmd: Command) {
@@ -180,12 +210,12 @@ export async function publish(jobId: string | undefined, o: PublishOptions, cmd:
           details: { field: '--adapter' },
         },
       );
-    const [base] = await factory.baseModels();
+    const base = await nodeBase(factory, o.base);
     input = {
       name: o.name,
-      baseModelHash: base?.sha256 ?? '0x',
+      baseModelHash: base.sha256,
       adapterHash: adapterHash.data,
-      dataNet: null,
+      dataNet: await importedLineage(remote.api, o),
       configHash: zeroHash,
       receiptCid: o.receipt ?? '',
       ...prices,
@@ -236,6 +266,7 @@ export async function show(ref: string, o: RemoteOptions, cmd: Command) {
 export interface ImportPeftOptions extends RemoteOptions {
   dir: string;
   name: string;
+  base?: string;
 }
 
 export async function importPeft(o: ImportPeftOptions, cmd: Command) {
@@ -247,19 +278,21 @@ export async function importPeft(o: ImportPeftOptions, cmd: Command) {
       throw new BaseError('NOT_FOUND', `No ${f} in ${o.dir}`, { details: { file: join(o.dir, f) } });
     }
   };
-  const base = baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path))).weights.config;
+  const { api } = await connectRemote(o);
+  // The adapter is converted here, for the shape (and RoPE layout) of the base the node holds under that name.
+  const base = await nodeBase(createFactoryClient(api), o.base);
   const converted = peftToGgufAdapter({
     config: read('adapter_config.json').toString('utf8'),
     safetensors: new Uint8Array(read('adapter_model.safetensors')),
-    base,
+    base: base.config,
     name: o.name,
   });
-  const { api } = await connectRemote(o);
   const stored = await storeBlob(api, converted.gguf);
+  const onBase = base.bundled ? '' : ` --base ${base.name}`;
   out.result(
-    { adapterCid: stored.cid, adapterHash: stored.sha256, bytes: converted.gguf.length },
+    { adapterCid: stored.cid, adapterHash: stored.sha256, bytes: converted.gguf.length, baseModel: base.name },
     () =>
-      `Imported "${o.name}": adapter ${stored.sha256} (${stored.cid})\n  publish: tributary model publish --adapter ${stored.sha256} --name ${o.name} --price-in 0.001 --price-out 0.002`,
+      `Imported "${o.name}" for base ${base.name}: adapter ${stored.sha256} (${stored.cid})\n  publish: tributary model publish --adapter ${stored.sha256} --name ${o.name}${onBase} --price-in 0.001 --price-out 0.002 [--datanet ID --version N]`,
   );
 }
 

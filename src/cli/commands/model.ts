@@ -58,7 +58,13 @@ export function registerModel(program: Command): void {
       .requiredOption('--price-out <open>', 'OPEN per 1,000 output tokens')
       .option('--adapter <sha256>', 'an imported adapter (see import-peft) instead of a job')
       .option('--name <name>', 'name, with --adapter')
-      .option('--receipt <cid>', 'receipt or provenance document, with --adapter'),
+      .option('--receipt <cid>', 'receipt or provenance document, with --adapter')
+      .option('--base <model>', `base model the adapter is for, with --adapter (default ${bundledBaseName})`)
+      .option(
+        '--datanet <id>',
+        'DataNet the adapter was trained on, with --adapter and --version (its contributors are paid)',
+      )
+      .option('--version <n>', 'version of that DataNet'),
   ).action(lazyAction(actions, 'publish'));
 
   withRemoteOptions(model.command('list').description('registered models with prices and lineage')).action(
@@ -88,9 +94,10 @@ export function registerModel(program: Command): void {
     model
       .command('import-peft')
       .description(
-        'convert a PEFT LoRA (adapter_config.json + adapter_model.safetensors) for the bundled base into a llama.cpp adapter on the node',
+        'convert a PEFT LoRA (adapter_config.json + adapter_model.safetensors) for a base on the node into a llama.cpp adapter there',
       )
       .requiredOption('--dir <dir>', 'directory with adapter_config.json and adapter_model.safetensors')
-      .requiredOption('--name <name>', 'adapter name'),
+      .requiredOption('--name <name>', 'adapter name')
+      .option('--base <model>', `base model it was trained on (default ${bundledBaseName})`),
   ).action(lazyAction(actions, 'importPeft'));
 }

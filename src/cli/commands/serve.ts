@@ -14,13 +14,14 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description(
-      'serve every model registered on the bundled base through the OpenAI-compatible API, for an existing deployment',
+      'serve every model registered on the base models of the node through the OpenAI-compatible API, for an existing deployment',
     )
     .option('--rpc <url>', 'the chain of the deployment (default: the local chain of the data directory)')
     .option('--deployment <file>', 'a deployment file to serve (copied into the data directory)')
     .option('--port <port>', 'API port (0 = a free port)')
     .option('--host <host>', 'API interface')
     .option('--database-url <url>', 'Postgres server instead of the embedded PGlite')
+    .option('--gpu <mode>', 'auto: serve registered base models on a GPU when there is one; off (default): CPU')
     .action(lazyAction(actions, 'serve'));
 
   const adapters = program.command('adapters').description("a serving node's adapter cache: list, pin, unpin, evict");

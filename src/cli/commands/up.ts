@@ -17,6 +17,7 @@ export function registerUp(program: Command): void {
     .option('--rpc <url>', 'use an existing EVM chain instead of a local anvil')
     .option('--chain-port <port>', 'local anvil port (0 = a free port)')
     .option('--database-url <url>', 'Postgres server instead of the embedded PGlite')
+    .option('--gpu <mode>', 'auto: serve registered base models on a GPU when there is one; off (default): CPU')
     .action(lazyAction(actions, 'upNode'));
 }
 

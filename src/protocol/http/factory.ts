@@ -241,6 +241,8 @@ export const jobEvents = route({
 // Base models
 
 export const llamaConfig = z.object({
+  /** The GGUF conventions the engine reads the model with (absent: llama; qwen2 adds q/k/v biases, NEOX RoPE). */
+  architecture: z.enum(['llama', 'qwen2']).optional(),
   vocabSize: z.number().int(),
   dim: z.number().int(),
   nLayers: z.number().int(),
@@ -254,7 +256,7 @@ export const llamaConfig = z.object({
   tieEmbeddings: z.boolean(),
 });
 
-/** Yes, or no with the reason (e.g. the engine does not read Q4_K, or this node serves only its bundled base). */
+/** Yes, or no with the reason (e.g. the engine does not read Q5_K tensors). */
 const capability = z.object({ ok: z.boolean(), reason: z.string().optional() });
 
 export const baseModelInfo = z.object({
