@@ -318,6 +318,16 @@ describe.each(storeBackends())('on $name', (backend) => {
       expect(result.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-3);
     });
 
+    it('fine-tunes on a qwen2-layout base with a Qwen2 tokenizer: its adapter, served by llama.cpp, gives the engine’s logits', async () => {
+      const added = await factory.addBaseModel('tiny-qwen2-bpe', tinyBaseGguf(facts.flat(), 8, 64, 'qwen2'));
+      expect(added).toMatchObject({ architecture: 'qwen2', fineTune: { ok: true } });
+      const job = await factory.submit({ ...request('colors-qwen2'), baseModel: 'tiny-qwen2-bpe' });
+      await runUntil(queue, async () => ['succeeded', 'failed'].includes((await factory.job(BigInt(job.id))).status));
+      const done = await factory.job(BigInt(job.id));
+      expect(done.error).toBeNull();
+      expect((done.result as FineTuneResult).metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-3);
+    });
+
     it('refuses a second file under a taken name, and one file under two names', async () => {
       expect((await rejectionOf(factory.addBaseModel('tiny-llama', tinyBase(2)))).code).toBe('CONFLICT');
       const twice = await rejectionOf(factory.addBaseModel('tiny-again', tinyBase(1)));
@@ -326,9 +336,9 @@ describe.each(storeBackends())('on $name', (backend) => {
     });
 
     it('registers a base whose tokenizer the engine does not split like llama.cpp, but refuses to fine-tune on it, saying why', async () => {
-      const qwenTokenizer: [string, GgufValue][] = [['tokenizer.ggml.pre', kv.str('qwen2')]];
-      const qwen = await factory.addBaseModel('tiny-qwen2', asArchitecture(tinyBase(4), 'qwen2', qwenTokenizer));
-      expect(qwen.fineTune).toEqual({ ok: false, reason: expect.stringContaining('pre-tokenizer "qwen2"') });
+      const deepseekTokenizer: [string, GgufValue][] = [['tokenizer.ggml.pre', kv.str('deepseek-llm')]];
+      const qwen = await factory.addBaseModel('tiny-qwen2', asArchitecture(tinyBase(4), 'qwen2', deepseekTokenizer));
+      expect(qwen.fineTune).toEqual({ ok: false, reason: expect.stringContaining('pre-tokenizer "deepseek-llm"') });
       const e = await rejectionOf(factory.submit({ ...request('x'), baseModel: 'tiny-qwen2' }));
       expect(e.code).toBe('MODEL_UNSUPPORTED');
       expect(e.message).toContain('Base model "tiny-qwen2" cannot be fine-tuned on this node');

@@ -9,7 +9,11 @@ import type { SpanTokenizer } from './span/index.js';
 
 export function spanTokenizerOf(vocab: Vocabulary): SpanTokenizer {
   const t = createTokenizer(vocab);
-  const digest = Buffer.from(sha256(JSON.stringify([vocab.tokens, vocab.merges]))).toString('hex');
+  // Byte-level BPE with GPT-2's pre-tokenizer is named by tokens and merges alone (ids recorded before other
+  // tokenizers existed stay valid); any other tokenizer's settings are part of its name.
+  const { model, pre, scores, addSpacePrefix } = vocab;
+  const settings = model || pre ? [model ?? 'gpt2', pre ?? null, scores ?? null, addSpacePrefix ?? null] : [];
+  const digest = Buffer.from(sha256(JSON.stringify([vocab.tokens, vocab.merges, ...settings]))).toString('hex');
   return {
     id: `bpe-sha256-${digest.slice(0, 32)}`,
     encode: (text) => t.encode(text),

@@ -34,9 +34,9 @@ describe('describing a base model GGUF before it is registered', () => {
 
   it('names the pre-tokenizer when the engine would split words differently from llama.cpp', () => {
     const d = describeBaseModel(
-      asArchitecture(llama, 'qwen2', [['tokenizer.ggml.pre', { type: ggufValueType.STRING, value: 'qwen2' }]]),
+      asArchitecture(llama, 'qwen2', [['tokenizer.ggml.pre', { type: ggufValueType.STRING, value: 'deepseek-llm' }]]),
     );
-    expect(d.fineTune).toEqual({ ok: false, reason: expect.stringContaining('pre-tokenizer "qwen2"') });
+    expect(d.fineTune).toEqual({ ok: false, reason: expect.stringContaining('pre-tokenizer "deepseek-llm"') });
   });
 
   it('describes a K-quantised model from its header (no tensor is dequantised) and names the type it cannot train', () => {

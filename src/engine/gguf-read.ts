@@ -39,7 +39,7 @@ const MAX_DIMS = 4;
 /** Parses the header; tensor data is read lazily by `ggufTensor`. Truncated or corrupt headers are reported. */
 export function readGguf(bytes: Uint8Array): GgufFile {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   let pos = 0;
   const need = (n: number, what: string) => {
     if (n < 0 || pos + n > bytes.length) {

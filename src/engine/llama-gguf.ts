@@ -23,24 +23,28 @@ import {
   ropeIsNeox,
   transposed,
 } from './llama-gguf-common.js';
+import { preTokenizers } from './pretokenize.js';
 import type { Vocabulary } from './tokenizer.js';
 import type { LayerWeights, LlamaWeights, Tensor } from './weights.js';
 
 /**
- * Tokenizer metadata llama.cpp understands: model "gpt2" (byte-level BPE) with pre-tokenizer "gpt-2", whose
- * splitting `pretokenize.ts` mirrors. No BOS/EOS is added automatically (callers add what they need).
+ * Tokenizer metadata llama.cpp understands: byte-level BPE (`gpt2`) with its pre-tokenizer (default `gpt-2`), or
+ * SentencePiece (`llama`) with scores. No BOS/EOS is added automatically (callers add what they need).
  */
 export function tokenizerMetadata(v: Vocabulary): [string, GgufValue][] {
+  const spm = v.model === 'llama';
   return [
-    ['tokenizer.ggml.model', kv.str('gpt2')],
-    ['tokenizer.ggml.pre', kv.str('gpt-2')],
+    ['tokenizer.ggml.model', kv.str(spm ? 'llama' : 'gpt2')],
+    ...(spm ? [] : [['tokenizer.ggml.pre', kv.str(v.pre ?? 'gpt-2')] as [string, GgufValue]]),
     ['tokenizer.ggml.tokens', kv.arr(ggufValueType.STRING, v.tokens)],
+    ...(spm ? [['tokenizer.ggml.scores', kv.arr(ggufValueType.FLOAT32, v.scores ?? [])] as [string, GgufValue]] : []),
     ['tokenizer.ggml.token_type', kv.arr(ggufValueType.INT32, v.tokenTypes)],
-    ['tokenizer.ggml.merges', kv.arr(ggufValueType.STRING, v.merges)],
+    ...(spm ? [] : [['tokenizer.ggml.merges', kv.arr(ggufValueType.STRING, v.merges)] as [string, GgufValue]]),
     ['tokenizer.ggml.bos_token_id', kv.u32(v.bosId)],
     ['tokenizer.ggml.eos_token_id', kv.u32(v.eosId)],
     ['tokenizer.ggml.add_bos_token', kv.bool(false)],
     ['tokenizer.ggml.add_eos_token', kv.bool(false)],
+    ...(spm ? [['tokenizer.ggml.add_space_prefix', kv.bool(v.addSpacePrefix ?? true)] as [string, GgufValue]] : []),
   ];
 }
 
@@ -159,24 +163,27 @@ export function llamaConfigOf(f: GgufFile, arch: string): LlamaConfig {
 
 /**
  * Throws, naming the first reason, unless the training engine can read this model: a llama or qwen2 architecture
- * (full RoPE), a byte-level BPE (`gpt2`) tokenizer with GPT-2's pre-tokenizer, and F32/F16/BF16/Q8_0/Q4_0/Q4_K/Q6_K
+ * (full RoPE), a SentencePiece (`llama`) or byte-level BPE (`gpt2`) tokenizer with a pre-tokenizer the engine has
+ * (GPT-2's, Llama 3's, Qwen2's, SmolLM's), and F32/F16/BF16/Q8_0/Q4_0/Q4_K/Q6_K
  * tensors. Returns its shape.
  */
 export function checkEngineReads(f: GgufFile): LlamaConfig {
   const arch = checkArchitecture(f, false);
   const tokenizerModel = ggufMeta(f, 'tokenizer.ggml.model');
-  if (tokenizerModel !== 'gpt2') {
-    throw new BaseError('MODEL_UNSUPPORTED', `Unsupported tokenizer "${String(tokenizerModel)}" (supported: gpt2)`, {
-      details: { tokenizer: tokenizerModel ?? null, supported: ['gpt2'] },
-    });
-  }
-  // The engine's tokenizer splits words as GPT-2 does (pretokenize.ts); other pre-tokenizers give other ids.
-  const pre = ggufMeta(f, 'tokenizer.ggml.pre');
-  if (pre !== 'gpt-2') {
+  if (tokenizerModel !== 'gpt2' && tokenizerModel !== 'llama') {
     throw new BaseError(
       'MODEL_UNSUPPORTED',
-      `Unsupported pre-tokenizer "${String(pre)}" (supported: gpt-2); llama.cpp can still serve the model`,
-      { details: { preTokenizer: pre ?? null, supported: ['gpt-2'] } },
+      `Unsupported tokenizer "${String(tokenizerModel)}" (supported: gpt2, llama)`,
+      { details: { tokenizer: tokenizerModel ?? null, supported: ['gpt2', 'llama'] } },
+    );
+  }
+  // A BPE vocabulary splits words by its pre-tokenizer: one the engine does not have would give other ids.
+  const pre = ggufMeta(f, 'tokenizer.ggml.pre');
+  if (tokenizerModel === 'gpt2' && !(typeof pre === 'string' && pre in preTokenizers)) {
+    throw new BaseError(
+      'MODEL_UNSUPPORTED',
+      `Unsupported pre-tokenizer "${String(pre)}" (supported: ${Object.keys(preTokenizers).join(', ')}); llama.cpp can still serve the model`,
+      { details: { preTokenizer: pre ?? null, supported: Object.keys(preTokenizers) } },
     );
   }
   const config = llamaConfigOf(f, arch);
@@ -198,10 +205,17 @@ export function baseModelFromGguf(bytes: Uint8Array): BaseModelFile {
   const nHeads = config.nHeads;
   const tokens = metaStrings(f, 'tokenizer.ggml.tokens');
   const hasOutput = !config.tieEmbeddings;
+  const spm = ggufMeta(f, 'tokenizer.ggml.model') === 'llama';
+  const pre = ggufMeta(f, 'tokenizer.ggml.pre');
+  const addSpacePrefix = ggufMeta(f, 'tokenizer.ggml.add_space_prefix');
   const vocab: Vocabulary = {
+    ...(spm ? { model: 'llama' as const } : {}),
+    ...(!spm && typeof pre === 'string' && pre !== 'gpt-2' ? { pre } : {}),
     tokens,
     tokenTypes: metaNumbers(f, 'tokenizer.ggml.token_type'),
-    merges: metaStrings(f, 'tokenizer.ggml.merges'),
+    merges: spm ? [] : metaStrings(f, 'tokenizer.ggml.merges'),
+    ...(spm ? { scores: metaNumbers(f, 'tokenizer.ggml.scores').map(Math.fround) } : {}),
+    ...(spm && typeof addSpacePrefix === 'boolean' ? { addSpacePrefix } : {}),
     bosId: metaNumber(f, 'tokenizer.ggml.bos_token_id', 0),
     eosId: metaNumber(f, 'tokenizer.ggml.eos_token_id', 0),
   };

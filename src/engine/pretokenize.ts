@@ -97,3 +97,67 @@ export function preTokenize(text: string): string[] {
   }
   return pieces;
 }
+
+/**
+ * llama.cpp's whitespace set as a regex class (JS's `\s` differs: it includes U+FEFF and not U+0085), and
+ * its negation; used for `\s` and `\S` in the pre-tokenizers below.
+ */
+const SPACE_CLASS = '\\t\\n\\v\\f\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const s = `[${SPACE_CLASS}]`;
+const notS = `[^${SPACE_CLASS}]`;
+const CONTRACTIONS_ANY_CASE = "'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD]";
+
+/** Llama 3's and Qwen2's pattern (they differ in how many digits make one piece). */
+const llama3Like = (digits: string) =>
+  new RegExp(
+    `(?:${CONTRACTIONS_ANY_CASE})|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}${digits}| ?[^${SPACE_CLASS}\\p{L}\\p{N}]+[\\r\\n]*|${s}*[\\r\\n]+|${s}+(?!${notS})|${s}+`,
+    'gu',
+  );
+const gpt2Without = new RegExp(
+  `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^${SPACE_CLASS}\\p{L}\\p{N}]+|${s}+(?!${notS})`,
+  'gu',
+);
+
+/**
+ * Splits each piece by `re`, keeping the text between matches as pieces too: llama.cpp's unicode_regex_split, which
+ * runs a pre-tokenizer's expressions one after another, each over the pieces the previous one left.
+ */
+function splitEach(pieces: string[], re: RegExp): string[] {
+  const out: string[] = [];
+  for (const piece of pieces) {
+    let last = 0;
+    for (const m of piece.matchAll(re)) {
+      if (m[0].length === 0) continue;
+      if (m.index > last) out.push(piece.slice(last, m.index));
+      out.push(m[0]);
+      last = m.index + m[0].length;
+    }
+    if (last < piece.length) out.push(piece.slice(last));
+  }
+  return out;
+}
+
+export interface PreTokenizer {
+  split(text: string): string[];
+  /**
+   * A whole piece that is a token is emitted as that token, without merging (llama.cpp's `ignore_merges`, set for
+   * Llama 3's tokenizer).
+   */
+  ignoreMerges: boolean;
+}
+
+const llama3: PreTokenizer = { split: (t) => splitEach([t], llama3Like('{1,3}')), ignoreMerges: true };
+
+/**
+ * The byte-level BPE pre-tokenizers of the model families the engine fine-tunes, by `tokenizer.ggml.pre` (the names
+ * llama.cpp's converter writes): GPT-2's, Llama 3's (llama-bpe), Qwen2's and SmolLM's (digits one by one, then
+ * GPT-2's pattern without its final `\s+`).
+ */
+export const preTokenizers: Readonly<Record<string, PreTokenizer>> = {
+  'gpt-2': { split: preTokenize, ignoreMerges: false },
+  'llama-bpe': llama3,
+  llama3: llama3,
+  'llama-v3': llama3,
+  qwen2: { split: (t) => splitEach([t], llama3Like('')), ignoreMerges: false },
+  smollm: { split: (t) => splitEach(splitEach([t], /\p{N}/gu), gpt2Without), ignoreMerges: false },
+};

@@ -1,11 +1,13 @@
 /**
  * Byte-level BPE (GPT-2 style) as llama.cpp runs it for `tokenizer.ggml.model = "gpt2"`: text is split by the
- * GPT-2 pre-tokenizer, each piece's UTF-8 bytes are mapped to printable symbols (bytes_to_unicode), and pairs
+ * vocabulary's pre-tokenizer (GPT-2's, Llama 3's, Qwen2's or SmolLM's: pretokenize.ts), each piece's UTF-8 bytes are mapped to printable symbols (bytes_to_unicode), and pairs
  * are merged by lowest rank, leftmost first. Every merge result is in the vocabulary and so are all 256 byte
- * symbols, so llama.cpp's per-byte fallback (which would disagree with us) is never reached.
+ * symbols, so llama.cpp's per-byte fallback (which would disagree with us) is never reached. SentencePiece
+ * vocabularies (`llama`) are encoded by tokenizer-spm.ts.
  */
 import { BaseError } from '../core/index.js';
-import { preTokenize } from './pretokenize.js';
+import { type PreTokenizer, preTokenizers } from './pretokenize.js';
+import { createSpmTokenizer } from './tokenizer-spm.js';
 
 /** GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to U+0100 onwards. */
 export const byteToSymbol: readonly string[] = (() => {
@@ -22,7 +24,8 @@ export const byteToSymbol: readonly string[] = (() => {
 
 const symbolToByte = new Map(byteToSymbol.map((c, b) => [c, b]));
 const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder('utf-8');
+// ignoreBOM: a U+FEFF the text holds is text, not a byte-order mark to drop.
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export function bytesToSymbols(s: string): string {
   let out = '';
@@ -34,13 +37,38 @@ export function bytesToSymbols(s: string): string {
 export const tokenType = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
 
 export interface Vocabulary {
-  /** Token strings in byte-symbol form; index = id. */
+  /**
+   * llama.cpp's `tokenizer.ggml.model`: `gpt2`, byte-level BPE (the default), or `llama`, SentencePiece with byte
+   * fallback (tokenizer-spm.ts).
+   */
+  model?: 'gpt2' | 'llama';
+  /** The BPE pre-tokenizer (`tokenizer.ggml.pre`), one of `preTokenizers`; default `gpt-2`. */
+  pre?: string;
+  /** Token strings (BPE: in byte-symbol form; SentencePiece: with ▁ for spaces); index = id. */
   tokens: string[];
   tokenTypes: number[];
-  /** Merges in rank order, each "left right". */
+  /** BPE merges in rank order, each "left right" (none for SentencePiece). */
   merges: string[];
+  /** SentencePiece: each token's score (the higher, the earlier it is merged). */
+  scores?: number[];
+  /** SentencePiece: a space is put before the text (`tokenizer.ggml.add_space_prefix`, default true). */
+  addSpacePrefix?: boolean;
   bosId: number;
   eosId: number;
+}
+
+/** The pre-tokenizer a BPE vocabulary names; MODEL_UNSUPPORTED lists those the engine has. */
+export function preTokenizerOf(vocab: Pick<Vocabulary, 'pre'>): PreTokenizer {
+  const name = vocab.pre ?? 'gpt-2';
+  const pre = preTokenizers[name];
+  if (!pre) {
+    throw new BaseError(
+      'MODEL_UNSUPPORTED',
+      `Unsupported pre-tokenizer "${name}" (supported: ${Object.keys(preTokenizers).join(', ')})`,
+      { details: { preTokenizer: name, supported: Object.keys(preTokenizers) } },
+    );
+  }
+  return pre;
 }
 
 export interface Tokenizer {
@@ -52,6 +80,8 @@ export interface Tokenizer {
 }
 
 export function createTokenizer(vocab: Vocabulary): Tokenizer {
+  if (vocab.model === 'llama') return createSpmTokenizer(vocab);
+  const pre = preTokenizerOf(vocab);
   const idOf = new Map(vocab.tokens.map((t, i) => [t, i]));
   const ranks = new Map(vocab.merges.map((m, i) => [m, i]));
   for (const sym of byteToSymbol) {
@@ -66,6 +96,8 @@ export function createTokenizer(vocab: Vocabulary): Tokenizer {
   const bpe = (piece: string): number[] => {
     const hit = cache.get(piece);
     if (hit) return hit;
+    const whole = pre.ignoreMerges ? idOf.get(bytesToSymbols(piece)) : undefined;
+    if (whole !== undefined) return [whole];
     const syms = Array.from(bytesToSymbols(piece));
     for (;;) {
       let best = -1;
@@ -96,7 +128,7 @@ export function createTokenizer(vocab: Vocabulary): Tokenizer {
     vocab,
     encode(text) {
       const out: number[] = [];
-      for (const p of preTokenize(text)) for (const id of bpe(p)) out.push(id);
+      for (const p of pre.split(text)) for (const id of bpe(p)) out.push(id);
       return out;
     },
     decode(ids) {
@@ -127,18 +159,25 @@ export function createTokenizer(vocab: Vocabulary): Tokenizer {
 export const endOfText = '<|endoftext|>';
 
 /**
- * Trains byte-level BPE to `vocabSize` tokens (256 byte symbols + merges + specials). Deterministic: the most
+ * Trains byte-level BPE to `vocabSize` tokens (256 byte symbols + merges + specials), splitting words with the
+ * pre-tokenizer named `pre`. Deterministic: the most
  * frequent pair wins, ties go to the smaller "left right" string; stops early when no pair occurs twice.
  * BOS and EOS are both the first special (<|endoftext|>), as in GPT-2.
  */
-export function trainBpe(corpus: Iterable<string>, vocabSize: number, specials: string[] = [endOfText]): Vocabulary {
+export function trainBpe(
+  corpus: Iterable<string>,
+  vocabSize: number,
+  specials: string[] = [endOfText],
+  pre = 'gpt-2',
+): Vocabulary {
+  const split = preTokenizerOf({ pre }).split;
   if (!Number.isInteger(vocabSize) || vocabSize < 256 + specials.length) {
     throw new BaseError('INVALID_ARGUMENT', 'vocabSize must be at least 256 plus the special tokens', {
       details: { field: 'vocabSize', value: vocabSize },
     });
   }
   const counts = new Map<string, number>();
-  for (const text of corpus) for (const p of preTokenize(text)) counts.set(p, (counts.get(p) ?? 0) + 1);
+  for (const text of corpus) for (const p of split(text)) counts.set(p, (counts.get(p) ?? 0) + 1);
   const words: string[][] = [];
   const freqs: number[] = [];
   for (const [w, c] of [...counts.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
@@ -207,5 +246,5 @@ export function trainBpe(corpus: Iterable<string>, vocabSize: number, specials: 
     tokenTypes.push(tokenType.control);
   }
   const eos = tokens.length - specials.length;
-  return { tokens, tokenTypes, merges, bosId: eos, eosId: eos };
+  return { ...(pre === 'gpt-2' ? {} : { pre }), tokens, tokenTypes, merges, bosId: eos, eosId: eos };
 }
