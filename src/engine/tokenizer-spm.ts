@@ -5,8 +5,7 @@
  * that is not a token is written as its UTF-8 bytes (`<0xXX>` tokens: byte fallback).
  */
 import { BaseError } from '../core/index.js';
-import type { Tokenizer, Vocabulary } from './tokenizer.js';
-import { tokenType } from './tokenizer.js';
+import { type Tokenizer, tokenType, type Vocabulary } from './vocabulary.js';
 
 export const SPACE_MARK = '\u2581';
 const utf8 = new TextEncoder();

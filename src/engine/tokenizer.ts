@@ -8,6 +8,9 @@
 import { BaseError } from '../core/index.js';
 import { type PreTokenizer, preTokenizers } from './pretokenize.js';
 import { createSpmTokenizer } from './tokenizer-spm.js';
+import { type Tokenizer, tokenType, type Vocabulary } from './vocabulary.js';
+
+export { type Tokenizer, tokenType, type Vocabulary };
 
 /** GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to U+0100 onwards. */
 export const byteToSymbol: readonly string[] = (() => {
@@ -33,30 +36,6 @@ export function bytesToSymbols(s: string): string {
   return out;
 }
 
-/** llama.cpp token types. */
-export const tokenType = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
-
-export interface Vocabulary {
-  /**
-   * llama.cpp's `tokenizer.ggml.model`: `gpt2`, byte-level BPE (the default), or `llama`, SentencePiece with byte
-   * fallback (tokenizer-spm.ts).
-   */
-  model?: 'gpt2' | 'llama';
-  /** The BPE pre-tokenizer (`tokenizer.ggml.pre`), one of `preTokenizers`; default `gpt-2`. */
-  pre?: string;
-  /** Token strings (BPE: in byte-symbol form; SentencePiece: with ▁ for spaces); index = id. */
-  tokens: string[];
-  tokenTypes: number[];
-  /** BPE merges in rank order, each "left right" (none for SentencePiece). */
-  merges: string[];
-  /** SentencePiece: each token's score (the higher, the earlier it is merged). */
-  scores?: number[];
-  /** SentencePiece: a space is put before the text (`tokenizer.ggml.add_space_prefix`, default true). */
-  addSpacePrefix?: boolean;
-  bosId: number;
-  eosId: number;
-}
-
 /** The pre-tokenizer a BPE vocabulary names; MODEL_UNSUPPORTED lists those the engine has. */
 export function preTokenizerOf(vocab: Pick<Vocabulary, 'pre'>): PreTokenizer {
   const name = vocab.pre ?? 'gpt-2';
@@ -69,14 +48,6 @@ export function preTokenizerOf(vocab: Pick<Vocabulary, 'pre'>): PreTokenizer {
     );
   }
   return pre;
-}
-
-export interface Tokenizer {
-  readonly vocab: Vocabulary;
-  /** Token ids of `text`, no BOS/EOS; special-token text is encoded literally (llama.cpp's tokenize(text, false)). */
-  encode(text: string): number[];
-  /** The text of `ids`; control tokens decode to nothing. */
-  decode(ids: readonly number[]): string;
 }
 
 export function createTokenizer(vocab: Vocabulary): Tokenizer {

@@ -4,7 +4,7 @@
  * any scored vocabulary exercises the tokenizer, which is what tests compare with llama.cpp.
  */
 
-import { tokenType, type Vocabulary } from '../tokenizer.js';
+import { tokenType, type Vocabulary } from '../vocabulary.js';
 import { SPACE_MARK } from '../tokenizer-spm.js';
 
 export function trainSpmVocab(corpus: readonly string[], size: number): Vocabulary {
