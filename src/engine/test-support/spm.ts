@@ -4,8 +4,8 @@
  * any scored vocabulary exercises the tokenizer, which is what tests compare with llama.cpp.
  */
 
-import { tokenType, type Vocabulary } from '../vocabulary.js';
 import { SPACE_MARK } from '../tokenizer-spm.js';
+import { tokenType, type Vocabulary } from '../vocabulary.js';
 
 export function trainSpmVocab(corpus: readonly string[], size: number): Vocabulary {
   const tokens = ['<unk>', '<s>', '</s>'];
