@@ -4,7 +4,12 @@
  * in the same run.
  * Model FLOPs per step = 2 × forward matmul FLOPs (forward + activation gradients; the frozen base needs no
  * weight gradients, the LoRA factors' are negligible). TRIBUTARY_JAX_THREADS=2 uses both cores.
+ * The factory's memory estimate for the same run is printed beside the process's peak RSS while it trained
+ * (`estimateOverRss` ≥ 1: the estimate refuses what would not fit rather than what would).
  */
+// biome-ignore assist/source/organizeImports: first, to wrap WebAssembly.Memory before jax-js creates its memory.
+import { wasmMemoryBytes } from './wasm-memory-probe.js';
+
 import { readFileSync } from 'node:fs';
 import {
   baseModelFromGguf,
@@ -21,6 +26,7 @@ import {
   startJaxBackend,
   type TokenBatch,
 } from '../src/engine/index.js';
+import { estimateFineTune } from '../src/factory/index.js';
 
 /**
  * The shapes measured: the bundled base (its GGUF), and SmolLM2-135M's shape with random weights (30 layers, dim
@@ -75,6 +81,7 @@ function shapesAsked(): Shape[] {
 
 export async function run(): Promise<void> {
   const backend = await startJaxBackend();
+  const wasmBytes = wasmMemoryBytes;
   const threads = backend.threads;
   // Measured once, in this run: the peak the model FLOP utilisation is relative to.
   const matmul = await measureMatmulGflops();
@@ -90,12 +97,26 @@ export async function run(): Promise<void> {
       schedule: { warmupSteps: 0, totalSteps: warmupSteps + measuredSteps, minLrRatio: 1 },
     });
     const times: number[] = [];
+    let peakRss = process.memoryUsage().rss;
+    let peakWasm = wasmBytes();
+    const sample = () => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      peakWasm = Math.max(peakWasm, wasmBytes());
+    };
+    const sampler = setInterval(sample, 20);
     for (let s = 0; s < warmupSteps + measuredSteps; s++) {
       const t0 = performance.now();
       await trainer.step(batch(cfg.vocabSize, batchSize, seqLen, s));
       if (s >= warmupSteps) times.push(performance.now() - t0);
+      sample();
     }
+    clearInterval(sampler);
     trainer.dispose();
+    const estimate = estimateFineTune(
+      cfg,
+      { rank: 8, alpha: 16, dropout: 0, targets: loraTargets },
+      { steps: warmupSteps + measuredSteps, batchSize, seqLen },
+    );
     const msPerStep = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
     const tokens = batchSize * seqLen;
     const achievedGflops = (2 * forwardFlopsPerToken(cfg, seqLen) * tokens) / msPerStep / 1e6;
@@ -117,6 +138,11 @@ export async function run(): Promise<void> {
         msPerStep: +msPerStep.toFixed(1),
         matmulGflops: +matmul.best.toFixed(2),
         mfu: +(achievedGflops / matmul.best).toFixed(3),
+        estimatedMemoryMiB: Math.round(estimate.memoryBytes / 2 ** 20),
+        peakRssMiB: Math.round(peakRss / 2 ** 20),
+        estimateOverRss: +(estimate.memoryBytes / peakRss).toFixed(2),
+        estimatedEngineMiB: Math.round(estimate.engineBytes / 2 ** 20),
+        engineMemoryMiB: Math.round(peakWasm / 2 ** 20),
       })}\n`,
     );
   }

@@ -4,7 +4,7 @@ import { asArchitecture } from '../../test/fixtures/gguf.js';
 import { adapterToGguf } from './adapter-gguf.js';
 import { describeBaseModel } from './base-model-info.js';
 import { countParams } from './config.js';
-import { ggmlType, ggufValueType } from './gguf.js';
+import { type GgufValue, ggmlType, ggufValueType } from './gguf.js';
 import { ggufTensor, readGguf } from './gguf-read.js';
 import { writeGguf } from './gguf-write.js';
 import { baseModelToGguf } from './llama-gguf.js';
@@ -69,6 +69,25 @@ describe('describing a base model GGUF before it is registered', () => {
     const meta = [...readGguf(llama).metadata].filter(([k]) => k !== 'llama.block_count');
     const e = errorOf(() => describeBaseModel(writeGguf(meta, tensorsOf(llama))));
     expect(e.message).toContain('llama.block_count');
+  });
+
+  it('says a base too large for the engine is serve-only, from its header alone (a 7B shape, no tensor read)', () => {
+    const seven: Record<string, number> = {
+      'llama.embedding_length': 4096,
+      'llama.block_count': 32,
+      'llama.feed_forward_length': 14_336,
+      'llama.attention.head_count': 32,
+      'llama.attention.head_count_kv': 8,
+      'llama.rope.dimension_count': 128,
+    };
+    const meta = [...readGguf(llama).metadata].map(([k, v]): [string, GgufValue] =>
+      k in seven ? [k, { type: ggufValueType.UINT32, value: seven[k]! }] : [k, v],
+    );
+    const d = describeBaseModel(writeGguf(meta, []));
+    expect(d.fineTune).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^serve-only: training it needs about .* GiB/),
+    });
   });
 
   it('refuses a "mistral" architecture, saying Mistral models are converted as llama', () => {

@@ -4,7 +4,7 @@
  * Reading the header is cheap, so a multi-gigabyte file is described without dequantising a tensor.
  */
 import { BaseError, toBaseError } from '../core/index.js';
-import { countParams, type LlamaConfig } from './config.js';
+import { countParams, ENGINE_MEMORY_LIMIT_BYTES, engineBaseBytes, type LlamaConfig } from './config.js';
 import { ggmlTypeName } from './gguf.js';
 import { elementCount, type GgufFile, ggufMeta, readGguf } from './gguf-read.js';
 import { checkEngineReads, llamaConfigOf } from './llama-gguf.js';
@@ -55,6 +55,13 @@ export function describeBaseModel(bytes: Uint8Array): BaseModelDescription {
   let fineTune: BaseModelDescription['fineTune'] = { ok: true };
   try {
     checkEngineReads(f);
+    const needs = engineBaseBytes(config);
+    if (needs > ENGINE_MEMORY_LIMIT_BYTES) {
+      fineTune = {
+        ok: false,
+        reason: `serve-only: training it needs about ${(needs / 2 ** 30).toFixed(1)} GiB in the training engine, whose (WebAssembly) memory stops at ${ENGINE_MEMORY_LIMIT_BYTES / 2 ** 30} GiB`,
+      };
+    }
   } catch (e) {
     fineTune = { ok: false, reason: toBaseError(e).message };
   }

@@ -69,6 +69,23 @@ export const loraConfigSchema = z.looseObject({
   targets: z.array(z.enum(loraTargets)),
 }) satisfies z.ZodType<LoraConfig>;
 
+/**
+ * The training engine's memory: jax-js computes in one WebAssembly (wasm32) memory, which stops at 4 GiB. Weights are
+ * held there as F32, with the adapter, its optimizer state and a step's activations; a base whose F32 weights alone
+ * come near it can be served (llama.cpp reads it as stored) but not fine-tuned here.
+ */
+export const ENGINE_MEMORY_LIMIT_BYTES = 4 * 2 ** 30;
+
+/**
+ * What training a base holds in the engine's memory besides the adapter and a step's activations, as measured by
+ * `npm run bench -- train` (engineMemoryMiB: 302 MiB for the bundled base, 2,853 MiB for SmolLM2-135M's shape):
+ * about 5.2 F32 copies of the weights (the weights, the transposed copies the backward pass makes, the allocator's
+ * slack) and 160 MiB of its own. A base for which this alone passes the limit is serve-only.
+ */
+export function engineBaseBytes(cfg: LlamaConfig): number {
+  return 5.2 * countParams(cfg) * 4 + 160 * 2 ** 20;
+}
+
 export function headDim(cfg: LlamaConfig): number {
   return cfg.dim / cfg.nHeads;
 }

@@ -16,6 +16,8 @@ export {
 export {
   countLoraParams,
   countParams,
+  ENGINE_MEMORY_LIMIT_BYTES,
+  engineBaseBytes,
   forwardFlopsPerToken,
   type LlamaConfig,
   type LoraConfig,

@@ -7,6 +7,8 @@ import { BaseError } from '../core/index.js';
 import {
   countLoraParams,
   countParams,
+  ENGINE_MEMORY_LIMIT_BYTES,
+  engineBaseBytes,
   forwardFlopsPerToken,
   type LlamaConfig,
   type LoraConfig,
@@ -15,7 +17,10 @@ import {
 export interface Estimate {
   steps: number;
   tokens: number;
+  /** The process's peak (the engine's part plus the runtime's own). */
   memoryBytes: number;
+  /** What the engine holds in its WebAssembly memory: weights, adapter state, a step's activations and logits. */
+  engineBytes: number;
   seconds: number;
 }
 
@@ -29,19 +34,30 @@ export function estimateFineTune(
 ): Estimate {
   const tokens = o.steps * o.batchSize * o.seqLen;
   const weights = countParams(model) * 4;
+  const engineBase = engineBaseBytes(model);
   // Adapter, its gradient and two AdamW moments; activations of every layer kept for the backward pass.
   const adapter = countLoraParams(model, lora) * 4 * 4;
   const activations =
     o.batchSize * o.seqLen * (model.dim * 14 + model.ffnDim * 3 + model.nHeads * o.seqLen) * model.nLayers * 4 * 2;
   const logits = o.batchSize * o.seqLen * model.vocabSize * 4 * 3;
-  const memoryBytes = weights + adapter + activations + logits + 256 * 1024 * 1024; // plus the runtime's own
+  const engineBytes = engineBase + adapter + activations + logits;
+  // Besides the engine: the host's copies of the weights (read from the file, dequantised, handed over), measured
+  // at about 4.7 F32 copies by `npm run bench -- train` (peakRssMiB), and Node's own 300 MiB.
+  const memoryBytes = engineBytes + 4.7 * weights + 300 * 2 ** 20;
   // Forward + backward ≈ 3 × forward FLOPs.
   const seconds = (3 * forwardFlopsPerToken(model, o.seqLen) * tokens) / (SUSTAINED_GFLOPS * 1e9);
-  return { steps: o.steps, tokens, memoryBytes, seconds };
+  return { steps: o.steps, tokens, memoryBytes, engineBytes, seconds };
 }
 
-/** Refuses an estimate beyond the free memory (with headroom) or the time budget. */
+/** Refuses an estimate beyond the engine's memory, the free memory (with headroom) or the time budget. */
 export function checkFits(e: Estimate, limits: { maxSeconds: number; freeBytes?: number }): void {
+  if (e.engineBytes > ENGINE_MEMORY_LIMIT_BYTES) {
+    throw new BaseError(
+      'INVALID_ARGUMENT',
+      `This fine-tune needs about ${Math.ceil(e.engineBytes / 2 ** 20)} MiB in the training engine, whose WebAssembly memory stops at ${ENGINE_MEMORY_LIMIT_BYTES / 2 ** 20} MiB; lower batchSize or seqLen, or serve this base without fine-tuning it here`,
+      { details: { field: 'hyper', engineBytes: e.engineBytes, limitBytes: ENGINE_MEMORY_LIMIT_BYTES } },
+    );
+  }
   const free = limits.freeBytes ?? freemem();
   if (e.memoryBytes > free * 0.7) {
     throw new BaseError(

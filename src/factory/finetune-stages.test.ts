@@ -2,7 +2,13 @@ import type { Address, Hex } from 'viem';
 import { describe, expect, it } from 'vitest';
 import { contextBlock, groundedPrompt } from '../attribution/index.js';
 import { at, canonicalJson, cidOf, hashObject, keccak256 } from '../core/index.js';
-import { artifactHash, formatInstruction, type LlamaConfig, type Tokenizer } from '../engine/index.js';
+import {
+  artifactHash,
+  ENGINE_MEMORY_LIMIT_BYTES,
+  formatInstruction,
+  type LlamaConfig,
+  type Tokenizer,
+} from '../engine/index.js';
 import { trainingReceiptOf, type VersionExportRow } from '../protocol/index.js';
 import {
   type Bucket,
@@ -12,6 +18,7 @@ import {
   type SftExample,
   type TrainingExample,
 } from './dataset.js';
+import { checkFits, estimateFineTune } from './estimate.js';
 import {
   configHashOf,
   type Evaluation,
@@ -275,6 +282,25 @@ describe('trainingSchedule', () => {
   });
 });
 
+describe("the training engine's 4 GiB memory", () => {
+  it('refuses a fine-tune whose engine part exceeds it, however much memory the machine has, naming serve-only', () => {
+    // A 1.5B-parameter shape (Qwen2.5-1.5B's): 6 GiB of F32 weights.
+    const big = { ...tinyModel, vocabSize: 151_936, dim: 1536, nLayers: 28, nHeads: 12, nKvHeads: 2, ffnDim: 8960 };
+    const e = estimateFineTune(
+      big,
+      { rank: 8, alpha: 16, dropout: 0, targets: ['q', 'v'] },
+      { steps: 1, batchSize: 1, seqLen: 64 },
+    );
+    expect(e.engineBytes).toBeGreaterThan(ENGINE_MEMORY_LIMIT_BYTES);
+    expect(() => checkFits(e, { maxSeconds: 1e9, freeBytes: 2 ** 40 })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('WebAssembly memory stops at 4096 MiB'),
+      }),
+    );
+  });
+});
+
 describe('configHashOf', () => {
   const dataNet = { id: '3', version: 1, root: idOf(0) };
   const lora = loraSetup(hyper, 128).lora;
@@ -312,7 +338,7 @@ describe('resumeFrom', () => {
 
 describe('progress records', () => {
   it('preparing: the estimate, and the first loss only when resuming knows it', () => {
-    const estimate = { steps: 10, tokens: 100, memoryBytes: 1, seconds: 2 };
+    const estimate = { steps: 10, tokens: 100, memoryBytes: 1, engineBytes: 1, seconds: 2 };
     expect(preparingProgress(0, 10, estimate, undefined)).toEqual({
       phase: 'preparing',
       step: 0,

@@ -87,7 +87,10 @@ export type FineTuneRequest = z.output<typeof fineTuneRequest>;
 export const fineTuneEstimate = z.object({
   steps: z.number().int(),
   tokens: z.number(),
+  /** The process's peak. */
   memoryBytes: z.number(),
+  /** The part in the training engine's WebAssembly memory (at most 4 GiB); absent in jobs from before it was kept. */
+  engineBytes: z.number().optional(),
   seconds: z.number(),
 });
 
