@@ -6,6 +6,7 @@ import {
   type GgufScalar,
   type GgufTensorIn,
   type GgufValue,
+  ggmlBlocks,
   ggmlType,
   ggufValueType,
   type ScalarType,
@@ -116,16 +117,26 @@ function tensorBytes(t: GgufTensorIn | GgufRawTensor): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
+/** The output of a block-quantised tensor: rows must be whole blocks of the type (ggmlBlocks gives their sizes). */
+function blockOutput(t: GgufTensorIn, type: 'Q8_0' | 'Q4_K') {
+  const block = ggmlBlocks[ggmlType[type]]!;
+  if ((t.shape.at(-1) ?? 0) % block.values !== 0) {
+    throw new BaseError(
+      'INVALID_ARGUMENT',
+      `${type} tensor ${t.name} needs rows that are a multiple of ${block.values}`,
+      {
+        details: { tensor: t.name, shape: t.shape },
+      },
+    );
+  }
+  const blocks = t.data.length / block.values;
+  const out = new Uint8Array(blocks * block.bytes);
+  return { blocks, out, view: new DataView(out.buffer) };
+}
+
 /** llama.cpp's reference Q8_0: blocks of 32 along a row, scale d = max|x| / 127 (f16), q = round(x / d). */
 function quantizeQ8_0(t: GgufTensorIn): Uint8Array {
-  if ((t.shape.at(-1) ?? 0) % 32 !== 0) {
-    throw new BaseError('INVALID_ARGUMENT', `Q8_0 tensor ${t.name} needs rows that are a multiple of 32`, {
-      details: { tensor: t.name, shape: t.shape },
-    });
-  }
-  const blocks = t.data.length / 32;
-  const out = new Uint8Array(blocks * 34);
-  const view = new DataView(out.buffer);
+  const { blocks, out, view } = blockOutput(t, 'Q8_0');
   for (let b = 0; b < blocks; b++) {
     let amax = 0;
     for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(t.data[b * 32 + j]!));
@@ -146,14 +157,7 @@ function quantizeQ8_0(t: GgufTensorIn): Uint8Array {
  * layout). A plain min/max fit, not llama.cpp's search for the best scales: good enough for test models.
  */
 function quantizeQ4_K(t: GgufTensorIn): Uint8Array {
-  if ((t.shape.at(-1) ?? 0) % 256 !== 0) {
-    throw new BaseError('INVALID_ARGUMENT', `Q4_K tensor ${t.name} needs rows that are a multiple of 256`, {
-      details: { tensor: t.name, shape: t.shape },
-    });
-  }
-  const blocks = t.data.length / 256;
-  const out = new Uint8Array(blocks * 144);
-  const view = new DataView(out.buffer);
+  const { blocks, out, view } = blockOutput(t, 'Q4_K');
   const f16 = (x: number) => f16ToF32(f32ToF16(x));
   for (let b = 0; b < blocks; b++) {
     const x = t.data.subarray(b * 256, (b + 1) * 256);

@@ -5,7 +5,7 @@
  * that is not a token is written as its UTF-8 bytes (`<0xXX>` tokens: byte fallback).
  */
 import { BaseError } from '../core/index.js';
-import { type Tokenizer, tokenType, type Vocabulary } from './vocabulary.js';
+import { type Tokenizer, tokenText, tokenType, type Vocabulary } from './vocabulary.js';
 
 export const SPACE_MARK = '\u2581';
 const utf8 = new TextEncoder();
@@ -118,12 +118,7 @@ export function createSpmTokenizer(vocab: Vocabulary): Tokenizer {
     decode(ids) {
       const parts: Uint8Array[] = [];
       for (const id of ids) {
-        const t = vocab.tokens[id];
-        if (t === undefined) {
-          throw new BaseError('INVALID_ARGUMENT', `Unknown token id ${id}`, {
-            details: { id, vocabSize: vocab.tokens.length },
-          });
-        }
+        const t = tokenText(vocab, id);
         const type = vocab.tokenTypes[id];
         if (type === tokenType.control) continue;
         const byte = type === tokenType.byte ? /^<0x([0-9A-F]{2})>$/.exec(t) : null;

@@ -8,7 +8,7 @@
 import { BaseError } from '../core/index.js';
 import { type PreTokenizer, preTokenizers } from './pretokenize.js';
 import { createSpmTokenizer } from './tokenizer-spm.js';
-import { type Tokenizer, tokenType, type Vocabulary } from './vocabulary.js';
+import { type Tokenizer, tokenText, tokenType, type Vocabulary } from './vocabulary.js';
 
 export { type Tokenizer, tokenType, type Vocabulary };
 
@@ -105,12 +105,7 @@ export function createTokenizer(vocab: Vocabulary): Tokenizer {
     decode(ids) {
       const bytes: number[] = [];
       for (const id of ids) {
-        const t = vocab.tokens[id];
-        if (t === undefined) {
-          throw new BaseError('INVALID_ARGUMENT', `Unknown token id ${id}`, {
-            details: { id, vocabSize: vocab.tokens.length },
-          });
-        }
+        const t = tokenText(vocab, id);
         if (vocab.tokenTypes[id] === tokenType.control) continue;
         for (const ch of t) {
           const b = symbolToByte.get(ch);

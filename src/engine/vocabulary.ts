@@ -1,4 +1,5 @@
 /** What a tokenizer is made of, shared by the BPE (tokenizer.ts) and SentencePiece (tokenizer-spm.ts) encoders. */
+import { BaseError } from '../core/index.js';
 
 /** llama.cpp token types. */
 export const tokenType = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
@@ -30,4 +31,15 @@ export interface Tokenizer {
   encode(text: string): number[];
   /** The text of `ids`; control tokens decode to nothing. */
   decode(ids: readonly number[]): string;
+}
+
+/** The text of token `id`; INVALID_ARGUMENT for an id outside the vocabulary. */
+export function tokenText(vocab: Vocabulary, id: number): string {
+  const t = vocab.tokens[id];
+  if (t === undefined) {
+    throw new BaseError('INVALID_ARGUMENT', `Unknown token id ${id}`, {
+      details: { id, vocabSize: vocab.tokens.length },
+    });
+  }
+  return t;
 }
