@@ -90,6 +90,28 @@ describe('describing a base model GGUF before it is registered', () => {
     });
   });
 
+  it('names RoPE scaling the engine does not compute (linear, YaRN, Llama 3.1 frequency factors): serve-only', () => {
+    const yarn = writeGguf(
+      [...readGguf(llama).metadata, ['llama.rope.scaling.type', { type: ggufValueType.STRING, value: 'yarn' }]],
+      tensorsOf(llama),
+    );
+    expect(describeBaseModel(yarn).fineTune).toEqual({
+      ok: false,
+      reason: expect.stringContaining('RoPE scaling "yarn"'),
+    });
+    const freqs = writeGguf(
+      [...readGguf(llama).metadata],
+      [
+        ...tensorsOf(llama),
+        { name: 'rope_freqs.weight', shape: [4], type: ggmlType.F32, data: new Float32Array(4).fill(1) },
+      ],
+    );
+    expect(describeBaseModel(freqs).fineTune).toEqual({
+      ok: false,
+      reason: expect.stringContaining('per-frequency factors (rope_freqs.weight)'),
+    });
+  });
+
   it('refuses a "mistral" architecture, saying Mistral models are converted as llama', () => {
     const e = errorOf(() => describeBaseModel(asArchitecture(llama, 'mistral')));
     expect(e.code).toBe('MODEL_UNSUPPORTED');

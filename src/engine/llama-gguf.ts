@@ -194,6 +194,18 @@ export function checkEngineReads(f: GgufFile): LlamaConfig {
       details: { ropeDims, headDim },
     });
   }
+  // The engine's RoPE is the plain one at the file's base frequency: a model that stretches it (linear or YaRN
+  // scaling, or Llama 3.1's per-frequency factors in rope_freqs.weight) would get other logits than llama.cpp's.
+  const scaling = ggufMeta(f, `${arch}.rope.scaling.type`);
+  const factors = f.tensors.some((t) => t.name === 'rope_freqs.weight');
+  if ((scaling !== undefined && scaling !== 'none') || factors) {
+    const what = factors ? 'per-frequency factors (rope_freqs.weight)' : `"${String(scaling)}"`;
+    throw new BaseError(
+      'MODEL_UNSUPPORTED',
+      `RoPE scaling ${what} is not supported by the training engine; llama.cpp can still serve the model`,
+      { details: { ropeScaling: factors ? 'rope_freqs' : String(scaling) } },
+    );
+  }
   return config;
 }
 
