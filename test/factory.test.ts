@@ -27,6 +27,7 @@ import {
   signReview,
 } from '../src/datanets/index.js';
 import {
+  artifactHash,
   baseModelFromGguf,
   bundledBaseModel,
   createJaxEngine,
@@ -316,6 +317,23 @@ describe.each(storeBackends())('on $name', (backend) => {
       const result = done.result as FineTuneResult;
       expect(result.baseModel).toEqual({ name: 'tiny-llama', sha256: added.sha256, cid: added.cid });
       expect(result.metrics.parityMaxAbsDiff).toBeLessThanOrEqual(1e-3);
+
+      // Attack on attribution: the node serves this model beside the bundled base's, and its gradient scorer must
+      // use the base the receipt names, not the served default (whose shapes refuse this adapter).
+      const bundledBytes = new Uint8Array(readFileSync(bundledBaseModel.path));
+      const bundled = { ...baseModelFromGguf(bundledBytes), sha256: artifactHash(bundledBytes).sha256 };
+      const rows: CorpusRow[] = [];
+      for await (const line of datanets.exportVersion(dataNetId, 1)) {
+        const r = JSON.parse(line) as CorpusRow;
+        rows.push({ id: r.id, contributor: r.contributor, text: r.text });
+      }
+      const scorer = await gradientScorerFromReceipt(result.receiptCid, (cid) => blobs.get(cid), bundled, rows);
+      if (!scorer) throw new Error('the training receipt names no gradient index');
+      const [instruction = '', response = ''] = facts[0] ?? [];
+      const scores = await scorer.score({ prompt: formatInstruction(instruction), output: ` ${response}` });
+      expect(scores).toHaveLength(rows.length);
+      expect(Array.from(scores).some((x) => x !== 0)).toBe(true);
+      scorer.dispose();
     });
 
     it('fine-tunes on a qwen2-layout base with a Qwen2 tokenizer: its adapter, served by llama.cpp, gives the engine’s logits', async () => {

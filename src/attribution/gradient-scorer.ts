@@ -4,9 +4,12 @@
  * is the prompt followed by the answer and the end-of-text token, with the loss on the answer: "how much did each
  * training example make this answer more likely?"
  */
+
+import type { Hex } from 'viem';
 import { at, BaseError } from '../core/index.js';
 import {
   adapterFromGguf,
+  baseModelFromGguf,
   createTokenizer,
   type LlamaWeights,
   type Tokenizer,
@@ -19,7 +22,11 @@ import { createInfluenceScorer, decodeGradientIndex, type GradientSequence } fro
 import { spanTokenizerOf } from './model-tokenizer.js';
 
 export interface GradientArtifacts {
-  base: { weights: LlamaWeights; vocab: Vocabulary };
+  /**
+   * The base model the adapter was trained on. Given as the served one with its file's `sha256`, it is replaced by
+   * the base the training receipt names when that is another (read from the blob store by its CID).
+   */
+  base: { weights: LlamaWeights; vocab: Vocabulary; sha256?: Hex };
   /** The adapter's GGUF bytes. */
   adapter: Uint8Array;
   /** The encoded gradient index (training receipt's `gradientIndex`). */
@@ -95,13 +102,39 @@ export async function loadGradientArtifacts(
   // A model's receipt may be another provenance document: only a training receipt names gradient artifacts.
   const receipt = trainingReceiptOf(new TextDecoder().decode(receiptBytes), `training receipt ${receiptCid}`);
   if (!receipt?.gradientIndex) return null;
+  const trainedOn = await trainedBase(receipt.baseModel, readBlob, base);
   const [adapterCid, indexCid] = [receipt.adapter.cid, receipt.gradientIndex.cid];
   const [adapter, gradientIndex] = await Promise.all([readBlob(adapterCid), readBlob(indexCid)]);
   if (!adapter || !gradientIndex)
     throw new BaseError('NOT_FOUND', `The training receipt ${receiptCid} names blobs this store does not hold`, {
       details: { receiptCid, adapter: adapterCid, gradientIndex: indexCid },
     });
-  return { base, adapter, gradientIndex };
+  return { base: trainedOn, adapter, gradientIndex };
+}
+
+/**
+ * The base a receipt's adapter was trained on: `served` when it is that file (or when its hash is not known), else
+ * the file the receipt names, read from the blob store by CID (which checks the bytes) and parsed. Scoring with the
+ * wrong base would refuse the adapter at best, and score with another model's gradients at worst.
+ */
+async function trainedBase(
+  named: { name: string; sha256: Hex; cid: string },
+  readBlob: (cid: string) => Promise<Uint8Array | null | undefined>,
+  served: GradientArtifacts['base'],
+): Promise<GradientArtifacts['base']> {
+  if (!served.sha256 || served.sha256.toLowerCase() === named.sha256.toLowerCase()) return served;
+  const bytes = await readBlob(named.cid);
+  if (!bytes) {
+    throw new BaseError(
+      'NOT_FOUND',
+      `The base model ${named.name} the adapter was trained on is not in the blob store`,
+      {
+        details: { baseModel: named.name, cid: named.cid },
+      },
+    );
+  }
+  const file = baseModelFromGguf(bytes);
+  return { weights: file.weights, vocab: file.vocab, sha256: named.sha256 };
 }
 
 /** The gradient scorer of a model version from its training receipt, or null when it has no gradient index. */

@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hex } from 'viem';
 import { BaseError, hashObject, type Logger } from '../core/index.js';
-import { baseModelFromGguf, bundledBaseModel } from '../engine/index.js';
+import { artifactHash, baseModelFromGguf, bundledBaseModel } from '../engine/index.js';
 import { inArrivalOrder, parseVersionExport } from '../protocol/index.js';
 import { type CorpusAttributor, corpusHashOf, createCorpusAttributor, type GradientScorer } from './attributor.js';
 import type { CorpusRow } from './corpus-file.js';
@@ -83,7 +83,12 @@ export interface AttributionCacheOptions {
   readBaseModel?: () => GradientArtifacts['base'];
 }
 
-const readBundledBaseModel = () => baseModelFromGguf(new Uint8Array(readFileSync(bundledBaseModel.path)));
+/** The bundled base with its file's hash (a receipt naming another base gets that one: gradient-scorer.ts). */
+const readBundledBaseModel = (): GradientArtifacts['base'] => {
+  const bytes = new Uint8Array(readFileSync(bundledBaseModel.path));
+  const { weights, vocab } = baseModelFromGguf(bytes);
+  return { weights, vocab, sha256: artifactHash(bytes).sha256 };
+};
 
 export function createAttributionCache(options: AttributionCacheOptions = {}): AttributionCache {
   const readBase = options.readBaseModel ?? readBundledBaseModel;
