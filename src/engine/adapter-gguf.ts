@@ -5,48 +5,25 @@
  */
 import { BaseError } from '../core/index.js';
 import { at, dims } from './checked.js';
-import {
-  headDim,
-  type LlamaArchitecture,
-  type LlamaConfig,
-  type LoraConfig,
-  type LoraTarget,
-  loraTargets,
-  projectionShapes,
-} from './config.js';
+import { type LlamaConfig, type LoraConfig, type LoraTarget, loraTargets, projectionShapes } from './config.js';
 import { type GgufTensorIn, type GgufValue, ggmlType, kv } from './gguf.js';
 import { ggufMeta, ggufTensor, readGguf } from './gguf-read.js';
 import { writeGguf } from './gguf-write.js';
-import {
-  checkArchitecture,
-  ggufProjection,
-  metaNumber,
-  reorderRopeRows,
-  ropeIsNeox,
-  transposed,
-} from './llama-gguf-common.js';
+import { checkArchitecture, ggufProjection, metaNumber, ropeRowOrder, transposed } from './llama-gguf-common.js';
 import type { LoraPairWeights, LoraWeights } from './weights.js';
 
 /**
- * lora_b's rows are q/k output features: for a NEOX base (qwen2) they are reordered between the engine's adjacent
- * pairs and the file's halves, as the base's own q/k rows are (llama-gguf.ts). The head count comes from the shape.
- */
-function ropeOrderB(arch: LlamaArchitecture, target: LoraTarget, b: Float32Array, rows: number, headSize: number) {
-  if (!ropeIsNeox(arch) || (target !== 'q' && target !== 'k')) return null;
-  return (to: 'pairs' | 'halves') => reorderRopeRows(b, rows, b.length / rows, rows / headSize, to);
-}
-
-/**
  * Writes a llama.cpp LoRA adapter (F32 tensors; adapter.lora.alpha must be FLOAT32 for llama.cpp). `base` is the
- * model it is for: llama.cpp refuses an adapter whose architecture differs from the model's, and a qwen2 adapter's
- * q/k rows are stored in the base's RoPE order. Default: the llama layout.
+ * model it is for: llama.cpp refuses an adapter whose architecture differs from the model's, and `lora_b`'s rows
+ * are q/k output features, stored in the base's RoPE order as its own q/k rows are (ropeRowOrder). Default: the
+ * llama layout.
  */
 export function adapterToGguf(
   w: LoraWeights,
   options: { name: string; base?: LlamaConfig; extra?: [string, GgufValue][] },
 ): Uint8Array {
   const arch = options.base?.architecture ?? 'llama';
-  const headSize = options.base ? headDim(options.base) : 0;
+  const rope = options.base ? ropeRowOrder(options.base) : undefined;
   const meta: [string, GgufValue][] = [
     ['general.architecture', kv.str(arch)],
     ['general.type', kv.str('adapter')],
@@ -64,13 +41,8 @@ export function adapterToGguf(
       const base = `blk.${i}.${ggufProjection[t]}.weight`;
       tensors.push({ name: `${base}.lora_a`, ...transposed(p.a), type: ggmlType.F32 });
       const b = transposed(p.b);
-      const reorder = ropeOrderB(arch, t, b.data, at(b.shape, 0), headSize);
-      tensors.push({
-        name: `${base}.lora_b`,
-        shape: b.shape,
-        data: reorder ? reorder('halves') : b.data,
-        type: ggmlType.F32,
-      });
+      const data = rope ? rope(t, b.data, 'halves') : b.data;
+      tensors.push({ name: `${base}.lora_b`, shape: b.shape, data, type: ggmlType.F32 });
     }
   });
   return writeGguf(meta, tensors);
@@ -94,11 +66,12 @@ export function adapterFromGguf(bytes: Uint8Array, model?: LlamaConfig): LoraWei
       { details: { adapter: arch, model: model.architecture ?? 'llama' } },
     );
   }
-  if (ropeIsNeox(arch) && !model) {
+  if (arch !== 'llama' && !model) {
     throw new BaseError('INVALID_ARGUMENT', `Reading a ${arch} adapter needs its base model's shape`, {
       details: { architecture: arch },
     });
   }
+  const rope = model ? ropeRowOrder(model) : undefined;
   const adapterType = ggufMeta(f, 'adapter.type');
   if (adapterType !== 'lora') {
     throw new BaseError('MODEL_UNSUPPORTED', `Unsupported adapter type "${String(adapterType)}" (supported: lora)`, {
@@ -126,8 +99,9 @@ export function adapterFromGguf(bytes: Uint8Array, model?: LlamaConfig): LoraWei
         details: { tensor: info.name, shape: stored.shape },
       });
     }
-    const reorder = model && ropeOrderB(arch, target, stored.data, at(stored.shape, 0), headDim(model));
-    const t = transposed(reorder && m[3] === 'b' ? { shape: stored.shape, data: reorder('pairs') } : stored);
+    const t = transposed(
+      rope && m[3] === 'b' ? { shape: stored.shape, data: rope(target, stored.data, 'pairs') } : stored,
+    );
     const key = `${layer}.${target}`;
     const pair = pairs.get(key) ?? { layer, target };
     if (m[3] === 'a') pair.a = t;

@@ -1,7 +1,7 @@
 /** Pieces shared by the llama base-model and adapter GGUF converters. */
 import { BaseError } from '../core/index.js';
 import { dims } from './checked.js';
-import { type LlamaArchitecture, type LoraTarget, llamaArchitectures } from './config.js';
+import { type LlamaArchitecture, type LlamaConfig, type LoraTarget, llamaArchitectures } from './config.js';
 import { type GgufScalar, ggmlTypeName, ggufValueType } from './gguf.js';
 import { type GgufFile, ggufMeta, readableTensorTypes } from './gguf-read.js';
 import type { Tensor } from './weights.js';
@@ -55,9 +55,19 @@ export function reorderRopeRows(
   return out;
 }
 
-/** Whether an architecture's GGUF stores q/k for NEOX RoPE (llama.cpp's LLAMA_ROPE_TYPE_NEOX). */
-export function ropeIsNeox(arch: LlamaArchitecture): boolean {
-  return arch === 'qwen2';
+/**
+ * Reorders rows of a projection (GGUF `[out, in]`, a bias, or an adapter's `lora_b` `[out, rank]`) of a model of
+ * shape `cfg` between the engine's RoPE order and its file's: only q and k of architectures whose GGUF stores them
+ * for NEOX RoPE (qwen2: llama.cpp's LLAMA_ROPE_TYPE_NEOX) change; everything else is returned as is.
+ */
+export function ropeRowOrder(cfg: LlamaConfig) {
+  const neox = (cfg.architecture ?? 'llama') === 'qwen2';
+  const hd = cfg.dim / cfg.nHeads;
+  return (target: string, data: Float32Array, to: 'pairs' | 'halves'): Float32Array => {
+    const heads = target === 'q' ? cfg.nHeads : target === 'k' ? cfg.nKvHeads : 0;
+    if (!neox || heads === 0) return data;
+    return reorderRopeRows(data, heads * hd, data.length / (heads * hd), heads, to);
+  };
 }
 
 export function metaNumber(f: GgufFile, key: string, fallback?: number): number {

@@ -19,8 +19,7 @@ import {
   metaNumber,
   metaNumbers,
   metaStrings,
-  reorderRopeRows,
-  ropeIsNeox,
+  ropeRowOrder,
   transposed,
 } from './llama-gguf-common.js';
 import { preTokenizers } from './pretokenize.js';
@@ -86,7 +85,7 @@ export function baseModelToGguf(w: LlamaWeights, vocab: Vocabulary, options: Bas
   ];
   const vec = (name: string, t: Tensor): GgufTensorIn => ({ name, ...t, type: ggmlType.F32 });
   const mat = (name: string, t: Tensor): GgufTensorIn => ({ name, ...t, type: matType });
-  const rope = fileRopeOrder(cfg);
+  const rope = ropeRowOrder(cfg);
   const tensors: GgufTensorIn[] = [mat('token_embd.weight', w.embed)];
   w.layers.forEach((l, i) => {
     tensors.push(vec(`blk.${i}.attn_norm.weight`, l.attnNorm));
@@ -108,20 +107,6 @@ export function baseModelToGguf(w: LlamaWeights, vocab: Vocabulary, options: Bas
   tensors.push(vec('output_norm.weight', w.finalNorm));
   if (w.output) tensors.push(mat('output.weight', transposed(w.output)));
   return writeGguf(meta, tensors);
-}
-
-/**
- * Reorders rows of a projection (GGUF `[out, in]`, or a bias) between the engine's RoPE order and the file's:
- * only q and k of NEOX architectures (qwen2) change; everything else is returned as is.
- */
-function fileRopeOrder(cfg: LlamaConfig) {
-  const neox = ropeIsNeox(cfg.architecture ?? 'llama');
-  const hd = cfg.dim / cfg.nHeads;
-  return (target: string, data: Float32Array, to: 'pairs' | 'halves'): Float32Array => {
-    const heads = target === 'q' ? cfg.nHeads : target === 'k' ? cfg.nKvHeads : 0;
-    if (!neox || heads === 0) return data;
-    return reorderRopeRows(data, heads * hd, data.length / (heads * hd), heads, to);
-  };
 }
 
 function expectShape(name: string, t: { shape: number[] }, shape: number[]): void {
@@ -242,7 +227,7 @@ export function baseModelFromGguf(bytes: Uint8Array): BaseModelFile {
     expectShape(name, t, shape);
     return t;
   };
-  const rope = fileRopeOrder(config);
+  const rope = ropeRowOrder(config);
   const lin = (name: string, target: string, inDim: number, outDim: number): Tensor => {
     const t = asIs(name, [outDim, inDim]);
     return transposed({ shape: t.shape, data: rope(target, t.data, 'pairs') });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adapterToGguf } from './adapter-gguf.js';
 import { bundledBaseModel } from './bundled.js';
 import { f32ToF16 } from './f16.js';
-import { ggmlType } from './gguf.js';
+import { ggmlBlocks, ggmlType } from './gguf.js';
 import { ggufTensor, readGguf } from './gguf-read.js';
 import { writeGguf } from './gguf-write.js';
 import { createLlamaModel, type LlamaModel } from './inference.js';
@@ -157,20 +157,11 @@ describe('tiny untied model vs llama.cpp', () => {
  * the file dequantised, must agree with llama.cpp, which computes on the blocks (and quantises activations).
  */
 describe('dequantised K-quant, Q4_0 and BF16 weights vs llama.cpp', () => {
-  const blockWriters: Record<
-    string,
-    { type: number; bytes: number; values: number; fill(b: DataView, rng: Rng): void }
-  > = {
-    Q4_0: {
-      type: 2,
-      bytes: 18,
-      values: 32,
-      fill: (b, rng) => fillBytes(b, rng, 2, 18, () => b.setUint16(0, f32ToF16(0.01), true)),
-    },
+  // Block sizes come from ggmlBlocks; each writer fills one block with random bytes, then sets its scales small.
+  const blockWriters: Record<string, { type: number; fill(b: DataView, rng: Rng): void }> = {
+    Q4_0: { type: 2, fill: (b, rng) => fillBytes(b, rng, 2, 18, () => b.setUint16(0, f32ToF16(0.01), true)) },
     Q4_K: {
       type: 12,
-      bytes: 144,
-      values: 256,
       fill: (b, rng) =>
         fillBytes(b, rng, 4, 144, () => {
           b.setUint16(0, f32ToF16(0.0002), true);
@@ -179,8 +170,6 @@ describe('dequantised K-quant, Q4_0 and BF16 weights vs llama.cpp', () => {
     },
     Q6_K: {
       type: 14,
-      bytes: 210,
-      values: 256,
       fill: (b, rng) =>
         fillBytes(b, rng, 0, 208, () => {
           for (let i = 192; i < 208; i++) b.setInt8(i, rng.int(17) - 8);
@@ -189,8 +178,6 @@ describe('dequantised K-quant, Q4_0 and BF16 weights vs llama.cpp', () => {
     },
     BF16: {
       type: 30,
-      bytes: 2,
-      values: 1,
       fill: (b, rng) => {
         const word = new DataView(new ArrayBuffer(4));
         word.setFloat32(0, (rng.uniform() - 0.5) * 0.1);
@@ -203,6 +190,7 @@ describe('dequantised K-quant, Q4_0 and BF16 weights vs llama.cpp', () => {
     'reads %s as llama.cpp does: logits within 2% of their range, the same 32 greedy tokens',
     async (name) => {
       const w = blockWriters[name]!;
+      const block = ggmlBlocks[w.type]!;
       const vocab = trainBpe(variedTexts, 300);
       const cfg = tinyConfig({ vocabSize: vocab.tokens.length, contextLength: 64, dim: 64, ffnDim: 256 });
       // The same model with its FFN down projections re-encoded as random blocks of the type, laid out as llama.cpp
@@ -214,9 +202,9 @@ describe('dequantised K-quant, Q4_0 and BF16 weights vs llama.cpp', () => {
         f32.tensors.map((t) => {
           if (!t.name.endsWith('ffn_down.weight'))
             return { ...ggufTensor(f32, t.name), name: t.name, type: ggmlType.F32 };
-          const blocks = (cfg.dim * cfg.ffnDim) / w.values;
-          const raw = new Uint8Array(blocks * w.bytes);
-          for (let k = 0; k < blocks; k++) w.fill(new DataView(raw.buffer, k * w.bytes, w.bytes), rng);
+          const blocks = (cfg.dim * cfg.ffnDim) / block.values;
+          const raw = new Uint8Array(blocks * block.bytes);
+          for (let k = 0; k < blocks; k++) w.fill(new DataView(raw.buffer, k * block.bytes, block.bytes), rng);
           return { name: t.name, shape: t.shape, type: w.type, bytes: raw };
         }),
       );

@@ -247,11 +247,8 @@ export async function nodeUp(config: Config, log: Logger, roles: NodeRoles = {})
         chainId: chain.deployment.chainId,
         distributor: chain.deployment.contracts.RewardDistributor,
         requireOperator,
-        measure: async (b) => {
-          const model = await openlora.resolve(b.model);
-          const prompt = b.messages ? formatChat(quotedChat(b.messages)) : (b.prompt ?? '');
-          return { model, promptTokens: await openlora.countTokens(prompt, model) };
-        },
+        measure: (b) =>
+          openlora.measurePrompt(b.model, () => (b.messages ? formatChat(quotedChat(b.messages)) : (b.prompt ?? ''))),
       }),
     ]);
     await server.listen({ host: config.host, port: config.port });

@@ -51,13 +51,22 @@ function createGroup(base: ServedBase, runtime: LlamaRuntime, s: GroupSettings) 
     defaultTimeoutMs: s.timeoutMs,
     log: s.log,
   });
-  const model: ServedModel = { id: base.name, name: base.name, modelId: null, adapterHash: null, record: null };
-  return { base, runtime, cache, scheduler, model };
+  return { base, runtime, cache, scheduler, model: baseAsModel(base) };
 }
+
+/** A base model as a client asks for it: by its name, free, without an adapter. */
+export const baseAsModel = (base: ServedBase): ServedModel => ({
+  id: base.name,
+  name: base.name,
+  modelId: null,
+  adapterHash: null,
+  record: null,
+});
 
 export type BaseGroup = ReturnType<typeof createGroup>;
 
-const key = (sha256: string) => sha256.toLowerCase();
+/** Bases are keyed by their hash, whatever its case. */
+export const baseKey = (sha256: string) => sha256.toLowerCase();
 
 export function createBaseGroups(
   main: { base: ServedBase; runtime: LlamaRuntime },
@@ -65,7 +74,7 @@ export function createBaseGroups(
   s: GroupSettings,
 ) {
   const primary = createGroup(main.base, main.runtime, s);
-  const groups = new Map<string, Promise<BaseGroup>>([[key(main.base.sha256), Promise.resolve(primary)]]);
+  const groups = new Map<string, Promise<BaseGroup>>([[baseKey(main.base.sha256), Promise.resolve(primary)]]);
   // Runtimes this pool opened (the main one belongs to the caller).
   const opened: LlamaRuntime[] = [];
   const ready: BaseGroup[] = [primary];
@@ -73,17 +82,12 @@ export function createBaseGroups(
   /** Every base served here: the main one first. */
   async function list(): Promise<ServedBase[]> {
     const rest = others ? await others.list() : [];
-    return [main.base, ...rest.filter((b) => key(b.sha256) !== key(main.base.sha256))];
-  }
-
-  /** The base with this hash, if this node serves it. */
-  async function byHash(sha256: string): Promise<ServedBase | undefined> {
-    return (await list()).find((b) => key(b.sha256) === key(sha256));
+    return [main.base, ...rest.filter((b) => baseKey(b.sha256) !== baseKey(main.base.sha256))];
   }
 
   /** The group of a served base, loading its model on first use (a failed load is forgotten, so it is retried). */
   function group(base: ServedBase): Promise<BaseGroup> {
-    const k = key(base.sha256);
+    const k = baseKey(base.sha256);
     let g = groups.get(k);
     if (!g) {
       if (!others)
@@ -107,7 +111,6 @@ export function createBaseGroups(
   return {
     primary,
     list,
-    byHash,
     group,
     /** The groups loaded so far, the main one first. */
     loaded: (): readonly BaseGroup[] => ready,

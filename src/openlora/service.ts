@@ -20,7 +20,7 @@ import type {
 } from '../protocol/index.js';
 import type { BlobStore, Db } from '../store/index.js';
 import { BASE } from './adapters.js';
-import { type BaseGroup, createBaseGroups, type OtherBases } from './bases.js';
+import { type BaseGroup, baseAsModel, baseKey, createBaseGroups, type OtherBases } from './bases.js';
 import { createMetrics } from './metrics.js';
 import type { ModelRecord, ModelRegistryMirror } from './registry.js';
 
@@ -190,7 +190,9 @@ export function createOpenLora(o: OpenLoraOptions) {
    */
   async function locate(ref: string): Promise<{ model: ServedModel; group: BaseGroup }> {
     if (ref === o.base.name) return { model: bases.primary.model, group: bases.primary };
-    const base = (await bases.list()).find((b) => b.name === ref);
+    // Listed once per request: the registered bases live in the database.
+    const served = await bases.list();
+    const base = served.find((b) => b.name === ref);
     if (base) {
       const group = await bases.group(base);
       return { model: group.model, group };
@@ -198,11 +200,11 @@ export function createOpenLora(o: OpenLoraOptions) {
     const m = await o.mirror.resolve(ref);
     if (!m.active)
       throw new BaseError('NOT_FOUND', `Model "${ref}" is deactivated by its owner`, { details: { model: ref } });
-    const onBase = await bases.byHash(m.baseModelHash);
+    const onBase = served.find((b) => baseKey(b.sha256) === baseKey(m.baseModelHash));
     if (!onBase) {
       throw new BaseError(
         'NOT_FOUND',
-        `Model "${ref}" is built on a base model this node does not serve (${m.baseModelHash}); it serves ${(await bases.list()).map((b) => b.name).join(', ')}`,
+        `Model "${ref}" is built on a base model this node does not serve (${m.baseModelHash}); it serves ${served.map((b) => b.name).join(', ')}`,
         { details: { model: ref } },
       );
     }
@@ -372,25 +374,21 @@ export function createOpenLora(o: OpenLoraOptions) {
 
   return {
     infer,
-    /** The model a client asked for (see `locate`). */
-    resolve: async (ref: string): Promise<ServedModel> => (await locate(ref)).model,
-    /** How many tokens `text` is for a served model's base (prices are per token); default the main base. */
-    async countTokens(text: string, model?: ServedModel): Promise<number> {
-      const group = model
-        ? (await locate(model.record ? model.record.id.toString() : model.name)).group
-        : bases.primary;
-      return group.runtime.tokenize(text).length;
+    /**
+     * The model a client asked for and how many tokens its prompt is for that model's base (prices are per token);
+     * the prompt is built once the model is known, so an unknown model is reported first.
+     */
+    async measurePrompt(ref: string, prompt: () => string): Promise<{ model: ServedModel; promptTokens: number }> {
+      const { model, group } = await locate(ref);
+      return { model, promptTokens: group.runtime.tokenize(prompt()).length };
     },
     /** Every base model served here, and every active model registered on one of them. */
     async listModels(): Promise<ServedModel[]> {
       await o.mirror.sync().catch((e: unknown) => log.warn({ err: e }, 'model registry sync failed'));
       const served = await bases.list();
-      const hashes = new Set(served.map((b) => b.sha256.toLowerCase()));
-      const registered = (await o.mirror.list()).filter((m) => m.active && hashes.has(m.baseModelHash.toLowerCase()));
-      const baseModels = served.map(
-        (b): ServedModel => ({ id: b.name, name: b.name, modelId: null, adapterHash: null, record: null }),
-      );
-      return [...baseModels, ...registered.map(servedOf)];
+      const hashes = new Set(served.map((b) => baseKey(b.sha256)));
+      const registered = (await o.mirror.list()).filter((m) => m.active && hashes.has(baseKey(m.baseModelHash)));
+      return [...served.map(baseAsModel), ...registered.map(servedOf)];
     },
     /** The main base's adapter cache and scheduler (the admin routes' view). */
     cache,
