@@ -334,6 +334,18 @@ describe.each(storeBackends())('on $name', (backend) => {
       expect(scores).toHaveLength(rows.length);
       expect(Array.from(scores).some((x) => x !== 0)).toBe(true);
       scorer.dispose();
+
+      // Attack: a receipt naming this base's hash but another file's CID (here the bundled base, stored as a blob).
+      const receipt = JSON.parse(new TextDecoder().decode(await blobs.get(result.receiptCid))) as Record<
+        string,
+        unknown
+      >;
+      const otherCid = await blobs.put(bundledBytes);
+      const forged = await blobs.put(
+        JSON.stringify({ ...receipt, baseModel: { name: 'tiny-llama', sha256: added.sha256, cid: otherCid } }),
+      );
+      const e = await rejectionOf(gradientScorerFromReceipt(forged, (cid) => blobs.get(cid), bundled, rows));
+      expect(e.code).toBe('CONFLICT');
     });
 
     it('fine-tunes on a qwen2-layout base with a Qwen2 tokenizer: its adapter, served by llama.cpp, gives the engine’s logits', async () => {

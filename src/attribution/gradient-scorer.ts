@@ -9,6 +9,7 @@ import type { Hex } from 'viem';
 import { at, BaseError } from '../core/index.js';
 import {
   adapterFromGguf,
+  artifactHash,
   baseModelFromGguf,
   createTokenizer,
   type LlamaWeights,
@@ -130,6 +131,17 @@ async function trainedBase(
       `The base model ${named.name} the adapter was trained on is not in the blob store`,
       {
         details: { baseModel: named.name, cid: named.cid },
+      },
+    );
+  }
+  // The blob store checks the bytes against the CID, not the CID against the hash: a receipt naming one base's
+  // hash and another's CID would score with a model its lineage does not name.
+  if (artifactHash(bytes).sha256.toLowerCase() !== named.sha256.toLowerCase()) {
+    throw new BaseError(
+      'CONFLICT',
+      `The training receipt names base model ${named.name} by a CID that holds another file`,
+      {
+        details: { baseModel: named.name, cid: named.cid, sha256: named.sha256 },
       },
     );
   }
